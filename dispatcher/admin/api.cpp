@@ -1,0 +1,341 @@
+#include "dispatcher/admin/api.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatcher/common/error.hpp"
+#include "dispatcher/common/time.hpp"
+#include "dispatcher/config/duration.hpp"
+#include "dispatcher/ingest/event.hpp"
+#include "dispatcher/obs/metrics.hpp"
+#include "dispatcher/redis/fields.hpp"
+
+namespace dispatcher::admin {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+response json_response(int status, const json& body) {
+  response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+response unavailable(std::error_code ec) {
+  return json_error(503, "unavailable", "storage is unavailable: " + ec.message());
+}
+
+response not_found(std::string_view what) {
+  return json_error(404, "not_found", std::string(what) + " not found");
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    while (path.starts_with('/')) path.remove_prefix(1);
+    if (path.empty()) break;
+    const auto slash = path.find('/');
+    parts.push_back(path.substr(0, slash));
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+  }
+  return parts;
+}
+
+/// Compares in constant time, so the token cannot be guessed byte by byte from timings.
+bool bearer_matches(std::string_view header, const std::string& token) {
+  constexpr std::string_view prefix = "Bearer ";
+  if (token.empty() || !header.starts_with(prefix)) return false;
+  header.remove_prefix(prefix.size());
+  return header.size() == token.size() &&
+         CRYPTO_memcmp(header.data(), token.data(), token.size()) == 0;
+}
+
+/// Parses a JSON object body; an empty body is an empty object when allowed.
+std::optional<response> parse_body(const request& req, json& out, bool empty_ok) {
+  if (req.body.empty() && empty_ok) {
+    out = json::object();
+    return std::nullopt;
+  }
+  out = json::parse(req.body, nullptr, false);
+  if (out.is_discarded()) return json_error(400, "invalid_json", "request body is not valid JSON");
+  if (!out.is_object()) return json_error(400, "invalid_json", "request body must be a JSON object");
+  return std::nullopt;
+}
+
+std::string random_token(std::size_t length) {
+  static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string bytes(length, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(length));
+  for (auto& c : bytes) c = alphabet[static_cast<unsigned char>(c) % 36];
+  return bytes;
+}
+
+bool is_get(const request& r) { return r.method == "GET" || r.method == "HEAD"; }
+
+response method_not_allowed() {
+  return json_error(405, "method_not_allowed", "method not allowed on this path");
+}
+
+}  // namespace
+
+response json_error(int status, std::string_view code, std::string_view message,
+                    std::string_view field) {
+  json err = {{"code", code}, {"message", message}};
+  if (!field.empty()) err["field"] = field;
+  return json_response(status, json{{"error", std::move(err)}});
+}
+
+asio::awaitable<response> api::async_handle(request req) {
+  const auto parts = split_path(req.path);
+  if (parts.size() == 1 && parts[0] == "healthz") {
+    co_return json_response(200, {{"status", "ok"}});
+  }
+  if (parts.size() == 1 && parts[0] == "readyz") co_return co_await async_readiness();
+  if (parts.size() == 1 && parts[0] == "metrics") {
+    if (!ctx_.settings.metrics_token.empty() &&
+        !bearer_matches(req.authorization, ctx_.settings.metrics_token)) {
+      co_return json_error(401, "unauthorized", "a valid metrics bearer token is required");
+    }
+    response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = obs::global_metrics().render();
+    co_return r;
+  }
+  if (parts.empty() || parts[0] != "v1") co_return not_found("path");
+  if (!bearer_matches(req.authorization, ctx_.settings.admin_token)) {
+    co_return json_error(401, "unauthorized", "a valid bearer token is required");
+  }
+  if (parts.size() < 2) co_return not_found("path");
+  const auto resource = parts[1];
+
+  if (resource == "endpoints") co_return co_await async_endpoints(req, parts);
+
+  if (resource == "events") {
+    if (parts.size() == 2) {
+      if (req.method != "POST") co_return method_not_allowed();
+      co_return co_await async_publish_event(req);
+    }
+    if (parts.size() == 3) {
+      if (!is_get(req)) co_return method_not_allowed();
+      auto r = co_await ctx_.history.async_get_event(std::string(parts[2]));
+      if (r.ec) co_return unavailable(r.ec);
+      if (!r.value) co_return not_found("event");
+      co_return json_response(200, *r.value);
+    }
+  }
+
+  if (resource == "deliveries") {
+    if (parts.size() == 2) {
+      if (!is_get(req)) co_return method_not_allowed();
+      auto parsed = history::parse_delivery_filter(req.query);
+      if (auto* bad = std::get_if<history::filter_error>(&parsed)) {
+        co_return json_error(400, "invalid_parameter", bad->message, bad->field);
+      }
+      auto r = co_await ctx_.history.async_list_deliveries(std::get<history::delivery_filter>(parsed));
+      if (r.ec) co_return unavailable(r.ec);
+      co_return json_response(200, *r.value);
+    }
+    if (parts.size() == 3) {
+      if (!is_get(req)) co_return method_not_allowed();
+      auto r = co_await ctx_.history.async_get_delivery(std::string(parts[2]));
+      if (r.ec) co_return unavailable(r.ec);
+      if (!r.value) co_return not_found("delivery");
+      co_return json_response(200, *r.value);
+    }
+  }
+
+  if (resource == "connections" && parts.size() == 3) {
+    if (!is_get(req)) co_return method_not_allowed();
+    auto r = co_await ctx_.history.async_get_connection(std::string(parts[2]));
+    if (r.ec) co_return unavailable(r.ec);
+    if (!r.value) co_return not_found("connection");
+    co_return json_response(200, *r.value);
+  }
+
+  if (resource == "consumers" && parts.size() == 4 && parts[3] == "connections") {
+    if (!is_get(req)) co_return method_not_allowed();
+    std::optional<std::string> status;
+    for (const auto& [name, value] : req.query) {
+      if (name != "status") {
+        co_return json_error(400, "invalid_parameter", "unknown parameter '" + name + "'", name);
+      }
+      if (value != "active" && value != "inactive" && value != "deleted") {
+        co_return json_error(400, "invalid_parameter",
+                             "status must be one of active, inactive, deleted", "status");
+      }
+      status = value;
+    }
+    auto r = co_await ctx_.history.async_consumer_connections(std::string(parts[2]), status);
+    if (r.ec) co_return unavailable(r.ec);
+    co_return json_response(200, *r.value);
+  }
+
+  co_return not_found("path");
+}
+
+asio::awaitable<response> api::async_readiness() {
+  if (!ctx_.conn.connected()) {
+    co_return json_response(503, {{"status", "unavailable"}, {"reason", "redis is not connected"}});
+  }
+  auto r = co_await ctx_.conn.async_exec(redis::command{"XINFO", "GROUPS", ctx_.settings.stream});
+  if (r.ec || r.value.is_error()) {
+    co_return json_response(503, {{"status", "unavailable"},
+                                  {"reason", "consumer group check failed: " + r.error_message()}});
+  }
+  bool found = false;
+  for (const auto& group : r.value.elements) {
+    const auto fields = redis::to_fields(group);
+    if (auto it = fields.find("name"); it != fields.end() && it->second == ctx_.settings.group) {
+      found = true;
+    }
+  }
+  if (!found) {
+    co_return json_response(503, {{"status", "unavailable"},
+                                  {"reason", "consumer group " + ctx_.settings.group + " is missing"}});
+  }
+  // The scheduler loop stamps every pass; a stale stamp means it died (Convoy #1667).
+  const auto last = obs::global_metrics().last_scheduler_run_unix.get();
+  const auto stale_after = std::max<std::int64_t>(10, ctx_.settings.poll_interval.count() / 100);
+  if (unix_now_ms() / 1000 - last > stale_after) {
+    co_return json_response(503, {{"status", "unavailable"},
+                                  {"reason", "the delivery scheduler has not run for " +
+                                                 std::to_string(unix_now_ms() / 1000 - last) + " s"}});
+  }
+  co_return json_response(200, {{"status", "ready"}});
+}
+
+asio::awaitable<response> api::async_endpoints(const request& req,
+                                               const std::vector<std::string_view>& parts) {
+  const routing::validation_options options{ctx_.settings.allow_private_targets};
+  const auto now = unix_now_ms();
+  json body;
+
+  if (parts.size() == 2) {
+    if (req.method == "POST") {
+      if (auto bad = parse_body(req, body, false)) co_return *bad;
+      auto created = routing::endpoint_from_create(body, options, now);
+      if (auto* err = std::get_if<routing::field_error>(&created)) {
+        co_return json_error(422, "validation_error", err->message, err->field);
+      }
+      auto& ep = std::get<routing::endpoint>(created);
+      if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
+      if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+      co_return json_response(201, routing::to_api_json(ep, true));
+    }
+    if (!is_get(req)) co_return method_not_allowed();
+    std::size_t limit = 50;
+    std::string after;
+    for (const auto& [name, value] : req.query) {
+      if (name == "limit") {
+        char* end = nullptr;
+        const long n = std::strtol(value.c_str(), &end, 10);
+        if (end == value.c_str() || *end != '\0' || n < 1 || n > 500) {
+          co_return json_error(400, "invalid_parameter", "limit must be an integer from 1 to 500",
+                               "limit");
+        }
+        limit = static_cast<std::size_t>(n);
+      } else if (name == "cursor") {
+        after = value;
+      } else {
+        co_return json_error(400, "invalid_parameter", "unknown parameter '" + name + "'", name);
+      }
+    }
+    auto all = co_await ctx_.endpoints.async_list();
+    if (all.ec) co_return unavailable(all.ec);
+    json data = json::array();
+    bool started = after.empty();
+    json next = nullptr;
+    for (const auto& ep : all.value) {
+      if (!started) {
+        started = ep.id == after;
+        continue;
+      }
+      if (data.size() == limit) {
+        next = data.back()["id"];
+        break;
+      }
+      data.push_back(routing::to_api_json(ep, false));
+    }
+    co_return json_response(200, {{"data", std::move(data)}, {"next_cursor", std::move(next)}});
+  }
+
+  const std::string id(parts[2]);
+  auto found = co_await ctx_.endpoints.async_get(id);
+  if (found.ec) co_return unavailable(found.ec);
+  if (!found.value) co_return not_found("endpoint");
+  auto& ep = *found.value;
+
+  if (parts.size() == 3) {
+    if (is_get(req)) co_return json_response(200, routing::to_api_json(ep, false));
+    if (req.method == "PATCH") {
+      if (auto bad = parse_body(req, body, false)) co_return *bad;
+      if (auto err = routing::apply_patch(ep, body, options, now)) {
+        co_return json_error(422, "validation_error", err->message, err->field);
+      }
+      if (ep.enabled) ep.disabled_reason.clear();
+      if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
+      if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+      co_return json_response(200, routing::to_api_json(ep, false));
+    }
+    if (req.method == "DELETE") {
+      auto removed = co_await ctx_.endpoints.async_remove(id);
+      if (removed.ec) co_return unavailable(removed.ec);
+      if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+      response r;
+      r.status = 204;
+      r.content_type.clear();
+      co_return r;
+    }
+    co_return method_not_allowed();
+  }
+
+  if (parts.size() == 5 && parts[3] == "secret" && parts[4] == "rotate") {
+    if (req.method != "POST") co_return method_not_allowed();
+    if (auto bad = parse_body(req, body, true)) co_return *bad;
+    auto grace = std::chrono::milliseconds(std::chrono::hours(24));
+    for (const auto& [name, value] : body.items()) {
+      if (name != "grace") {
+        co_return json_error(422, "validation_error", "unknown field '" + name + "'", name);
+      }
+      auto parsed = value.is_string() ? config::parse_duration(value.get<std::string>())
+                                      : std::nullopt;
+      if (!parsed || *parsed > std::chrono::hours(24 * 30)) {
+        co_return json_error(422, "validation_error",
+                             "grace must be a duration such as \"24h\", at most 30d", "grace");
+      }
+      grace = *parsed;
+    }
+    std::erase_if(ep.retired_secrets,
+                  [now](const routing::retired_secret& s) { return s.expires_at_ms <= now; });
+    if (grace.count() > 0) ep.retired_secrets.push_back({ep.secret, now + grace.count()});
+    ep.secret = routing::generate_secret();
+    ep.updated_at_ms = now;
+    if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
+    if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+    co_return json_response(200, routing::to_api_json(ep, true));
+  }
+  co_return not_found("path");
+}
+
+asio::awaitable<response> api::async_publish_event(const request& req) {
+  // The same validation as the stream; an id is assigned now so it can be returned.
+  auto parsed = ingest::parse_event(req.body, "api_" + random_token(20), ctx_.settings.max_payload);
+  if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {
+    co_return json_error(req.body.size() > ctx_.settings.max_payload ? 413 : 422,
+                         "invalid_event", bad->message);
+  }
+  auto& ev = std::get<ingest::event>(parsed);
+  auto r = co_await ctx_.conn.async_exec(
+      redis::command{"XADD", ctx_.settings.stream, "*", "payload", ev.body});
+  if (r.ec || r.value.is_error()) {
+    co_return unavailable(r.ec ? r.ec : std::error_code(errc::redis_error_reply));
+  }
+  co_return json_response(202, {{"id", ev.id}});
+}
+
+}  // namespace dispatcher::admin

@@ -1,0 +1,46 @@
+// The admin API: what each path means. Requests arrive as plain admin::request values
+// from the server; this file checks the bearer token, routes, validates input (errors name
+// the field), and answers from Redis through the endpoint and history stores.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "dispatcher/admin/http_types.hpp"
+#include "dispatcher/config/settings.hpp"
+#include "dispatcher/history/store.hpp"
+#include "dispatcher/redis/connection.hpp"
+#include "dispatcher/routing/endpoint_store.hpp"
+
+namespace dispatcher::admin {
+
+struct api_context {
+  const config::settings& settings;
+  redis::connection& conn;
+  routing::endpoint_store& endpoints;
+  history::store& history;
+  /// Called after an endpoint changed, so this instance sees it before the next poll.
+  std::function<void()> on_endpoints_changed;
+};
+
+/// {"error":{"code":...,"message":...[,"field":...]}}
+response json_error(int status, std::string_view code, std::string_view message,
+                    std::string_view field = {});
+
+class api {
+ public:
+  explicit api(api_context ctx) : ctx_(std::move(ctx)) {}
+  boost::asio::awaitable<response> async_handle(request req);
+
+ private:
+  boost::asio::awaitable<response> async_readiness();
+  boost::asio::awaitable<response> async_endpoints(const request& req,
+                                                   const std::vector<std::string_view>& parts);
+  boost::asio::awaitable<response> async_publish_event(const request& req);
+
+  api_context ctx_;
+};
+
+}  // namespace dispatcher::admin

@@ -1,0 +1,404 @@
+// Command-line parsing with Boost.ProgramOptions. The first word picks the command; each
+// command has its own option set, so `dispatcher replay --listen x` is an error rather than
+// silently ignored. Setting flags are one per field of config::settings, spelled with
+// dashes, and are handed on as strings: their values are parsed and validated in one place,
+// config::load_settings, whichever layer (file, environment, flag) they came from.
+#include "dispatcher/app/cli.hpp"
+
+#include <array>
+#include <functional>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "dispatcher/config/duration.hpp"
+#include "dispatcher/config/settings.hpp"
+
+namespace dispatcher::app {
+namespace {
+
+namespace po = boost::program_options;
+
+struct setting_flag {
+  std::string_view name;        // lower_snake setting name
+  std::string_view value_name;  // shown in the help, e.g. HOST:PORT
+  std::string_view help;
+  // The default as text, taken from config::settings so the help cannot go stale.
+  std::function<std::string(const config::settings&)> default_text;
+};
+
+std::string join_durations(const std::vector<std::chrono::milliseconds>& list) {
+  std::string out;
+  for (const auto d : list) {
+    if (!out.empty()) out += ',';
+    out += config::format_duration(d);
+  }
+  return out;
+}
+
+const std::vector<setting_flag>& setting_flags() {
+  using config::format_duration;
+  using s = config::settings;
+  static const std::vector<setting_flag> flags{
+      {"redis_url", "URL", "Redis to use: redis://[:password@]host[:port][/db]",
+       [](const s& v) { return v.redis_url; }},
+      {"stream", "NAME", "stream of lifecycle events", [](const s& v) { return v.stream; }},
+      {"group", "NAME", "consumer group", [](const s& v) { return v.group; }},
+      {"consumer", "NAME", "consumer name within the group",
+       [](const s&) { return std::string("<hostname>-<pid>"); }},
+      {"max_payload", "BYTES", "largest accepted event payload",
+       [](const s& v) { return std::to_string(v.max_payload); }},
+      {"request_timeout", "DURATION", "time allowed for one webhook attempt",
+       [](const s& v) { return format_duration(v.request_timeout); }},
+      {"retry_schedule", "LIST", "delays before attempts 2, 3, ... (comma-separated)",
+       [](const s& v) { return join_durations(v.retry_schedule); }},
+      {"retention", "DURATION", "how long events, deliveries and attempts are kept",
+       [](const s& v) { return format_duration(v.retention); }},
+      {"listen", "HOST:PORT", "address of the admin API, health and metrics",
+       [](const s& v) { return v.listen; }},
+      {"admin_token", "TOKEN", "bearer token for /v1/ (required; prefer the environment)",
+       [](const s&) { return std::string("none"); }},
+      {"metrics_token", "TOKEN", "bearer token for /metrics",
+       [](const s&) { return std::string("none"); }},
+      {"ca_file", "FILE", "PEM bundle for HTTPS targets instead of the system store",
+       [](const s&) { return std::string("system store"); }},
+      {"allow_private_targets", "BOOL", "allow loopback and private webhook targets",
+       [](const s& v) { return std::string(v.allow_private_targets ? "true" : "false"); }},
+      {"batch_size", "N", "stream entries read at a time",
+       [](const s& v) { return std::to_string(v.batch_size); }},
+      {"max_in_flight", "N", "webhook attempts in flight in this process",
+       [](const s& v) { return std::to_string(v.max_in_flight); }},
+      {"endpoint_concurrency", "N", "attempts in flight per endpoint, across all instances",
+       [](const s& v) { return std::to_string(v.endpoint_concurrency); }},
+      {"poll_interval", "DURATION", "how often due retries are looked for",
+       [](const s& v) { return format_duration(v.poll_interval); }},
+      {"shutdown_timeout", "DURATION", "time in-flight attempts get to finish on SIGTERM",
+       [](const s& v) { return format_duration(v.shutdown_timeout); }},
+      {"log_level", "LEVEL", "debug, info, warn or error", [](const s& v) { return v.log_level; }},
+  };
+  return flags;
+}
+
+// The settings publish needs: where the stream is and how large an event may be.
+constexpr std::array<std::string_view, 4> publish_settings{"redis_url", "stream", "max_payload",
+                                                           "log_level"};
+
+std::string dashed(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) c = c == '_' ? '-' : c;
+  return out;
+}
+
+std::string env_name(std::string_view name) {
+  std::string out = "DISPATCHER_";
+  for (const char c : name) out += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return out;
+}
+
+// The option sets below only drive parsing; the help text is rendered from help_row
+// lists further down.
+void add_setting(po::options_description& desc, const setting_flag& f) {
+  auto* value = po::value<std::string>();
+  // A bare --allow-private-targets means true; --allow-private-targets=false also works.
+  if (f.name == "allow_private_targets") value->implicit_value("true");
+  desc.add_options()(dashed(f.name).c_str(), value);
+}
+
+void add_config(po::options_description& desc) {
+  desc.add_options()("config", po::value<std::string>());
+}
+
+void add_help(po::options_description& desc) {
+  desc.add_options()("help,h", po::bool_switch());
+}
+
+po::options_description serve_options() {
+  po::options_description desc;
+  add_config(desc);
+  for (const auto& f : setting_flags()) add_setting(desc, f);
+  add_help(desc);
+  return desc;
+}
+
+po::options_description replay_options_description() {
+  po::options_description desc;
+  desc.add_options()                          //
+      ("endpoint", po::value<std::string>())  //
+      ("status", po::value<std::string>())    //
+      ("since", po::value<std::string>())     //
+      ("until", po::value<std::string>())     //
+      ("dry-run", po::bool_switch())          //
+      ("url", po::value<std::string>());
+  add_help(desc);
+  return desc;
+}
+
+po::options_description publish_options_description() {
+  po::options_description desc;
+  add_config(desc);
+  for (const auto& f : setting_flags()) {
+    for (const auto name : publish_settings) {
+      if (f.name == name) add_setting(desc, f);
+    }
+  }
+  add_help(desc);
+  return desc;
+}
+
+// Options must be spelled out: with guessing on, a later flag that shares a prefix would
+// silently change what an existing script's abbreviation means.
+constexpr int parser_style =
+    po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
+                        const po::positional_options_description& positional,
+                        const std::string& command) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args)
+                  .options(desc)
+                  .positional(positional)
+                  .style(parser_style)
+                  .run(),
+              vm);
+    po::notify(vm);
+  } catch (const po::too_many_positional_options_error&) {
+    throw usage_error("unexpected argument for '" + command + "'", command);
+  } catch (const po::error& e) {
+    throw usage_error(command + ": " + e.what(), command);
+  }
+  return vm;
+}
+
+std::optional<std::string> optional_string(const po::variables_map& vm, const char* name) {
+  if (!vm.count(name)) return std::nullopt;
+  return vm[name].as<std::string>();
+}
+
+bool wants_help(const po::variables_map& vm) {
+  return vm.count("help") && vm["help"].as<bool>();
+}
+
+command_line help_for(std::string topic) {
+  command_line out;
+  out.cmd = command_line::command::help;
+  out.help.topic = std::move(topic);
+  return out;
+}
+
+bool is_command(std::string_view word) {
+  return word == "serve" || word == "replay" || word == "publish" || word == "help";
+}
+
+void collect_settings(const po::variables_map& vm, command_line& out) {
+  if (vm.count("config")) out.config_file = vm["config"].as<std::string>();
+  for (const auto& f : setting_flags()) {
+    const std::string flag = dashed(f.name);
+    if (vm.count(flag)) out.setting_flags[std::string(f.name)] = vm[flag].as<std::string>();
+  }
+}
+
+command_line parse_serve(const std::vector<std::string>& args) {
+  const po::variables_map vm = parse(args, serve_options(), {}, "serve");
+  if (wants_help(vm)) return help_for("serve");
+  command_line out;
+  out.cmd = command_line::command::serve;
+  collect_settings(vm, out);
+  return out;
+}
+
+command_line parse_replay(const std::vector<std::string>& args) {
+  const po::variables_map vm = parse(args, replay_options_description(), {}, "replay");
+  if (wants_help(vm)) return help_for("replay");
+  command_line out;
+  out.cmd = command_line::command::replay;
+  out.replay.endpoint = optional_string(vm, "endpoint");
+  if (auto status = optional_string(vm, "status")) out.replay.status = *status;
+  const auto& status = out.replay.status;
+  if (status != "pending" && status != "retrying" && status != "succeeded" && status != "failed") {
+    throw usage_error(
+        "replay: --status must be pending, retrying, succeeded or failed, not \"" + status + "\"",
+        "replay");
+  }
+  out.replay.since = optional_string(vm, "since");
+  out.replay.until = optional_string(vm, "until");
+  out.replay.dry_run = vm["dry-run"].as<bool>();
+  out.replay.url = optional_string(vm, "url");
+  for (const auto* name : {"endpoint", "since", "until", "url"}) {
+    if (vm.count(name) && vm[name].as<std::string>().empty()) {
+      throw usage_error("replay: --" + std::string(name) + " must not be empty", "replay");
+    }
+  }
+  return out;
+}
+
+command_line parse_publish(const std::vector<std::string>& args) {
+  po::options_description desc = publish_options_description();
+  po::options_description hidden;
+  hidden.add_options()("file", po::value<std::string>());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  const po::variables_map vm = parse(args, all, positional, "publish");
+  if (wants_help(vm)) return help_for("publish");
+  command_line out;
+  out.cmd = command_line::command::publish;
+  collect_settings(vm, out);
+  if (auto file = optional_string(vm, "file")) {
+    if (file->empty()) throw usage_error("publish: FILE must not be empty", "publish");
+    out.publish.file = *file;
+  }
+  return out;
+}
+
+// The help is rendered from our own rows rather than by ProgramOptions, whose layout
+// wraps the environment variable names mid-word and shows "-h [ --help ]".
+struct help_row {
+  std::string flag;    // "--endpoint ID"
+  std::string text;    // what it does
+  std::string detail;  // a second line: variable and default
+};
+
+help_row row_for(const setting_flag& f) {
+  static const config::settings defaults;
+  std::string flag = "--" + dashed(f.name);
+  flag += f.name == "allow_private_targets" ? "[=BOOL]" : " " + std::string(f.value_name);
+  return {flag, std::string(f.help), env_name(f.name) + ", default: " + f.default_text(defaults)};
+}
+
+const help_row config_row{"--config FILE", "JSON file of settings, keyed by lower_snake name", ""};
+const help_row help_row_{"-h, --help", "show this help", ""};
+
+std::vector<help_row> serve_rows() {
+  std::vector<help_row> rows{config_row};
+  for (const auto& f : setting_flags()) rows.push_back(row_for(f));
+  rows.push_back(help_row_);
+  return rows;
+}
+
+std::vector<help_row> replay_rows() {
+  return {
+      {"--endpoint ID", "only this endpoint's deliveries", ""},
+      {"--status STATUS", "pending, retrying, succeeded or failed", "default: failed"},
+      {"--since TIME", "only deliveries since TIME (RFC 3339 or unix seconds)", ""},
+      {"--until TIME", "only deliveries until TIME (RFC 3339 or unix seconds)", ""},
+      {"--dry-run", "count the matching deliveries, requeue none", ""},
+      {"--url URL", "admin API base URL", "DISPATCHER_URL"},
+      help_row_,
+  };
+}
+
+std::vector<help_row> publish_rows() {
+  std::vector<help_row> rows{config_row};
+  for (const auto& f : setting_flags()) {
+    for (const auto name : publish_settings) {
+      if (f.name == name) rows.push_back(row_for(f));
+    }
+  }
+  rows.push_back(help_row_);
+  return rows;
+}
+
+std::string render(const std::vector<help_row>& rows) {
+  constexpr std::size_t column = 34;
+  std::string out = "Options:\n";
+  for (const auto& r : rows) {
+    std::string line = "  " + r.flag;
+    if (line.size() + 2 > column) {
+      out += line + "\n";
+      line.clear();
+    }
+    line.resize(column, ' ');
+    out += line + r.text + "\n";
+    if (!r.detail.empty()) out += std::string(column, ' ') + r.detail + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+command_line parse_command_line(int argc, const char* const argv[]) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  if (args.empty()) throw usage_error("no command given");
+
+  const std::string word = args.front();
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+
+  if (word == "--version") {
+    if (!rest.empty()) throw usage_error("--version takes no arguments");
+    command_line out;
+    out.cmd = command_line::command::version;
+    return out;
+  }
+  if (word == "help" || word == "--help" || word == "-h") {
+    if (rest.size() > 1) throw usage_error("help takes at most one command", "help");
+    if (rest.empty()) return help_for("");
+    if (!is_command(rest.front())) {
+      throw usage_error("no help for unknown command \"" + rest.front() + "\"", "help");
+    }
+    return help_for(rest.front());
+  }
+  if (word == "serve") return parse_serve(rest);
+  if (word == "replay") return parse_replay(rest);
+  if (word == "publish") return parse_publish(rest);
+  if (!word.empty() && word.front() == '-') {
+    throw usage_error("unknown option \"" + word + "\"; options go after the command");
+  }
+  throw usage_error("unknown command \"" + word + "\"");
+}
+
+std::string usage_text(std::string_view topic) {
+  if (topic == "serve") {
+    return "Usage: dispatcher serve [OPTIONS]\n"
+           "\n"
+           "Reads connection lifecycle events from a Redis stream and delivers them to the\n"
+           "subscribed webhook endpoints, with retries; serves the admin API, /healthz,\n"
+           "/readyz and /metrics.\n"
+           "\n"
+           "Every setting comes, in rising precedence, from its default, the --config file,\n"
+           "its DISPATCHER_* environment variable and its flag. Durations are written 250ms,\n"
+           "5s, 5m, 2h or 30d. DISPATCHER_ADMIN_TOKEN must be set.\n"
+           "\n" +
+           render(serve_rows());
+  }
+  if (topic == "replay") {
+    return "Usage: dispatcher replay [--endpoint ID] [--status STATUS] [--since TIME]\n"
+           "                         [--until TIME] [--dry-run] [--url URL]\n"
+           "\n"
+           "Requeues matching deliveries through the admin API of a running dispatcher\n"
+           "(DISPATCHER_URL, authenticated with DISPATCHER_ADMIN_TOKEN from the environment,\n"
+           "so the token does not show in the process list).\n"
+           "\n" +
+           render(replay_rows());
+  }
+  if (topic == "publish") {
+    return "Usage: dispatcher publish [OPTIONS] [FILE|-]\n"
+           "\n"
+           "Adds events to the stream, one JSON object a line, from FILE or standard input\n"
+           "(\"-\", the default).\n"
+           "\n" +
+           render(publish_rows());
+  }
+  if (topic == "help") {
+    return "Usage: dispatcher help [COMMAND]\n"
+           "\n"
+           "Shows the usage of COMMAND (serve, replay, publish), or of the dispatcher.\n";
+  }
+  return "Usage: dispatcher COMMAND [OPTIONS]\n"
+         "\n"
+         "Delivers connection lifecycle events from a Redis stream to webhook endpoints.\n"
+         "\n"
+         "Commands:\n"
+         "  serve              run the service\n"
+         "  replay             requeue deliveries through the admin API\n"
+         "  publish [FILE|-]   add events (one JSON object a line) to the stream\n"
+         "  help [COMMAND]     show the usage of a command\n"
+         "\n"
+         "  --version          print the version\n"
+         "\n"
+         "Exit codes: 0 ok, 2 bad usage or configuration, 1 runtime failure.\n";
+}
+
+}  // namespace dispatcher::app

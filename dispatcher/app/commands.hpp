@@ -1,0 +1,25 @@
+// The operator commands besides serve: `publish` (JSON lines onto the stream, validated
+// like the stream reader validates them) and `replay` (a bulk requeue through the admin
+// API). Each returns the process exit code and prints its own report.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "dispatcher/app/cli.hpp"
+#include "dispatcher/config/settings.hpp"
+
+namespace dispatcher::app {
+
+/// Reads events, one JSON object a line, and XADDs the valid ones to the stream. A
+/// rejected line is reported with its number and reason and the rest go on; exit 0 when
+/// every line was added, 1 when some were rejected or Redis failed.
+int run_publish(const publish_options& options, const config::settings& settings);
+
+/// POSTs /v1/deliveries/retry on DISPATCHER_URL with DISPATCHER_ADMIN_TOKEN and prints the
+/// matched and queued counts.
+int run_replay(const replay_options& options,
+               const std::function<std::optional<std::string>(const std::string&)>& env);
+
+}  // namespace dispatcher::app

@@ -1,0 +1,160 @@
+#include "dispatcher/app/service.hpp"
+
+#include <csignal>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatcher/admin/api.hpp"
+#include "dispatcher/admin/server.hpp"
+#include "dispatcher/common/spawn_guard.hpp"
+#include "dispatcher/delivery/http_client.hpp"
+#include "dispatcher/delivery/scheduler.hpp"
+#include "dispatcher/history/store.hpp"
+#include "dispatcher/ingest/stream_reader.hpp"
+#include "dispatcher/obs/log.hpp"
+#include "dispatcher/redis/connection.hpp"
+#include "dispatcher/routing/endpoint_store.hpp"
+
+namespace dispatcher::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+struct service::impl {
+  config::settings settings;
+  asio::io_context io{1};
+  std::promise<std::uint16_t> listening;
+  std::atomic<bool> listening_set{false};
+  std::function<void()> shutdown;  // set while running, used on the io thread only
+
+  void announce(std::uint16_t port) {
+    if (!listening_set.exchange(true)) listening.set_value(port);
+  }
+};
+
+service::service(config::settings settings) : impl_(std::make_unique<impl>()) {
+  impl_->settings = std::move(settings);
+}
+
+service::~service() = default;
+
+std::uint16_t service::wait_until_listening() { return impl_->listening.get_future().get(); }
+
+void service::stop() {
+  asio::post(impl_->io, [s = impl_.get()] {
+    if (s->shutdown) s->shutdown();
+  });
+}
+
+int service::run(bool handle_signals) {
+  auto& s = *impl_;
+  const auto& settings = s.settings;
+  const auto executor = s.io.get_executor();
+  const auto address = config::parse_redis_url(settings.redis_url);
+
+  auto connection_for = [&](std::string role, std::chrono::milliseconds timeout) {
+    redis::connection_options o;
+    o.host = address.host;
+    o.port = address.port;
+    o.password = address.password;
+    o.db = address.db;
+    o.client_name = "dispatcher:" + settings.consumer + ":" + role;
+    o.command_timeout = timeout;
+    return std::make_shared<redis::connection>(executor, o);
+  };
+  auto conn = connection_for("main", 5s);
+  // Only XREADGROUP BLOCK runs here; its deadline is set per command.
+  auto blocking = connection_for("reader", 10s);
+
+  routing::endpoint_store endpoint_store(*conn, settings.endpoint_concurrency);
+  routing::registry registry(endpoint_store);
+  delivery::client_options client_options;
+  client_options.request_timeout = settings.request_timeout;
+  client_options.ca_file = settings.ca_file;
+  client_options.allow_private_targets = settings.allow_private_targets;
+  delivery::http_client client(executor, client_options);
+  delivery::scheduler scheduler(executor, *conn, client, registry, endpoint_store, settings,
+                                settings.consumer);
+  ingest::stream_reader reader(*blocking, *conn, settings, registry,
+                               [&scheduler] { scheduler.wake(); });
+  history::store history(*conn);
+  admin::api api({settings, *conn, endpoint_store, history, [&] {
+                    asio::co_spawn(executor, registry.async_refresh(), asio::detached);
+                  }});
+
+  std::unique_ptr<admin::server> server;
+  try {
+    server = std::make_unique<admin::server>(
+        executor, settings.listen, [&api](admin::request r) { return api.async_handle(std::move(r)); });
+  } catch (const std::exception& e) {
+    obs::log_error("cannot listen", {{"listen", settings.listen}, {"error", e.what()}});
+    s.announce(0);
+    return 1;
+  }
+
+  asio::signal_set signals(s.io);
+  bool shutting_down = false;
+  s.shutdown = [&] {
+    if (shutting_down) return;
+    shutting_down = true;
+    signals.cancel();
+    asio::co_spawn(
+        executor,
+        [&]() -> asio::awaitable<void> {
+          obs::log_info("shutting down", {{"in_flight", std::to_string(scheduler.in_flight())}});
+          reader.stop();
+          blocking->stop();  // ends a blocked XREADGROUP now rather than after its timeout
+          co_await scheduler.async_drain(settings.shutdown_timeout);
+          server->stop();
+          registry.stop();
+          client.close_idle();
+          conn->stop();
+          s.io.stop();
+        },
+        log_exceptions("shutdown"));
+  };
+  if (handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      obs::log_info("signal received", {{"signal", std::to_string(signal)}});
+      s.shutdown();
+    });
+  }
+
+  asio::co_spawn(executor, conn->async_run(), log_exceptions("redis main connection"));
+  asio::co_spawn(executor, blocking->async_run(), log_exceptions("redis reader connection"));
+  asio::co_spawn(
+      executor,
+      [&]() -> asio::awaitable<void> {
+        if (!co_await conn->async_wait_connected(5s)) {
+          obs::log_warn("redis is not reachable yet; retrying in the background",
+                        {{"redis", address.host + ":" + std::to_string(address.port)}});
+        }
+        co_await registry.async_refresh();
+        asio::co_spawn(executor, registry.async_run(250ms), log_exceptions("endpoint registry"));
+        asio::co_spawn(executor, reader.async_run(), log_exceptions("stream reader"));
+        asio::co_spawn(executor, scheduler.async_run(), log_exceptions("scheduler"));
+      },
+      log_exceptions("startup"));
+  asio::co_spawn(executor, server->async_run(), log_exceptions("admin server"));
+  obs::log_info("dispatcher started", {{"listen", settings.listen},
+                                       {"port", std::to_string(server->port())},
+                                       {"consumer", settings.consumer},
+                                       {"stream", settings.stream},
+                                       {"version", DISPATCHER_VERSION}});
+  s.announce(server->port());
+  s.io.run();
+  s.shutdown = nullptr;
+  obs::log_info("dispatcher stopped");
+  return 0;
+}
+
+}  // namespace dispatcher::app

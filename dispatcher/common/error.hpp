@@ -1,0 +1,41 @@
+// The dispatcher's own error codes. Expected failures on hot paths (a Redis hiccup, a
+// refused webhook target) travel as std::error_code values in this category rather than
+// as exceptions, so callers can decide without try/catch what to retry.
+#pragma once
+
+#include <system_error>
+
+namespace dispatcher {
+
+enum class errc {
+  /// The Redis connection is not established (yet, or any more).
+  redis_not_connected = 1,
+  /// A Redis command got no reply within its deadline; the connection was dropped.
+  redis_timeout,
+  /// Redis sent bytes that are not valid RESP.
+  redis_protocol,
+  /// Redis answered a command with an error reply.
+  redis_error_reply,
+  /// Too many commands were waiting on one Redis connection.
+  redis_overloaded,
+  /// A URL could not be parsed or uses an unsupported scheme.
+  invalid_url,
+  /// Every address the target resolved to is loopback, private, link-local, multicast or
+  /// unspecified, and private targets are not allowed.
+  target_not_allowed,
+  /// The HTTP response could not be parsed.
+  bad_response,
+  /// The operation was stopped because the service is shutting down.
+  shutting_down,
+};
+
+const std::error_category& error_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+}  // namespace dispatcher
+
+template <>
+struct std::is_error_code_enum<dispatcher::errc> : std::true_type {};

@@ -1,0 +1,25 @@
+// The completion handler for co_spawn'ed coroutines: a coroutine that ends with an
+// exception is a bug, and it is logged with the coroutine's name instead of vanishing.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "dispatcher/obs/log.hpp"
+
+namespace dispatcher {
+
+inline auto log_exceptions(std::string what) {
+  return [what = std::move(what)](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      obs::log_error("coroutine ended with an exception", {{"task", what}, {"error", e.what()}});
+    } catch (...) {
+      obs::log_error("coroutine ended with an unknown exception", {{"task", what}});
+    }
+  };
+}
+
+}  // namespace dispatcher

@@ -1,0 +1,21 @@
+// Wall-clock helpers shared by the API and the history: RFC 3339 output and the two
+// input forms the API accepts for times (RFC 3339 or unix seconds).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dispatcher {
+
+/// Milliseconds since the Unix epoch, from the system clock.
+std::int64_t unix_now_ms();
+
+/// "2026-11-23T09:41:05.123Z" (milliseconds only when not zero).
+std::string format_rfc3339(std::int64_t unix_ms);
+
+/// Unix ms from "1700000000" (seconds) or an RFC 3339 timestamp with Z or an offset.
+std::optional<std::int64_t> parse_time(std::string_view text);
+
+}  // namespace dispatcher

@@ -1,0 +1,396 @@
+// Loads the settings once at startup: defaults, then the JSON config file, then DISPATCHER_*
+// environment variables, then command-line flags, each layer overriding the one before.
+// Every value is parsed as it is applied (so a typo is reported with where it came from)
+// and the merged result is validated as a whole at the end. One table lists every setting,
+// so the file, environment and flag spellings cannot drift apart.
+//
+// Secrets (the admin and metrics tokens, the Redis URL which may carry a password) are never
+// echoed in error messages: they are the values most likely to end up in a CI log.
+#include "dispatcher/config/settings.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <variant>
+
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+
+#include "dispatcher/config/duration.hpp"
+
+namespace dispatcher::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+using member =
+    std::variant<std::string settings::*, std::size_t settings::*, milliseconds settings::*,
+                 std::vector<milliseconds> settings::*, bool settings::*>;
+
+struct field {
+  std::string_view name;  // lower_snake: the config file key and the flag map key
+  member target;
+  bool secret = false;  // never echo the value
+};
+
+const std::array<field, 19> fields{{
+    {"redis_url", &settings::redis_url, true},
+    {"stream", &settings::stream},
+    {"group", &settings::group},
+    {"consumer", &settings::consumer},
+    {"max_payload", &settings::max_payload},
+    {"request_timeout", &settings::request_timeout},
+    {"retry_schedule", &settings::retry_schedule},
+    {"retention", &settings::retention},
+    {"listen", &settings::listen},
+    {"admin_token", &settings::admin_token, true},
+    {"metrics_token", &settings::metrics_token, true},
+    {"ca_file", &settings::ca_file},
+    {"allow_private_targets", &settings::allow_private_targets},
+    {"batch_size", &settings::batch_size},
+    {"max_in_flight", &settings::max_in_flight},
+    {"endpoint_concurrency", &settings::endpoint_concurrency},
+    {"poll_interval", &settings::poll_interval},
+    {"shutdown_timeout", &settings::shutdown_timeout},
+    {"log_level", &settings::log_level},
+}};
+
+const field* find_field(std::string_view name) {
+  for (const auto& f : fields) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::string env_name(std::string_view name) {
+  std::string out = "DISPATCHER_";
+  for (const char c : name) out += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return out;
+}
+
+std::string flag_name(std::string_view name) {
+  std::string out = "--";
+  for (const char c : name) out += c == '_' ? '-' : c;
+  return out;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+// Where each value came from, for error messages: "the environment", "--listen", ...
+using origins = std::map<std::string, std::string, std::less<>>;
+
+// " (from the environment)", or "" for a default.
+std::string from(const origins& where, std::string_view name) {
+  const auto it = where.find(name);
+  return it == where.end() ? std::string() : " (from " + it->second + ")";
+}
+
+std::string shown(const field& f, const std::string& value) {
+  return f.secret ? std::string("the value") : "\"" + value + "\"";
+}
+
+std::optional<std::size_t> parse_size(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::size_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  const std::string t = lower(text);
+  if (t == "true" || t == "1" || t == "yes") return true;
+  if (t == "false" || t == "0" || t == "no") return false;
+  return std::nullopt;
+}
+
+// Parses one textual value into its field, or throws naming the setting and the source.
+void apply(settings& s, const field& f, const std::string& value, const std::string& source,
+           origins& where) {
+  const std::string setting = env_name(f.name);
+  const std::string bad = shown(f, value) + " (from " + source + ")";
+  std::visit(
+      [&](auto ptr) {
+        using type = std::remove_reference_t<decltype(s.*ptr)>;
+        if constexpr (std::is_same_v<type, std::string>) {
+          s.*ptr = value;
+        } else if constexpr (std::is_same_v<type, std::size_t>) {
+          const auto n = parse_size(value);
+          if (!n) throw config_error(setting, bad + " is not a positive integer");
+          s.*ptr = *n;
+        } else if constexpr (std::is_same_v<type, milliseconds>) {
+          const auto d = parse_duration(value);
+          if (!d) {
+            throw config_error(setting, bad +
+                                            " is not a duration; write a number and a unit, e.g. "
+                                            "250ms, 5s, 5m, 2h or 30d");
+          }
+          s.*ptr = *d;
+        } else if constexpr (std::is_same_v<type, std::vector<milliseconds>>) {
+          const auto list = parse_duration_list(value);
+          if (!list) {
+            throw config_error(setting, bad +
+                                            " is not a comma-separated list of durations, "
+                                            "e.g. 5s,5m,30m,2h");
+          }
+          s.*ptr = *list;
+        } else {
+          static_assert(std::is_same_v<type, bool>);
+          const auto b = parse_bool(value);
+          if (!b) throw config_error(setting, bad + " is not true/false, 1/0 or yes/no");
+          s.*ptr = *b;
+        }
+      },
+      f.target);
+  where[std::string(f.name)] = source;
+}
+
+// The config file's JSON value as the same text the environment would carry, so one parser
+// serves both: "10s", 100, true, ["5s","5m"] (retry_schedule) are all accepted.
+std::string json_to_text(const field& f, const nlohmann::json& value, const std::string& source) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_unsigned() || value.is_number_integer()) return value.dump();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_array() && std::holds_alternative<std::vector<milliseconds> settings::*>(f.target)) {
+    std::string joined;
+    for (const auto& item : value) {
+      if (!item.is_string()) {
+        throw config_error(
+            env_name(f.name),
+            "every entry must be a duration string such as \"5m\" (from " + source + ")");
+      }
+      if (!joined.empty()) joined += ',';
+      joined += item.get<std::string>();
+    }
+    return joined;
+  }
+  throw config_error(env_name(f.name), "has a value of the wrong JSON type (from " + source + ")");
+}
+
+void apply_config_file(settings& s, const std::string& path, origins& where) {
+  std::ifstream in(path);
+  if (!in) throw config_error("--config", "cannot read " + path + ": " + std::strerror(errno));
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw config_error("--config", path + " is not valid JSON: " + e.what());
+  }
+  if (!document.is_object()) throw config_error("--config", path + " must hold a JSON object");
+  const std::string source = "the config file " + path;
+  for (const auto& [key, value] : document.items()) {
+    // Editors use "$schema" to find the JSON Schema of the file; it is not a setting.
+    if (key == "$schema") continue;
+    const field* f = find_field(key);
+    if (f == nullptr) {
+      throw config_error("--config", "unknown setting \"" + key + "\" in " + path);
+    }
+    apply(s, *f, json_to_text(*f, value, source), source, where);
+  }
+}
+
+std::string default_consumer() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    std::strcpy(host, "dispatcher");
+  }
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+std::string show(std::size_t n) {
+  return std::to_string(n);
+}
+std::string show(milliseconds d) {
+  return format_duration(d);
+}
+
+template <class T>
+void check_range(const origins& where, std::string_view name, T value, T min, T max,
+                 const std::string& allowed) {
+  if (value < min || value > max) {
+    throw config_error(env_name(name),
+                       show(value) + from(where, name) + " is out of range; allowed " + allowed);
+  }
+}
+
+redis_address parse_redis(const std::string& url, const std::string& origin) {
+  const std::string setting = "DISPATCHER_REDIS_URL";
+  const std::string form = origin + "; expected redis://[:password@]host[:port][/db]";
+  const auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) throw config_error(setting, "is not a valid URL" + form);
+  const auto& u = *parsed;
+
+  const std::string scheme = lower(std::string_view(u.scheme().data(), u.scheme().size()));
+  if (scheme == "rediss") throw config_error(setting, "rediss:// (TLS) is not supported" + origin);
+  if (scheme != "redis") throw config_error(setting, "must start with redis://" + form);
+  if (!u.has_authority() || u.host_address().empty()) {
+    throw config_error(setting, "has no host" + form);
+  }
+  if (u.has_query() || u.has_fragment()) {
+    throw config_error(setting, "must not have a query or fragment" + form);
+  }
+
+  redis_address out;
+  out.host = u.host_address();
+  if (u.has_userinfo()) {
+    // Redis 6 ACLs: "default" is the user AUTH <password> logs in as; any other user would
+    // need AUTH <user> <password>, which we do not send, so refuse it instead of failing
+    // to authenticate later.
+    const std::string user = u.user();
+    if (!user.empty() && user != "default") {
+      throw config_error(setting, "only the default user is supported" + form);
+    }
+    out.password = u.password();
+  }
+  if (u.has_port()) {
+    const auto port = parse_size(std::string_view(u.port().data(), u.port().size()));
+    if (!port || *port == 0 || *port > 65535) {
+      throw config_error(setting, "has an invalid port" + form);
+    }
+    out.port = static_cast<std::uint16_t>(*port);
+  }
+  const std::string path = u.path();
+  if (!path.empty() && path != "/") {
+    const auto db =
+        path.front() == '/' ? parse_size(std::string_view(path).substr(1)) : std::nullopt;
+    if (!db || *db > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw config_error(setting, "has an invalid database number" + form);
+    }
+    out.db = static_cast<int>(*db);
+  }
+  return out;
+}
+
+void validate(settings& s, const origins& where) {
+  parse_redis(s.redis_url, from(where, "redis_url"));
+  if (s.stream.empty()) throw config_error("DISPATCHER_STREAM", "must not be empty");
+  if (s.group.empty()) throw config_error("DISPATCHER_GROUP", "must not be empty");
+  if (s.consumer.empty()) s.consumer = default_consumer();
+
+  check_range<std::size_t>(where, "max_payload", s.max_payload, 1024, 16 * 1024 * 1024,
+                           "1024 to 16777216 bytes (1 KiB to 16 MiB)");
+  check_range<milliseconds>(where, "request_timeout", s.request_timeout, milliseconds(100),
+                            std::chrono::minutes(5), "100ms to 5m");
+  if (s.retry_schedule.empty()) {
+    throw config_error("DISPATCHER_RETRY_SCHEDULE", "must list at least one delay");
+  }
+  // More entries than this is almost certainly a mistake (and would keep a failing event
+  // alive for a very long time); the default has seven.
+  if (s.retry_schedule.size() > 50) {
+    throw config_error("DISPATCHER_RETRY_SCHEDULE",
+                       "has " + std::to_string(s.retry_schedule.size()) + " delays" +
+                           from(where, "retry_schedule") + "; at most 50 are allowed");
+  }
+  for (const auto d : s.retry_schedule) {
+    if (d <= milliseconds(0)) {
+      throw config_error("DISPATCHER_RETRY_SCHEDULE",
+                         "every delay must be greater than zero" + from(where, "retry_schedule"));
+    }
+  }
+  // Below an hour, history would vanish while a delivery is still being retried.
+  if (s.retention < std::chrono::hours(1)) {
+    throw config_error("DISPATCHER_RETENTION", "must be at least 1h" + from(where, "retention"));
+  }
+  if (!parse_host_port(s.listen)) {
+    throw config_error("DISPATCHER_LISTEN", "\"" + s.listen + "\"" + from(where, "listen") +
+                                                " is not host:port (write IPv6 as [::1]:8080)");
+  }
+  check_range<std::size_t>(where, "batch_size", s.batch_size, 1, 10'000, "1 to 10000");
+  check_range<std::size_t>(where, "max_in_flight", s.max_in_flight, 1, 100'000, "1 to 100000");
+  check_range<std::size_t>(where, "endpoint_concurrency", s.endpoint_concurrency, 1, 10'000,
+                           "1 to 10000");
+  check_range<milliseconds>(where, "poll_interval", s.poll_interval, milliseconds(1),
+                            std::chrono::minutes(1), "1ms to 1m");
+  check_range<milliseconds>(where, "shutdown_timeout", s.shutdown_timeout, milliseconds(0),
+                            std::chrono::hours(1), "0ms to 1h");
+
+  s.log_level = lower(s.log_level);
+  if (s.log_level != "debug" && s.log_level != "info" && s.log_level != "warn" &&
+      s.log_level != "error") {
+    throw config_error("DISPATCHER_LOG_LEVEL", "\"" + s.log_level + "\"" +
+                                                   from(where, "log_level") +
+                                                   " is not one of debug, info, warn, error");
+  }
+
+  if (!s.ca_file.empty()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(s.ca_file, ec)) {
+      throw config_error("DISPATCHER_CA_FILE",
+                         s.ca_file + from(where, "ca_file") + " is a directory, not a PEM file");
+    }
+    std::ifstream in(s.ca_file);
+    if (!in) {
+      throw config_error("DISPATCHER_CA_FILE", "cannot read " + s.ca_file + from(where, "ca_file") +
+                                                   ": " + std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace
+
+settings load_settings(const env_lookup& env, const std::optional<std::string>& config_file,
+                       const std::map<std::string, std::string>& flags) {
+  settings s;
+  origins where;
+
+  if (config_file) apply_config_file(s, *config_file, where);
+
+  for (const auto& f : fields) {
+    const std::string name = env_name(f.name);
+    // An empty variable counts as unset: compose files and systemd units often declare
+    // `DISPATCHER_X=` to mean "use the default".
+    if (auto value = env(name); value && !value->empty()) {
+      apply(s, f, *value, "the environment variable " + name, where);
+    }
+  }
+
+  for (const auto& [key, value] : flags) {
+    const field* f = find_field(key);
+    if (f == nullptr) throw config_error(flag_name(key), "unknown setting");
+    apply(s, *f, value, "the flag " + flag_name(key), where);
+  }
+
+  validate(s, where);
+  return s;
+}
+
+redis_address parse_redis_url(const std::string& url) {
+  return parse_redis(url, "");
+}
+
+std::optional<host_port> parse_host_port(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    // An IPv6 literal without brackets is ambiguous: is "::1:80" port 80 of ::1?
+    if (host.find(':') != std::string_view::npos) return std::nullopt;
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return std::nullopt;
+  for (const char c : host) {
+    if (c == ' ' || c == '\t' || c == '[' || c == ']' || c == '/') return std::nullopt;
+  }
+  const auto n = parse_size(port);
+  if (!n || *n > 65535) return std::nullopt;
+  return host_port{std::string(host), static_cast<std::uint16_t>(*n)};
+}
+
+}  // namespace dispatcher::config

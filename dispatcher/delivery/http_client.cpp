@@ -1,0 +1,555 @@
+// The webhook HTTP(S) client: one POST per attempt, under one deadline, over pooled
+// keep-alive connections. This is the only place where a dispatcher talks to the outside
+// world, so it owns the defences that the contract promises receivers and operators:
+// every resolved address is checked against the private-network policy right before
+// connecting (DNS rebinding), certificates are verified against the host name with SNI,
+// redirects are never followed, and at most 64 KiB of a response is read. Beast and Asio
+// stay inside this file so the rest of the code base compiles quickly.
+#include "dispatcher/delivery/http_client.hpp"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+namespace dispatcher::delivery {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using beast::error_code;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The contract reads at most 64 KiB of a response and keeps its first 1 KiB: receivers
+// that stream megabytes back must not cost us memory or time.
+constexpr std::size_t max_body_bytes = 64 * 1024;
+constexpr std::size_t excerpt_bytes = 1024;
+// Bounds what one socket read pulls in, so a large response overshoots the 64 KiB body
+// budget by at most this much. It must hold a whole response header (header_limit).
+constexpr std::size_t read_buffer_bytes = 16 * 1024;
+constexpr std::uint32_t header_limit_bytes = 8 * 1024;
+// Body bytes are copied out of the read buffer in pieces this large.
+constexpr std::size_t body_chunk_bytes = 8 * 1024;
+
+using tls_stream = ssl::stream<beast::tcp_stream>;
+
+/// One TCP (and maybe TLS) connection to an origin, with the bytes read past the end of
+/// the last response (a keep-alive connection can carry a few).
+struct connection {
+  explicit connection(beast::tcp_stream stream) : plain(std::move(stream)) {}
+  connection(beast::tcp_stream stream, ssl::context& context)
+      : tls(std::in_place, std::move(stream), context) {}
+
+  beast::tcp_stream& lowest() { return plain ? *plain : tls->next_layer(); }
+
+  std::optional<beast::tcp_stream> plain;
+  std::optional<tls_stream> tls;
+  beast::flat_buffer buffer{read_buffer_bytes};
+  steady::time_point idle_since{};
+};
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return text;
+}
+
+std::string host_header(const target& to) {
+  std::string host = to.host.find(':') != std::string::npos ? "[" + to.host + "]" : to.host;
+  const std::uint16_t default_port = to.tls ? 443 : 80;
+  if (to.port != default_port) host += ":" + std::to_string(to.port);
+  return host;
+}
+
+/// A header name must be an RFC 9110 token; anything else (a colon, a space, a line
+/// break) would let a configured header rewrite the request.
+bool is_valid_header_name(std::string_view name) {
+  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           extra.find(static_cast<char>(c)) != std::string_view::npos;
+  });
+}
+
+/// CR, LF or NUL in a value would end the header line and inject others.
+bool is_valid_header_value(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+/// Length of the longest prefix of text that ends on a UTF-8 character boundary, so the
+/// excerpt never ends in a cut multi-byte sequence (JSON serialisation rejects those).
+std::size_t utf8_prefix_length(std::string_view text) {
+  std::size_t end = text.size();
+  // Walk back over at most 3 continuation bytes to the lead byte of the last character.
+  std::size_t lead = end;
+  while (lead > 0 && end - lead < 4 &&
+         (static_cast<unsigned char>(text[lead - 1]) & 0xC0) == 0x80) {
+    --lead;
+  }
+  if (lead == 0) return end;  // only continuation bytes: not UTF-8, leave the bytes
+  const auto byte = static_cast<unsigned char>(text[lead - 1]);
+  std::size_t needed = 1;
+  if ((byte & 0xE0) == 0xC0) {
+    needed = 2;
+  } else if ((byte & 0xF0) == 0xE0) {
+    needed = 3;
+  } else if ((byte & 0xF8) == 0xF0) {
+    needed = 4;
+  }
+  const std::size_t have = end - lead + 1;
+  return have < needed ? lead - 1 : end;
+}
+
+/// The errors that mean the peer had closed the connection before our request reached
+/// it; on a reused keep-alive connection they are retried once on a fresh one.
+bool is_peer_close(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
+}
+
+std::string describe(const error_code& ec) {
+  if (ec == asio::error::connection_refused) return "connection refused";
+  if (ec == asio::error::connection_reset) return "connection reset by peer";
+  if (ec == http::error::end_of_stream || ec == asio::error::eof) {
+    return "connection closed by the server before a response";
+  }
+  if (ec == http::error::partial_message) {
+    return "connection closed by the server in the middle of the response";
+  }
+  if (ec == asio::error::broken_pipe) return "connection closed by the server (broken pipe)";
+  if (ec == ssl::error::stream_truncated) return "TLS stream closed without close_notify";
+  if (ec == asio::error::network_unreachable) return "network unreachable";
+  if (ec == asio::error::host_unreachable) return "host unreachable";
+  if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+    return "invalid HTTP response: " + ec.message();
+  }
+  return lowercase(ec.message());
+}
+
+/// Wraps asio's host name check so a mismatch is recorded in the verify result: OpenSSL
+/// then reports "hostname mismatch" instead of an unspecified verification error.
+struct verify_host {
+  ssl::host_name_verification check;
+  bool ip_literal = false;
+
+  bool operator()(bool preverified, ssl::verify_context& context) const {
+    if (!preverified) return false;  // the chain error is already recorded
+    if (check(preverified, context)) return true;
+    X509_STORE_CTX_set_error(context.native_handle(), ip_literal ? X509_V_ERR_IP_ADDRESS_MISMATCH
+                                                                 : X509_V_ERR_HOSTNAME_MISMATCH);
+    return false;
+  }
+};
+
+/// What one request/response exchange on a connection produced.
+struct exchange_outcome {
+  attempt_result result;
+  bool reusable = false;           // a complete response; the connection may carry the next request
+  bool peer_closed_early = false;  // failed before any response byte: safe to resend
+};
+
+}  // namespace
+
+struct http_client::impl {
+  impl(asio::any_io_executor executor, client_options options)
+      : executor_(std::move(executor)),
+        options_(std::move(options)),
+        tls_context_(ssl::context::tls_client) {
+    tls_context_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                             ssl::context::no_tlsv1_1);
+    tls_context_.set_verify_mode(ssl::verify_peer);
+    error_code ec;
+    if (options_.ca_file.empty()) {
+      tls_context_.set_default_verify_paths(ec);
+    } else {
+      tls_context_.load_verify_file(options_.ca_file, ec);
+    }
+    if (ec) {
+      // A startup error: without a trust store no HTTPS webhook could ever be delivered.
+      throw std::runtime_error(
+          "cannot load CA certificates" +
+          (options_.ca_file.empty() ? std::string() : " from " + options_.ca_file) + ": " +
+          ec.message());
+    }
+  }
+
+  std::string timed_out(std::string_view step) const {
+    return "timed out after " + std::to_string(options_.request_timeout.count()) + " ms " +
+           std::string(step);
+  }
+
+  // -- the pool ------------------------------------------------------------------------
+
+  /// The most recently used idle connection to origin, if one is still fresh (LIFO keeps
+  /// the warmest connections busy and lets the others age out).
+  std::unique_ptr<connection> take_idle(const std::string& origin, steady::time_point now) {
+    auto it = idle_.find(origin);
+    if (it == idle_.end()) return nullptr;
+    std::unique_ptr<connection> found;
+    auto& stack = it->second;
+    if (!stack.empty()) {
+      found = std::move(stack.back());
+      stack.pop_back();
+      if (now - found->idle_since >= options_.idle_timeout) {
+        // The newest is stale, so every older one is too.
+        found.reset();
+        stack.clear();
+      }
+    }
+    if (stack.empty()) idle_.erase(it);
+    return found;
+  }
+
+  void put_idle(const std::string& origin, std::unique_ptr<connection> conn,
+                steady::time_point now) {
+    if (options_.max_idle_per_origin == 0) return;
+    conn->idle_since = now;
+    auto& stack = idle_[origin];
+    stack.push_back(std::move(conn));
+    if (stack.size() > options_.max_idle_per_origin) stack.erase(stack.begin());
+  }
+
+  /// Closes idle connections older than idle_timeout across all origins. Run lazily from
+  /// async_post at most twice per idle_timeout, which bounds how long a socket to an
+  /// origin that is no longer posted to stays open without a background task whose
+  /// lifetime would have to be tied to the client's.
+  void sweep(steady::time_point now) {
+    if (now - last_sweep_ < options_.idle_timeout / 2) return;
+    last_sweep_ = now;
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      auto& stack = it->second;
+      const auto fresh = std::find_if(stack.begin(), stack.end(), [&](const auto& c) {
+        return now - c->idle_since < options_.idle_timeout;
+      });
+      stack.erase(stack.begin(), fresh);  // oldest first: the stale ones are a prefix
+      it = stack.empty() ? idle_.erase(it) : std::next(it);
+    }
+  }
+
+  // -- opening a connection ------------------------------------------------------------
+
+  /// Resolves host under the deadline. The resolver runs getaddrinfo on a background
+  /// thread that cancel() cannot interrupt, so instead of awaiting the resolver we await
+  /// a timer that the resolver's completion cancels; on timeout the lookup finishes in
+  /// the background and its result is dropped.
+  asio::awaitable<std::variant<std::vector<tcp::endpoint>, std::string>> async_resolve(
+      const target& to, steady::time_point deadline) {
+    error_code literal_ec;
+    const auto literal = asio::ip::make_address(to.host, literal_ec);
+    if (!literal_ec) co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, to.port)};
+
+    struct lookup {
+      explicit lookup(const asio::any_io_executor& executor)
+          : resolver(executor), wakeup(executor) {}
+      tcp::resolver resolver;
+      asio::steady_timer wakeup;
+      bool done = false;
+      error_code ec;
+      tcp::resolver::results_type results;
+    };
+    auto state = std::make_shared<lookup>(executor_);
+    state->wakeup.expires_at(deadline);
+    state->resolver.async_resolve(
+        to.host, std::to_string(to.port),
+        [state](const error_code& ec, tcp::resolver::results_type results) {
+          state->done = true;
+          state->ec = ec;
+          state->results = std::move(results);
+          state->wakeup.cancel();
+        });
+    co_await state->wakeup.async_wait(use_tuple);
+    if (!state->done) {
+      state->resolver.cancel();
+      co_return timed_out("while resolving " + to.host);
+    }
+    if (state->ec) {
+      if (state->ec == asio::error::host_not_found ||
+          state->ec == asio::error::host_not_found_try_again || state->ec == asio::error::no_data) {
+        co_return "could not resolve host " + to.host;
+      }
+      co_return "could not resolve host " + to.host + ": " + lowercase(state->ec.message());
+    }
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& entry : state->results) endpoints.push_back(entry.endpoint());
+    if (endpoints.empty()) co_return "could not resolve host " + to.host;
+    co_return std::move(endpoints);
+  }
+
+  /// A new connection to the target: resolve, filter by address policy, connect to the
+  /// first allowed address that accepts, then the TLS handshake for https.
+  asio::awaitable<std::variant<std::unique_ptr<connection>, std::string>> async_open(
+      const target& to, steady::time_point deadline) {
+    auto resolved = co_await async_resolve(to, deadline);
+    if (auto* error = std::get_if<std::string>(&resolved)) co_return std::move(*error);
+    auto& all = std::get<std::vector<tcp::endpoint>>(resolved);
+
+    std::vector<tcp::endpoint> allowed;
+    std::string refused;
+    for (const auto& endpoint : all) {
+      if (options_.allow_private_targets || is_public_address(endpoint.address())) {
+        allowed.push_back(endpoint);
+      } else {
+        if (!refused.empty()) refused += ", ";
+        refused += endpoint.address().to_string();
+      }
+    }
+    if (allowed.empty()) {
+      co_return "target resolves only to non-public addresses (" + refused + ")";
+    }
+
+    beast::tcp_stream stream(executor_);
+    error_code last_error;
+    bool connected = false;
+    for (const auto& endpoint : allowed) {
+      if (steady::now() >= deadline) break;
+      stream.expires_at(deadline);
+      auto [ec] = co_await stream.async_connect(endpoint, use_tuple);
+      if (!ec) {
+        connected = true;
+        break;
+      }
+      if (ec == beast::error::timeout) co_return timed_out("while connecting");
+      last_error = ec;
+      error_code ignored;
+      stream.socket().close(ignored);
+    }
+    if (!connected) {
+      co_return last_error ? describe(last_error) : timed_out("while connecting");
+    }
+    error_code ignored;
+    stream.socket().set_option(tcp::no_delay(true), ignored);
+
+    if (!to.tls) co_return std::make_unique<connection>(std::move(stream));
+
+    auto conn = std::make_unique<connection>(std::move(stream), tls_context_);
+    auto& tls = *conn->tls;
+    const bool ip_literal = is_ip_literal(to.host);
+    // SNI must name a host, never an address (RFC 6066 section 3).
+    if (!ip_literal && !SSL_set_tlsext_host_name(tls.native_handle(), to.host.c_str())) {
+      co_return "TLS handshake failed: cannot set the server name";
+    }
+    // verify_peer alone accepts any trusted certificate, whatever name it was issued for.
+    tls.set_verify_callback(verify_host{ssl::host_name_verification(to.host), ip_literal});
+    conn->lowest().expires_at(deadline);
+    auto [ec] = co_await tls.async_handshake(ssl::stream_base::client, use_tuple);
+    if (ec == beast::error::timeout) co_return timed_out("during the TLS handshake");
+    if (ec) {
+      const long verify = SSL_get_verify_result(tls.native_handle());
+      if (verify != X509_V_OK) {
+        co_return std::string("TLS handshake failed: certificate verify failed (") +
+            X509_verify_cert_error_string(verify) + ")";
+      }
+      const char* reason = ec.category() == asio::error::get_ssl_category()
+                               ? ERR_reason_error_string(static_cast<unsigned long>(ec.value()))
+                               : nullptr;
+      co_return "TLS handshake failed: " + (reason ? std::string(reason) : describe(ec));
+    }
+    co_return std::move(conn);
+  }
+
+  // -- one exchange ------------------------------------------------------------------------
+
+  template <class Stream>
+  asio::awaitable<exchange_outcome> async_exchange(Stream& stream, connection& conn,
+                                                   const http::request<http::string_body>& request,
+                                                   steady::time_point deadline) {
+    exchange_outcome out;
+    auto& result = out.result;
+    auto& lowest = conn.lowest();
+
+    lowest.expires_at(deadline);
+    auto [write_ec, written] = co_await http::async_write(stream, request, use_tuple);
+    (void)written;
+    if (write_ec) {
+      if (write_ec == beast::error::timeout) {
+        result.error = timed_out("while sending the request");
+      } else {
+        result.error = describe(write_ec);
+        out.peer_closed_early = true;
+      }
+      co_return out;
+    }
+
+    // Interim 1xx responses (100 Continue, 103 Early Hints) precede the real one.
+    std::optional<http::response_parser<http::buffer_body>> parser;
+    for (;;) {
+      parser.emplace();
+      parser->header_limit(header_limit_bytes);
+      parser->body_limit(boost::none);  // enforced below, keeping what was read
+      lowest.expires_at(deadline);
+      auto [ec, n] = co_await http::async_read_header(stream, conn.buffer, *parser, use_tuple);
+      (void)n;
+      if (ec) {
+        if (ec == beast::error::timeout) {
+          result.error = timed_out("while waiting for the response");
+        } else {
+          result.error = describe(ec);
+          out.peer_closed_early = !parser->got_some() && is_peer_close(ec);
+        }
+        co_return out;
+      }
+      const unsigned status = parser->get().result_int();
+      if (status / 100 != 1 || status == 101) break;
+    }
+
+    const auto& head = parser->get();
+    result.status_code = static_cast<int>(head.result_int());
+    if (auto it = head.find(http::field::retry_after); it != head.end()) {
+      result.retry_after = std::string(it->value());
+    }
+
+    std::string excerpt;
+    std::size_t body_size = 0;
+    std::array<char, body_chunk_bytes> chunk;
+    bool too_large = false;
+    while (!parser->is_done()) {
+      parser->get().body().data = chunk.data();
+      parser->get().body().size = chunk.size();
+      lowest.expires_at(deadline);
+      auto [ec, n] = co_await http::async_read_some(stream, conn.buffer, *parser, use_tuple);
+      (void)n;
+      if (ec == http::error::need_buffer) ec = {};  // the chunk is full, not an error
+      const std::size_t got = chunk.size() - parser->get().body().size;
+      if (excerpt.size() < excerpt_bytes) {
+        excerpt.append(chunk.data(), std::min(got, excerpt_bytes - excerpt.size()));
+      }
+      body_size += got;
+      if (ec) {
+        result.error = ec == beast::error::timeout ? timed_out("while reading the response body")
+                                                   : describe(ec);
+        break;
+      }
+      if (body_size > max_body_bytes) {
+        // The status counts; the rest of the body is abandoned with the connection.
+        too_large = true;
+        break;
+      }
+    }
+    excerpt.resize(utf8_prefix_length(excerpt));
+    result.response_excerpt = std::move(excerpt);
+    out.reusable = result.error.empty() && !too_large && parser->is_done() && parser->keep_alive();
+    co_return out;
+  }
+
+  asio::awaitable<exchange_outcome> async_exchange(connection& conn,
+                                                   const http::request<http::string_body>& request,
+                                                   steady::time_point deadline) {
+    if (conn.tls) co_return co_await async_exchange(*conn.tls, conn, request, deadline);
+    co_return co_await async_exchange(*conn.plain, conn, request, deadline);
+  }
+
+  asio::awaitable<attempt_result> async_post(const target& to, const header_list& headers,
+                                             std::string body) {
+    const auto started = steady::now();
+    const auto deadline = started + options_.request_timeout;
+    const auto finish = [&](attempt_result result) {
+      result.duration =
+          std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
+      return result;
+    };
+    sweep(started);
+
+    http::request<http::string_body> request{http::verb::post, to.path_and_query, 11};
+    request.set(http::field::host, host_header(to));
+    request.set(http::field::user_agent, options_.user_agent);
+    request.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : headers) {
+      if (!is_valid_header_name(name) || !is_valid_header_value(value)) {
+        attempt_result bad;
+        bad.error = "header \"" + name + "\" has an invalid name or a line break in its value";
+        co_return finish(std::move(bad));
+      }
+      const auto field = http::string_to_field(name);
+      if (field == http::field::host || field == http::field::content_type ||
+          field == http::field::user_agent) {
+        request.set(name, value);
+      } else {
+        request.insert(name, value);
+      }
+    }
+    request.body() = std::move(body);
+    request.keep_alive(true);
+    request.prepare_payload();
+
+    const std::string origin = to.origin();
+    auto conn = take_idle(origin, started);
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      auto opened = co_await async_open(to, deadline);
+      if (auto* error = std::get_if<std::string>(&opened)) {
+        attempt_result failed;
+        failed.error = std::move(*error);
+        co_return finish(std::move(failed));
+      }
+      conn = std::move(std::get<std::unique_ptr<connection>>(opened));
+    }
+
+    auto outcome = co_await async_exchange(*conn, request, deadline);
+    if (reused && outcome.peer_closed_early && steady::now() < deadline) {
+      // The server closed this idle connection before our request reached it, so the
+      // request was never processed: resend once on a new connection.
+      conn.reset();
+      auto opened = co_await async_open(to, deadline);
+      if (auto* error = std::get_if<std::string>(&opened)) {
+        attempt_result failed;
+        failed.error = std::move(*error);
+        co_return finish(std::move(failed));
+      }
+      conn = std::move(std::get<std::unique_ptr<connection>>(opened));
+      outcome = co_await async_exchange(*conn, request, deadline);
+    }
+    if (outcome.reusable) put_idle(origin, std::move(conn), steady::now());
+    co_return finish(std::move(outcome.result));
+  }
+
+  asio::any_io_executor executor_;
+  client_options options_;
+  ssl::context tls_context_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> idle_;
+  steady::time_point last_sweep_{};
+};
+
+http_client::http_client(boost::asio::any_io_executor executor, client_options options)
+    : impl_(std::make_unique<impl>(std::move(executor), std::move(options))) {}
+
+http_client::~http_client() = default;
+
+boost::asio::awaitable<attempt_result> http_client::async_post(const target& to,
+                                                               const header_list& headers,
+                                                               std::string body) {
+  co_return co_await impl_->async_post(to, headers, std::move(body));
+}
+
+void http_client::close_idle() {
+  impl_->idle_.clear();
+}
+
+}  // namespace dispatcher::delivery

@@ -1,0 +1,283 @@
+#include "dispatcher/delivery/scheduler.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatcher/common/spawn_guard.hpp"
+#include "dispatcher/common/time.hpp"
+#include "dispatcher/history/delivery.hpp"
+#include "dispatcher/obs/log.hpp"
+#include "dispatcher/obs/metrics.hpp"
+#include "dispatcher/redis/eval.hpp"
+#include "dispatcher/retry/policy.hpp"
+#include "dispatcher/signing/signature.hpp"
+
+namespace dispatcher::delivery {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// Claims are capped so one claim script stays short (it blocks Redis while it runs).
+constexpr std::size_t max_claim = 256;
+
+const char* status_name(retry::action_kind kind) {
+  switch (kind) {
+    case retry::action_kind::succeeded:
+      return "succeeded";
+    case retry::action_kind::retry:
+      return "retrying";
+    case retry::action_kind::failed:
+    case retry::action_kind::disable_endpoint:
+      return "failed";
+  }
+  return "failed";
+}
+
+}  // namespace
+
+scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, http_client& client,
+                     routing::registry& endpoints, routing::endpoint_store& store,
+                     const config::settings& settings, std::string instance_id)
+    : executor_(executor),
+      conn_(conn),
+      client_(client),
+      endpoints_(endpoints),
+      store_(store),
+      settings_(settings),
+      instance_id_(std::move(instance_id)),
+      wake_timer_(executor),
+      random_(std::random_device{}()) {}
+
+std::chrono::milliseconds scheduler::lease_duration() const {
+  // Well past the longest attempt, so a live owner never loses its lease mid-request
+  // (Svix #2181: reclaiming sooner sent deliveries twice).
+  return settings_.request_timeout * 2 + 5s;
+}
+
+void scheduler::wake() {
+  woken_ = true;
+  wake_timer_.cancel();
+}
+
+asio::awaitable<void> scheduler::async_run() {
+  auto& m = obs::global_metrics();
+  auto backoff = 100ms;
+  const std::string lease_ms = std::to_string(lease_duration().count());
+  const std::string limit = std::to_string(settings_.endpoint_concurrency);
+  while (!stopping_) {
+    const auto now = unix_now_ms();
+    m.last_scheduler_run_unix.set(now / 1000);
+    const std::size_t room =
+        settings_.max_in_flight > running_.size() ? settings_.max_in_flight - running_.size() : 0;
+    bool maybe_more = false;
+    if (room > 0) {
+      const std::size_t want = std::min(room, max_claim);
+      std::string token = instance_id_ + ":" + std::to_string(++claims_);
+      // Named, not a braced temporary: GCC 12 cannot keep an initializer_list's array
+      // alive across co_await ("array used as initializer").
+      std::vector<std::string> claim_args{std::to_string(now), std::to_string(want), lease_ms,
+                                          limit, token};
+      auto r = co_await redis::async_eval(conn_, redis::claim_due, std::move(claim_args));
+      if (!r.ok() || r.value.elements.size() < 2) {
+        if (!stopping_) {
+          m.redis_errors.inc();
+          obs::log_warn("claiming due deliveries failed", {{"error", r.error_message()}});
+          wake_timer_.expires_after(backoff);
+          co_await wake_timer_.async_wait(use_tuple);
+          backoff = std::min(backoff * 2, std::chrono::milliseconds(5s));
+        }
+        continue;
+      }
+      backoff = 100ms;
+      if (auto expired = r.value.elements[0].as_integer(); expired && *expired > 0) {
+        m.leases_expired.inc(static_cast<std::uint64_t>(*expired));
+        obs::log_warn("took back deliveries whose lease expired",
+                      {{"count", std::to_string(*expired)}});
+      }
+      const auto& items = r.value.elements[1].elements;
+      for (const auto& item : items) {
+        if (item.elements.size() < 5) continue;
+        claimed_delivery d;
+        d.id = item.elements[0].str;
+        d.endpoint_id = item.elements[1].str;
+        d.event_id = item.elements[2].str;
+        d.attempts_before = static_cast<int>(item.elements[3].as_integer().value_or(0));
+        if (!item.elements[4].is_nil()) d.payload = item.elements[4].str;
+        running_.emplace(d.id, token);
+        m.attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
+        asio::co_spawn(executor_, async_attempt(std::move(d), token),
+                       log_exceptions(std::string("delivery attempt")));
+      }
+      maybe_more = items.size() == want;
+    }
+    if (maybe_more) continue;
+    if (!woken_) {
+      wake_timer_.expires_after(settings_.poll_interval);
+      co_await wake_timer_.async_wait(use_tuple);
+    }
+    woken_ = false;
+  }
+}
+
+asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::string token) {
+  auto& m = obs::global_metrics();
+  const auto started = unix_now_ms();
+  const int attempt_number = item.attempts_before + 1;
+
+  std::optional<routing::endpoint> ep;
+  const auto snapshot = endpoints_.snapshot();
+  if (auto it = snapshot->find(item.endpoint_id); it != snapshot->end()) {
+    ep = it->second;
+  } else {
+    // The registry may lag a just-created endpoint by one poll: ask Redis.
+    auto fetched = co_await store_.async_get(item.endpoint_id);
+    if (fetched.ec) {
+      obs::log_warn("endpoint lookup failed; the delivery's lease will expire and it reruns",
+                    {{"delivery", item.id}, {"error", fetched.ec.message()}});
+      running_.erase(item.id);
+      co_return;
+    }
+    ep = std::move(fetched.value);
+  }
+
+  // complete_attempt ARGV (see scripts.hpp).
+  std::vector<std::string> args{item.id,
+                                token,
+                                "",  // now, set when the outcome is known
+                                std::to_string(settings_.retention.count()),
+                                "failed",
+                                "",
+                                "",
+                                "",
+                                "",
+                                "",
+                                std::to_string(settings_.endpoint_concurrency)};
+
+  if (!ep) {
+    args[7] = "endpoint was deleted";
+  } else if (!item.payload) {
+    args[7] = "event expired before it could be delivered";
+  } else {
+    history::attempt_record record;
+    record.attempt = attempt_number;
+    record.started_at_ms = started;
+    std::optional<std::chrono::seconds> retry_after;
+
+    auto parsed = parse_target(ep->url);
+    if (auto* bad = std::get_if<std::string>(&parsed)) {
+      record.error = *bad;
+    } else {
+      const auto timestamp = started / 1000;
+      header_list headers;
+      headers.emplace_back("webhook-id", item.event_id);
+      headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
+      if (ep->signature != routing::signature_scheme::chift) {
+        const auto secrets = routing::signing_secrets(*ep, started);
+        headers.emplace_back("webhook-signature",
+                             signing::standard_signature_header(secrets, item.event_id,
+                                                                timestamp, *item.payload));
+      }
+      if (ep->signature != routing::signature_scheme::standard) {
+        headers.emplace_back("x-chift-signature",
+                             signing::chift_signature(ep->secret, *item.payload));
+      }
+      for (const auto& h : ep->headers) headers.push_back(h);
+      auto result = co_await client_.async_post(std::get<target>(parsed), headers,
+                                                std::move(*item.payload));
+      record.duration_ms = result.duration.count();
+      record.status_code = result.status_code;
+      record.error = std::move(result.error);
+      record.response_excerpt = std::move(result.response_excerpt);
+      if (result.retry_after) {
+        retry_after = retry::parse_retry_after(*result.retry_after, unix_now_ms() / 1000);
+      }
+      m.attempt_duration.observe(static_cast<double>(record.duration_ms) / 1000.0);
+    }
+    if (record.error.empty() && record.status_code && !(*record.status_code >= 200 &&
+                                                        *record.status_code < 300)) {
+      record.error = "receiver answered " + std::to_string(*record.status_code);
+    }
+
+    std::uniform_real_distribution<double> jitter(-1.0, 1.0);
+    const auto action = retry::decide({record.status_code, retry_after}, attempt_number,
+                                      settings_.retry_schedule, jitter(random_));
+    (action.kind == retry::action_kind::succeeded ? m.attempts_succeeded : m.attempts_failed)
+        .inc();
+    const auto now = unix_now_ms();
+    args[4] = status_name(action.kind);
+    if (action.kind == retry::action_kind::retry) {
+      args[5] = std::to_string(now + action.delay.count());
+    }
+    if (record.status_code) args[6] = std::to_string(*record.status_code);
+    args[7] = record.error;
+    args[8] = history::to_storage(record);
+    if (action.kind == retry::action_kind::disable_endpoint) {
+      args[9] = "endpoint answered 410 Gone at " + format_rfc3339(now);
+      m.endpoints_disabled.inc();
+      obs::log_warn("endpoint answered 410 Gone; disabling it", {{"endpoint", ep->id}});
+    }
+    if (action.kind == retry::action_kind::succeeded) m.deliveries_succeeded.inc();
+  }
+  if (args[4] == "failed") m.deliveries_failed.inc();
+  args[2] = std::to_string(unix_now_ms());
+  co_await async_complete(std::move(args));
+  running_.erase(item.id);
+  m.attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
+  wake();
+}
+
+asio::awaitable<void> scheduler::async_complete(std::vector<std::string> args) {
+  // The attempt happened; losing its record would make it invisible (Outpost #1000).
+  // Retry while the lease is still ours; past it, the delivery reruns elsewhere.
+  asio::steady_timer timer(executor_);
+  auto delay = 100ms;
+  const auto give_up = std::chrono::steady_clock::now() + lease_duration() / 2;
+  for (;;) {
+    auto r = co_await redis::async_eval(conn_, redis::complete_attempt, args);
+    if (r.ok()) {
+      if (r.value.as_integer().value_or(0) == 0) {
+        obs::log_warn("lease lost before the attempt was recorded; another instance owns it",
+                      {{"delivery", args[0]}});
+      }
+      co_return;
+    }
+    obs::global_metrics().redis_errors.inc();
+    if (std::chrono::steady_clock::now() + delay > give_up) {
+      obs::log_error("could not record an attempt; the delivery will run again",
+                     {{"delivery", args[0]}, {"error", r.error_message()}});
+      co_return;
+    }
+    timer.expires_after(delay);
+    co_await timer.async_wait(use_tuple);
+    delay = std::min(delay * 2, std::chrono::milliseconds(2s));
+  }
+}
+
+asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline) {
+  stopping_ = true;
+  wake();
+  asio::steady_timer timer(executor_);
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!running_.empty() && std::chrono::steady_clock::now() < until) {
+    timer.expires_after(10ms);
+    co_await timer.async_wait(use_tuple);
+  }
+  if (running_.empty()) co_return;
+  std::unordered_map<std::string, std::vector<std::string>> by_token;
+  for (const auto& [id, token] : running_) by_token[token].push_back(id);
+  for (auto& [token, ids] : by_token) {
+    std::vector<std::string> args{std::to_string(unix_now_ms()), token,
+                                  std::to_string(settings_.endpoint_concurrency)};
+    args.insert(args.end(), ids.begin(), ids.end());
+    auto r = co_await redis::async_eval(conn_, redis::release_leases, std::move(args));
+    obs::log_info("handed unfinished deliveries back to the queue",
+                  {{"count", std::to_string(ids.size())},
+                   {"result", r.ok() ? "released" : r.error_message()}});
+  }
+}
+
+}  // namespace dispatcher::delivery

@@ -1,0 +1,52 @@
+// Delivery list filters, shared by GET /v1/deliveries (query string) and the bulk retry
+// (JSON body): parsing with errors naming the field, the choice of the most selective
+// index, the match of a record against the remaining conditions, and opaque cursors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "dispatcher/history/delivery.hpp"
+
+namespace dispatcher::history {
+
+struct cursor {
+  std::int64_t score = 0;  // created_at ms of the last item returned
+  std::string id;          // its delivery id, to break ties
+};
+
+std::string encode_cursor(const cursor& c);
+std::optional<cursor> decode_cursor(std::string_view text);
+
+struct delivery_filter {
+  std::optional<std::string> status;
+  std::optional<std::string> endpoint_id;
+  std::optional<std::string> event;
+  std::optional<std::string> consumerid;
+  std::optional<std::string> connectionid;
+  std::optional<std::int64_t> since_ms;  // created_at >= since
+  std::optional<std::int64_t> until_ms;  // created_at < until
+  std::size_t limit = 50;
+  std::optional<cursor> after;
+};
+
+struct filter_error {
+  std::string field;
+  std::string message;
+};
+
+/// Parses the list parameters; unknown parameters are refused, so a typo is not silently
+/// ignored (a bulk retry with a misspelt filter would otherwise match everything).
+std::variant<delivery_filter, filter_error> parse_delivery_filter(
+    const std::map<std::string, std::string>& params);
+
+/// The Redis sorted set to scan: the most selective index the filter names.
+std::string index_key(const delivery_filter& f);
+
+/// Whether a delivery's stored fields satisfy every condition of the filter.
+bool matches(const delivery_filter& f, const stored_fields& fields);
+
+}  // namespace dispatcher::history

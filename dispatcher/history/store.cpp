@@ -1,0 +1,204 @@
+#include "dispatcher/history/store.hpp"
+
+#include <charconv>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatcher/common/error.hpp"
+#include "dispatcher/common/time.hpp"
+#include "dispatcher/redis/fields.hpp"
+
+namespace dispatcher::history {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::error_code error_of(const redis::result& r) {
+  if (r.ec) return r.ec;
+  if (r.value.is_error()) return errc::redis_error_reply;
+  return {};
+}
+
+std::int64_t to_int(std::string_view s) {
+  std::int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+/// A history member is "<order>|<json>".
+nlohmann::json history_entry(std::string_view member) {
+  const auto bar = member.find('|');
+  auto j = nlohmann::json::parse(member.substr(bar == std::string_view::npos ? 0 : bar + 1),
+                                 nullptr, false);
+  if (j.is_discarded()) return nlohmann::json::object();
+  if (j.contains("at") && j["at"].is_number_integer()) {
+    j["at"] = format_rfc3339(j["at"].get<std::int64_t>() * 1000);
+  }
+  return j;
+}
+
+nlohmann::json connection_json(const std::string& id, const stored_fields& f) {
+  return {{"connectionid", id},
+          {"status", f.at("status")},
+          {"consumerid", f.contains("consumerid") ? f.at("consumerid") : ""},
+          {"updated_at", format_rfc3339(to_int(f.contains("updated_at") ? f.at("updated_at") : "0") * 1000)},
+          {"event_id", f.contains("event_id") ? f.at("event_id") : ""}};
+}
+
+}  // namespace
+
+asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::size_t want,
+                                               std::size_t max_scanned) {
+  page out;
+  const std::string key = index_key(f);
+  const std::string max = f.after          ? std::to_string(f.after->score)
+                          : f.until_ms     ? "(" + std::to_string(*f.until_ms)
+                                           : std::string("+inf");
+  const std::string min = f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf");
+  const std::size_t batch = std::max<std::size_t>(want * 2, 100);
+  std::size_t offset = 0;
+  std::optional<cursor> last_scanned;
+  while (out.items.size() <= want) {
+    auto r = co_await conn_.async_exec(
+        redis::command{"ZREVRANGEBYSCORE", key, max, min, "WITHSCORES", "LIMIT",
+                       std::to_string(offset), std::to_string(batch)});
+    if ((out.ec = error_of(r))) co_return out;
+    const auto& flat = r.value.elements;
+    if (flat.empty()) co_return out;  // the index is exhausted: no next page
+    offset += flat.size() / 2;
+
+    std::vector<page::item> candidates;
+    std::vector<redis::command> gets;
+    for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
+      page::item c{flat[i].str, to_int(flat[i + 1].str), {}};
+      // Members with the cursor's score come in reverse id order; those at or above the
+      // cursor's id were on earlier pages.
+      if (f.after && c.score == f.after->score && c.id >= f.after->id) continue;
+      gets.push_back(redis::command{"HGETALL", "dlv:" + c.id});
+      candidates.push_back(std::move(c));
+    }
+    auto records = co_await conn_.async_exec(std::move(gets));
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if ((out.ec = error_of(records[i]))) co_return out;
+      last_scanned = cursor{candidates[i].score, candidates[i].id};
+      auto fields = redis::to_fields(records[i].value);
+      if (fields.empty() || !matches(f, fields)) continue;  // expired, or filtered out
+      candidates[i].fields = std::move(fields);
+      out.items.push_back(std::move(candidates[i]));
+      if (out.items.size() > want) break;
+    }
+    if (flat.size() / 2 < batch) {
+      if (out.items.size() <= want) co_return out;
+      break;
+    }
+    if (offset >= max_scanned && out.items.size() <= want) {
+      // Bounded work per request: hand back a cursor where the scan stopped.
+      out.next = last_scanned;
+      co_return out;
+    }
+  }
+  if (out.items.size() > want) {
+    out.items.resize(want);
+    out.next = cursor{out.items.back().score, out.items.back().id};
+  }
+  co_return out;
+}
+
+asio::awaitable<query_result> store::async_list_deliveries(const delivery_filter& f) {
+  auto p = co_await async_scan(f, f.limit, 10'000);
+  if (p.ec) co_return query_result{p.ec, std::nullopt};
+  nlohmann::json data = nlohmann::json::array();
+  for (const auto& item : p.items) {
+    if (auto j = delivery_json(item.id, item.fields)) data.push_back(std::move(*j));
+  }
+  nlohmann::json body = {{"data", std::move(data)}, {"next_cursor", nullptr}};
+  if (p.next) body["next_cursor"] = encode_cursor(*p.next);
+  co_return query_result{{}, std::move(body)};
+}
+
+asio::awaitable<query_result> store::async_get_delivery(const std::string& id) {
+  std::vector<redis::command> cmds;
+  cmds.push_back(redis::command{"HGETALL", "dlv:" + id});
+  cmds.push_back(redis::command{"LRANGE", "dlv:" + id + ":attempts", "0", "-1"});
+  auto r = co_await conn_.async_exec(std::move(cmds));
+  for (const auto& one : r) {
+    if (auto ec = error_of(one)) co_return query_result{ec, std::nullopt};
+  }
+  auto j = delivery_json(id, redis::to_fields(r[0].value));
+  if (!j) co_return query_result{};
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const auto& a : r[1].value.elements) attempts.push_back(attempt_json(a.str));
+  (*j)["attempts"] = std::move(attempts);
+  co_return query_result{{}, std::move(j)};
+}
+
+asio::awaitable<query_result> store::async_get_event(const std::string& id) {
+  auto r = co_await conn_.async_exec(redis::command{"HGETALL", "evt:" + id});
+  if (auto ec = error_of(r)) co_return query_result{ec, std::nullopt};
+  auto fields = redis::to_fields(r.value);
+  if (!fields.contains("payload")) co_return query_result{};
+  std::vector<std::string> ids;
+  for (std::string_view rest = fields["deliveries"]; !rest.empty();) {
+    const auto comma = rest.find(',');
+    ids.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  std::vector<redis::command> gets;
+  for (const auto& d : ids) gets.push_back(redis::command{"HGETALL", "dlv:" + d});
+  auto records = co_await conn_.async_exec(std::move(gets));
+  nlohmann::json deliveries = nlohmann::json::array();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (auto ec = error_of(records[i])) co_return query_result{ec, std::nullopt};
+    if (auto j = delivery_json(ids[i], redis::to_fields(records[i].value))) {
+      deliveries.push_back(std::move(*j));
+    }
+  }
+  auto payload = nlohmann::json::parse(fields["payload"], nullptr, false);
+  nlohmann::json body = {
+      {"id", id},
+      {"payload", payload.is_discarded() ? nlohmann::json(fields["payload"]) : payload},
+      {"received_at", format_rfc3339(to_int(fields["received_at"]))},
+      {"deliveries", std::move(deliveries)}};
+  co_return query_result{{}, std::move(body)};
+}
+
+asio::awaitable<query_result> store::async_get_connection(const std::string& id) {
+  std::vector<redis::command> cmds;
+  cmds.push_back(redis::command{"HGETALL", "conn:" + id});
+  cmds.push_back(redis::command{"ZRANGE", "conn:" + id + ":history", "0", "-1"});
+  auto r = co_await conn_.async_exec(std::move(cmds));
+  for (const auto& one : r) {
+    if (auto ec = error_of(one)) co_return query_result{ec, std::nullopt};
+  }
+  auto fields = redis::to_fields(r[0].value);
+  if (!fields.contains("status")) co_return query_result{};
+  auto body = connection_json(id, fields);
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& member : r[1].value.elements) history.push_back(history_entry(member.str));
+  body["history"] = std::move(history);
+  co_return query_result{{}, std::move(body)};
+}
+
+asio::awaitable<query_result> store::async_consumer_connections(
+    const std::string& consumerid, const std::optional<std::string>& status) {
+  auto members =
+      co_await conn_.async_exec(redis::command{"SMEMBERS", "consumer:" + consumerid + ":connections"});
+  if (auto ec = error_of(members)) co_return query_result{ec, std::nullopt};
+  auto ids = redis::to_strings(members.value);
+  std::sort(ids.begin(), ids.end());
+  std::vector<redis::command> gets;
+  for (const auto& id : ids) gets.push_back(redis::command{"HGETALL", "conn:" + id});
+  auto records = co_await conn_.async_exec(std::move(gets));
+  nlohmann::json data = nlohmann::json::array();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (auto ec = error_of(records[i])) co_return query_result{ec, std::nullopt};
+    auto fields = redis::to_fields(records[i].value);
+    if (!fields.contains("status")) continue;
+    if (status && fields["status"] != *status) continue;
+    data.push_back(connection_json(ids[i], fields));
+  }
+  co_return query_result{{}, nlohmann::json{{"data", std::move(data)}, {"next_cursor", nullptr}}};
+}
+
+}  // namespace dispatcher::history

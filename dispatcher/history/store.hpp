@@ -1,0 +1,53 @@
+// Reads of the delivery history for the admin API: deliveries by filter with cursor
+// paging, one delivery with its attempts, one event with its deliveries, and the
+// connection status view. Every list walks an index sorted set written at ingest time,
+// so a query costs what it returns, not what is stored.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "dispatcher/history/filter.hpp"
+#include "dispatcher/redis/connection.hpp"
+
+namespace dispatcher::history {
+
+struct query_result {
+  std::error_code ec;
+  std::optional<nlohmann::json> value;  // nullopt: not found
+};
+
+class store {
+ public:
+  explicit store(redis::connection& conn) : conn_(conn) {}
+
+  /// {"data": [...], "next_cursor": ...}, newest first.
+  boost::asio::awaitable<query_result> async_list_deliveries(const delivery_filter& f);
+  boost::asio::awaitable<query_result> async_get_delivery(const std::string& id);
+  boost::asio::awaitable<query_result> async_get_event(const std::string& id);
+  boost::asio::awaitable<query_result> async_get_connection(const std::string& id);
+  boost::asio::awaitable<query_result> async_consumer_connections(
+      const std::string& consumerid, const std::optional<std::string>& status);
+
+ private:
+  struct page {
+    std::error_code ec;
+    struct item {
+      std::string id;
+      std::int64_t score = 0;
+      stored_fields fields;
+    };
+    std::vector<item> items;
+    std::optional<cursor> next;
+  };
+  boost::asio::awaitable<page> async_scan(const delivery_filter& f, std::size_t want,
+                                          std::size_t max_scanned);
+
+  redis::connection& conn_;
+};
+
+}  // namespace dispatcher::history

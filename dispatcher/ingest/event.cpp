@@ -1,0 +1,254 @@
+// Validation of stream payloads (CONTRACT section 1). The parsed JSON is only read, never
+// written back: receivers verify signatures over the producer's exact bytes, so the body is
+// the payload itself, with at most an "id" member spliced in after the opening brace.
+#include "dispatcher/ingest/event.hpp"
+
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace dispatcher::ingest {
+
+namespace {
+
+using json = nlohmann::json;
+
+// A SAX consumer that only keeps the parser's error. It runs as a second pass when the
+// non-throwing DOM parse has failed, so we can say why without exceptions on this path.
+struct error_recorder {
+  std::string message;
+
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(json::number_integer_t) { return true; }
+  bool number_unsigned(json::number_unsigned_t) { return true; }
+  bool number_float(json::number_float_t, const json::string_t&) { return true; }
+  bool string(json::string_t&) { return true; }
+  bool binary(json::binary_t&) { return true; }
+  bool start_object(std::size_t) { return true; }
+  bool key(json::string_t&) { return true; }
+  bool end_object() { return true; }
+  bool start_array(std::size_t) { return true; }
+  bool end_array() { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
+    std::string_view what = ex.what();
+    // Drop the "[json.exception.parse_error.101] " tag: the sentence is for operators.
+    if (const auto close = what.find("] ");
+        !what.empty() && what.front() == '[' && close != std::string_view::npos) {
+      what.remove_prefix(close + 2);
+    }
+    // "last read" quotes the offending token: it can be most of a 256 KiB string and hold
+    // the very bytes that are not UTF-8, and this sentence ends up in logs and API errors.
+    std::string text(what);
+    if (const auto last = text.find("; last read: "); last != std::string::npos) {
+      const auto expected = text.rfind("; expected ");
+      text.erase(last, expected != std::string::npos && expected > last ? expected - last
+                                                                        : std::string::npos);
+    }
+    for (char& c : text) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    }
+    message = std::move(text);
+    return false;
+  }
+};
+
+std::string json_error_reason(std::string_view payload) {
+  error_recorder recorder;
+  json::sax_parse(payload, &recorder);
+  return recorder.message.empty() ? std::string("malformed input") : recorder.message;
+}
+
+const char* type_name(const json& value) {
+  switch (value.type()) {
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "something else";
+  }
+}
+
+bool is_event_id(std::string_view text) {
+  if (text.empty() || text.size() > 128) return false;
+  for (const char c : text) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+validation_error missing(std::string_view field) {
+  return {"field '" + std::string(field) + "' is required"};
+}
+
+// Reads a required UUID string member into `out`; an error message when it is not one.
+std::optional<validation_error> read_uuid(const json& object, const char* field, std::string& out) {
+  const auto it = object.find(field);
+  if (it == object.end()) return missing(field);
+  if (!it->is_string() || !is_uuid(it->get_ref<const std::string&>())) {
+    return validation_error{"field '" + std::string(field) + "' must be a UUID string"};
+  }
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+// Splices "id":"<id>" in right after the object's opening brace.
+std::string insert_id(std::string_view payload, const std::string& id) {
+  // The payload parsed as an object, so only whitespace can come before its first '{'.
+  const std::size_t brace = payload.find('{');
+  std::size_t next = brace + 1;
+  while (next < payload.size() && (payload[next] == ' ' || payload[next] == '\t' ||
+                                   payload[next] == '\n' || payload[next] == '\r')) {
+    ++next;
+  }
+  const bool empty_object = next < payload.size() && payload[next] == '}';
+  const std::string member = "\"id\":" + json(id).dump();
+
+  std::string body;
+  body.reserve(payload.size() + member.size() + 1);
+  body.append(payload.substr(0, brace + 1));
+  body.append(member);
+  if (!empty_object) body += ',';
+  body.append(payload.substr(brace + 1));
+  return body;
+}
+
+}  // namespace
+
+bool is_uuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_event_type(std::string_view text) {
+  std::size_t segments = 0;
+  std::size_t segment_length = 0;
+  for (const char c : text) {
+    if (c == '.') {
+      if (segment_length == 0) return false;
+      ++segments;
+      segment_length = 0;
+    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') {
+      ++segment_length;
+    } else {
+      return false;
+    }
+  }
+  if (segment_length == 0) return false;
+  return segments + 1 >= 2;
+}
+
+std::variant<event, validation_error> parse_event(std::string_view payload,
+                                                  std::string_view entry_id,
+                                                  std::size_t max_payload) {
+  if (payload.empty()) return validation_error{"payload is empty"};
+  if (payload.size() > max_payload) {
+    return validation_error{"payload is " + std::to_string(payload.size()) +
+                            " bytes, more than the " + std::to_string(max_payload) + " allowed"};
+  }
+  // nlohmann would skip a byte order mark, but it would then reach receivers whose parsers
+  // refuse it (RFC 8259 forbids sending one).
+  if (payload.starts_with("\xEF\xBB\xBF")) {
+    return validation_error{"payload starts with a byte order mark, which JSON does not allow"};
+  }
+  // nlohmann rejects ill-formed UTF-8 inside strings and any non-ASCII byte outside them,
+  // so a successful parse also proves the payload is valid UTF-8.
+  const json doc = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return validation_error{"payload is not valid JSON: " + json_error_reason(payload)};
+  }
+  if (!doc.is_object()) {
+    return validation_error{std::string("payload must be a JSON object, not ") + type_name(doc)};
+  }
+
+  event ev;
+
+  const auto type_it = doc.find("event");
+  if (type_it == doc.end()) return missing("event");
+  if (!type_it->is_string() || !is_event_type(type_it->get_ref<const std::string&>())) {
+    return validation_error{
+        "field 'event' must be a string of dot-separated lowercase segments, like "
+        "account.connection.created"};
+  }
+  ev.type = type_it->get<std::string>();
+
+  if (auto error = read_uuid(doc, "accountid", ev.accountid)) return *error;
+  if (auto error = read_uuid(doc, "consumerid", ev.consumerid)) return *error;
+
+  const auto created_it = doc.find("created");
+  if (created_it == doc.end()) return missing("created");
+  const bool created_ok =
+      created_it->is_number_integer() &&
+      (created_it->is_number_unsigned()
+           ? created_it->get<std::uint64_t>() <=
+                 static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+           : created_it->get<std::int64_t>() >= 0);
+  if (!created_ok) {
+    return validation_error{"field 'created' must be a non-negative integer (unix seconds)"};
+  }
+  ev.created = created_it->get<std::int64_t>();
+
+  const auto id_it = doc.find("id");
+  const bool has_id = id_it != doc.end();
+  if (has_id) {
+    // A null id is refused rather than treated as absent: splicing our own "id" in would
+    // leave the body with two "id" members that receivers could read differently.
+    if (!id_it->is_string() || !is_event_id(id_it->get_ref<const std::string&>())) {
+      return validation_error{
+          "field 'id' must be a string of 1 to 128 letters, digits, '_', '.', ':' or '-'"};
+    }
+    ev.id = id_it->get<std::string>();
+  } else {
+    ev.id = "evt_" + std::string(entry_id);
+  }
+
+  const bool connection_event = ev.type.starts_with("account.connection.");
+
+  // connectionid and status have a contract type wherever they appear; null counts as
+  // absent so producers that always emit the key are not refused on other event types.
+  const auto connection_it = doc.find("connectionid");
+  const bool has_connection = connection_it != doc.end() && !connection_it->is_null();
+  if (has_connection) {
+    if (auto error = read_uuid(doc, "connectionid", ev.connectionid)) return *error;
+  } else if (connection_event) {
+    return missing("connectionid");
+  }
+
+  const bool status_required =
+      connection_event && (ev.type.ends_with(".created") || ev.type.ends_with(".updated"));
+  const auto status_it = doc.find("status");
+  const bool has_status = status_it != doc.end() && !status_it->is_null();
+  if (has_status) {
+    if (!status_it->is_string() || (status_it->get_ref<const std::string&>() != "active" &&
+                                    status_it->get_ref<const std::string&>() != "inactive")) {
+      return validation_error{"field 'status' must be \"active\" or \"inactive\""};
+    }
+    ev.status = status_it->get<std::string>();
+  } else if (status_required) {
+    return missing("status");
+  }
+
+  ev.body = has_id ? std::string(payload) : insert_id(payload, ev.id);
+  return ev;
+}
+
+}  // namespace dispatcher::ingest

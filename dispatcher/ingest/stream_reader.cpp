@@ -1,0 +1,300 @@
+#include "dispatcher/ingest/stream_reader.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatcher/common/error.hpp"
+#include "dispatcher/common/time.hpp"
+#include "dispatcher/history/delivery.hpp"
+#include "dispatcher/ingest/event.hpp"
+#include "dispatcher/obs/log.hpp"
+#include "dispatcher/obs/metrics.hpp"
+#include "dispatcher/redis/eval.hpp"
+
+namespace dispatcher::ingest {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A blocked read returns after this long with nothing, so stop() is noticed within it.
+constexpr auto block_time = 1000ms;
+// How often entries abandoned by dead instances are looked for.
+constexpr auto autoclaim_interval = 5s;
+
+std::error_code error_of(const redis::result& r) {
+  if (r.ec) return r.ec;
+  if (r.value.is_error()) return errc::redis_error_reply;
+  return {};
+}
+
+}  // namespace
+
+std::string stream_order_key(std::string_view stream_id) {
+  const auto dash = stream_id.find('-');
+  std::string ms(stream_id.substr(0, dash));
+  std::string seq(dash == std::string_view::npos ? "0" : stream_id.substr(dash + 1));
+  if (ms.size() < 18) ms.insert(0, 18 - ms.size(), '0');
+  if (seq.size() < 10) seq.insert(0, 10 - seq.size(), '0');
+  return ms + "-" + seq;
+}
+
+stream_reader::stream_reader(redis::connection& blocking, redis::connection& conn,
+                             const config::settings& settings, routing::registry& endpoints,
+                             std::function<void()> on_new_work)
+    : blocking_(blocking),
+      conn_(conn),
+      settings_(settings),
+      endpoints_(endpoints),
+      on_new_work_(std::move(on_new_work)) {}
+
+asio::awaitable<bool> stream_reader::async_ensure_group() {
+  // From "0", not "$": entries written before the first dispatcher started are events
+  // nobody delivered yet.
+  auto r = co_await conn_.async_exec(
+      redis::command{"XGROUP", "CREATE", settings_.stream, settings_.group, "0", "MKSTREAM"});
+  if (r.ec) co_return false;
+  if (r.value.is_error() && !r.value.str.starts_with("BUSYGROUP")) {
+    obs::log_error("cannot create the consumer group", {{"error", r.value.str}});
+    co_return false;
+  }
+  co_return true;
+}
+
+namespace {
+
+/// [[id, [field, value, ...] | nil], ...] -> entries.
+template <class Entry>
+std::vector<Entry> parse_entries(const redis::reply& list) {
+  std::vector<Entry> out;
+  if (list.type != redis::reply::kind::array) return out;
+  for (const auto& item : list.elements) {
+    if (item.type != redis::reply::kind::array || item.elements.size() < 2) continue;
+    Entry e;
+    e.id = item.elements[0].str;
+    const auto& fields = item.elements[1];
+    if (fields.is_nil()) {
+      e.deleted = true;
+    } else {
+      for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+        if (fields.elements[i].str == "payload") e.payload = fields.elements[i + 1].str;
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
+  if (entries.empty()) co_return true;
+  auto& m = obs::global_metrics();
+  const auto snapshot = endpoints_.snapshot();
+  const auto now = unix_now_ms();
+  const std::string now_s = std::to_string(now);
+  const std::string retention_s = std::to_string(settings_.retention.count());
+  const std::string limit_s = std::to_string(settings_.endpoint_concurrency);
+
+  // One command per entry, all pipelined: the ingest script for a valid event, XADD to
+  // the dead-letter stream for a bad one. Deleted entries need only the XACK.
+  enum class kind { event, dead, skip };
+  std::vector<kind> kinds;
+  std::vector<redis::command> commands;
+  std::vector<std::vector<std::string>> script_args;  // per command, for a NOSCRIPT re-run
+  for (const auto& e : entries) {
+    m.events_received.inc();
+    if (e.deleted) {
+      kinds.push_back(kind::skip);
+      continue;
+    }
+    std::string error;
+    if (!e.payload) {
+      error = "stream entry has no 'payload' field";
+    } else {
+      auto parsed = parse_event(*e.payload, e.id, settings_.max_payload);
+      if (auto* bad = std::get_if<validation_error>(&parsed)) {
+        error = bad->message;
+      } else {
+        auto& ev = std::get<event>(parsed);
+        std::vector<std::string> args{ev.id,
+                                      std::move(ev.body),
+                                      ev.type,
+                                      ev.consumerid,
+                                      ev.connectionid,
+                                      ev.status,
+                                      std::to_string(ev.created),
+                                      stream_order_key(e.id),
+                                      now_s,
+                                      retention_s,
+                                      limit_s};
+        for (const auto& [id, ep] : *snapshot) {
+          if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) {
+            args.push_back(id);
+            args.push_back(history::delivery_id(ev.id, id));
+          }
+        }
+        commands.push_back(redis::evalsha_command(redis::ingest_event, args));
+        script_args.resize(commands.size());
+        script_args.back() = std::move(args);
+        kinds.push_back(kind::event);
+        continue;
+      }
+    }
+    m.events_invalid.inc();
+    obs::log_warn("dead-lettered a malformed stream entry", {{"entry", e.id}, {"error", error}});
+    commands.push_back(redis::command{"XADD", settings_.dead_letter_stream(), "*", "payload",
+                                      e.payload.value_or(""), "error", error, "source_id", e.id});
+    kinds.push_back(kind::dead);
+  }
+
+  auto replies = co_await conn_.async_exec(std::move(commands));
+  // The script was not cached (Redis restarted or was flushed): run exactly those calls
+  // again with the full source; the dead-letter XADDs must not be repeated.
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (!replies[i].ec && replies[i].value.is_error() &&
+        replies[i].value.str.starts_with("NOSCRIPT")) {
+      replies[i] = co_await redis::async_eval(conn_, redis::ingest_event, std::move(script_args[i]));
+    }
+  }
+
+  redis::command ack{"XACK", settings_.stream, settings_.group};
+  std::size_t acks = 0;
+  std::size_t created = 0;
+  bool all_ok = true;
+  std::size_t reply_index = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (kinds[i] != kind::skip) {
+      const auto& r = replies[reply_index++];
+      if (auto ec = error_of(r)) {
+        // Not acknowledged: it stays pending and is read again (ours) or claimed.
+        all_ok = false;
+        obs::log_error("could not record a stream entry; it will be retried",
+                       {{"entry", entries[i].id}, {"error", r.error_message()}});
+        continue;
+      }
+      if (kinds[i] == kind::event) {
+        const auto n = r.value.as_integer().value_or(0);
+        if (n < 0) {
+          m.events_duplicate.inc();
+        } else {
+          created += static_cast<std::size_t>(n);
+        }
+      }
+    }
+    ack.arg(entries[i].id);
+    ++acks;
+  }
+  if (acks > 0) {
+    auto r = co_await conn_.async_exec(std::move(ack));
+    if (error_of(r)) {
+      all_ok = false;
+      obs::log_warn("XACK failed; entries will be re-read and deduplicated",
+                    {{"error", r.error_message()}});
+    }
+  }
+  if (created > 0) {
+    m.deliveries_created.inc(created);
+    on_new_work_();
+  }
+  co_return all_ok;
+}
+
+asio::awaitable<std::error_code> stream_reader::async_read_pending(std::string_view start) {
+  // Our own pending entries (a restart with the same consumer name): read from `start`
+  // until the history is empty.
+  std::string from(start);
+  while (!stopped_) {
+    auto r = co_await conn_.async_exec(
+        redis::command{"XREADGROUP", "GROUP", settings_.group, settings_.consumer, "COUNT",
+                       std::to_string(settings_.batch_size), "STREAMS", settings_.stream, from});
+    if (auto ec = error_of(r)) co_return ec;
+    if (r.value.is_nil() || r.value.elements.empty()) co_return std::error_code{};
+    auto entries = parse_entries<entry>(r.value.elements[0].elements[1]);
+    if (entries.empty()) co_return std::error_code{};
+    from = entries.back().id;
+    co_await async_process(std::move(entries));
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> stream_reader::async_autoclaim() {
+  const auto min_idle = std::to_string((settings_.request_timeout * 2).count());
+  auto r = co_await conn_.async_exec(redis::command{
+      "XAUTOCLAIM", settings_.stream, settings_.group, settings_.consumer, min_idle,
+      autoclaim_cursor_, "COUNT", std::to_string(settings_.batch_size)});
+  if (auto ec = error_of(r)) co_return ec;
+  if (r.value.elements.size() < 2) co_return std::error_code{};
+  autoclaim_cursor_ = r.value.elements[0].str;
+  auto entries = parse_entries<entry>(r.value.elements[1]);
+  // Redis 7 lists ids of claimed entries that were deleted meanwhile separately.
+  if (r.value.elements.size() > 2) {
+    for (const auto& gone : r.value.elements[2].elements) {
+      entries.push_back(entry{gone.str, std::nullopt, true});
+    }
+  }
+  if (!entries.empty()) {
+    obs::global_metrics().events_claimed.inc(entries.size());
+    obs::log_info("took over stream entries left pending by another consumer",
+                  {{"count", std::to_string(entries.size())}});
+    co_await async_process(std::move(entries));
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<void> stream_reader::async_run() {
+  asio::steady_timer backoff_timer(co_await asio::this_coro::executor);
+  auto backoff = 100ms;
+  auto next_autoclaim = std::chrono::steady_clock::now();
+  bool group_ready = false;
+  bool pending_read = false;
+  const std::string block_ms = std::to_string(block_time.count());
+
+  while (!stopped_) {
+    std::error_code ec;
+    if (!group_ready) {
+      group_ready = co_await async_ensure_group();
+      if (!group_ready) ec = errc::redis_not_connected;
+    }
+    if (!ec && !pending_read) {
+      ec = co_await async_read_pending("0");
+      pending_read = !ec;
+    }
+    if (!ec && std::chrono::steady_clock::now() >= next_autoclaim) {
+      ec = co_await async_autoclaim();
+      next_autoclaim = std::chrono::steady_clock::now() + autoclaim_interval;
+    }
+    if (!ec) {
+      auto r = co_await blocking_.async_exec(
+          redis::command{"XREADGROUP", "GROUP", settings_.group, settings_.consumer, "COUNT",
+                         std::to_string(settings_.batch_size), "BLOCK", block_ms, "STREAMS",
+                         settings_.stream, ">"},
+          block_time + 5s);
+      if (!r.ec && r.value.is_error() && r.value.str.starts_with("NOGROUP")) {
+        // Redis restarted without the stream, or someone deleted the group: recreate it.
+        obs::log_warn("consumer group missing; recreating it", {{"error", r.value.str}});
+        group_ready = false;
+        ec = errc::redis_error_reply;
+      } else if ((ec = error_of(r))) {
+        if (!stopped_) {
+          obs::log_warn("XREADGROUP failed", {{"error", r.error_message()}});
+        }
+      } else if (!r.value.is_nil() && !r.value.elements.empty()) {
+        co_await async_process(parse_entries<entry>(r.value.elements[0].elements[1]));
+      }
+    }
+    if (ec && !stopped_) {
+      obs::global_metrics().redis_errors.inc();
+      backoff_timer.expires_after(backoff);
+      co_await backoff_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5s));
+    } else {
+      backoff = 100ms;
+    }
+  }
+}
+
+}  // namespace dispatcher::ingest

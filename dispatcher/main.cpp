@@ -1,0 +1,65 @@
+// The dispatcher command: parse the command line, load settings, run. Nothing else.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "dispatcher/app/cli.hpp"
+#include "dispatcher/app/commands.hpp"
+#include "dispatcher/app/service.hpp"
+#include "dispatcher/config/settings.hpp"
+#include "dispatcher/obs/log.hpp"
+
+namespace {
+
+std::optional<std::string> from_environment(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using dispatcher::app::command_line;
+  command_line cli;
+  try {
+    cli = dispatcher::app::parse_command_line(argc, argv);
+  } catch (const dispatcher::app::usage_error& e) {
+    std::cerr << "dispatcher: " << e.what() << "\n\n" << dispatcher::app::usage_text(e.topic());
+    return 2;
+  }
+
+  switch (cli.cmd) {
+    case command_line::command::version:
+      std::cout << "dispatcher " << DISPATCHER_VERSION << "\n";
+      return 0;
+    case command_line::command::help:
+      std::cout << dispatcher::app::usage_text(cli.help.topic);
+      return 0;
+    case command_line::command::replay:
+      return dispatcher::app::run_replay(cli.replay, from_environment);
+    default:
+      break;
+  }
+
+  dispatcher::config::settings settings;
+  try {
+    settings = dispatcher::config::load_settings(from_environment, cli.config_file, cli.setting_flags);
+  } catch (const dispatcher::config::config_error& e) {
+    std::cerr << "dispatcher: invalid setting " << e.what() << "\n";
+    return 2;
+  }
+  dispatcher::obs::set_log_level(settings.log_level);
+
+  if (cli.cmd == command_line::command::publish) {
+    return dispatcher::app::run_publish(cli.publish, settings);
+  }
+  if (settings.admin_token.empty()) {
+    std::cerr << "dispatcher: invalid setting DISPATCHER_ADMIN_TOKEN: serve needs an admin token "
+                 "(set DISPATCHER_ADMIN_TOKEN or --admin-token)\n";
+    return 2;
+  }
+  dispatcher::app::service service(std::move(settings));
+  return service.run();
+}

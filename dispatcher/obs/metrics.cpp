@@ -1,0 +1,132 @@
+// Prints the process-wide counters in the Prometheus text exposition format 0.0.4. The
+// counters are bumped where things happen (see metrics.hpp); this file is the one place
+// that knows their public names and help texts, so renaming a metric is a one-line change
+// here and a CHANGELOG entry.
+#include "dispatcher/obs/metrics.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string_view>
+#include <system_error>
+
+namespace dispatcher::obs {
+namespace {
+
+// Shortest text that reads back as the same double ("0.005", "2.5", "30"), which is what
+// Prometheus clients print for bucket bounds too.
+std::string format_double(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  if (ec != std::errc{}) return "0";
+  return std::string(buffer, end);
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void append_counter(std::string& out, std::string_view name, std::string_view help,
+                    const counter& c) {
+  append_header(out, name, "counter", help);
+  out.append(name).append(" ").append(std::to_string(c.get())).append("\n");
+}
+
+void append_gauge(std::string& out, std::string_view name, std::string_view help, const gauge& g) {
+  append_header(out, name, "gauge", help);
+  out.append(name).append(" ").append(std::to_string(g.get())).append("\n");
+}
+
+void append_histogram(std::string& out, std::string_view name, std::string_view help,
+                      const duration_histogram& h) {
+  append_header(out, name, "histogram", help);
+  // Buckets are stored per interval and summed here into Prometheus' cumulative form.
+  // _count is that same sum rather than h.count, so the +Inf bucket always equals _count
+  // even while other threads observe during the render.
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= duration_histogram::bounds.size(); ++i) {
+    cumulative += h.buckets[i].load(std::memory_order_relaxed);
+    const std::string le = i < duration_histogram::bounds.size()
+                               ? format_double(duration_histogram::bounds[i])
+                               : std::string("+Inf");
+    out.append(name).append("_bucket{le=\"").append(le).append("\"} ");
+    out.append(std::to_string(cumulative)).append("\n");
+  }
+  const double sum_seconds =
+      static_cast<double>(h.sum_micros.load(std::memory_order_relaxed)) / 1e6;
+  out.append(name).append("_sum ").append(format_double(sum_seconds)).append("\n");
+  out.append(name).append("_count ").append(std::to_string(cumulative)).append("\n");
+}
+
+}  // namespace
+
+void duration_histogram::observe(double seconds) noexcept {
+  // A clock step can make a measured duration negative; count it as zero rather than
+  // corrupting the sum.
+  if (!(seconds > 0)) seconds = 0;
+  std::size_t i = 0;
+  while (i < bounds.size() && seconds > bounds[i]) ++i;  // le is inclusive
+  buckets[i].fetch_add(1, std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+  sum_micros.fetch_add(static_cast<std::uint64_t>(std::llround(seconds * 1e6)),
+                       std::memory_order_relaxed);
+}
+
+std::string metrics::render() const {
+  std::string out;
+  out.reserve(4096);
+  append_counter(out, "dispatcher_events_received_total",
+                 "Stream entries read from the event stream.", events_received);
+  append_counter(out, "dispatcher_events_invalid_total",
+                 "Stream entries that were not valid events and went to the dead-letter stream.",
+                 events_invalid);
+  append_counter(out, "dispatcher_events_duplicate_total",
+                 "Events acknowledged without dispatch because their id was already accepted.",
+                 events_duplicate);
+  append_counter(out, "dispatcher_events_reclaimed_total",
+                 "Stream entries claimed from other consumers that stopped (XAUTOCLAIM).",
+                 events_claimed);
+  append_counter(out, "dispatcher_deliveries_created_total",
+                 "Deliveries created, one per event and matching endpoint.", deliveries_created);
+  append_counter(out, "dispatcher_deliveries_succeeded_total",
+                 "Deliveries whose endpoint answered 2xx.", deliveries_succeeded);
+  append_counter(out, "dispatcher_deliveries_failed_total",
+                 "Deliveries that ran out of attempts or whose endpoint was disabled or deleted.",
+                 deliveries_failed);
+
+  // One family with an outcome label, so success rate is a single PromQL ratio.
+  append_header(out, "dispatcher_attempts_total", "counter", "Webhook attempts made, by outcome.");
+  out.append("dispatcher_attempts_total{outcome=\"success\"} ")
+      .append(std::to_string(attempts_succeeded.get()))
+      .append("\n");
+  out.append("dispatcher_attempts_total{outcome=\"failure\"} ")
+      .append(std::to_string(attempts_failed.get()))
+      .append("\n");
+
+  append_counter(out, "dispatcher_endpoints_disabled_total",
+                 "Endpoints disabled because they answered 410 Gone.", endpoints_disabled);
+  append_counter(out, "dispatcher_leases_expired_total",
+                 "Delivery leases that expired and were taken over by another worker.",
+                 leases_expired);
+  append_counter(out, "dispatcher_redis_errors_total",
+                 "Redis commands that failed (connection loss, timeout or error reply).",
+                 redis_errors);
+  append_gauge(out, "dispatcher_attempts_in_flight", "Webhook attempts currently in flight.",
+               attempts_in_flight);
+  append_gauge(out, "dispatcher_scheduler_last_run_timestamp_seconds",
+               "Unix time of the last pass of the retry scheduler.", last_scheduler_run_unix);
+  append_histogram(out, "dispatcher_attempt_duration_seconds",
+                   "Duration of webhook attempts, connect to last response byte.",
+                   attempt_duration);
+  return out;
+}
+
+metrics& global_metrics() {
+  // A function-local static: initialised on first use, safe from any thread, and free of
+  // the static initialisation order problem for counters bumped during startup.
+  static metrics instance;
+  return instance;
+}
+
+}  // namespace dispatcher::obs

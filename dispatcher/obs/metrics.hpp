@@ -1,0 +1,59 @@
+// Counters bumped where things happen, printed in one place in the Prometheus text format.
+// One process-wide instance; counters are relaxed atomics so any thread may bump them.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace dispatcher::obs {
+
+struct counter {
+  std::atomic<std::uint64_t> value{0};
+  void inc(std::uint64_t n = 1) noexcept { value.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+struct gauge {
+  std::atomic<std::int64_t> value{0};
+  void set(std::int64_t v) noexcept { value.store(v, std::memory_order_relaxed); }
+  void add(std::int64_t v) noexcept { value.fetch_add(v, std::memory_order_relaxed); }
+  std::int64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+/// Cumulative histogram of attempt durations in seconds, fixed buckets.
+struct duration_histogram {
+  static constexpr std::array<double, 12> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                 0.5,   1,    2.5,   5,    10,  30};
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets{};  // last = +Inf
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> sum_micros{0};
+  void observe(double seconds) noexcept;
+};
+
+struct metrics {
+  counter events_received;        // dispatcher_events_received_total
+  counter events_invalid;         // dispatcher_events_invalid_total (dead-lettered)
+  counter events_duplicate;       // dispatcher_events_duplicate_total
+  counter events_claimed;         // dispatcher_events_reclaimed_total (XAUTOCLAIM)
+  counter deliveries_created;     // dispatcher_deliveries_created_total
+  counter deliveries_succeeded;   // dispatcher_deliveries_succeeded_total
+  counter deliveries_failed;      // dispatcher_deliveries_failed_total
+  counter attempts_succeeded;     // dispatcher_attempts_total{outcome="success"}
+  counter attempts_failed;        // dispatcher_attempts_total{outcome="failure"}
+  counter endpoints_disabled;     // dispatcher_endpoints_disabled_total (410)
+  counter leases_expired;         // dispatcher_leases_expired_total
+  counter redis_errors;           // dispatcher_redis_errors_total
+  gauge attempts_in_flight;       // dispatcher_attempts_in_flight
+  gauge last_scheduler_run_unix;  // dispatcher_scheduler_last_run_timestamp_seconds
+  duration_histogram attempt_duration;  // dispatcher_attempt_duration_seconds
+
+  /// Prometheus text exposition format 0.0.4, with HELP and TYPE lines.
+  std::string render() const;
+};
+
+/// The process-wide instance.
+metrics& global_metrics();
+
+}  // namespace dispatcher::obs

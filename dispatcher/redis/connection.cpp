@@ -1,0 +1,336 @@
+#include "dispatcher/redis/connection.hpp"
+
+#include <deque>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <hiredis/hiredis.h>
+
+#include "dispatcher/common/error.hpp"
+#include "dispatcher/obs/log.hpp"
+#include "dispatcher/obs/metrics.hpp"
+
+namespace dispatcher::redis {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+using completion = asio::any_completion_handler<void(std::vector<result>)>;
+
+struct request {
+  std::string bytes;
+  std::size_t expected = 0;
+  std::vector<result> replies;
+  completion handler;
+  clock::time_point deadline;
+};
+
+reply convert(const redisReply* r) {
+  reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STATUS:
+      out.type = reply::kind::status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = reply::kind::error;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = reply::kind::integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = reply::kind::string;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = reply::kind::array;
+      out.elements.reserve(r->elements);
+      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = reply::kind::nil;
+  }
+  return out;
+}
+
+struct reader_deleter {
+  void operator()(redisReader* r) const noexcept { redisReaderFree(r); }
+};
+using reader_ptr = std::unique_ptr<redisReader, reader_deleter>;
+
+}  // namespace
+
+struct connection::impl {
+  asio::any_io_executor executor;
+  connection_options options;
+  tcp::socket socket;
+  asio::steady_timer backoff_timer;
+  reader_ptr reader{redisReaderCreate()};
+  std::deque<request> to_write;   // queued, not yet on the wire
+  std::deque<request> in_flight;  // written, awaiting replies, in order
+  std::size_t pending_commands = 0;
+  std::vector<char> read_buffer = std::vector<char>(64 * 1024);
+  bool connected = false;
+  bool writing = false;
+  bool stopped = false;
+  bool timed_out = false;
+
+  impl(asio::any_io_executor ex, connection_options opts)
+      : executor(ex), options(std::move(opts)), socket(ex), backoff_timer(ex) {}
+
+  void complete(request& req) {
+    pending_commands -= req.expected;
+    asio::post(executor, [h = std::move(req.handler), r = std::move(req.replies)]() mutable {
+      std::move(h)(std::move(r));
+    });
+  }
+
+  void fail(request& req, std::error_code ec) {
+    while (req.replies.size() < req.expected) req.replies.push_back(result{ec, {}});
+    complete(req);
+  }
+
+  void fail_all(std::error_code ec) {
+    for (auto* queue : {&in_flight, &to_write}) {
+      for (auto& req : *queue) fail(req, ec);
+      queue->clear();
+    }
+  }
+
+  void enqueue(std::vector<command> commands, std::chrono::milliseconds timeout,
+               completion handler) {
+    request req;
+    req.expected = commands.size();
+    req.handler = std::move(handler);
+    req.deadline = clock::now() + (timeout.count() > 0 ? timeout : options.command_timeout);
+    if (!connected || stopped) return fail(req, errc::redis_not_connected);
+    if (pending_commands + req.expected > options.max_pending) {
+      return fail(req, errc::redis_overloaded);
+    }
+    for (const auto& c : commands) req.bytes += c.encoded();
+    pending_commands += req.expected;
+    to_write.push_back(std::move(req));
+    if (!writing) {
+      writing = true;
+      asio::co_spawn(executor, write_loop(), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> write_loop() {
+    std::string buffer;
+    while (connected && !to_write.empty()) {
+      buffer.clear();
+      while (!to_write.empty()) {
+        buffer += to_write.front().bytes;
+        to_write.front().bytes.clear();
+        in_flight.push_back(std::move(to_write.front()));
+        to_write.pop_front();
+      }
+      auto [ec, n] = co_await asio::async_write(socket, asio::buffer(buffer), use_tuple);
+      if (ec) {
+        // The read loop sees the closed socket and fails what is in flight.
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        break;
+      }
+    }
+    writing = false;
+  }
+
+  /// Feeds bytes to the parser and hands complete replies to their requests.
+  std::error_code consume(std::size_t n, std::deque<request>& requests) {
+    if (redisReaderFeed(reader.get(), read_buffer.data(), n) != REDIS_OK) {
+      return errc::redis_protocol;
+    }
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) return errc::redis_protocol;
+      if (raw == nullptr) return {};
+      auto* r = static_cast<redisReply*>(raw);
+      reply value = convert(r);
+      freeReplyObject(r);
+      if (requests.empty()) return errc::redis_protocol;
+      auto& front = requests.front();
+      front.replies.push_back(result{{}, std::move(value)});
+      if (front.replies.size() == front.expected) {
+        complete(front);
+        requests.pop_front();
+      }
+    }
+  }
+
+  asio::awaitable<std::error_code> read_loop() {
+    for (;;) {
+      auto [ec, n] = co_await socket.async_read_some(asio::buffer(read_buffer), use_tuple);
+      if (ec) co_return timed_out ? std::error_code(errc::redis_timeout) : std::error_code(ec);
+      if (auto perr = consume(n, in_flight)) co_return perr;
+    }
+  }
+
+  /// Drops the connection when the oldest command is past its deadline: a late reply could
+  /// no longer be matched, so the only safe way on is a fresh connection.
+  asio::awaitable<void> watchdog() {
+    asio::steady_timer timer(executor);
+    while (connected) {
+      timer.expires_after(100ms);
+      co_await timer.async_wait(use_tuple);
+      if (!connected) break;
+      const auto now = clock::now();
+      const bool late = (!in_flight.empty() && in_flight.front().deadline < now) ||
+                        (!to_write.empty() && to_write.front().deadline < now);
+      if (late) {
+        timed_out = true;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        break;
+      }
+    }
+  }
+
+  asio::awaitable<std::error_code> connect() {
+    using namespace asio::experimental::awaitable_operators;
+    tcp::resolver resolver(executor);
+    asio::steady_timer timer(executor);
+    timer.expires_after(options.connect_timeout);
+    auto resolved = co_await (
+        resolver.async_resolve(options.host, std::to_string(options.port), use_tuple) ||
+        timer.async_wait(use_tuple));
+    if (resolved.index() == 1) co_return errc::redis_timeout;
+    auto [rec, endpoints] = std::get<0>(resolved);
+    if (rec) co_return rec;
+    socket = tcp::socket(executor);
+    auto connected_result =
+        co_await (asio::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
+    if (connected_result.index() == 1) co_return errc::redis_timeout;
+    if (auto [cec, ep] = std::get<0>(connected_result); cec) co_return cec;
+    socket.set_option(tcp::no_delay(true));
+
+    // AUTH, SELECT and CLIENT SETNAME go out before any user command can.
+    std::vector<command> hello;
+    if (!options.password.empty()) hello.push_back(command{"AUTH", options.password});
+    if (options.db != 0) hello.push_back(command{"SELECT", std::to_string(options.db)});
+    if (!options.client_name.empty()) {
+      hello.push_back(command{"CLIENT", "SETNAME", options.client_name});
+    }
+    if (hello.empty()) co_return std::error_code{};
+    std::string bytes;
+    for (const auto& c : hello) bytes += c.encoded();
+    auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(bytes), use_tuple);
+    if (wec) co_return wec;
+    std::size_t answered = 0;
+    while (answered < hello.size()) {
+      auto [ec, n] = co_await socket.async_read_some(asio::buffer(read_buffer), use_tuple);
+      if (ec) co_return ec;
+      if (redisReaderFeed(reader.get(), read_buffer.data(), n) != REDIS_OK) {
+        co_return errc::redis_protocol;
+      }
+      void* raw = nullptr;
+      while (answered < hello.size()) {
+        if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) co_return errc::redis_protocol;
+        if (raw == nullptr) break;
+        const reply answer = convert(static_cast<redisReply*>(raw));
+        freeReplyObject(raw);
+        ++answered;
+        if (answer.is_error()) {
+          obs::log_error("redis refused the connection handshake", {{"error", answer.str}});
+          co_return errc::redis_error_reply;
+        }
+      }
+    }
+    co_return std::error_code{};
+  }
+};
+
+connection::connection(asio::any_io_executor executor, connection_options options)
+    : impl_(std::make_unique<impl>(executor, std::move(options))) {}
+
+connection::~connection() = default;
+
+bool connection::connected() const noexcept { return impl_->connected; }
+
+void connection::stop() {
+  impl_->stopped = true;
+  impl_->connected = false;
+  boost::system::error_code ignored;
+  impl_->socket.close(ignored);
+  impl_->backoff_timer.cancel();
+  impl_->fail_all(errc::shutting_down);
+}
+
+asio::awaitable<void> connection::async_run() {
+  auto self = shared_from_this();  // keeps impl alive while the loop runs
+  auto& s = *impl_;
+  auto backoff = s.options.min_backoff;
+  while (!s.stopped) {
+    s.reader.reset(redisReaderCreate());
+    s.timed_out = false;
+    std::error_code ec = co_await s.connect();
+    if (!ec && !s.stopped) {
+      s.connected = true;
+      backoff = s.options.min_backoff;
+      obs::log_debug("redis connected", {{"name", s.options.client_name}});
+      asio::co_spawn(s.executor, s.watchdog(), asio::detached);
+      ec = co_await s.read_loop();
+      s.connected = false;
+    }
+    boost::system::error_code ignored;
+    s.socket.close(ignored);
+    s.fail_all(s.stopped ? std::error_code(errc::shutting_down) : ec);
+    if (s.stopped) break;
+    obs::global_metrics().redis_errors.inc();
+    obs::log_warn("redis connection lost, reconnecting",
+                  {{"name", s.options.client_name},
+                   {"error", ec.message()},
+                   {"backoff_ms", std::to_string(backoff.count())}});
+    s.backoff_timer.expires_after(backoff);
+    co_await s.backoff_timer.async_wait(use_tuple);
+    backoff = std::min(backoff * 2, s.options.max_backoff);
+  }
+}
+
+asio::awaitable<std::vector<result>> connection::async_exec(std::vector<command> commands,
+                                                            std::chrono::milliseconds timeout) {
+  if (commands.empty()) co_return std::vector<result>{};
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                          void(std::vector<result>)>(
+      [this](auto handler, std::vector<command> cmds, std::chrono::milliseconds t) {
+        impl_->enqueue(std::move(cmds), t, completion(std::move(handler)));
+      },
+      asio::use_awaitable, std::move(commands), timeout);
+}
+
+asio::awaitable<result> connection::async_exec(command cmd, std::chrono::milliseconds timeout) {
+  std::vector<command> one;
+  one.push_back(std::move(cmd));
+  auto replies = co_await async_exec(std::move(one), timeout);
+  co_return std::move(replies.front());
+}
+
+asio::awaitable<bool> connection::async_wait_connected(std::chrono::milliseconds timeout) {
+  asio::steady_timer timer(impl_->executor);
+  const auto deadline = clock::now() + timeout;
+  while (!impl_->connected && !impl_->stopped && clock::now() < deadline) {
+    timer.expires_after(10ms);
+    co_await timer.async_wait(use_tuple);
+  }
+  co_return impl_->connected;
+}
+
+}  // namespace dispatcher::redis

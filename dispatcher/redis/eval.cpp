@@ -1,0 +1,53 @@
+#include "dispatcher/redis/eval.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+namespace dispatcher::redis {
+
+namespace {
+
+command eval_command(const char* verb, const std::string& body,
+                     const std::vector<std::string>& args) {
+  command c;
+  c.arg(verb).arg(body).arg(std::string_view("0"));
+  for (const auto& a : args) c.arg(a);
+  return c;
+}
+
+bool is_noscript(const result& r) {
+  return !r.ec && r.value.is_error() && r.value.str.starts_with("NOSCRIPT");
+}
+
+}  // namespace
+
+command evalsha_command(const script& s, const std::vector<std::string>& args) {
+  return eval_command("EVALSHA", s.sha1, args);
+}
+
+boost::asio::awaitable<std::vector<result>> async_eval(
+    connection& conn, const script& s, std::vector<std::vector<std::string>> calls) {
+  std::vector<command> commands;
+  commands.reserve(calls.size());
+  for (const auto& args : calls) commands.push_back(evalsha_command(s, args));
+  auto replies = co_await conn.async_exec(std::move(commands));
+  std::vector<std::size_t> retry;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (is_noscript(replies[i])) retry.push_back(i);
+  }
+  if (retry.empty()) co_return replies;
+  std::vector<command> again;
+  for (auto i : retry) again.push_back(eval_command("EVAL", s.source, calls[i]));
+  auto second = co_await conn.async_exec(std::move(again));
+  for (std::size_t k = 0; k < retry.size(); ++k) replies[retry[k]] = std::move(second[k]);
+  co_return replies;
+}
+
+boost::asio::awaitable<result> async_eval(connection& conn, const script& s,
+                                          std::vector<std::string> args) {
+  std::vector<std::vector<std::string>> calls;
+  calls.push_back(std::move(args));
+  auto replies = co_await async_eval(conn, s, std::move(calls));
+  co_return std::move(replies.front());
+}
+
+}  // namespace dispatcher::redis

@@ -1,0 +1,25 @@
+// Running the pipeline's Lua scripts: EVALSHA, and on NOSCRIPT (Redis restarted or was
+// flushed) the full EVAL once, which also caches the script again.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/scripts.hpp"
+
+namespace dispatcher::redis {
+
+/// EVALSHA <sha> 0 <args...>: the scripts build their keys from their arguments.
+command evalsha_command(const script& s, const std::vector<std::string>& args);
+
+/// Runs the script once per argument list, pipelined; replies in order.
+boost::asio::awaitable<std::vector<result>> async_eval(connection& conn, const script& s,
+                                                       std::vector<std::vector<std::string>> calls);
+
+boost::asio::awaitable<result> async_eval(connection& conn, const script& s,
+                                          std::vector<std::string> args);
+
+}  // namespace dispatcher::redis

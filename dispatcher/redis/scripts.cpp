@@ -1,0 +1,243 @@
+#include "dispatcher/redis/scripts.hpp"
+
+#include <openssl/evp.h>
+
+namespace dispatcher::redis {
+
+namespace {
+
+// Shared helpers, prepended to every script.
+constexpr const char* helpers = R"lua(
+-- An endpoint is ready when it has due work, a free in-flight slot and is not paused.
+local function make_ready(ep, limit)
+  if redis.call('HGET', 'ep:' .. ep, 'enabled') == '0' then
+    redis.call('ZREM', 'q:ready', ep)
+    return
+  end
+  if redis.call('ZCARD', 'q:lease:' .. ep) >= limit then
+    redis.call('ZREM', 'q:ready', ep)
+    return
+  end
+  local first = redis.call('ZRANGE', 'q:due:' .. ep, 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    redis.call('ZREM', 'q:ready', ep)
+  else
+    redis.call('ZADD', 'q:ready', tonumber(first[2]), ep)
+  end
+end
+
+local function index_add(key, score, id, now, ttl)
+  redis.call('ZADD', key, score, id)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl)
+  redis.call('PEXPIRE', key, ttl)
+end
+
+local function set_status(id, old, new, created, now, ttl)
+  if old == new then return end
+  if old then redis.call('ZREM', 'idx:dlv:status:' .. old, id) end
+  index_add('idx:dlv:status:' .. new, created, id, now, ttl)
+end
+)lua";
+
+}  // namespace
+
+script::script(const char* script_name, const char* body)
+    : name(script_name), source(std::string(helpers) + body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(source.data(), source.size(), digest, &length, EVP_sha1(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < length; ++i) {
+    sha1 += hex[digest[i] >> 4];
+    sha1 += hex[digest[i] & 0xf];
+  }
+}
+
+const script ingest_event{"ingest_event", R"lua(
+local id, body, etype, consumer, conn, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local created, order = tonumber(ARGV[7]), ARGV[8]
+local now, ttl, limit = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local evt_key = 'evt:' .. id
+if redis.call('EXISTS', evt_key) == 1 then return -1 end
+
+local ids = {}
+for i = 12, #ARGV, 2 do ids[#ids + 1] = ARGV[i + 1] end
+redis.call('HSET', evt_key, 'payload', body, 'type', etype, 'consumerid', consumer,
+  'connectionid', conn, 'received_at', now, 'order', order, 'deliveries', table.concat(ids, ','))
+redis.call('PEXPIRE', evt_key, ttl)
+
+for i = 12, #ARGV, 2 do
+  local ep, did = ARGV[i], ARGV[i + 1]
+  local key = 'dlv:' .. did
+  redis.call('HSET', key, 'event_id', id, 'endpoint_id', ep, 'event', etype,
+    'consumerid', consumer, 'connectionid', conn, 'status', 'pending', 'attempt_count', 0,
+    'next_attempt_at', now, 'created_at', now, 'updated_at', now)
+  redis.call('PEXPIRE', key, ttl)
+  index_add('idx:dlv', now, did, now, ttl)
+  index_add('idx:dlv:ep:' .. ep, now, did, now, ttl)
+  index_add('idx:dlv:type:' .. etype, now, did, now, ttl)
+  index_add('idx:dlv:consumer:' .. consumer, now, did, now, ttl)
+  if conn ~= '' then index_add('idx:dlv:conn:' .. conn, now, did, now, ttl) end
+  set_status(did, nil, 'pending', now, now, ttl)
+  redis.call('ZADD', 'q:due:' .. ep, now, did)
+  make_ready(ep, limit)
+end
+
+-- The connection status view: history ordered by (created, stream position); the current
+-- status is the last entry in that order, so a late older event never overwrites it.
+if conn ~= '' and string.sub(etype, 1, 19) == 'account.connection.' then
+  local st = status
+  if string.sub(etype, -8) == '.deleted' then st = 'deleted' end
+  if st ~= '' then
+    local hkey = 'conn:' .. conn .. ':history'
+    redis.call('ZADD', hkey, created, order .. '|' .. cjson.encode(
+      {event = etype, status = st, at = created, event_id = id}))
+    redis.call('PEXPIRE', hkey, ttl)
+    local last = redis.call('ZRANGE', hkey, -1, -1)[1]
+    local current = cjson.decode(string.sub(last, #order + 2))
+    redis.call('HSET', 'conn:' .. conn, 'status', current.status, 'consumerid', consumer,
+      'updated_at', current.at, 'event_id', current.event_id)
+    redis.call('PEXPIRE', 'conn:' .. conn, ttl)
+    redis.call('SADD', 'consumer:' .. consumer .. ':connections', conn)
+    redis.call('PEXPIRE', 'consumer:' .. consumer .. ':connections', ttl)
+  end
+end
+return #ids
+)lua"};
+
+const script claim_due{"claim_due", R"lua(
+local now, max, lease_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local limit, token = tonumber(ARGV[4]), ARGV[5]
+
+-- Leases that expired belong to an instance that died mid-attempt: due again now.
+local expired = redis.call('ZRANGEBYSCORE', 'q:leases', '-inf', now, 'LIMIT', 0, 100)
+for _, did in ipairs(expired) do
+  redis.call('ZREM', 'q:leases', did)
+  local ep = redis.call('HGET', 'dlv:' .. did, 'endpoint_id')
+  if ep then
+    redis.call('ZREM', 'q:lease:' .. ep, did)
+    redis.call('HDEL', 'dlv:' .. did, 'lease')
+    redis.call('ZADD', 'q:due:' .. ep, now, did)
+    make_ready(ep, limit)
+  end
+end
+
+local claimed = {}
+local eps = redis.call('ZRANGEBYSCORE', 'q:ready', '-inf', now, 'LIMIT', 0, max)
+for _, ep in ipairs(eps) do
+  if #claimed >= max then break end
+  local info = redis.call('HMGET', 'ep:' .. ep, 'enabled', 'rate_limit')
+  if info[1] == '0' then
+    redis.call('ZREM', 'q:ready', ep)
+  else
+    local want = math.min(limit - redis.call('ZCARD', 'q:lease:' .. ep), max - #claimed)
+    local rate = tonumber(info[2])
+    local tat = now
+    if rate then
+      tat = math.max(tonumber(redis.call('GET', 'rl:' .. ep) or '0'), now)
+      want = math.min(want, math.floor((now + 1000 - tat) * rate / 1000))
+    end
+    local taken = 0
+    if want > 0 then
+      local items = redis.call('ZRANGEBYSCORE', 'q:due:' .. ep, '-inf', now, 'LIMIT', 0, want)
+      for _, did in ipairs(items) do
+        redis.call('ZREM', 'q:due:' .. ep, did)
+        local d = redis.call('HMGET', 'dlv:' .. did, 'event_id', 'attempt_count')
+        if d[1] then
+          redis.call('ZADD', 'q:lease:' .. ep, now + lease_ms, did)
+          redis.call('ZADD', 'q:leases', now + lease_ms, did)
+          redis.call('HSET', 'dlv:' .. did, 'lease', token)
+          claimed[#claimed + 1] = {did, ep, d[1], d[2], redis.call('HGET', 'evt:' .. d[1], 'payload')}
+          taken = taken + 1
+        end
+      end
+    end
+    if rate and taken > 0 then
+      tat = tat + taken * 1000 / rate
+      redis.call('SET', 'rl:' .. ep, tostring(tat), 'PX', 60000)
+    end
+    make_ready(ep, limit)
+    if rate and redis.call('ZSCORE', 'q:ready', ep) then
+      -- Not before the rate limit lets the next one through.
+      local earliest = tat - 1000 + 1000 / rate
+      local score = tonumber(redis.call('ZSCORE', 'q:ready', ep))
+      if earliest > score then redis.call('ZADD', 'q:ready', earliest, ep) end
+    end
+  end
+end
+return {#expired, claimed}
+)lua"};
+
+const script complete_attempt{"complete_attempt", R"lua(
+local did, token, now, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local status, next_at, code, err = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local attempt, disable_reason, limit = ARGV[9], ARGV[10], tonumber(ARGV[11])
+local key = 'dlv:' .. did
+if redis.call('HGET', key, 'lease') ~= token then return 0 end
+
+local d = redis.call('HMGET', key, 'endpoint_id', 'status', 'created_at', 'attempt_count')
+local ep, created = d[1], tonumber(d[3])
+local count = tonumber(d[4])
+if attempt ~= '' then
+  count = count + 1
+  redis.call('RPUSH', key .. ':attempts', attempt)
+  redis.call('PEXPIRE', key .. ':attempts', ttl)
+end
+redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
+  'last_error', err, 'next_attempt_at', next_at, 'updated_at', now)
+redis.call('HDEL', key, 'lease')
+set_status(did, d[2], status, created, now, ttl)
+redis.call('ZREM', 'q:lease:' .. ep, did)
+redis.call('ZREM', 'q:leases', did)
+if status == 'retrying' then redis.call('ZADD', 'q:due:' .. ep, tonumber(next_at), did) end
+
+if disable_reason ~= '' then
+  -- 410 Gone: the receiver asked us to stop. Disable the endpoint and fail what waits.
+  if redis.call('EXISTS', 'ep:' .. ep) == 1 then
+    redis.call('HSET', 'ep:' .. ep, 'enabled', '0', 'disabled_reason', disable_reason,
+      'updated_at', now)
+    redis.call('INCR', 'endpoints:version')
+  end
+  local waiting = redis.call('ZRANGE', 'q:due:' .. ep, 0, -1)
+  for _, other in ipairs(waiting) do
+    local okey = 'dlv:' .. other
+    local o = redis.call('HMGET', okey, 'status', 'created_at')
+    if o[1] then
+      redis.call('HSET', okey, 'status', 'failed', 'last_error', disable_reason,
+        'next_attempt_at', '', 'updated_at', now)
+      set_status(other, o[1], 'failed', tonumber(o[2]), now, ttl)
+    end
+  end
+  redis.call('DEL', 'q:due:' .. ep)
+  redis.call('ZREM', 'q:ready', ep)
+else
+  make_ready(ep, limit)
+end
+return 1
+)lua"};
+
+const script release_leases{"release_leases", R"lua(
+local now, token, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local released = 0
+for i = 4, #ARGV do
+  local did = ARGV[i]
+  local key = 'dlv:' .. did
+  if redis.call('HGET', key, 'lease') == token then
+    local ep = redis.call('HGET', key, 'endpoint_id')
+    redis.call('HDEL', key, 'lease')
+    redis.call('ZREM', 'q:leases', did)
+    redis.call('ZREM', 'q:lease:' .. ep, did)
+    redis.call('ZADD', 'q:due:' .. ep, now, did)
+    make_ready(ep, limit)
+    released = released + 1
+  end
+end
+return released
+)lua"};
+
+const script wake_endpoint{"wake_endpoint", R"lua(
+make_ready(ARGV[1], tonumber(ARGV[3]))
+return 1
+)lua"};
+
+}  // namespace dispatcher::redis

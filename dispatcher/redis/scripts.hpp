@@ -1,0 +1,53 @@
+// The Lua scripts that make each state change of the delivery pipeline one atomic step
+// in Redis: an event with its deliveries, index entries and connection status; a claim of
+// due deliveries under a lease; an attempt's record with the delivery's next state; and
+// handing leases back. Key layout (all keys are built inside the scripts, so they assume
+// a single Redis, not a cluster):
+//
+//   evt:<id>                 hash: payload (the exact bytes sent), type, consumerid, ...
+//   dlv:<id>                 hash: the delivery's state, plus `lease` while in flight
+//   dlv:<id>:attempts        list of attempt JSON objects, oldest first
+//   ep:<id>                  hash: json (the endpoint), enabled, disabled_reason, rate_limit
+//   endpoints                zset of endpoint ids by creation time; endpoints:version counter
+//   q:ready                  zset endpoint -> earliest time it has due work and a free slot
+//   q:due:<ep>               zset delivery -> due time (ms)
+//   q:lease:<ep>, q:leases   zset delivery -> lease expiry (ms), per endpoint and global
+//   rl:<ep>                  rate limit: theoretical arrival time (GCRA) in ms
+//   idx:dlv[:ep|:status|:type|:consumer|:conn:<v>]   zset delivery -> created_at (ms)
+//   conn:<id>, conn:<id>:history, consumer:<id>:connections   connection status view
+#pragma once
+
+#include <string>
+
+namespace dispatcher::redis {
+
+struct script {
+  script(const char* name, const char* body);
+  const char* name;
+  std::string source;  // the shared helpers followed by the body
+  std::string sha1;  // what EVALSHA names it by
+};
+
+/// ARGV: event_id, body, type, consumerid, connectionid, status, created, order,
+/// now_ms, retention_ms, endpoint_concurrency, then (endpoint_id, delivery_id) pairs.
+/// Returns -1 when the event id was already accepted, else the number of deliveries.
+extern const script ingest_event;
+
+/// ARGV: now_ms, max, lease_ms, endpoint_concurrency, token.
+/// Returns [[delivery_id, endpoint_id, event_id, attempt_count, payload|nil], ...] and
+/// first hands expired leases (crashed instances) back to their due queues.
+extern const script claim_due;
+
+/// ARGV: delivery_id, token, now_ms, retention_ms, status, next_attempt_at_ms|'',
+/// status_code|'', error, attempt_json|'', disable_reason|'', endpoint_concurrency.
+/// Returns 1, or 0 when the lease is no longer ours (nothing is written then).
+extern const script complete_attempt;
+
+/// ARGV: now_ms, token, endpoint_concurrency, delivery ids... Hands our leases back as due now.
+extern const script release_leases;
+
+/// ARGV: endpoint_id, now_ms, endpoint_concurrency. Makes a (re-)enabled endpoint's due
+/// deliveries eligible again.
+extern const script wake_endpoint;
+
+}  // namespace dispatcher::redis

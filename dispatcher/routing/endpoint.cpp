@@ -1,0 +1,480 @@
+// Endpoint validation and its two JSON forms. Validation is strict (unknown fields and wrong
+// types are refused, naming the field) because an endpoint is long-lived configuration: a
+// typo silently ignored today is a webhook silently not sent next month. The storage form
+// is read back tolerantly (missing optional members take defaults) so that records written
+// by an older version still load.
+#include "dispatcher/routing/endpoint.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+
+#include "dispatcher/common/time.hpp"
+#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/ingest/event.hpp"
+#include "dispatcher/signing/signature.hpp"
+
+namespace dispatcher::routing {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t max_description_chars = 1024;
+// Long enough for any real webhook URL, short enough to keep logs and Redis keys sane.
+constexpr std::size_t max_url_bytes = 2048;
+constexpr double max_rate_limit = 10000;
+constexpr std::size_t min_secret_bytes = 24;
+constexpr std::size_t max_secret_bytes = 64;
+constexpr std::string_view secret_prefix = "whsec_";
+
+// Headers the dispatcher sets itself or that would change how the request is framed or
+// routed; letting an endpoint override them would break signatures or the HTTP exchange.
+constexpr std::array<std::string_view, 13> reserved_headers{
+    "content-type",      "user-agent", "host", "content-length", "x-chift-signature", "connection",
+    "transfer-encoding", "keep-alive", "te",   "trailer",        "upgrade",           "expect",
+    "proxy-connection"};
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && to_lower(a) == to_lower(b);
+}
+
+field_error error(std::string field, std::string message) {
+  return {std::move(field), std::move(message)};
+}
+
+field_error wrong_type(const std::string& field, std::string_view expected) {
+  return {field, field + " must be " + std::string(expected)};
+}
+
+std::size_t utf8_length(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  }));
+}
+
+// RFC 9110 tchar.
+bool is_token(std::string_view text) {
+  if (text.empty()) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+// Field values may hold visible characters, spaces and tabs; CR, LF and NUL would let a
+// header value inject further headers.
+bool is_header_value(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b == '\t' || (b >= 0x20 && b != 0x7f);
+  });
+}
+
+bool is_reserved_header(std::string_view name) {
+  const std::string lower = to_lower(name);
+  return lower.starts_with("webhook-") ||
+         std::find(reserved_headers.begin(), reserved_headers.end(), lower) !=
+             reserved_headers.end();
+}
+
+// An event filter: an exact type, or a prefix of one or more segments followed by ".*".
+bool is_event_filter(std::string_view filter) {
+  if (ingest::is_event_type(filter)) return true;
+  if (!filter.ends_with(".*")) return false;
+  const std::string_view prefix = filter.substr(0, filter.size() - 2);
+  // "a.*" is a one-segment prefix; is_event_type wants two segments, so check "a.x".
+  return !prefix.empty() && ingest::is_event_type(std::string(prefix) + ".x");
+}
+
+bool is_valid_secret(std::string_view secret) {
+  if (!secret.starts_with(secret_prefix)) return false;
+  const auto key = signing::decode_secret(secret);
+  return key && key->size() >= min_secret_bytes && key->size() <= max_secret_bytes;
+}
+
+std::optional<signature_scheme> scheme_from_string(std::string_view text) {
+  if (text == "standard") return signature_scheme::standard;
+  if (text == "chift") return signature_scheme::chift;
+  if (text == "both") return signature_scheme::both;
+  return std::nullopt;
+}
+
+const char* scheme_name(signature_scheme scheme) {
+  switch (scheme) {
+    case signature_scheme::standard:
+      return "standard";
+    case signature_scheme::chift:
+      return "chift";
+    case signature_scheme::both:
+      return "both";
+  }
+  return "both";
+}
+
+std::optional<field_error> validate_url(const json& value, const validation_options& options,
+                                        std::string& out) {
+  if (!value.is_string()) return wrong_type("url", "a string");
+  const auto& url = value.get_ref<const std::string&>();
+  if (url.size() > max_url_bytes) {
+    return error("url", "url must be at most " + std::to_string(max_url_bytes) + " bytes");
+  }
+  auto parsed = delivery::parse_target(url);
+  if (auto* message = std::get_if<std::string>(&parsed)) return error("url", *message);
+  const auto& target = std::get<delivery::target>(parsed);
+  if (!options.allow_private_targets && delivery::literal_host_is_public(target.host) == false) {
+    return error("url", "url host " + target.host +
+                            " is a private address; set DISPATCHER_ALLOW_PRIVATE_TARGETS=true "
+                            "to allow it");
+  }
+  out = url;
+  return std::nullopt;
+}
+
+std::optional<field_error> validate_string_list(const json& value, const char* field,
+                                                bool (*valid)(std::string_view),
+                                                std::string_view expected,
+                                                std::vector<std::string>& out) {
+  if (!value.is_array()) return wrong_type(field, "an array of strings");
+  std::vector<std::string> items;
+  items.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const std::string path = std::string(field) + "[" + std::to_string(i) + "]";
+    if (!value[i].is_string() || !valid(value[i].get_ref<const std::string&>())) {
+      return error(path, path + " must be " + std::string(expected));
+    }
+    const auto& item = value[i].get_ref<const std::string&>();
+    // Duplicates would be harmless, but they make the stored filter list misleading.
+    if (std::find(items.begin(), items.end(), item) == items.end()) items.push_back(item);
+  }
+  out = std::move(items);
+  return std::nullopt;
+}
+
+std::optional<field_error> validate_headers(const json& value,
+                                            std::vector<std::pair<std::string, std::string>>& out) {
+  if (!value.is_object()) return wrong_type("headers", "an object of string values");
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& [name, header_value] : value.items()) {
+    const std::string path = "headers." + name;
+    if (!is_token(name)) {
+      return error(path, "header name '" + name + "' must be an HTTP token (letters, digits, " +
+                             "and !#$%&'*+-.^_`|~)");
+    }
+    if (is_reserved_header(name)) {
+      return error(path, "header '" + name + "' is set by the dispatcher and cannot be overridden");
+    }
+    if (!header_value.is_string()) return wrong_type(path, "a string");
+    const auto& text = header_value.get_ref<const std::string&>();
+    if (!is_header_value(text)) {
+      return error(path, path + " must not contain control characters such as CR or LF");
+    }
+    const bool duplicate = std::any_of(headers.begin(), headers.end(),
+                                       [&](const auto& h) { return iequals(h.first, name); });
+    if (duplicate) return error(path, "header '" + name + "' is given twice (names ignore case)");
+    headers.emplace_back(name, text);
+  }
+  out = std::move(headers);
+  return std::nullopt;
+}
+
+// Applies the writable fields in `body` to `ep`. `creating` allows "secret".
+std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool creating,
+                                        const validation_options& options) {
+  if (!body.is_object()) return error("body", "the request body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (key == "url") {
+      if (auto e = validate_url(value, options, ep.url)) return e;
+    } else if (key == "description") {
+      if (!value.is_string()) return wrong_type(key, "a string");
+      const auto& text = value.get_ref<const std::string&>();
+      if (utf8_length(text) > max_description_chars) {
+        return error(key, "description must be at most " + std::to_string(max_description_chars) +
+                              " characters");
+      }
+      ep.description = text;
+    } else if (key == "events") {
+      if (auto e =
+              validate_string_list(value, "events", is_event_filter,
+                                   "an event type like account.connection.created or a prefix like "
+                                   "account.connection.*",
+                                   ep.events)) {
+        return e;
+      }
+    } else if (key == "consumers") {
+      if (auto e = validate_string_list(value, "consumers", ingest::is_uuid, "a UUID string",
+                                        ep.consumers)) {
+        return e;
+      }
+    } else if (key == "signature") {
+      const auto scheme = value.is_string()
+                              ? scheme_from_string(value.get_ref<const std::string&>())
+                              : std::nullopt;
+      if (!scheme) return error(key, "signature must be \"standard\", \"chift\" or \"both\"");
+      ep.signature = *scheme;
+    } else if (key == "secret" && creating) {
+      if (!value.is_string() || !is_valid_secret(value.get_ref<const std::string&>())) {
+        return error(key, "secret must be whsec_ followed by the base64 of 24 to 64 bytes");
+      }
+      ep.secret = value.get<std::string>();
+    } else if (key == "secret") {
+      return error(key, "secret cannot be changed here; use POST /v1/endpoints/{id}/secret/rotate");
+    } else if (key == "enabled") {
+      if (!value.is_boolean()) return wrong_type(key, "a boolean");
+      ep.enabled = value.get<bool>();
+      // The reason explained an automatic disable; any explicit change supersedes it.
+      ep.disabled_reason.clear();
+    } else if (key == "rate_limit") {
+      if (value.is_null()) {
+        ep.rate_limit.reset();
+      } else if (!value.is_number()) {
+        return wrong_type(key, "a number or null");
+      } else {
+        const double rate = value.get<double>();
+        if (!(rate > 0 && rate <= max_rate_limit)) {
+          return error(key, "rate_limit must be greater than 0 and at most 10000 per second");
+        }
+        ep.rate_limit = rate;
+      }
+    } else if (key == "headers") {
+      if (auto e = validate_headers(value, ep.headers)) return e;
+    } else if (key == "id" || key == "created_at" || key == "updated_at" ||
+               key == "disabled_reason") {
+      return error(key, key + " is assigned by the dispatcher and cannot be set");
+    } else {
+      return error(key, "unknown field '" + key + "'");
+    }
+  }
+  return std::nullopt;
+}
+
+void random_bytes(unsigned char* out, std::size_t n) {
+  // A failing CSPRNG is not an input error: nothing safe can be generated, so stop loudly.
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) {
+    throw std::runtime_error("RAND_bytes failed: no secure randomness available");
+  }
+}
+
+json rate_limit_json(const std::optional<double>& rate) {
+  if (!rate) return nullptr;
+  // Whole numbers print as 5, not 5.0.
+  if (std::floor(*rate) == *rate) return static_cast<std::int64_t>(*rate);
+  return *rate;
+}
+
+json headers_json(const std::vector<std::pair<std::string, std::string>>& headers) {
+  json out = json::object();
+  for (const auto& [name, value] : headers) out[name] = value;
+  return out;
+}
+
+// Tolerant readers for the storage form: wrong types fail the load, absence takes the default.
+template <typename T>
+bool read_member(const json& object, const char* key, T& out) {
+  const auto it = object.find(key);
+  if (it == object.end()) return true;
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!it->is_string()) return false;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!it->is_boolean()) return false;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    if (!it->is_number_integer()) return false;
+  }
+  out = it->get<T>();
+  return true;
+}
+
+bool read_string_array(const json& object, const char* key, std::vector<std::string>& out) {
+  const auto it = object.find(key);
+  if (it == object.end()) return true;
+  if (!it->is_array()) return false;
+  for (const auto& item : *it) {
+    if (!item.is_string()) return false;
+    out.push_back(item.get<std::string>());
+  }
+  return true;
+}
+
+}  // namespace
+
+std::variant<endpoint, field_error> endpoint_from_create(const nlohmann::json& body,
+                                                         const validation_options& options,
+                                                         std::int64_t now_ms) {
+  endpoint ep;
+  if (auto e = apply_fields(ep, body, /*creating=*/true, options)) return *e;
+  if (ep.url.empty()) return error("url", "url is required");
+  ep.id = generate_endpoint_id();
+  if (ep.secret.empty()) ep.secret = generate_secret();
+  ep.created_at_ms = now_ms;
+  ep.updated_at_ms = now_ms;
+  return ep;
+}
+
+std::optional<field_error> apply_patch(endpoint& ep, const nlohmann::json& body,
+                                       const validation_options& options, std::int64_t now_ms) {
+  // Validate into a copy so that a rejected PATCH leaves the endpoint untouched.
+  endpoint updated = ep;
+  if (auto e = apply_fields(updated, body, /*creating=*/false, options)) return e;
+  updated.updated_at_ms = now_ms;
+  ep = std::move(updated);
+  return std::nullopt;
+}
+
+nlohmann::json to_api_json(const endpoint& ep, bool include_secret) {
+  json out = {
+      {"id", ep.id},
+      {"url", ep.url},
+      {"description", ep.description},
+      {"events", ep.events},
+      {"consumers", ep.consumers},
+      {"signature", scheme_name(ep.signature)},
+      {"enabled", ep.enabled},
+      {"disabled_reason", ep.disabled_reason.empty() ? json(nullptr) : json(ep.disabled_reason)},
+      {"rate_limit", rate_limit_json(ep.rate_limit)},
+      {"headers", headers_json(ep.headers)},
+      {"created_at", format_rfc3339(ep.created_at_ms)},
+      {"updated_at", format_rfc3339(ep.updated_at_ms)},
+  };
+  if (include_secret) out["secret"] = ep.secret;
+  return out;
+}
+
+std::string to_storage(const endpoint& ep) {
+  json retired = json::array();
+  for (const auto& r : ep.retired_secrets) {
+    retired.push_back({{"secret", r.secret}, {"expires_at_ms", r.expires_at_ms}});
+  }
+  // Headers as [name, value] pairs: an object would not keep their order.
+  json headers = json::array();
+  for (const auto& [name, value] : ep.headers) headers.push_back({name, value});
+  const json out = {
+      {"id", ep.id},
+      {"url", ep.url},
+      {"description", ep.description},
+      {"events", ep.events},
+      {"consumers", ep.consumers},
+      {"signature", scheme_name(ep.signature)},
+      {"secret", ep.secret},
+      {"retired_secrets", std::move(retired)},
+      {"enabled", ep.enabled},
+      {"disabled_reason", ep.disabled_reason},
+      {"rate_limit", ep.rate_limit ? json(*ep.rate_limit) : json(nullptr)},
+      {"headers", std::move(headers)},
+      {"created_at_ms", ep.created_at_ms},
+      {"updated_at_ms", ep.updated_at_ms},
+  };
+  // Replace rather than throw on bytes that are not UTF-8 (validation keeps them out anyway).
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<endpoint> from_storage(std::string_view stored) {
+  const json doc = json::parse(stored, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+
+  endpoint ep;
+  if (!read_member(doc, "id", ep.id) || !read_member(doc, "url", ep.url) ||
+      !read_member(doc, "description", ep.description) || !read_member(doc, "secret", ep.secret) ||
+      !read_member(doc, "enabled", ep.enabled) ||
+      !read_member(doc, "disabled_reason", ep.disabled_reason) ||
+      !read_member(doc, "created_at_ms", ep.created_at_ms) ||
+      !read_member(doc, "updated_at_ms", ep.updated_at_ms) ||
+      !read_string_array(doc, "events", ep.events) ||
+      !read_string_array(doc, "consumers", ep.consumers)) {
+    return std::nullopt;
+  }
+  if (ep.id.empty() || ep.url.empty() || ep.secret.empty()) return std::nullopt;
+
+  if (const auto it = doc.find("signature"); it != doc.end()) {
+    const auto scheme =
+        it->is_string() ? scheme_from_string(it->get_ref<const std::string&>()) : std::nullopt;
+    if (!scheme) return std::nullopt;
+    ep.signature = *scheme;
+  }
+  if (const auto it = doc.find("rate_limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number()) return std::nullopt;
+    ep.rate_limit = it->get<double>();
+  }
+  if (const auto it = doc.find("retired_secrets"); it != doc.end()) {
+    if (!it->is_array()) return std::nullopt;
+    for (const auto& item : *it) {
+      retired_secret r;
+      if (!item.is_object() || !read_member(item, "secret", r.secret) ||
+          !read_member(item, "expires_at_ms", r.expires_at_ms) || r.secret.empty()) {
+        return std::nullopt;
+      }
+      ep.retired_secrets.push_back(std::move(r));
+    }
+  }
+  if (const auto it = doc.find("headers"); it != doc.end()) {
+    if (!it->is_array()) return std::nullopt;
+    for (const auto& pair : *it) {
+      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
+        return std::nullopt;
+      }
+      ep.headers.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+    }
+  }
+  return ep;
+}
+
+std::string generate_secret() {
+  std::array<unsigned char, 32> key{};
+  random_bytes(key.data(), key.size());
+  return std::string(secret_prefix) +
+         signing::base64_encode({reinterpret_cast<const char*>(key.data()), key.size()});
+}
+
+std::string generate_endpoint_id() {
+  static constexpr std::string_view alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  constexpr std::size_t length = 24;
+  std::string id = "ep_";
+  std::array<unsigned char, 64> pool{};
+  std::size_t used = pool.size();
+  while (id.size() < 3 + length) {
+    if (used == pool.size()) {
+      random_bytes(pool.data(), pool.size());
+      used = 0;
+    }
+    const unsigned char b = pool[used++];
+    // Rejection sampling: 252 = 7 * 36, so every character is equally likely.
+    if (b < 252) id += alphabet[b % alphabet.size()];
+  }
+  return id;
+}
+
+bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid) {
+  const bool type_ok =
+      ep.events.empty() ||
+      std::any_of(ep.events.begin(), ep.events.end(), [&](const std::string& filter) {
+        if (filter.ends_with(".*")) {
+          // Keep the dot: "account.*" matches "account.x" but not "accounts.x".
+          return event_type.starts_with(std::string_view(filter).substr(0, filter.size() - 1));
+        }
+        return filter == event_type;
+      });
+  if (!type_ok) return false;
+  return ep.consumers.empty() ||
+         std::any_of(ep.consumers.begin(), ep.consumers.end(),
+                     [&](const std::string& consumer) { return iequals(consumer, consumerid); });
+}
+
+std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms) {
+  std::vector<std::string> out{ep.secret};
+  for (const auto& retired : ep.retired_secrets) {
+    if (retired.expires_at_ms > now_ms) out.push_back(retired.secret);
+  }
+  return out;
+}
+
+}  // namespace dispatcher::routing

@@ -1,0 +1,81 @@
+// A subscriber endpoint: where webhooks go, which events it wants, how they are signed.
+// This file owns the endpoint's JSON forms (API and storage) and its validation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dispatcher::routing {
+
+enum class signature_scheme { standard, chift, both };
+
+/// A rotated-out secret that keeps signing until expires_at_ms (unix ms).
+struct retired_secret {
+  std::string secret;
+  std::int64_t expires_at_ms = 0;
+};
+
+struct endpoint {
+  std::string id;  // ep_<random>
+  std::string url;
+  std::string description;
+  std::vector<std::string> events;     // exact types or "prefix.*"; empty = all
+  std::vector<std::string> consumers;  // consumer ids; empty = all
+  signature_scheme signature = signature_scheme::both;
+  std::string secret;  // whsec_<base64>
+  std::vector<retired_secret> retired_secrets;
+  bool enabled = true;
+  std::string disabled_reason;
+  std::optional<double> rate_limit;  // deliveries per second
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+/// A rejected API body: the JSON path of the bad field and a sentence saying what is wrong.
+struct field_error {
+  std::string field;
+  std::string message;
+};
+
+struct validation_options {
+  bool allow_private_targets = false;
+};
+
+/// Builds an endpoint from a POST /v1/endpoints body; id, secret (when absent) and
+/// timestamps are filled in. Unknown fields are rejected.
+std::variant<endpoint, field_error> endpoint_from_create(const nlohmann::json& body,
+                                                         const validation_options& options,
+                                                         std::int64_t now_ms);
+
+/// Applies a PATCH body (any subset of the writable fields, "secret" excluded).
+std::optional<field_error> apply_patch(endpoint& ep, const nlohmann::json& body,
+                                       const validation_options& options, std::int64_t now_ms);
+
+/// The API representation; the secret only when include_secret (create and rotate).
+nlohmann::json to_api_json(const endpoint& ep, bool include_secret);
+
+/// Everything, for Redis.
+std::string to_storage(const endpoint& ep);
+std::optional<endpoint> from_storage(std::string_view stored);
+
+/// "whsec_" + base64 of 32 random bytes.
+std::string generate_secret();
+/// "ep_" + 24 random lowercase alphanumerics.
+std::string generate_endpoint_id();
+
+/// True when the endpoint wants this event: type filter (exact or "prefix.*") and
+/// consumer filter both pass. Ignores `enabled`.
+bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid);
+
+/// The secrets that sign right now: the current one first, then unexpired retired ones.
+std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms);
+
+}  // namespace dispatcher::routing

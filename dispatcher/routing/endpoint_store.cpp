@@ -1,0 +1,149 @@
+#include "dispatcher/routing/endpoint_store.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatcher/common/error.hpp"
+#include "dispatcher/obs/log.hpp"
+#include "dispatcher/redis/eval.hpp"
+#include "dispatcher/redis/fields.hpp"
+
+namespace dispatcher::routing {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::error_code error_of(const redis::result& r) {
+  if (r.ec) return r.ec;
+  if (r.value.is_error()) return errc::redis_error_reply;
+  return {};
+}
+
+/// The JSON holds the endpoint; `enabled`, `disabled_reason` and `updated_at` hash fields
+/// win over it because the complete script changes them on a 410 without rewriting JSON.
+std::optional<endpoint> from_hash(const redis::reply& r) {
+  auto fields = redis::to_fields(r);
+  auto json = fields.find("json");
+  if (json == fields.end()) return std::nullopt;
+  auto ep = from_storage(json->second);
+  if (!ep) return std::nullopt;
+  if (auto it = fields.find("enabled"); it != fields.end()) ep->enabled = it->second != "0";
+  if (auto it = fields.find("disabled_reason"); it != fields.end()) {
+    ep->disabled_reason = it->second;
+  }
+  if (auto it = fields.find("updated_at"); it != fields.end()) {
+    ep->updated_at_ms = std::max<std::int64_t>(ep->updated_at_ms, std::stoll(it->second));
+  }
+  return ep;
+}
+
+}  // namespace
+
+asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
+  const std::string key = "ep:" + ep.id;
+  std::vector<redis::command> cmds;
+  cmds.push_back(redis::command{"MULTI"});
+  const std::string enabled = ep.enabled ? "1" : "0";
+  cmds.push_back(redis::command{"HSET", key, "json", to_storage(ep), "enabled",
+                                enabled, "disabled_reason", ep.disabled_reason,
+                                "updated_at", std::to_string(ep.updated_at_ms)});
+  if (ep.rate_limit) {
+    cmds.push_back(redis::command{"HSET", key, "rate_limit", std::to_string(*ep.rate_limit)});
+  } else {
+    cmds.push_back(redis::command{"HDEL", key, "rate_limit"});
+  }
+  cmds.push_back(redis::command{"ZADD", "endpoints", std::to_string(ep.created_at_ms), ep.id});
+  cmds.push_back(redis::command{"INCR", "endpoints:version"});
+  // Named, not a braced temporary: GCC 12 cannot keep an initializer_list's array alive
+  // across co_await ("array used as initializer").
+  const std::vector<std::string> wake_args{ep.id, "0", std::to_string(endpoint_concurrency_)};
+  cmds.push_back(redis::evalsha_command(redis::wake_endpoint, wake_args));
+  cmds.push_back(redis::command{"EXEC"});
+  auto replies = co_await conn_.async_exec(std::move(cmds));
+  for (const auto& r : replies) {
+    if (auto ec = error_of(r)) co_return ec;
+  }
+  // EXEC's reply holds each command's answer; a NOSCRIPT there means the wake script was
+  // not cached yet: run it on its own (it only recomputes readiness, so doing it late is safe).
+  const auto& exec = replies.back().value;
+  if (exec.type == redis::reply::kind::array && !exec.elements.empty() &&
+      exec.elements.back().is_error()) {
+    auto wake = co_await redis::async_eval(conn_, redis::wake_endpoint, wake_args);
+    if (auto ec = error_of(wake)) co_return ec;
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<lookup<std::optional<endpoint>>> endpoint_store::async_get(const std::string& id) {
+  auto r = co_await conn_.async_exec(redis::command{"HGETALL", "ep:" + id});
+  if (auto ec = error_of(r)) co_return lookup<std::optional<endpoint>>{ec, std::nullopt};
+  co_return lookup<std::optional<endpoint>>{{}, from_hash(r.value)};
+}
+
+asio::awaitable<lookup<std::vector<endpoint>>> endpoint_store::async_list() {
+  auto ids = co_await conn_.async_exec(redis::command{"ZREVRANGE", "endpoints", "0", "-1"});
+  if (auto ec = error_of(ids)) co_return lookup<std::vector<endpoint>>{ec, {}};
+  std::vector<redis::command> gets;
+  for (const auto& id : redis::to_strings(ids.value)) {
+    gets.push_back(redis::command{"HGETALL", "ep:" + id});
+  }
+  auto replies = co_await conn_.async_exec(std::move(gets));
+  lookup<std::vector<endpoint>> out;
+  for (const auto& r : replies) {
+    if (auto ec = error_of(r)) co_return lookup<std::vector<endpoint>>{ec, {}};
+    if (auto ep = from_hash(r.value)) out.value.push_back(std::move(*ep));
+  }
+  co_return out;
+}
+
+asio::awaitable<lookup<bool>> endpoint_store::async_remove(const std::string& id) {
+  std::vector<redis::command> cmds;
+  cmds.push_back(redis::command{"MULTI"});
+  cmds.push_back(redis::command{"DEL", "ep:" + id});
+  cmds.push_back(redis::command{"ZREM", "endpoints", id});
+  cmds.push_back(redis::command{"INCR", "endpoints:version"});
+  cmds.push_back(redis::command{"EXEC"});
+  auto replies = co_await conn_.async_exec(std::move(cmds));
+  for (const auto& r : replies) {
+    if (auto ec = error_of(r)) co_return lookup<bool>{ec, false};
+  }
+  const auto& exec = replies.back().value;
+  const bool existed = exec.type == redis::reply::kind::array && !exec.elements.empty() &&
+                       exec.elements.front().integer > 0;
+  co_return lookup<bool>{{}, existed};
+}
+
+asio::awaitable<lookup<long long>> endpoint_store::async_version() {
+  auto r = co_await conn_.async_exec(redis::command{"GET", "endpoints:version"});
+  if (auto ec = error_of(r)) co_return lookup<long long>{ec, 0};
+  co_return lookup<long long>{{}, r.value.as_integer().value_or(0)};
+}
+
+asio::awaitable<bool> registry::async_refresh() {
+  auto version = co_await store_.async_version();
+  if (version.ec) co_return false;
+  if (version.value == version_) co_return true;
+  auto all = co_await store_.async_list();
+  if (all.ec) co_return false;
+  auto fresh = std::make_shared<endpoint_map>();
+  for (auto& ep : all.value) fresh->emplace(ep.id, std::move(ep));
+  endpoints_ = std::move(fresh);
+  version_ = version.value;
+  co_return true;
+}
+
+asio::awaitable<void> registry::async_run(std::chrono::milliseconds interval) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopped_) {
+    if (!co_await async_refresh()) {
+      obs::log_debug("endpoint registry refresh failed; keeping the last snapshot");
+    }
+    timer.expires_after(interval);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace dispatcher::routing

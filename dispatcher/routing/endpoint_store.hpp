@@ -1,0 +1,70 @@
+// Endpoints in Redis, and the registry each instance keeps in memory for matching. The
+// registry polls a version counter that every change increments, so every instance sees
+// a created, changed or deleted endpoint within one poll interval (250 ms) without
+// reading all endpoints on every event.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "dispatcher/redis/connection.hpp"
+#include "dispatcher/routing/endpoint.hpp"
+
+namespace dispatcher::routing {
+
+template <class T>
+struct lookup {
+  std::error_code ec;
+  T value{};
+};
+
+class endpoint_store {
+ public:
+  endpoint_store(redis::connection& conn, std::size_t endpoint_concurrency)
+      : conn_(conn), endpoint_concurrency_(endpoint_concurrency) {}
+
+  /// Writes the endpoint (create or replace) and bumps the version; an enabled endpoint's
+  /// waiting deliveries become eligible again.
+  boost::asio::awaitable<std::error_code> async_put(const endpoint& ep);
+  boost::asio::awaitable<lookup<std::optional<endpoint>>> async_get(const std::string& id);
+  /// All endpoints, newest first.
+  boost::asio::awaitable<lookup<std::vector<endpoint>>> async_list();
+  /// False in value when there was no such endpoint.
+  boost::asio::awaitable<lookup<bool>> async_remove(const std::string& id);
+  boost::asio::awaitable<lookup<long long>> async_version();
+
+ private:
+  redis::connection& conn_;
+  std::size_t endpoint_concurrency_;
+};
+
+using endpoint_map = std::unordered_map<std::string, endpoint>;
+
+class registry {
+ public:
+  explicit registry(endpoint_store& store) : store_(store) {}
+
+  /// Reloads when the version changed, until the connection stops. Never throws.
+  boost::asio::awaitable<void> async_run(std::chrono::milliseconds interval);
+  /// Loads once now; false when Redis could not be read.
+  boost::asio::awaitable<bool> async_refresh();
+  void stop() { stopped_ = true; }
+
+  /// The current snapshot; cheap to copy, never null.
+  std::shared_ptr<const endpoint_map> snapshot() const { return endpoints_; }
+
+ private:
+  endpoint_store& store_;
+  std::shared_ptr<const endpoint_map> endpoints_ = std::make_shared<endpoint_map>();
+  long long version_ = -1;
+  bool stopped_ = false;
+};
+
+}  // namespace dispatcher::routing

@@ -1,0 +1,35 @@
+// Webhook signatures. Pure functions over the exact bytes sent: Standard Webhooks v1
+// (HMAC-SHA256 over "<id>.<timestamp>.<body>" keyed with the base64-decoded secret) and
+// the X-Chift-Signature scheme (hex HMAC-SHA256 of the body keyed with the secret string).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace dispatcher::signing {
+
+/// The key bytes of a "whsec_<base64>" secret; nullopt when it is not of that form.
+std::optional<std::string> decode_secret(std::string_view secret);
+
+/// "v1,<base64 signature>" for one secret.
+std::string standard_signature(std::string_view secret, std::string_view msg_id,
+                               std::int64_t timestamp, std::string_view body);
+
+/// The webhook-signature header value: one "v1,..." per secret, space separated.
+std::string standard_signature_header(std::span<const std::string> secrets,
+                                      std::string_view msg_id, std::int64_t timestamp,
+                                      std::string_view body);
+
+/// Lowercase hex HMAC-SHA256 of body keyed with the secret string's bytes.
+std::string chift_signature(std::string_view secret, std::string_view body);
+
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
+std::string hex_encode(std::string_view bytes);
+/// Lowercase hex SHA-256 of data.
+std::string sha256_hex(std::string_view data);
+
+}  // namespace dispatcher::signing

@@ -1,0 +1,155 @@
+#include "tests/support/harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "tests/support/redis_server.hpp"
+
+namespace dispatcher::testing {
+
+http_reply http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                        const std::string& body, const std::string& token) {
+  http_reply out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return out;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PATCH") {
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n";
+  }
+  req += "\r\n" + body;
+  for (std::size_t sent = 0; sent < req.size();) {
+    const auto n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string raw;
+  char buf[65536];
+  for (;;) {
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (raw.size() < 12) return out;
+  out.status = std::atoi(raw.c_str() + 9);
+  const auto header_end = raw.find("\r\n\r\n");
+  if (header_end != std::string::npos) out.body = raw.substr(header_end + 4);
+  return out;
+}
+
+config::settings test_settings(const std::string& redis_url) {
+  config::settings s;
+  s.redis_url = redis_url;
+  s.listen = "127.0.0.1:0";
+  s.admin_token = admin_token;
+  s.allow_private_targets = true;
+  s.request_timeout = std::chrono::milliseconds(2000);
+  s.retry_schedule = {std::chrono::milliseconds(100), std::chrono::milliseconds(100),
+                      std::chrono::milliseconds(100)};
+  s.poll_interval = std::chrono::milliseconds(20);
+  s.shutdown_timeout = std::chrono::milliseconds(2000);
+  s.consumer = "test-" + std::to_string(::getpid()) + "-" + std::to_string(free_port());
+  s.log_level = "warn";
+  return s;
+}
+
+in_process_dispatcher::in_process_dispatcher(config::settings settings)
+    : service_(std::make_unique<app::service>(std::move(settings))) {
+  thread_ = std::thread([this] { exit_code_ = service_->run(false); });
+  port_ = service_->wait_until_listening();
+  if (port_ == 0) {
+    thread_.join();
+    throw std::runtime_error("dispatcher did not start");
+  }
+}
+
+in_process_dispatcher::~in_process_dispatcher() { stop(); }
+
+int in_process_dispatcher::stop() {
+  if (thread_.joinable()) {
+    service_->stop();
+    thread_.join();
+  }
+  return exit_code_;
+}
+
+dispatcher_process::dispatcher_process(std::map<std::string, std::string> env) {
+  port_ = free_port();
+  env["DISPATCHER_LISTEN"] = "127.0.0.1:" + std::to_string(port_);
+  env.try_emplace("DISPATCHER_ADMIN_TOKEN", admin_token);
+  env.try_emplace("DISPATCHER_ALLOW_PRIVATE_TARGETS", "true");
+  env.try_emplace("DISPATCHER_LOG_LEVEL", "warn");
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    ::execl(DISPATCHER_BINARY, DISPATCHER_BINARY, "serve", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const bool up = eventually(
+      [&] { return http_request(port_, "GET", "/healthz", {}, {}).status == 200; },
+      std::chrono::seconds(10));
+  if (!up) throw std::runtime_error("dispatcher process did not start");
+}
+
+dispatcher_process::~dispatcher_process() {
+  if (pid_ > 0) kill9();
+}
+
+void dispatcher_process::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+int dispatcher_process::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+std::string event_json(const std::string& type, const std::string& consumerid,
+                       const std::string& connectionid, const std::string& status,
+                       long long created, const std::string& id) {
+  nlohmann::json j = {{"event", type},
+                      {"accountid", "7f9c2c1e-8a3b-4c5d-9e6f-0a1b2c3d4e5f"},
+                      {"consumerid", consumerid},
+                      {"created", created},
+                      {"name", "Odoo"}};
+  if (!connectionid.empty()) j["connectionid"] = connectionid;
+  if (!status.empty()) j["status"] = status;
+  if (!id.empty()) j["id"] = id;
+  return j.dump();
+}
+
+}  // namespace dispatcher::testing

@@ -1,0 +1,213 @@
+// Command-line parsing: the commands, their flags and defaults, and a usage error with a
+// clear message for everything else.
+#include "dispatcher/app/cli.hpp"
+
+#include <initializer_list>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dispatcher/config/settings.hpp"
+
+namespace dispatcher::app {
+namespace {
+
+using cmd = command_line::command;
+
+command_line parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"dispatcher"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+// The usage error's message, or "" when the arguments parse.
+std::string usage_error_of(std::initializer_list<const char*> args) {
+  try {
+    parse(args);
+  } catch (const usage_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Cli, serve_without_flags) {
+  const command_line c = parse({"serve"});
+  EXPECT_EQ(c.cmd, cmd::serve);
+  EXPECT_FALSE(c.config_file);
+  EXPECT_TRUE(c.setting_flags.empty());
+}
+
+TEST(Cli, serve_flags_are_keyed_by_setting_name) {
+  const command_line c = parse({"serve", "--listen", "0.0.0.0:9000", "--redis-url=redis://r:1/2",
+                                "--request-timeout", "5s", "--retry-schedule", "1s,2s", "--config",
+                                "/etc/dispatcher.json", "--log-level", "debug"});
+  EXPECT_EQ(c.cmd, cmd::serve);
+  EXPECT_EQ(c.config_file, "/etc/dispatcher.json");
+  EXPECT_EQ(c.setting_flags.at("listen"), "0.0.0.0:9000");
+  EXPECT_EQ(c.setting_flags.at("redis_url"), "redis://r:1/2");
+  EXPECT_EQ(c.setting_flags.at("request_timeout"), "5s");
+  EXPECT_EQ(c.setting_flags.at("retry_schedule"), "1s,2s");
+  EXPECT_EQ(c.setting_flags.at("log_level"), "debug");
+  EXPECT_EQ(c.setting_flags.size(), 5u);
+}
+
+TEST(Cli, bare_boolean_flag_means_true) {
+  EXPECT_EQ(parse({"serve", "--allow-private-targets"}).setting_flags.at("allow_private_targets"),
+            "true");
+  EXPECT_EQ(
+      parse({"serve", "--allow-private-targets=false"}).setting_flags.at("allow_private_targets"),
+      "false");
+}
+
+TEST(Cli, every_serve_flag_is_a_setting_load_settings_accepts) {
+  const command_line c = parse({"serve",
+                                "--redis-url",
+                                "redis://h:1/0",
+                                "--stream",
+                                "s",
+                                "--group",
+                                "g",
+                                "--consumer",
+                                "c",
+                                "--max-payload",
+                                "2048",
+                                "--request-timeout",
+                                "1s",
+                                "--retry-schedule",
+                                "1s",
+                                "--retention",
+                                "2h",
+                                "--listen",
+                                "127.0.0.1:1",
+                                "--admin-token",
+                                "t",
+                                "--metrics-token",
+                                "m",
+                                "--ca-file",
+                                "/dev/null",
+                                "--allow-private-targets",
+                                "--batch-size",
+                                "5",
+                                "--max-in-flight",
+                                "6",
+                                "--endpoint-concurrency",
+                                "7",
+                                "--poll-interval",
+                                "10ms",
+                                "--shutdown-timeout",
+                                "1s",
+                                "--log-level",
+                                "warn"});
+  EXPECT_EQ(c.setting_flags.size(), 19u);
+  const auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+  config::settings s;
+  ASSERT_NO_THROW(s = config::load_settings(no_env, std::nullopt, c.setting_flags));
+  EXPECT_EQ(s.endpoint_concurrency, 7u);
+  EXPECT_EQ(s.admin_token, "t");
+}
+
+TEST(Cli, replay_defaults) {
+  const command_line c = parse({"replay"});
+  EXPECT_EQ(c.cmd, cmd::replay);
+  EXPECT_EQ(c.replay.status, "failed");
+  EXPECT_FALSE(c.replay.endpoint);
+  EXPECT_FALSE(c.replay.since);
+  EXPECT_FALSE(c.replay.until);
+  EXPECT_FALSE(c.replay.dry_run);
+  EXPECT_FALSE(c.replay.url);
+}
+
+TEST(Cli, replay_with_every_option) {
+  const command_line c = parse({"replay", "--endpoint", "ep_1", "--status", "succeeded", "--since",
+                                "2024-01-01T00:00:00Z", "--until", "1700000000", "--dry-run",
+                                "--url", "http://admin:8080"});
+  EXPECT_EQ(c.replay.endpoint, "ep_1");
+  EXPECT_EQ(c.replay.status, "succeeded");
+  EXPECT_EQ(c.replay.since, "2024-01-01T00:00:00Z");
+  EXPECT_EQ(c.replay.until, "1700000000");
+  EXPECT_TRUE(c.replay.dry_run);
+  EXPECT_EQ(c.replay.url, "http://admin:8080");
+}
+
+TEST(Cli, replay_refuses_unknown_status) {
+  const std::string message = usage_error_of({"replay", "--status", "broken"});
+  EXPECT_NE(message.find("--status"), std::string::npos) << message;
+}
+
+TEST(Cli, replay_does_not_take_serve_flags) {
+  EXPECT_NE(usage_error_of({"replay", "--listen", "x:1"}), "");
+}
+
+TEST(Cli, publish_reads_stdin_by_default) {
+  const command_line c = parse({"publish"});
+  EXPECT_EQ(c.cmd, cmd::publish);
+  EXPECT_EQ(c.publish.file, "-");
+  EXPECT_EQ(parse({"publish", "-"}).publish.file, "-");
+}
+
+TEST(Cli, publish_takes_a_file_and_redis_flags) {
+  const command_line c = parse({"publish", "--stream", "other", "events.jsonl"});
+  EXPECT_EQ(c.publish.file, "events.jsonl");
+  EXPECT_EQ(c.setting_flags.at("stream"), "other");
+  EXPECT_NE(usage_error_of({"publish", "a.jsonl", "b.jsonl"}), "");
+}
+
+TEST(Cli, version_and_help) {
+  EXPECT_EQ(parse({"--version"}).cmd, cmd::version);
+  EXPECT_EQ(parse({"help"}).cmd, cmd::help);
+  EXPECT_EQ(parse({"help"}).help.topic, "");
+  EXPECT_EQ(parse({"--help"}).cmd, cmd::help);
+  EXPECT_EQ(parse({"help", "replay"}).help.topic, "replay");
+  const command_line c = parse({"serve", "--help"});
+  EXPECT_EQ(c.cmd, cmd::help);
+  EXPECT_EQ(c.help.topic, "serve");
+}
+
+TEST(Cli, unknown_command_is_a_usage_error) {
+  const std::string message = usage_error_of({"start"});
+  EXPECT_NE(message.find("start"), std::string::npos) << message;
+  EXPECT_NE(usage_error_of({}), "");
+  EXPECT_NE(usage_error_of({"help", "start"}), "");
+  EXPECT_NE(usage_error_of({"--verbose"}), "");
+}
+
+TEST(Cli, unknown_flag_is_a_usage_error_naming_it) {
+  const std::string message = usage_error_of({"serve", "--lisen", "x:1"});
+  EXPECT_NE(message.find("lisen"), std::string::npos) << message;
+}
+
+TEST(Cli, abbreviated_flags_are_refused) {
+  EXPECT_NE(usage_error_of({"serve", "--request", "5s"}), "");
+}
+
+TEST(Cli, missing_flag_value_is_a_usage_error) {
+  EXPECT_NE(usage_error_of({"serve", "--listen"}), "");
+  EXPECT_NE(usage_error_of({"replay", "--endpoint"}), "");
+}
+
+TEST(Cli, serve_takes_no_arguments) {
+  EXPECT_NE(usage_error_of({"serve", "extra"}), "");
+}
+
+TEST(Cli, usage_error_carries_the_command_topic) {
+  try {
+    parse({"replay", "--bogus"});
+    FAIL();
+  } catch (const usage_error& e) {
+    EXPECT_EQ(e.topic(), "replay");
+  }
+}
+
+TEST(Cli, usage_text_describes_each_command) {
+  EXPECT_NE(usage_text("").find("serve"), std::string::npos);
+  EXPECT_NE(usage_text("").find("--version"), std::string::npos);
+  const std::string serve = usage_text("serve");
+  EXPECT_NE(serve.find("--request-timeout"), std::string::npos) << serve;
+  EXPECT_NE(serve.find("DISPATCHER_REQUEST_TIMEOUT"), std::string::npos) << serve;
+  EXPECT_NE(serve.find("5s,5m,30m,2h,5h,10h,10h"), std::string::npos) << serve;
+  EXPECT_NE(usage_text("replay").find("--dry-run"), std::string::npos);
+  EXPECT_NE(usage_text("publish").find("FILE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dispatcher::app

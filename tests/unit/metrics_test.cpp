@@ -1,0 +1,110 @@
+// The Prometheus text rendering: every family has HELP and TYPE lines, counters show their
+// values, and the attempt-duration histogram is cumulative and consistent.
+#include "dispatcher/obs/metrics.hpp"
+
+#include <sstream>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace dispatcher::obs {
+namespace {
+
+bool contains_line(const std::string& text, const std::string& line) {
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+TEST(Metrics, render_shows_counters_with_help_and_type) {
+  metrics m;
+  m.events_received.inc(3);
+  m.deliveries_succeeded.inc();
+  m.attempts_succeeded.inc(5);
+  m.attempts_failed.inc(2);
+  m.attempts_in_flight.set(4);
+  const std::string text = m.render();
+
+  EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_events_received_total counter")) << text;
+  EXPECT_TRUE(contains_line(text, "dispatcher_events_received_total 3")) << text;
+  EXPECT_TRUE(contains_line(text, "dispatcher_deliveries_succeeded_total 1"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_events_invalid_total 0"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_attempts_total{outcome=\"success\"} 5"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_attempts_total{outcome=\"failure\"} 2"));
+  EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_attempts_in_flight gauge"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_attempts_in_flight 4"));
+  EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_attempt_duration_seconds histogram"));
+}
+
+TEST(Metrics, every_family_has_help_before_type) {
+  const std::string text = metrics{}.render();
+  std::istringstream in(text);
+  std::string previous;
+  int families = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      ++families;
+      const std::string name = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_EQ(previous.rfind("# HELP " + name + " ", 0), 0u) << line;
+    }
+    previous = line;
+  }
+  EXPECT_EQ(families, 14);
+  EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Metrics, histogram_is_cumulative_after_observe) {
+  metrics m;
+  m.attempt_duration.observe(0.003);  // le 0.005
+  m.attempt_duration.observe(0.005);  // le 0.005: bounds are inclusive
+  m.attempt_duration.observe(0.2);    // le 0.25
+  m.attempt_duration.observe(42);     // +Inf only
+  const std::string text = m.render();
+  const std::string name = "dispatcher_attempt_duration_seconds";
+
+  EXPECT_TRUE(contains_line(text, name + "_bucket{le=\"0.005\"} 2")) << text;
+  EXPECT_TRUE(contains_line(text, name + "_bucket{le=\"0.1\"} 2"));
+  EXPECT_TRUE(contains_line(text, name + "_bucket{le=\"0.25\"} 3"));
+  EXPECT_TRUE(contains_line(text, name + "_bucket{le=\"2.5\"} 3"));
+  EXPECT_TRUE(contains_line(text, name + "_bucket{le=\"30\"} 3"));
+  EXPECT_TRUE(contains_line(text, name + "_bucket{le=\"+Inf\"} 4"));
+  EXPECT_TRUE(contains_line(text, name + "_count 4"));
+  EXPECT_TRUE(contains_line(text, name + "_sum 42.208"));
+}
+
+TEST(Metrics, histogram_buckets_never_decrease) {
+  metrics m;
+  for (const double s : {0.001, 0.02, 0.02, 0.7, 3.0, 8.0, 29.0}) m.attempt_duration.observe(s);
+  std::istringstream in(m.render());
+  std::uint64_t last = 0;
+  int buckets = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("dispatcher_attempt_duration_seconds_bucket", 0) != 0) continue;
+    const std::uint64_t value = std::stoull(line.substr(line.rfind(' ') + 1));
+    EXPECT_GE(value, last) << line;
+    last = value;
+    ++buckets;
+  }
+  EXPECT_EQ(buckets, 13);
+  EXPECT_EQ(last, 7u);
+}
+
+TEST(Metrics, negative_durations_count_as_zero) {
+  metrics m;
+  m.attempt_duration.observe(-1.0);
+  const std::string text = m.render();
+  EXPECT_TRUE(contains_line(text, "dispatcher_attempt_duration_seconds_bucket{le=\"0.005\"} 1"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_attempt_duration_seconds_sum 0"));
+}
+
+TEST(Metrics, global_metrics_is_one_instance) {
+  EXPECT_EQ(&global_metrics(), &global_metrics());
+  const auto before = global_metrics().redis_errors.get();
+  global_metrics().redis_errors.inc();
+  EXPECT_EQ(global_metrics().redis_errors.get(), before + 1);
+}
+
+}  // namespace
+}  // namespace dispatcher::obs

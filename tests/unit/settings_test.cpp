@@ -1,0 +1,337 @@
+// Loading and validating settings: defaults, the precedence of file < environment < flags,
+// an error naming the setting for every bad value, and the Redis URL forms.
+#include "dispatcher/config/settings.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace dispatcher::config {
+namespace {
+
+using namespace std::chrono_literals;
+using flag_map = std::map<std::string, std::string>;
+
+env_lookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const env_lookup no_env = env_of({});
+
+// A file in the temporary directory, removed when the test ends.
+class temp_file {
+ public:
+  explicit temp_file(const std::string& contents) {
+    static int counter = 0;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("settings_test_" + std::to_string(::getpid()) + "_" + std::to_string(++counter)))
+                .string();
+    std::ofstream(path_) << contents;
+  }
+  ~temp_file() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The setting a load fails on, or "" when it succeeds.
+std::string failing_setting(const env_lookup& env, const std::optional<std::string>& file,
+                            const flag_map& flags) {
+  try {
+    load_settings(env, file, flags);
+  } catch (const config_error& e) {
+    return e.setting();
+  }
+  return "";
+}
+
+std::string failing_env(const std::string& name, const std::string& value) {
+  return failing_setting(env_of({{name, value}}), std::nullopt, {});
+}
+
+std::string error_message(const env_lookup& env, const std::optional<std::string>& file,
+                          const flag_map& flags) {
+  try {
+    load_settings(env, file, flags);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Settings, defaults_match_the_contract) {
+  const settings s = load_settings(no_env, std::nullopt, {});
+  EXPECT_EQ(s.redis_url, "redis://127.0.0.1:6379/0");
+  EXPECT_EQ(s.stream, "lifecycle:events");
+  EXPECT_EQ(s.dead_letter_stream(), "lifecycle:events:dead");
+  EXPECT_EQ(s.group, "dispatcher");
+  EXPECT_EQ(s.max_payload, 256u * 1024);
+  EXPECT_EQ(s.request_timeout, 15s);
+  EXPECT_EQ(s.retry_schedule,
+            (std::vector<std::chrono::milliseconds>{5s, 5min, 30min, 2h, 5h, 10h, 10h}));
+  EXPECT_EQ(s.retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(s.listen, "127.0.0.1:8080");
+  EXPECT_FALSE(s.allow_private_targets);
+  EXPECT_EQ(s.log_level, "info");
+  EXPECT_TRUE(s.admin_token.empty()) << "serve checks the token, not load_settings";
+}
+
+TEST(Settings, consumer_defaults_to_hostname_and_pid) {
+  const settings s = load_settings(no_env, std::nullopt, {});
+  const std::string suffix = "-" + std::to_string(::getpid());
+  ASSERT_GT(s.consumer.size(), suffix.size());
+  EXPECT_EQ(s.consumer.substr(s.consumer.size() - suffix.size()), suffix);
+}
+
+TEST(Settings, file_overrides_defaults) {
+  const temp_file file(R"({"request_timeout": "10s", "batch_size": 50, "stream": "s1",
+                           "allow_private_targets": true, "retry_schedule": ["1s", "2m"]})");
+  const settings s = load_settings(no_env, file.path(), {});
+  EXPECT_EQ(s.request_timeout, 10s);
+  EXPECT_EQ(s.batch_size, 50u);
+  EXPECT_EQ(s.stream, "s1");
+  EXPECT_TRUE(s.allow_private_targets);
+  EXPECT_EQ(s.retry_schedule, (std::vector<std::chrono::milliseconds>{1s, 2min}));
+  EXPECT_EQ(s.group, "dispatcher");
+}
+
+TEST(Settings, environment_overrides_file) {
+  const temp_file file(R"({"request_timeout": "10s", "stream": "from-file"})");
+  const settings s =
+      load_settings(env_of({{"DISPATCHER_REQUEST_TIMEOUT", "20s"}}), file.path(), {});
+  EXPECT_EQ(s.request_timeout, 20s);
+  EXPECT_EQ(s.stream, "from-file");
+}
+
+TEST(Settings, flags_override_environment) {
+  const settings s = load_settings(
+      env_of({{"DISPATCHER_LISTEN", "127.0.0.1:9000"}, {"DISPATCHER_GROUP", "env-group"}}),
+      std::nullopt, {{"listen", "0.0.0.0:9100"}});
+  EXPECT_EQ(s.listen, "0.0.0.0:9100");
+  EXPECT_EQ(s.group, "env-group");
+}
+
+TEST(Settings, empty_environment_variable_counts_as_unset) {
+  const settings s = load_settings(env_of({{"DISPATCHER_REQUEST_TIMEOUT", ""}}), std::nullopt, {});
+  EXPECT_EQ(s.request_timeout, 15s);
+}
+
+TEST(Settings, every_field_has_an_environment_variable) {
+  const temp_file ca("-----BEGIN CERTIFICATE-----\n");
+  const settings s = load_settings(env_of({
+                                       {"DISPATCHER_REDIS_URL", "redis://redis:6380/2"},
+                                       {"DISPATCHER_STREAM", "st"},
+                                       {"DISPATCHER_GROUP", "gr"},
+                                       {"DISPATCHER_CONSUMER", "c1"},
+                                       {"DISPATCHER_MAX_PAYLOAD", "2048"},
+                                       {"DISPATCHER_REQUEST_TIMEOUT", "250ms"},
+                                       {"DISPATCHER_RETRY_SCHEDULE", "1s, 2s"},
+                                       {"DISPATCHER_RETENTION", "2d"},
+                                       {"DISPATCHER_LISTEN", "[::1]:8081"},
+                                       {"DISPATCHER_ADMIN_TOKEN", "adm"},
+                                       {"DISPATCHER_METRICS_TOKEN", "met"},
+                                       {"DISPATCHER_CA_FILE", ca.path()},
+                                       {"DISPATCHER_ALLOW_PRIVATE_TARGETS", "yes"},
+                                       {"DISPATCHER_BATCH_SIZE", "7"},
+                                       {"DISPATCHER_MAX_IN_FLIGHT", "8"},
+                                       {"DISPATCHER_ENDPOINT_CONCURRENCY", "9"},
+                                       {"DISPATCHER_POLL_INTERVAL", "50ms"},
+                                       {"DISPATCHER_SHUTDOWN_TIMEOUT", "3s"},
+                                       {"DISPATCHER_LOG_LEVEL", "DEBUG"},
+                                   }),
+                                   std::nullopt, {});
+  EXPECT_EQ(s.redis_url, "redis://redis:6380/2");
+  EXPECT_EQ(s.stream, "st");
+  EXPECT_EQ(s.group, "gr");
+  EXPECT_EQ(s.consumer, "c1");
+  EXPECT_EQ(s.max_payload, 2048u);
+  EXPECT_EQ(s.request_timeout, 250ms);
+  EXPECT_EQ(s.retry_schedule, (std::vector<std::chrono::milliseconds>{1s, 2s}));
+  EXPECT_EQ(s.retention, std::chrono::hours(48));
+  EXPECT_EQ(s.listen, "[::1]:8081");
+  EXPECT_EQ(s.admin_token, "adm");
+  EXPECT_EQ(s.metrics_token, "met");
+  EXPECT_EQ(s.ca_file, ca.path());
+  EXPECT_TRUE(s.allow_private_targets);
+  EXPECT_EQ(s.batch_size, 7u);
+  EXPECT_EQ(s.max_in_flight, 8u);
+  EXPECT_EQ(s.endpoint_concurrency, 9u);
+  EXPECT_EQ(s.poll_interval, 50ms);
+  EXPECT_EQ(s.shutdown_timeout, 3s);
+  EXPECT_EQ(s.log_level, "debug");
+}
+
+TEST(Settings, booleans_accept_common_spellings) {
+  for (const auto* yes : {"true", "1", "yes", "TRUE"}) {
+    EXPECT_TRUE(load_settings(env_of({{"DISPATCHER_ALLOW_PRIVATE_TARGETS", yes}}), std::nullopt, {})
+                    .allow_private_targets)
+        << yes;
+  }
+  for (const auto* no : {"false", "0", "no"}) {
+    EXPECT_FALSE(
+        load_settings(no_env, std::nullopt, {{"allow_private_targets", no}}).allow_private_targets)
+        << no;
+  }
+  EXPECT_EQ(failing_env("DISPATCHER_ALLOW_PRIVATE_TARGETS", "maybe"),
+            "DISPATCHER_ALLOW_PRIVATE_TARGETS");
+}
+
+TEST(Settings, each_bad_value_names_its_setting) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"DISPATCHER_REDIS_URL", "http://localhost"},
+      {"DISPATCHER_MAX_PAYLOAD", "1023"},
+      {"DISPATCHER_MAX_PAYLOAD", "16777217"},
+      {"DISPATCHER_MAX_PAYLOAD", "-5"},
+      {"DISPATCHER_MAX_PAYLOAD", "12kb"},
+      {"DISPATCHER_REQUEST_TIMEOUT", "99ms"},
+      {"DISPATCHER_REQUEST_TIMEOUT", "6m"},
+      {"DISPATCHER_REQUEST_TIMEOUT", "15"},
+      {"DISPATCHER_RETRY_SCHEDULE", "5s,,5m"},
+      {"DISPATCHER_RETRY_SCHEDULE", "5s,0s"},
+      {"DISPATCHER_RETENTION", "59m"},
+      {"DISPATCHER_LISTEN", "8080"},
+      {"DISPATCHER_LISTEN", "localhost:65536"},
+      {"DISPATCHER_LISTEN", "::1:8080"},
+      {"DISPATCHER_LISTEN", ":8080"},
+      {"DISPATCHER_BATCH_SIZE", "0"},
+      {"DISPATCHER_BATCH_SIZE", "10001"},
+      {"DISPATCHER_MAX_IN_FLIGHT", "0"},
+      {"DISPATCHER_MAX_IN_FLIGHT", "100001"},
+      {"DISPATCHER_ENDPOINT_CONCURRENCY", "0"},
+      {"DISPATCHER_ENDPOINT_CONCURRENCY", "10001"},
+      {"DISPATCHER_POLL_INTERVAL", "soon"},
+      {"DISPATCHER_SHUTDOWN_TIMEOUT", "2h"},
+      {"DISPATCHER_LOG_LEVEL", "verbose"},
+      {"DISPATCHER_CA_FILE", "/nonexistent/ca.pem"},
+      {"DISPATCHER_CA_FILE", "/"},
+  };
+  for (const auto& [name, value] : cases) {
+    EXPECT_EQ(failing_env(name, value), name) << value;
+  }
+}
+
+TEST(Settings, retry_schedule_allows_at_most_fifty_delays) {
+  std::string fifty = "1s";
+  for (int i = 1; i < 50; ++i) fifty += ",1s";
+  EXPECT_EQ(failing_env("DISPATCHER_RETRY_SCHEDULE", fifty), "");
+  EXPECT_EQ(failing_env("DISPATCHER_RETRY_SCHEDULE", fifty + ",1s"), "DISPATCHER_RETRY_SCHEDULE");
+}
+
+TEST(Settings, limits_are_inclusive) {
+  EXPECT_EQ(failing_env("DISPATCHER_MAX_PAYLOAD", "1024"), "");
+  EXPECT_EQ(failing_env("DISPATCHER_MAX_PAYLOAD", "16777216"), "");
+  EXPECT_EQ(failing_env("DISPATCHER_REQUEST_TIMEOUT", "100ms"), "");
+  EXPECT_EQ(failing_env("DISPATCHER_REQUEST_TIMEOUT", "5m"), "");
+  EXPECT_EQ(failing_env("DISPATCHER_RETENTION", "1h"), "");
+  EXPECT_EQ(failing_env("DISPATCHER_BATCH_SIZE", "10000"), "");
+}
+
+TEST(Settings, empty_stream_or_group_is_refused) {
+  // Only a file or a flag can make them empty: an empty variable means "unset".
+  EXPECT_EQ(failing_setting(no_env, std::nullopt, {{"stream", ""}}), "DISPATCHER_STREAM");
+  EXPECT_EQ(failing_setting(no_env, std::nullopt, {{"group", ""}}), "DISPATCHER_GROUP");
+}
+
+TEST(Settings, error_says_where_the_value_came_from) {
+  const std::string from_flag =
+      error_message(no_env, std::nullopt, {{"request_timeout", "10 seconds"}});
+  EXPECT_NE(from_flag.find("DISPATCHER_REQUEST_TIMEOUT"), std::string::npos) << from_flag;
+  EXPECT_NE(from_flag.find("--request-timeout"), std::string::npos) << from_flag;
+
+  const std::string from_env =
+      error_message(env_of({{"DISPATCHER_BATCH_SIZE", "0"}}), std::nullopt, {});
+  EXPECT_NE(from_env.find("environment"), std::string::npos) << from_env;
+}
+
+TEST(Settings, secrets_are_not_echoed_in_errors) {
+  const std::string message = error_message(
+      env_of({{"DISPATCHER_REDIS_URL", "redis://:hunter2@host:99999"}}), std::nullopt, {});
+  EXPECT_NE(message.find("DISPATCHER_REDIS_URL"), std::string::npos);
+  EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+}
+
+TEST(Settings, unknown_config_file_key_is_named) {
+  const temp_file file(R"({"request_timout": "10s"})");
+  const std::string message = error_message(no_env, file.path(), {});
+  EXPECT_NE(message.find("request_timout"), std::string::npos) << message;
+  EXPECT_EQ(failing_setting(no_env, file.path(), {}), "--config");
+}
+
+TEST(Settings, config_file_must_be_a_json_object) {
+  const temp_file not_json("request_timeout = 10s");
+  EXPECT_EQ(failing_setting(no_env, not_json.path(), {}), "--config");
+  const temp_file array("[1, 2]");
+  EXPECT_EQ(failing_setting(no_env, array.path(), {}), "--config");
+  EXPECT_EQ(failing_setting(no_env, std::string("/nonexistent/dispatcher.json"), {}), "--config");
+}
+
+TEST(Settings, bad_value_in_config_file_names_the_setting) {
+  const temp_file file(R"({"batch_size": "many"})");
+  EXPECT_EQ(failing_setting(no_env, file.path(), {}), "DISPATCHER_BATCH_SIZE");
+  const temp_file wrong_type(R"({"listen": {"host": "x"}})");
+  EXPECT_EQ(failing_setting(no_env, wrong_type.path(), {}), "DISPATCHER_LISTEN");
+  const temp_file negative(R"({"max_in_flight": -1})");
+  EXPECT_EQ(failing_setting(no_env, negative.path(), {}), "DISPATCHER_MAX_IN_FLIGHT");
+}
+
+TEST(Settings, unknown_flag_is_refused) {
+  EXPECT_EQ(failing_setting(no_env, std::nullopt, {{"no_such_setting", "1"}}), "--no-such-setting");
+}
+
+TEST(Settings, redis_url_with_host_only_uses_defaults) {
+  const redis_address a = parse_redis_url("redis://cache.internal");
+  EXPECT_EQ(a.host, "cache.internal");
+  EXPECT_EQ(a.port, 6379);
+  EXPECT_EQ(a.password, "");
+  EXPECT_EQ(a.db, 0);
+}
+
+TEST(Settings, redis_url_with_every_part) {
+  const redis_address a = parse_redis_url("redis://:s%40cret@10.0.0.5:6380/3");
+  EXPECT_EQ(a.host, "10.0.0.5");
+  EXPECT_EQ(a.port, 6380);
+  EXPECT_EQ(a.password, "s@cret");
+  EXPECT_EQ(a.db, 3);
+}
+
+TEST(Settings, redis_url_default_user_and_ipv6) {
+  const redis_address a = parse_redis_url("redis://default:pw@[::1]:7000/");
+  EXPECT_EQ(a.host, "::1");
+  EXPECT_EQ(a.port, 7000);
+  EXPECT_EQ(a.password, "pw");
+  EXPECT_EQ(a.db, 0);
+}
+
+TEST(Settings, redis_url_bad_forms_are_refused) {
+  for (const auto* url : {"", "localhost:6379", "http://localhost", "rediss://localhost",
+                          "redis://", "redis://host:0", "redis://host:70000", "redis://host/x",
+                          "redis://host/1/2", "redis://host?db=1", "redis://alice:pw@host"}) {
+    try {
+      parse_redis_url(url);
+      ADD_FAILURE() << "accepted " << url;
+    } catch (const config_error& e) {
+      EXPECT_EQ(e.setting(), "DISPATCHER_REDIS_URL") << url;
+    }
+  }
+}
+
+TEST(Settings, host_port_forms) {
+  EXPECT_EQ(parse_host_port("127.0.0.1:8080")->host, "127.0.0.1");
+  EXPECT_EQ(parse_host_port("127.0.0.1:8080")->port, 8080);
+  EXPECT_EQ(parse_host_port("[::1]:0")->host, "::1");
+  EXPECT_EQ(parse_host_port("localhost:65535")->port, 65535);
+  EXPECT_FALSE(parse_host_port("[::1]"));
+  EXPECT_FALSE(parse_host_port("host:"));
+  EXPECT_FALSE(parse_host_port("host:http"));
+}
+
+}  // namespace
+}  // namespace dispatcher::config
