@@ -224,7 +224,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
       }
       auto& ep = std::get<routing::endpoint>(created);
       if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
-      if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+      co_await ctx_.registry.async_refresh();
       co_return json_response(201, routing::to_api_json(ep, true));
     }
     if (!is_get(req)) co_return method_not_allowed();
@@ -279,13 +279,13 @@ asio::awaitable<response> api::async_endpoints(const request& req,
       }
       if (ep.enabled) ep.disabled_reason.clear();
       if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
-      if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+      co_await ctx_.registry.async_refresh();
       co_return json_response(200, routing::to_api_json(ep, false));
     }
     if (req.method == "DELETE") {
       auto removed = co_await ctx_.endpoints.async_remove(id);
       if (removed.ec) co_return unavailable(removed.ec);
-      if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+      co_await ctx_.registry.async_refresh();
       response r;
       r.status = 204;
       r.content_type.clear();
@@ -316,7 +316,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
     ep.secret = routing::generate_secret();
     ep.updated_at_ms = now;
     if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
-    if (ctx_.on_endpoints_changed) ctx_.on_endpoints_changed();
+    co_await ctx_.registry.async_refresh();
     co_return json_response(200, routing::to_api_json(ep, true));
   }
   co_return not_found("path");

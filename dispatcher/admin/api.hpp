@@ -21,8 +21,9 @@ struct api_context {
   redis::connection& conn;
   routing::endpoint_store& endpoints;
   history::store& history;
-  /// Called after an endpoint changed, so this instance sees it before the next poll.
-  std::function<void()> on_endpoints_changed;
+  /// Refreshed after an endpoint changes, before the answer, so an event published right
+  /// after a successful create already matches here (other instances: next poll).
+  routing::registry& registry;
 };
 
 /// {"error":{"code":...,"message":...[,"field":...]}}

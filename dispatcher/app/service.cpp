@@ -84,9 +84,7 @@ int service::run(bool handle_signals) {
   ingest::stream_reader reader(*blocking, *conn, settings, registry,
                                [&scheduler] { scheduler.wake(); });
   history::store history(*conn);
-  admin::api api({settings, *conn, endpoint_store, history, [&] {
-                    asio::co_spawn(executor, registry.async_refresh(), asio::detached);
-                  }});
+  admin::api api({settings, *conn, endpoint_store, history, registry});
 
   std::unique_ptr<admin::server> server;
   try {

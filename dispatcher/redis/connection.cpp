@@ -2,9 +2,7 @@
 
 #include <deque>
 
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -30,14 +28,23 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-using completion = asio::any_completion_handler<void(std::vector<result>)>;
+/// Where a caller waits for its replies: the timer never expires on its own, it is
+/// cancelled when the replies are in, which resumes the waiting coroutine through the
+/// io_context (never inline from the read loop).
+struct waiter {
+  explicit waiter(const asio::any_io_executor& ex) : wake(ex, clock::time_point::max()) {}
+  asio::steady_timer wake;
+  std::vector<result> replies;
+  bool done = false;
+};
 
 struct request {
   std::string bytes;
   std::size_t expected = 0;
   std::vector<result> replies;
-  completion handler;
+  std::shared_ptr<waiter> caller;
   clock::time_point deadline;
+  bool counted = false;  // included in pending_commands
 };
 
 reply convert(const redisReply* r) {
@@ -96,10 +103,10 @@ struct connection::impl {
       : executor(ex), options(std::move(opts)), socket(ex), backoff_timer(ex) {}
 
   void complete(request& req) {
-    pending_commands -= req.expected;
-    asio::post(executor, [h = std::move(req.handler), r = std::move(req.replies)]() mutable {
-      std::move(h)(std::move(r));
-    });
+    if (req.counted) pending_commands -= req.expected;
+    req.caller->replies = std::move(req.replies);
+    req.caller->done = true;
+    req.caller->wake.cancel();
   }
 
   void fail(request& req, std::error_code ec) {
@@ -115,10 +122,10 @@ struct connection::impl {
   }
 
   void enqueue(std::vector<command> commands, std::chrono::milliseconds timeout,
-               completion handler) {
+               std::shared_ptr<waiter> caller) {
     request req;
     req.expected = commands.size();
-    req.handler = std::move(handler);
+    req.caller = std::move(caller);
     req.deadline = clock::now() + (timeout.count() > 0 ? timeout : options.command_timeout);
     if (!connected || stopped) return fail(req, errc::redis_not_connected);
     if (pending_commands + req.expected > options.max_pending) {
@@ -126,6 +133,7 @@ struct connection::impl {
     }
     for (const auto& c : commands) req.bytes += c.encoded();
     pending_commands += req.expected;
+    req.counted = true;
     to_write.push_back(std::move(req));
     if (!writing) {
       writing = true;
@@ -308,12 +316,10 @@ asio::awaitable<void> connection::async_run() {
 asio::awaitable<std::vector<result>> connection::async_exec(std::vector<command> commands,
                                                             std::chrono::milliseconds timeout) {
   if (commands.empty()) co_return std::vector<result>{};
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                          void(std::vector<result>)>(
-      [this](auto handler, std::vector<command> cmds, std::chrono::milliseconds t) {
-        impl_->enqueue(std::move(cmds), t, completion(std::move(handler)));
-      },
-      asio::use_awaitable, std::move(commands), timeout);
+  auto caller = std::make_shared<waiter>(impl_->executor);
+  impl_->enqueue(std::move(commands), timeout, caller);
+  if (!caller->done) co_await caller->wake.async_wait(use_tuple);
+  co_return std::move(caller->replies);
 }
 
 asio::awaitable<result> connection::async_exec(command cmd, std::chrono::milliseconds timeout) {

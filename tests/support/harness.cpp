@@ -79,6 +79,9 @@ in_process_dispatcher::in_process_dispatcher(config::settings settings)
     thread_.join();
     throw std::runtime_error("dispatcher did not start");
   }
+  if (!eventually([&] { return http_request(port_, "GET", "/readyz", {}, {}).status == 200; })) {
+    throw std::runtime_error("dispatcher did not become ready");
+  }
 }
 
 in_process_dispatcher::~in_process_dispatcher() { stop(); }
@@ -104,7 +107,7 @@ dispatcher_process::dispatcher_process(std::map<std::string, std::string> env) {
     ::_exit(127);
   }
   const bool up = eventually(
-      [&] { return http_request(port_, "GET", "/healthz", {}, {}).status == 200; },
+      [&] { return http_request(port_, "GET", "/readyz", {}, {}).status == 200; },
       std::chrono::seconds(10));
   if (!up) throw std::runtime_error("dispatcher process did not start");
 }

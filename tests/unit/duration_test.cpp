@@ -81,12 +81,13 @@ TEST(duration_format, round_trips_through_parse) {
   }
 }
 
-}  // namespace
-}  // namespace dispatcher::config
-
 TEST(duration, zero_and_overflowing_values_are_rejected) {
   EXPECT_FALSE(parse_duration("0s"));
   EXPECT_FALSE(parse_duration("0ms"));
   EXPECT_FALSE(parse_duration("999999999999d"));
   EXPECT_FALSE(parse_duration_list("5s,0s"));
 }
+
+
+}  // namespace
+}  // namespace dispatcher::config

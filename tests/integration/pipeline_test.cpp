@@ -1,0 +1,392 @@
+// End to end: events XADDed to a real Redis stream reach real HTTP receivers through the
+// real service, signed, retried and recorded; the admin API shows what happened.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "dispatcher/signing/signature.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/test_receiver.hpp"
+
+namespace dispatcher::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+const std::string consumer_a = "11111111-1111-4111-8111-111111111111";
+const std::string consumer_b = "22222222-2222-4222-8222-222222222222";
+const std::string connection_1 = "33333333-3333-4333-8333-333333333333";
+
+class Pipeline : public ::testing::Test {
+ protected:
+  void start(config::settings s) { service_ = std::make_unique<in_process_dispatcher>(std::move(s)); }
+  void start() { start(test_settings(redis_.url())); }
+
+  json create_endpoint(json body) {
+    auto r = service_->api("POST", "/v1/endpoints", body.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json();
+  }
+
+  std::string publish(const std::string& payload) {
+    return redis_.cmd({"XADD", "lifecycle:events", "*", "payload", payload});
+  }
+
+  json delivery(const std::string& id) { return service_->api("GET", "/v1/deliveries/" + id).json(); }
+
+  json deliveries(const std::string& query) {
+    return service_->api("GET", query.empty() ? "/v1/deliveries" : "/v1/deliveries?" + query).json();
+  }
+
+  redis_server redis_;
+  std::unique_ptr<in_process_dispatcher> service_;
+};
+
+TEST_F(Pipeline, delivers_signed_events_to_matching_endpoints_only) {
+  start();
+  test_receiver all, created_only, other_consumer;
+  auto ep_all = create_endpoint({{"url", all.url("/hooks")}});
+  auto ep_created = create_endpoint(
+      {{"url", created_only.url()}, {"events", {"account.connection.created"}}, {"signature", "standard"}});
+  create_endpoint({{"url", other_consumer.url()}, {"consumers", {consumer_b}}});
+
+  const auto entry = publish(event_json("account.connection.created", consumer_a, connection_1, "active", 100));
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 200, "evt-known-id"));
+
+  ASSERT_TRUE(all.wait_for_requests(2, 10s));
+  ASSERT_TRUE(created_only.wait_for_requests(1, 10s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(all.requests().size(), 2u);
+  EXPECT_EQ(created_only.requests().size(), 1u);
+  EXPECT_EQ(other_consumer.requests().size(), 0u);
+
+  // The body is the producer's bytes with only the assigned id inserted, and both
+  // signatures verify over exactly those bytes.
+  for (const auto& req : all.requests()) {
+    const auto body = json::parse(req.body);
+    const std::string id = req.headers.at("webhook-id");
+    EXPECT_EQ(body["id"], id);
+    EXPECT_EQ(req.target, "/hooks");
+    EXPECT_EQ(req.headers.at("content-type"), "application/json");
+    EXPECT_TRUE(req.headers.at("user-agent").starts_with("dispatcher/"));
+    const auto ts = std::stoll(req.headers.at("webhook-timestamp"));
+    EXPECT_EQ(req.headers.at("webhook-signature"),
+              signing::standard_signature(ep_all["secret"].get<std::string>(), id, ts, req.body));
+    EXPECT_EQ(req.headers.at("x-chift-signature"),
+              signing::chift_signature(ep_all["secret"].get<std::string>(), req.body));
+  }
+  const auto first = all.requests()[0].headers.at("webhook-id") == "evt-known-id" ? 1 : 0;
+  EXPECT_EQ(all.requests()[first].headers.at("webhook-id"), "evt_" + entry);
+  EXPECT_FALSE(created_only.requests()[0].headers.contains("x-chift-signature"));
+
+  // History: filters, one delivery with its attempt, the event with its deliveries.
+  ASSERT_TRUE(eventually([&] {
+    return deliveries("status=succeeded")["data"].size() == 3;
+  }));
+  auto by_endpoint = deliveries("endpoint_id=" + ep_created["id"].get<std::string>());
+  ASSERT_EQ(by_endpoint["data"].size(), 1u);
+  EXPECT_EQ(by_endpoint["data"][0]["event"], "account.connection.created");
+  EXPECT_EQ(deliveries("event=account.connection.updated")["data"].size(), 1u);
+  EXPECT_EQ(deliveries("consumerid=" + consumer_b)["data"].size(), 0u);
+  EXPECT_EQ(deliveries("connectionid=" + connection_1)["data"].size(), 3u);
+
+  const auto one = delivery(by_endpoint["data"][0]["id"]);
+  EXPECT_EQ(one["status"], "succeeded");
+  EXPECT_EQ(one["attempt_count"], 1);
+  ASSERT_EQ(one["attempts"].size(), 1u);
+  EXPECT_EQ(one["attempts"][0]["status_code"], 204);
+  EXPECT_TRUE(one["attempts"][0]["error"].is_null());
+
+  const auto event = service_->api("GET", "/v1/events/evt-known-id").json();
+  EXPECT_EQ(event["payload"]["status"], "inactive");
+  EXPECT_EQ(event["deliveries"].size(), 1u);
+
+  const auto conn = service_->api("GET", "/v1/connections/" + connection_1).json();
+  EXPECT_EQ(conn["status"], "inactive");
+  EXPECT_EQ(conn["history"].size(), 2u);
+  const auto active = service_->api("GET", "/v1/consumers/" + consumer_a + "/connections?status=inactive").json();
+  EXPECT_EQ(active["data"].size(), 1u);
+}
+
+TEST_F(Pipeline, list_pages_with_cursor_newest_first) {
+  start();
+  test_receiver r;
+  create_endpoint({{"url", r.url()}});
+  for (int i = 0; i < 7; ++i) {
+    publish(event_json("account.connection.updated", consumer_a, connection_1, "active", 100 + i));
+  }
+  ASSERT_TRUE(r.wait_for_requests(7, 10s));
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = deliveries("limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    for (const auto& d : page["data"]) EXPECT_TRUE(seen.insert(d["id"].get<std::string>()).second);
+    cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(pages, 3);
+}
+
+TEST_F(Pipeline, receiver_failing_then_recovering_succeeds_on_a_retry) {
+  start();
+  test_receiver r;
+  r.set_responder([](const recorded_request&, std::size_t i) {
+    return i < 2 ? reply{.status = 500, .body = "boom"} : reply{.status = 204};
+  });
+  create_endpoint({{"url", r.url()}});
+  publish(event_json("account.connection.created", consumer_a, connection_1, "active", 1));
+  ASSERT_TRUE(r.wait_for_requests(3, 10s));
+  ASSERT_TRUE(eventually([&] { return deliveries("status=succeeded")["data"].size() == 1; }));
+  const auto d = delivery(deliveries("")["data"][0]["id"]);
+  EXPECT_EQ(d["attempt_count"], 3);
+  ASSERT_EQ(d["attempts"].size(), 3u);
+  EXPECT_EQ(d["attempts"][0]["status_code"], 500);
+  EXPECT_EQ(d["attempts"][0]["response_excerpt"], "boom");
+  EXPECT_EQ(d["attempts"][2]["status_code"], 204);
+  // Every attempt carries the same id and the same bytes.
+  const auto reqs = r.requests();
+  for (const auto& req : reqs) {
+    EXPECT_EQ(req.body, reqs[0].body);
+    EXPECT_EQ(req.headers.at("webhook-id"), reqs[0].headers.at("webhook-id"));
+  }
+}
+
+TEST_F(Pipeline, always_failing_receiver_ends_failed_after_the_schedule) {
+  start();  // schedule: 3 retries, so 4 attempts
+  test_receiver r;
+  r.always(reply{.status = 503});
+  create_endpoint({{"url", r.url()}});
+  publish(event_json("account.connection.created", consumer_a, connection_1, "active", 1));
+  ASSERT_TRUE(eventually([&] { return deliveries("status=failed")["data"].size() == 1; }));
+  const auto d = delivery(deliveries("")["data"][0]["id"]);
+  EXPECT_EQ(d["attempt_count"], 4);
+  EXPECT_EQ(d["attempts"].size(), 4u);
+  EXPECT_EQ(d["last_status_code"], 503);
+  EXPECT_TRUE(d["next_attempt_at"].is_null());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(r.requests().size(), 4u);
+}
+
+TEST_F(Pipeline, gone_disables_the_endpoint_and_fails_the_delivery) {
+  start();
+  test_receiver r;
+  r.always(reply{.status = 410});
+  auto ep = create_endpoint({{"url", r.url()}});
+  publish(event_json("account.connection.created", consumer_a, connection_1, "active", 1));
+  ASSERT_TRUE(eventually([&] { return deliveries("status=failed")["data"].size() == 1; }));
+  const auto got = service_->api("GET", "/v1/endpoints/" + ep["id"].get<std::string>()).json();
+  EXPECT_EQ(got["enabled"], false);
+  EXPECT_NE(got["disabled_reason"].get<std::string>().find("410"), std::string::npos);
+  // A disabled endpoint gets no new deliveries.
+  std::this_thread::sleep_for(400ms);  // the registry poll
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(r.requests().size(), 1u);
+  EXPECT_EQ(deliveries("")["data"].size(), 1u);
+}
+
+TEST_F(Pipeline, malformed_entries_go_to_the_dead_letter_stream_and_valid_ones_flow) {
+  start();
+  test_receiver r;
+  create_endpoint({{"url", r.url()}});
+  publish(event_json("account.connection.created", consumer_a, connection_1, "active", 1));
+  redis_.cmd({"XADD", "lifecycle:events", "*", "other", "x"});
+  publish("{not json");
+  publish(R"({"event":"account.connection.created","accountid":"7f9c2c1e-8a3b-4c5d-9e6f-0a1b2c3d4e5f","created":1})");
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));
+  ASSERT_TRUE(r.wait_for_requests(2, 10s));
+  ASSERT_TRUE(eventually([&] { return redis_.cmd({"XLEN", "lifecycle:events:dead"}) == "3"; }));
+  const auto dead = redis_.cmd({"XRANGE", "lifecycle:events:dead", "-", "+"});
+  EXPECT_NE(dead.find("no 'payload' field"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("not valid JSON"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("consumerid"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("source_id"), std::string::npos);
+  // Everything was acknowledged: nothing stays pending.
+  ASSERT_TRUE(eventually([&] {
+    return redis_.cmd({"XPENDING", "lifecycle:events", "dispatcher"}).starts_with("0");
+  }));
+  const auto metrics = http_request(service_->port(), "GET", "/metrics", {}, {});
+  EXPECT_NE(metrics.body.find("dispatcher_events_invalid_total 3"), std::string::npos);
+}
+
+TEST_F(Pipeline, an_event_id_seen_before_is_not_dispatched_again) {
+  start();
+  test_receiver r;
+  create_endpoint({{"url", r.url()}});
+  const auto payload = event_json("account.connection.created", consumer_a, connection_1, "active", 1, "same-id");
+  publish(payload);
+  publish(payload);
+  ASSERT_TRUE(r.wait_for_requests(1, 10s));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(r.requests().size(), 1u);
+}
+
+TEST_F(Pipeline, an_older_event_arriving_late_does_not_overwrite_the_status) {
+  start();
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 200));
+  publish(event_json("account.connection.created", consumer_a, connection_1, "active", 100));
+  ASSERT_TRUE(eventually([&] {
+    return service_->api("GET", "/v1/connections/" + connection_1).json()["history"].size() == 2;
+  }));
+  const auto conn = service_->api("GET", "/v1/connections/" + connection_1).json();
+  EXPECT_EQ(conn["status"], "inactive");
+  EXPECT_EQ(conn["history"][0]["status"], "active");
+  EXPECT_EQ(conn["history"][1]["status"], "inactive");
+  publish(event_json("account.connection.deleted", consumer_a, connection_1, "", 300));
+  ASSERT_TRUE(eventually([&] {
+    return service_->api("GET", "/v1/connections/" + connection_1).json()["status"] == "deleted";
+  }));
+}
+
+TEST_F(Pipeline, a_slow_endpoint_does_not_hold_up_the_others) {
+  auto s = test_settings(redis_.url());
+  s.endpoint_concurrency = 2;
+  start(s);
+  test_receiver slow, fast;
+  slow.always(reply{.status = 204, .delay = 1500ms});
+  create_endpoint({{"url", slow.url()}});
+  create_endpoint({{"url", fast.url()}});
+  const auto begin = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    publish(event_json("account.connection.updated", consumer_a, connection_1, "active", i));
+  }
+  ASSERT_TRUE(fast.wait_for_requests(20, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 1400ms);
+  // The slow one never has more than its two slots in flight.
+  EXPECT_LE(slow.requests().size(), 2u);
+}
+
+TEST_F(Pipeline, rate_limit_is_enforced) {
+  start();
+  test_receiver r;
+  create_endpoint({{"url", r.url()}, {"rate_limit", 10}});
+  for (int i = 0; i < 25; ++i) {
+    publish(event_json("account.connection.updated", consumer_a, connection_1, "active", i));
+  }
+  ASSERT_TRUE(r.wait_for_requests(25, 10s)) << r.requests().size();
+  const auto reqs = r.requests();
+  // A burst of up to one second's worth, then 10/s: 25 deliveries span at least ~1.4 s.
+  EXPECT_GE(reqs.back().received_steady - reqs.front().received_steady, 1300ms);
+}
+
+TEST_F(Pipeline, admin_api_rejects_bad_requests_with_the_field_named) {
+  start();
+  EXPECT_EQ(http_request(service_->port(), "GET", "/v1/endpoints", {}, "wrong").status, 401);
+  EXPECT_EQ(http_request(service_->port(), "GET", "/v1/endpoints", {}, {}).status, 401);
+  auto bad_url = service_->api("POST", "/v1/endpoints", R"({"url":"ftp://x"})");
+  EXPECT_EQ(bad_url.status, 422);
+  EXPECT_EQ(bad_url.json()["error"]["field"], "url");
+  auto bad_filter = service_->api("GET", "/v1/deliveries?status=nope");
+  EXPECT_EQ(bad_filter.status, 400);
+  EXPECT_EQ(bad_filter.json()["error"]["field"], "status");
+  EXPECT_EQ(service_->api("GET", "/v1/deliveries/dlv_missing").status, 404);
+  EXPECT_EQ(service_->api("POST", "/v1/endpoints", "{").status, 400);
+  EXPECT_EQ(http_request(service_->port(), "GET", "/healthz", {}, {}).status, 200);
+  EXPECT_TRUE(eventually([&] { return http_request(service_->port(), "GET", "/readyz", {}, {}).status == 200; }));
+}
+
+TEST_F(Pipeline, events_published_through_the_api_are_delivered) {
+  start();
+  test_receiver r;
+  create_endpoint({{"url", r.url()}});
+  auto posted = service_->api("POST", "/v1/events",
+                              event_json("account.connection.created", consumer_a, connection_1, "active", 5));
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  ASSERT_TRUE(r.wait_for_requests(1, 10s));
+  EXPECT_EQ(r.requests()[0].headers.at("webhook-id"), posted.json()["id"]);
+  auto bad = service_->api("POST", "/v1/events", R"({"event":"x"})");
+  EXPECT_EQ(bad.status, 422);
+}
+
+TEST_F(Pipeline, survives_a_redis_restart_and_recreates_the_group) {
+  start();
+  test_receiver r;
+  create_endpoint({{"url", r.url()}});
+  publish(event_json("account.connection.created", consumer_a, connection_1, "active", 1));
+  ASSERT_TRUE(r.wait_for_requests(1, 10s));
+  redis_.kill_and_restart();  // no persistence: stream, group and endpoints are gone
+  ASSERT_TRUE(eventually([&] {
+    return service_->api("POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status == 201;
+  }));
+  ASSERT_TRUE(eventually([&] {
+    return http_request(service_->port(), "GET", "/readyz", {}, {}).status == 200;
+  }, 15s));
+  std::this_thread::sleep_for(400ms);  // the registry poll
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));
+  EXPECT_TRUE(r.wait_for_requests(2, 15s));
+}
+
+// Child processes of the real binary.
+std::map<std::string, std::string> process_env(const redis_server& redis, const std::string& consumer) {
+  return {{"DISPATCHER_REDIS_URL", redis.url()},
+          {"DISPATCHER_CONSUMER", consumer},
+          {"DISPATCHER_REQUEST_TIMEOUT", "1s"},
+          {"DISPATCHER_RETRY_SCHEDULE", "100ms,100ms"},
+          {"DISPATCHER_POLL_INTERVAL", "20ms"}};
+}
+
+std::set<std::string> webhook_ids(const test_receiver& r) {
+  std::set<std::string> ids;
+  for (const auto& req : r.requests()) ids.insert(req.headers.at("webhook-id"));
+  return ids;
+}
+
+TEST(PipelineProcess, kill_nine_mid_stream_loses_nothing) {
+  redis_server redis;
+  test_receiver r;
+  r.always(reply{.status = 204, .delay = 5ms});
+  constexpr int events = 300;
+  {
+    dispatcher_process first(process_env(redis, "first"));
+    ASSERT_EQ(http_request(first.port(), "POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status, 201);
+    for (int i = 0; i < events; ++i) {
+      redis.cmd({"XADD", "lifecycle:events", "*", "payload",
+                 event_json("account.connection.updated", consumer_a, connection_1, "active", i)});
+    }
+    ASSERT_TRUE(r.wait_for_requests(30, 10s));
+    first.kill9();
+  }
+  const auto before = webhook_ids(r).size();
+  EXPECT_LT(before, static_cast<std::size_t>(events));
+  // A new instance (another consumer name) claims what the dead one left pending and
+  // reruns deliveries whose lease expired.
+  dispatcher_process second(process_env(redis, "second"));
+  EXPECT_TRUE(eventually([&] { return webhook_ids(r).size() == events; }, 40s))
+      << "delivered " << webhook_ids(r).size() << " of " << events;
+}
+
+TEST(PipelineProcess, two_instances_share_the_group_and_deliver_each_event) {
+  redis_server redis;
+  test_receiver r;
+  r.always(reply{.status = 204, .delay = 2ms});
+  dispatcher_process one(process_env(redis, "one"));
+  dispatcher_process two(process_env(redis, "two"));
+  ASSERT_EQ(http_request(one.port(), "POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status, 201);
+  std::this_thread::sleep_for(500ms);  // both registries see the endpoint
+  constexpr int events = 200;
+  for (int i = 0; i < events; ++i) {
+    redis.cmd({"XADD", "lifecycle:events", "*", "payload",
+               event_json("account.connection.updated", consumer_a, connection_1, "active", i)});
+    if (i % 20 == 0) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(eventually([&] { return webhook_ids(r).size() == events; }, 30s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(r.requests().size(), static_cast<std::size_t>(events)) << "no event delivered twice";
+  auto received = [](std::uint16_t port) {
+    const auto body = http_request(port, "GET", "/metrics", {}, {}).body;
+    const auto at = body.find("\ndispatcher_events_received_total ");
+    return at == std::string::npos ? 0 : std::stoi(body.substr(at + 35));
+  };
+  EXPECT_GT(received(one.port()), 0);
+  EXPECT_GT(received(two.port()), 0);
+  EXPECT_EQ(received(one.port()) + received(two.port()), events);
+  EXPECT_EQ(one.terminate(), 0);
+  EXPECT_EQ(two.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace dispatcher::testing
