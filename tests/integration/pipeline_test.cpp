@@ -378,8 +378,9 @@ TEST(PipelineProcess, two_instances_share_the_group_and_deliver_each_event) {
   EXPECT_EQ(r.requests().size(), static_cast<std::size_t>(events)) << "no event delivered twice";
   auto received = [](std::uint16_t port) {
     const auto body = http_request(port, "GET", "/metrics", {}, {}).body;
-    const auto at = body.find("\ndispatcher_events_received_total ");
-    return at == std::string::npos ? 0 : std::stoi(body.substr(at + 35));
+    const std::string needle = "\ndispatcher_events_received_total ";
+    const auto at = body.find(needle);
+    return at == std::string::npos ? 0 : std::stoi(body.substr(at + needle.size()));
   };
   EXPECT_GT(received(one.port()), 0);
   EXPECT_GT(received(two.port()), 0);
