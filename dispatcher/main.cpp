@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
 
   dispatcher::config::settings settings;
   try {
-    settings = dispatcher::config::load_settings(from_environment, cli.config_file, cli.setting_flags);
+    settings =
+        dispatcher::config::load_settings(from_environment, cli.config_file, cli.setting_flags);
   } catch (const dispatcher::config::config_error& e) {
     std::cerr << "dispatcher: invalid setting " << e.what() << "\n";
     return 2;

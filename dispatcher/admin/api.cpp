@@ -63,7 +63,8 @@ std::optional<response> parse_body(const request& req, json& out, bool empty_ok)
   }
   out = json::parse(req.body, nullptr, false);
   if (out.is_discarded()) return json_error(400, "invalid_json", "request body is not valid JSON");
-  if (!out.is_object()) return json_error(400, "invalid_json", "request body must be a JSON object");
+  if (!out.is_object())
+    return json_error(400, "invalid_json", "request body must be a JSON object");
   return std::nullopt;
 }
 
@@ -75,7 +76,9 @@ std::string random_token(std::size_t length) {
   return bytes;
 }
 
-bool is_get(const request& r) { return r.method == "GET" || r.method == "HEAD"; }
+bool is_get(const request& r) {
+  return r.method == "GET" || r.method == "HEAD";
+}
 
 response method_not_allowed() {
   return json_error(405, "method_not_allowed", "method not allowed on this path");
@@ -136,7 +139,8 @@ asio::awaitable<response> api::async_handle(request req) {
       if (auto* bad = std::get_if<history::filter_error>(&parsed)) {
         co_return json_error(400, "invalid_parameter", bad->message, bad->field);
       }
-      auto r = co_await ctx_.history.async_list_deliveries(std::get<history::delivery_filter>(parsed));
+      auto r =
+          co_await ctx_.history.async_list_deliveries(std::get<history::delivery_filter>(parsed));
       if (r.ec) co_return unavailable(r.ec);
       co_return json_response(200, *r.value);
     }
@@ -195,16 +199,18 @@ asio::awaitable<response> api::async_readiness() {
     }
   }
   if (!found) {
-    co_return json_response(503, {{"status", "unavailable"},
-                                  {"reason", "consumer group " + ctx_.settings.group + " is missing"}});
+    co_return json_response(503,
+                            {{"status", "unavailable"},
+                             {"reason", "consumer group " + ctx_.settings.group + " is missing"}});
   }
   // The scheduler loop stamps every pass; a stale stamp means it died (Convoy #1667).
   const auto last = obs::global_metrics().last_scheduler_run_unix.get();
   const auto stale_after = std::max<std::int64_t>(10, ctx_.settings.poll_interval.count() / 100);
   if (unix_now_ms() / 1000 - last > stale_after) {
-    co_return json_response(503, {{"status", "unavailable"},
-                                  {"reason", "the delivery scheduler has not run for " +
-                                                 std::to_string(unix_now_ms() / 1000 - last) + " s"}});
+    co_return json_response(503,
+                            {{"status", "unavailable"},
+                             {"reason", "the delivery scheduler has not run for " +
+                                            std::to_string(unix_now_ms() / 1000 - last) + " s"}});
   }
   co_return json_response(200, {{"status", "ready"}});
 }
@@ -302,8 +308,8 @@ asio::awaitable<response> api::async_endpoints(const request& req,
       if (name != "grace") {
         co_return json_error(422, "validation_error", "unknown field '" + name + "'", name);
       }
-      auto parsed = value.is_string() ? config::parse_duration(value.get<std::string>())
-                                      : std::nullopt;
+      auto parsed =
+          value.is_string() ? config::parse_duration(value.get<std::string>()) : std::nullopt;
       if (!parsed || *parsed > std::chrono::hours(24 * 30)) {
         co_return json_error(422, "validation_error",
                              "grace must be a duration such as \"24h\", at most 30d", "grace");
@@ -326,8 +332,8 @@ asio::awaitable<response> api::async_publish_event(const request& req) {
   // The same validation as the stream; an id is assigned now so it can be returned.
   auto parsed = ingest::parse_event(req.body, "api_" + random_token(20), ctx_.settings.max_payload);
   if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {
-    co_return json_error(req.body.size() > ctx_.settings.max_payload ? 413 : 422,
-                         "invalid_event", bad->message);
+    co_return json_error(req.body.size() > ctx_.settings.max_payload ? 413 : 422, "invalid_event",
+                         bad->message);
   }
   auto& ev = std::get<ingest::event>(parsed);
   auto r = co_await ctx_.conn.async_exec(

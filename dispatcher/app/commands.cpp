@@ -4,13 +4,13 @@
 #include <iostream>
 #include <memory>
 
+#include <hiredis/hiredis.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <hiredis/hiredis.h>
 #include <nlohmann/json.hpp>
 
 #include "dispatcher/delivery/target.hpp"
@@ -35,8 +35,8 @@ reply_ptr run(redisContext* c, std::initializer_list<std::string_view> args) {
     argv.push_back(a.data());
     lengths.push_back(a.size());
   }
-  return reply_ptr(static_cast<redisReply*>(redisCommandArgv(
-      c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  return reply_ptr(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
 }
 
 }  // namespace
@@ -92,8 +92,9 @@ int run_publish(const publish_options& options, const config::settings& settings
     }
     auto r = run(c.get(), {"XADD", settings.stream, "*", "payload", line});
     if (!r || r->type == REDIS_REPLY_ERROR) {
-      std::cerr << "line " << line_number << ": Redis error: "
-                << (r ? std::string(r->str, r->len) : std::string(c->errstr)) << "\n";
+      std::cerr << "line " << line_number
+                << ": Redis error: " << (r ? std::string(r->str, r->len) : std::string(c->errstr))
+                << "\n";
       return 1;
     }
     std::cout << "line " << line_number << ": added " << std::string(r->str, r->len) << "\n";
@@ -109,7 +110,8 @@ int run_replay(const replay_options& options,
   namespace http = beast::http;
   namespace asio = boost::asio;
 
-  const std::string url = options.url.value_or(env("DISPATCHER_URL").value_or("http://127.0.0.1:8080"));
+  const std::string url =
+      options.url.value_or(env("DISPATCHER_URL").value_or("http://127.0.0.1:8080"));
   const std::string token = env("DISPATCHER_ADMIN_TOKEN").value_or("");
   if (token.empty()) {
     std::cerr << "dispatcher replay: DISPATCHER_ADMIN_TOKEN is not set\n";

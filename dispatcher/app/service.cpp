@@ -44,7 +44,9 @@ service::service(config::settings settings) : impl_(std::make_unique<impl>()) {
 
 service::~service() = default;
 
-std::uint16_t service::wait_until_listening() { return impl_->listening.get_future().get(); }
+std::uint16_t service::wait_until_listening() {
+  return impl_->listening.get_future().get();
+}
 
 void service::stop() {
   asio::post(impl_->io, [s = impl_.get()] {
@@ -88,8 +90,9 @@ int service::run(bool handle_signals) {
 
   std::unique_ptr<admin::server> server;
   try {
-    server = std::make_unique<admin::server>(
-        executor, settings.listen, [&api](admin::request r) { return api.async_handle(std::move(r)); });
+    server = std::make_unique<admin::server>(executor, settings.listen, [&api](admin::request r) {
+      return api.async_handle(std::move(r));
+    });
   } catch (const std::exception& e) {
     obs::log_error("cannot listen", {{"listen", settings.listen}, {"error", e.what()}});
     s.announce(0);

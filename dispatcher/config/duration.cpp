@@ -13,12 +13,18 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   std::from_chars(text.data(), text.data() + digits, value);
   const std::string_view unit = text.substr(digits);
   long long factor = 0;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else if (unit == "d") factor = 86'400'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else if (unit == "d")
+    factor = 86'400'000;
+  else
+    return std::nullopt;
   if (value == 0) return std::nullopt;
   return std::chrono::milliseconds(value * factor);
 }
@@ -45,8 +51,8 @@ std::string format_duration(std::chrono::milliseconds d) {
     long long factor;
     const char* suffix;
   };
-  for (const unit u : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"},
-                       unit{1000, "s"}}) {
+  for (const unit u :
+       {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"}, unit{1000, "s"}}) {
     if (ms != 0 && ms % u.factor == 0) return std::to_string(ms / u.factor) + u.suffix;
   }
   return std::to_string(ms) + "ms";

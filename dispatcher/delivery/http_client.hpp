@@ -29,9 +29,9 @@ struct client_options {
 };
 
 struct attempt_result {
-  std::optional<int> status_code;  // set when a response status line arrived
-  std::string error;               // empty when a complete response arrived
-  std::string response_excerpt;    // first 1 KiB of the body
+  std::optional<int> status_code;          // set when a response status line arrived
+  std::string error;                       // empty when a complete response arrived
+  std::string response_excerpt;            // first 1 KiB of the body
   std::optional<std::string> retry_after;  // raw Retry-After header
   std::chrono::milliseconds duration{0};
 };

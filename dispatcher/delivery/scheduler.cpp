@@ -177,17 +177,17 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
       headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
       if (ep->signature != routing::signature_scheme::chift) {
         const auto secrets = routing::signing_secrets(*ep, started);
-        headers.emplace_back("webhook-signature",
-                             signing::standard_signature_header(secrets, item.event_id,
-                                                                timestamp, *item.payload));
+        headers.emplace_back(
+            "webhook-signature",
+            signing::standard_signature_header(secrets, item.event_id, timestamp, *item.payload));
       }
       if (ep->signature != routing::signature_scheme::standard) {
         headers.emplace_back("x-chift-signature",
                              signing::chift_signature(ep->secret, *item.payload));
       }
       for (const auto& h : ep->headers) headers.push_back(h);
-      auto result = co_await client_.async_post(std::get<target>(parsed), headers,
-                                                std::move(*item.payload));
+      auto result =
+          co_await client_.async_post(std::get<target>(parsed), headers, std::move(*item.payload));
       record.duration_ms = result.duration.count();
       record.status_code = result.status_code;
       record.error = std::move(result.error);
@@ -197,16 +197,15 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
       }
       m.attempt_duration.observe(static_cast<double>(record.duration_ms) / 1000.0);
     }
-    if (record.error.empty() && record.status_code && !(*record.status_code >= 200 &&
-                                                        *record.status_code < 300)) {
+    if (record.error.empty() && record.status_code &&
+        !(*record.status_code >= 200 && *record.status_code < 300)) {
       record.error = "receiver answered " + std::to_string(*record.status_code);
     }
 
     std::uniform_real_distribution<double> jitter(-1.0, 1.0);
     const auto action = retry::decide({record.status_code, retry_after}, attempt_number,
                                       settings_.retry_schedule, jitter(random_));
-    (action.kind == retry::action_kind::succeeded ? m.attempts_succeeded : m.attempts_failed)
-        .inc();
+    (action.kind == retry::action_kind::succeeded ? m.attempts_succeeded : m.attempts_failed).inc();
     const auto now = unix_now_ms();
     args[4] = status_name(action.kind);
     if (action.kind == retry::action_kind::retry) {

@@ -29,7 +29,9 @@ bool field_is(const stored_fields& f, const char* name, const std::optional<std:
 
 }  // namespace
 
-std::string encode_cursor(const cursor& c) { return std::to_string(c.score) + "_" + c.id; }
+std::string encode_cursor(const cursor& c) {
+  return std::to_string(c.score) + "_" + c.id;
+}
 
 std::optional<cursor> decode_cursor(std::string_view text) {
   const auto sep = text.find('_');
@@ -56,8 +58,8 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
       if (value.empty() || value.size() > 256) {
         return filter_error{name, name + " must be a non-empty string"};
       }
-      auto& slot = name == "endpoint_id" ? f.endpoint_id
-                   : name == "event"     ? f.event
+      auto& slot = name == "endpoint_id"  ? f.endpoint_id
+                   : name == "event"      ? f.event
                    : name == "consumerid" ? f.consumerid
                                           : f.connectionid;
       slot = value;

@@ -42,7 +42,8 @@ nlohmann::json connection_json(const std::string& id, const stored_fields& f) {
   return {{"connectionid", id},
           {"status", f.at("status")},
           {"consumerid", f.contains("consumerid") ? f.at("consumerid") : ""},
-          {"updated_at", format_rfc3339(to_int(f.contains("updated_at") ? f.at("updated_at") : "0") * 1000)},
+          {"updated_at",
+           format_rfc3339(to_int(f.contains("updated_at") ? f.at("updated_at") : "0") * 1000)},
           {"event_id", f.contains("event_id") ? f.at("event_id") : ""}};
 }
 
@@ -52,17 +53,17 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
                                                std::size_t max_scanned) {
   page out;
   const std::string key = index_key(f);
-  const std::string max = f.after          ? std::to_string(f.after->score)
-                          : f.until_ms     ? "(" + std::to_string(*f.until_ms)
-                                           : std::string("+inf");
+  const std::string max = f.after      ? std::to_string(f.after->score)
+                          : f.until_ms ? "(" + std::to_string(*f.until_ms)
+                                       : std::string("+inf");
   const std::string min = f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf");
   const std::size_t batch = std::max<std::size_t>(want * 2, 100);
   std::size_t offset = 0;
   std::optional<cursor> last_scanned;
   while (out.items.size() <= want) {
-    auto r = co_await conn_.async_exec(
-        redis::command{"ZREVRANGEBYSCORE", key, max, min, "WITHSCORES", "LIMIT",
-                       std::to_string(offset), std::to_string(batch)});
+    auto r = co_await conn_.async_exec(redis::command{"ZREVRANGEBYSCORE", key, max, min,
+                                                      "WITHSCORES", "LIMIT", std::to_string(offset),
+                                                      std::to_string(batch)});
     if ((out.ec = error_of(r))) co_return out;
     const auto& flat = r.value.elements;
     if (flat.empty()) co_return out;  // the index is exhausted: no next page
@@ -182,8 +183,8 @@ asio::awaitable<query_result> store::async_get_connection(const std::string& id)
 
 asio::awaitable<query_result> store::async_consumer_connections(
     const std::string& consumerid, const std::optional<std::string>& status) {
-  auto members =
-      co_await conn_.async_exec(redis::command{"SMEMBERS", "consumer:" + consumerid + ":connections"});
+  auto members = co_await conn_.async_exec(
+      redis::command{"SMEMBERS", "consumer:" + consumerid + ":connections"});
   if (auto ec = error_of(members)) co_return query_result{ec, std::nullopt};
   auto ids = redis::to_strings(members.value);
   std::sort(ids.begin(), ids.end());

@@ -157,7 +157,8 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
   for (std::size_t i = 0; i < replies.size(); ++i) {
     if (!replies[i].ec && replies[i].value.is_error() &&
         replies[i].value.str.starts_with("NOSCRIPT")) {
-      replies[i] = co_await redis::async_eval(conn_, redis::ingest_event, std::move(script_args[i]));
+      replies[i] =
+          co_await redis::async_eval(conn_, redis::ingest_event, std::move(script_args[i]));
     }
   }
 
@@ -223,9 +224,9 @@ asio::awaitable<std::error_code> stream_reader::async_read_pending(std::string_v
 
 asio::awaitable<std::error_code> stream_reader::async_autoclaim() {
   const auto min_idle = std::to_string((settings_.request_timeout * 2).count());
-  auto r = co_await conn_.async_exec(redis::command{
-      "XAUTOCLAIM", settings_.stream, settings_.group, settings_.consumer, min_idle,
-      autoclaim_cursor_, "COUNT", std::to_string(settings_.batch_size)});
+  auto r = co_await conn_.async_exec(redis::command{"XAUTOCLAIM", settings_.stream, settings_.group,
+                                                    settings_.consumer, min_idle, autoclaim_cursor_,
+                                                    "COUNT", std::to_string(settings_.batch_size)});
   if (auto ec = error_of(r)) co_return ec;
   if (r.value.elements.size() < 2) co_return std::error_code{};
   autoclaim_cursor_ = r.value.elements[0].str;

@@ -33,20 +33,20 @@ struct duration_histogram {
 };
 
 struct metrics {
-  counter events_received;        // dispatcher_events_received_total
-  counter events_invalid;         // dispatcher_events_invalid_total (dead-lettered)
-  counter events_duplicate;       // dispatcher_events_duplicate_total
-  counter events_claimed;         // dispatcher_events_reclaimed_total (XAUTOCLAIM)
-  counter deliveries_created;     // dispatcher_deliveries_created_total
-  counter deliveries_succeeded;   // dispatcher_deliveries_succeeded_total
-  counter deliveries_failed;      // dispatcher_deliveries_failed_total
-  counter attempts_succeeded;     // dispatcher_attempts_total{outcome="success"}
-  counter attempts_failed;        // dispatcher_attempts_total{outcome="failure"}
-  counter endpoints_disabled;     // dispatcher_endpoints_disabled_total (410)
-  counter leases_expired;         // dispatcher_leases_expired_total
-  counter redis_errors;           // dispatcher_redis_errors_total
-  gauge attempts_in_flight;       // dispatcher_attempts_in_flight
-  gauge last_scheduler_run_unix;  // dispatcher_scheduler_last_run_timestamp_seconds
+  counter events_received;              // dispatcher_events_received_total
+  counter events_invalid;               // dispatcher_events_invalid_total (dead-lettered)
+  counter events_duplicate;             // dispatcher_events_duplicate_total
+  counter events_claimed;               // dispatcher_events_reclaimed_total (XAUTOCLAIM)
+  counter deliveries_created;           // dispatcher_deliveries_created_total
+  counter deliveries_succeeded;         // dispatcher_deliveries_succeeded_total
+  counter deliveries_failed;            // dispatcher_deliveries_failed_total
+  counter attempts_succeeded;           // dispatcher_attempts_total{outcome="success"}
+  counter attempts_failed;              // dispatcher_attempts_total{outcome="failure"}
+  counter endpoints_disabled;           // dispatcher_endpoints_disabled_total (410)
+  counter leases_expired;               // dispatcher_leases_expired_total
+  counter redis_errors;                 // dispatcher_redis_errors_total
+  gauge attempts_in_flight;             // dispatcher_attempts_in_flight
+  gauge last_scheduler_run_unix;        // dispatcher_scheduler_last_run_timestamp_seconds
   duration_histogram attempt_duration;  // dispatcher_attempt_duration_seconds
 
   /// Prometheus text exposition format 0.0.4, with HELP and TYPE lines.

@@ -2,6 +2,7 @@
 
 #include <deque>
 
+#include <hiredis/hiredis.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -13,7 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <hiredis/hiredis.h>
 
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/obs/log.hpp"
@@ -217,9 +217,9 @@ struct connection::impl {
     tcp::resolver resolver(executor);
     asio::steady_timer timer(executor);
     timer.expires_after(options.connect_timeout);
-    auto resolved = co_await (
-        resolver.async_resolve(options.host, std::to_string(options.port), use_tuple) ||
-        timer.async_wait(use_tuple));
+    auto resolved =
+        co_await (resolver.async_resolve(options.host, std::to_string(options.port), use_tuple) ||
+                  timer.async_wait(use_tuple));
     if (resolved.index() == 1) co_return errc::redis_timeout;
     auto [rec, endpoints] = std::get<0>(resolved);
     if (rec) co_return rec;
@@ -271,7 +271,9 @@ connection::connection(asio::any_io_executor executor, connection_options option
 
 connection::~connection() = default;
 
-bool connection::connected() const noexcept { return impl_->connected; }
+bool connection::connected() const noexcept {
+  return impl_->connected;
+}
 
 void connection::stop() {
   impl_->stopped = true;

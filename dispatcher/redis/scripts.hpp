@@ -25,7 +25,7 @@ struct script {
   script(const char* name, const char* body);
   const char* name;
   std::string source;  // the shared helpers followed by the body
-  std::string sha1;  // what EVALSHA names it by
+  std::string sha1;    // what EVALSHA names it by
 };
 
 /// ARGV: event_id, body, type, consumerid, connectionid, status, created, order,

@@ -47,9 +47,9 @@ asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
   std::vector<redis::command> cmds;
   cmds.push_back(redis::command{"MULTI"});
   const std::string enabled = ep.enabled ? "1" : "0";
-  cmds.push_back(redis::command{"HSET", key, "json", to_storage(ep), "enabled",
-                                enabled, "disabled_reason", ep.disabled_reason,
-                                "updated_at", std::to_string(ep.updated_at_ms)});
+  cmds.push_back(redis::command{"HSET", key, "json", to_storage(ep), "enabled", enabled,
+                                "disabled_reason", ep.disabled_reason, "updated_at",
+                                std::to_string(ep.updated_at_ms)});
   if (ep.rate_limit) {
     cmds.push_back(redis::command{"HSET", key, "rate_limit", std::to_string(*ep.rate_limit)});
   } else {

@@ -21,7 +21,9 @@ const std::string connection_1 = "33333333-3333-4333-8333-333333333333";
 
 class Pipeline : public ::testing::Test {
  protected:
-  void start(config::settings s) { service_ = std::make_unique<in_process_dispatcher>(std::move(s)); }
+  void start(config::settings s) {
+    service_ = std::make_unique<in_process_dispatcher>(std::move(s));
+  }
   void start() { start(test_settings(redis_.url())); }
 
   json create_endpoint(json body) {
@@ -34,10 +36,13 @@ class Pipeline : public ::testing::Test {
     return redis_.cmd({"XADD", "lifecycle:events", "*", "payload", payload});
   }
 
-  json delivery(const std::string& id) { return service_->api("GET", "/v1/deliveries/" + id).json(); }
+  json delivery(const std::string& id) {
+    return service_->api("GET", "/v1/deliveries/" + id).json();
+  }
 
   json deliveries(const std::string& query) {
-    return service_->api("GET", query.empty() ? "/v1/deliveries" : "/v1/deliveries?" + query).json();
+    return service_->api("GET", query.empty() ? "/v1/deliveries" : "/v1/deliveries?" + query)
+        .json();
   }
 
   redis_server redis_;
@@ -48,12 +53,15 @@ TEST_F(Pipeline, delivers_signed_events_to_matching_endpoints_only) {
   start();
   test_receiver all, created_only, other_consumer;
   auto ep_all = create_endpoint({{"url", all.url("/hooks")}});
-  auto ep_created = create_endpoint(
-      {{"url", created_only.url()}, {"events", {"account.connection.created"}}, {"signature", "standard"}});
+  auto ep_created = create_endpoint({{"url", created_only.url()},
+                                     {"events", {"account.connection.created"}},
+                                     {"signature", "standard"}});
   create_endpoint({{"url", other_consumer.url()}, {"consumers", {consumer_b}}});
 
-  const auto entry = publish(event_json("account.connection.created", consumer_a, connection_1, "active", 100));
-  publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 200, "evt-known-id"));
+  const auto entry =
+      publish(event_json("account.connection.created", consumer_a, connection_1, "active", 100));
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 200,
+                     "evt-known-id"));
 
   ASSERT_TRUE(all.wait_for_requests(2, 10s));
   ASSERT_TRUE(created_only.wait_for_requests(1, 10s));
@@ -82,9 +90,7 @@ TEST_F(Pipeline, delivers_signed_events_to_matching_endpoints_only) {
   EXPECT_FALSE(created_only.requests()[0].headers.contains("x-chift-signature"));
 
   // History: filters, one delivery with its attempt, the event with its deliveries.
-  ASSERT_TRUE(eventually([&] {
-    return deliveries("status=succeeded")["data"].size() == 3;
-  }));
+  ASSERT_TRUE(eventually([&] { return deliveries("status=succeeded")["data"].size() == 3; }));
   auto by_endpoint = deliveries("endpoint_id=" + ep_created["id"].get<std::string>());
   ASSERT_EQ(by_endpoint["data"].size(), 1u);
   EXPECT_EQ(by_endpoint["data"][0]["event"], "account.connection.created");
@@ -106,7 +112,8 @@ TEST_F(Pipeline, delivers_signed_events_to_matching_endpoints_only) {
   const auto conn = service_->api("GET", "/v1/connections/" + connection_1).json();
   EXPECT_EQ(conn["status"], "inactive");
   EXPECT_EQ(conn["history"].size(), 2u);
-  const auto active = service_->api("GET", "/v1/consumers/" + consumer_a + "/connections?status=inactive").json();
+  const auto active =
+      service_->api("GET", "/v1/consumers/" + consumer_a + "/connections?status=inactive").json();
   EXPECT_EQ(active["data"].size(), 1u);
 }
 
@@ -196,7 +203,8 @@ TEST_F(Pipeline, malformed_entries_go_to_the_dead_letter_stream_and_valid_ones_f
   publish(event_json("account.connection.created", consumer_a, connection_1, "active", 1));
   redis_.cmd({"XADD", "lifecycle:events", "*", "other", "x"});
   publish("{not json");
-  publish(R"({"event":"account.connection.created","accountid":"7f9c2c1e-8a3b-4c5d-9e6f-0a1b2c3d4e5f","created":1})");
+  publish(
+      R"({"event":"account.connection.created","accountid":"7f9c2c1e-8a3b-4c5d-9e6f-0a1b2c3d4e5f","created":1})");
   publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));
   ASSERT_TRUE(r.wait_for_requests(2, 10s));
   ASSERT_TRUE(eventually([&] { return redis_.cmd({"XLEN", "lifecycle:events:dead"}) == "3"; }));
@@ -217,7 +225,8 @@ TEST_F(Pipeline, an_event_id_seen_before_is_not_dispatched_again) {
   start();
   test_receiver r;
   create_endpoint({{"url", r.url()}});
-  const auto payload = event_json("account.connection.created", consumer_a, connection_1, "active", 1, "same-id");
+  const auto payload =
+      event_json("account.connection.created", consumer_a, connection_1, "active", 1, "same-id");
   publish(payload);
   publish(payload);
   ASSERT_TRUE(r.wait_for_requests(1, 10s));
@@ -286,15 +295,17 @@ TEST_F(Pipeline, admin_api_rejects_bad_requests_with_the_field_named) {
   EXPECT_EQ(service_->api("GET", "/v1/deliveries/dlv_missing").status, 404);
   EXPECT_EQ(service_->api("POST", "/v1/endpoints", "{").status, 400);
   EXPECT_EQ(http_request(service_->port(), "GET", "/healthz", {}, {}).status, 200);
-  EXPECT_TRUE(eventually([&] { return http_request(service_->port(), "GET", "/readyz", {}, {}).status == 200; }));
+  EXPECT_TRUE(eventually(
+      [&] { return http_request(service_->port(), "GET", "/readyz", {}, {}).status == 200; }));
 }
 
 TEST_F(Pipeline, events_published_through_the_api_are_delivered) {
   start();
   test_receiver r;
   create_endpoint({{"url", r.url()}});
-  auto posted = service_->api("POST", "/v1/events",
-                              event_json("account.connection.created", consumer_a, connection_1, "active", 5));
+  auto posted = service_->api(
+      "POST", "/v1/events",
+      event_json("account.connection.created", consumer_a, connection_1, "active", 5));
   ASSERT_EQ(posted.status, 202) << posted.body;
   ASSERT_TRUE(r.wait_for_requests(1, 10s));
   EXPECT_EQ(r.requests()[0].headers.at("webhook-id"), posted.json()["id"]);
@@ -312,16 +323,16 @@ TEST_F(Pipeline, survives_a_redis_restart_and_recreates_the_group) {
   ASSERT_TRUE(eventually([&] {
     return service_->api("POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status == 201;
   }));
-  ASSERT_TRUE(eventually([&] {
-    return http_request(service_->port(), "GET", "/readyz", {}, {}).status == 200;
-  }, 15s));
+  ASSERT_TRUE(eventually(
+      [&] { return http_request(service_->port(), "GET", "/readyz", {}, {}).status == 200; }, 15s));
   std::this_thread::sleep_for(400ms);  // the registry poll
   publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));
   EXPECT_TRUE(r.wait_for_requests(2, 15s));
 }
 
 // Child processes of the real binary.
-std::map<std::string, std::string> process_env(const redis_server& redis, const std::string& consumer) {
+std::map<std::string, std::string> process_env(const redis_server& redis,
+                                               const std::string& consumer) {
   return {{"DISPATCHER_REDIS_URL", redis.url()},
           {"DISPATCHER_CONSUMER", consumer},
           {"DISPATCHER_REQUEST_TIMEOUT", "1s"},
@@ -342,7 +353,9 @@ TEST(PipelineProcess, kill_nine_mid_stream_loses_nothing) {
   constexpr int events = 300;
   {
     dispatcher_process first(process_env(redis, "first"));
-    ASSERT_EQ(http_request(first.port(), "POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status, 201);
+    ASSERT_EQ(
+        http_request(first.port(), "POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status,
+        201);
     for (int i = 0; i < events; ++i) {
       redis.cmd({"XADD", "lifecycle:events", "*", "payload",
                  event_json("account.connection.updated", consumer_a, connection_1, "active", i)});
@@ -365,7 +378,8 @@ TEST(PipelineProcess, two_instances_share_the_group_and_deliver_each_event) {
   r.always(reply{.status = 204, .delay = 2ms});
   dispatcher_process one(process_env(redis, "one"));
   dispatcher_process two(process_env(redis, "two"));
-  ASSERT_EQ(http_request(one.port(), "POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status, 201);
+  ASSERT_EQ(http_request(one.port(), "POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status,
+            201);
   std::this_thread::sleep_for(500ms);  // both registries see the endpoint
   constexpr int events = 200;
   for (int i = 0; i < events; ++i) {

@@ -31,8 +31,8 @@ http_reply http_request(std::uint16_t port, const std::string& method, const std
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   if (!body.empty() || method == "POST" || method == "PATCH") {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n";
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n" + body;
   for (std::size_t sent = 0; sent < req.size();) {
@@ -84,7 +84,9 @@ in_process_dispatcher::in_process_dispatcher(config::settings settings)
   }
 }
 
-in_process_dispatcher::~in_process_dispatcher() { stop(); }
+in_process_dispatcher::~in_process_dispatcher() {
+  stop();
+}
 
 int in_process_dispatcher::stop() {
   if (thread_.joinable()) {
@@ -106,9 +108,9 @@ dispatcher_process::dispatcher_process(std::map<std::string, std::string> env) {
     ::execl(DISPATCHER_BINARY, DISPATCHER_BINARY, "serve", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  const bool up = eventually(
-      [&] { return http_request(port_, "GET", "/readyz", {}, {}).status == 200; },
-      std::chrono::seconds(10));
+  const bool up =
+      eventually([&] { return http_request(port_, "GET", "/readyz", {}, {}).status == 200; },
+                 std::chrono::seconds(10));
   if (!up) throw std::runtime_error("dispatcher process did not start");
 }
 

@@ -47,8 +47,8 @@ void redis_server::start() {
   if (pid_ == 0) {
     const std::string port = std::to_string(port_);
     const char* aof = append_only_ ? "yes" : "no";
-    ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-             "--dir", dir_.c_str(), "--save", "", "--appendonly", aof, "--loglevel", "warning",
+    ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
+             dir_.c_str(), "--save", "", "--appendonly", aof, "--loglevel", "warning",
              static_cast<char*>(nullptr));
     ::_exit(127);
   }

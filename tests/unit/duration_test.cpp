@@ -88,6 +88,5 @@ TEST(duration, zero_and_overflowing_values_are_rejected) {
   EXPECT_FALSE(parse_duration_list("5s,0s"));
 }
 
-
 }  // namespace
 }  // namespace dispatcher::config
