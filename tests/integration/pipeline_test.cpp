@@ -349,7 +349,8 @@ std::set<std::string> webhook_ids(const test_receiver& r) {
 TEST(PipelineProcess, kill_nine_mid_stream_loses_nothing) {
   redis_server redis;
   test_receiver r;
-  r.always(reply{.status = 204, .delay = 5ms});
+  // Slow enough that 300 deliveries take seconds, so the kill lands mid-stream.
+  r.always(reply{.status = 204, .delay = 20ms});
   constexpr int events = 300;
   {
     dispatcher_process first(process_env(redis, "first"));
