@@ -262,8 +262,16 @@ struct help_row {
 
 help_row row_for(const setting_flag& f) {
   static const config::settings defaults;
-  std::string flag = "--" + dashed(f.name);
-  flag += f.name == "allow_private_targets" ? "[=BOOL]" : " " + std::string(f.value_name);
+  // Appended rather than "--" + dashed(...): GCC 12 at -O3 reports a false -Wrestrict on
+  // operator+(const char*, std::string&&).
+  std::string flag = "--";
+  flag += dashed(f.name);
+  if (f.name == "allow_private_targets") {
+    flag += "[=BOOL]";
+  } else {
+    flag += ' ';
+    flag += f.value_name;
+  }
   return {flag, std::string(f.help), env_name(f.name) + ", default: " + f.default_text(defaults)};
 }
 
