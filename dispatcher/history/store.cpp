@@ -14,11 +14,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::error_code error_of(const redis::result& r) {
-  if (r.ec) return r.ec;
-  if (r.value.is_error()) return errc::redis_error_reply;
-  return {};
-}
+using redis::error_of;
 
 std::int64_t to_int(std::string_view s) {
   std::int64_t v = 0;

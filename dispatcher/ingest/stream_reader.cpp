@@ -25,11 +25,7 @@ constexpr auto block_time = 1000ms;
 // How often entries abandoned by dead instances are looked for.
 constexpr auto autoclaim_interval = 5s;
 
-std::error_code error_of(const redis::result& r) {
-  if (r.ec) return r.ec;
-  if (r.value.is_error()) return errc::redis_error_reply;
-  return {};
-}
+using redis::error_of;
 
 }  // namespace
 

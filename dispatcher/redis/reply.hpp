@@ -11,6 +11,8 @@
 #include <system_error>
 #include <vector>
 
+#include "dispatcher/common/error.hpp"
+
 namespace dispatcher::redis {
 
 class command {
@@ -72,5 +74,12 @@ struct result {
   /// A sentence for logs: the transport error or Redis's error text.
   std::string error_message() const { return ec ? ec.message() : value.str; }
 };
+
+/// The transport error, or redis_error_reply for an error reply; empty when it worked.
+inline std::error_code error_of(const result& r) {
+  if (r.ec) return r.ec;
+  if (r.value.is_error()) return errc::redis_error_reply;
+  return {};
+}
 
 }  // namespace dispatcher::redis

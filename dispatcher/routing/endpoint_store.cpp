@@ -16,11 +16,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::error_code error_of(const redis::result& r) {
-  if (r.ec) return r.ec;
-  if (r.value.is_error()) return errc::redis_error_reply;
-  return {};
-}
+using redis::error_of;
 
 /// The JSON holds the endpoint; `enabled`, `disabled_reason` and `updated_at` hash fields
 /// win over it because the complete script changes them on a 410 without rewriting JSON.
