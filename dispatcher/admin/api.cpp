@@ -182,6 +182,12 @@ asio::awaitable<response> api::async_handle(request req) {
   co_return not_found("path");
 }
 
+asio::awaitable<std::error_code> api::async_save(const routing::endpoint& ep) {
+  if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return ec;
+  co_await ctx_.registry.async_refresh();
+  co_return std::error_code{};
+}
+
 asio::awaitable<response> api::async_readiness() {
   if (!ctx_.conn.connected()) {
     co_return json_response(503, {{"status", "unavailable"}, {"reason", "redis is not connected"}});
@@ -229,8 +235,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
         co_return json_error(422, "validation_error", err->message, err->field);
       }
       auto& ep = std::get<routing::endpoint>(created);
-      if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
-      co_await ctx_.registry.async_refresh();
+      if (auto ec = co_await async_save(ep)) co_return unavailable(ec);
       co_return json_response(201, routing::to_api_json(ep, true));
     }
     if (!is_get(req)) co_return method_not_allowed();
@@ -284,8 +289,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
         co_return json_error(422, "validation_error", err->message, err->field);
       }
       if (ep.enabled) ep.disabled_reason.clear();
-      if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
-      co_await ctx_.registry.async_refresh();
+      if (auto ec = co_await async_save(ep)) co_return unavailable(ec);
       co_return json_response(200, routing::to_api_json(ep, false));
     }
     if (req.method == "DELETE") {
@@ -321,8 +325,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
     if (grace.count() > 0) ep.retired_secrets.push_back({ep.secret, now + grace.count()});
     ep.secret = routing::generate_secret();
     ep.updated_at_ms = now;
-    if (auto ec = co_await ctx_.endpoints.async_put(ep)) co_return unavailable(ec);
-    co_await ctx_.registry.async_refresh();
+    if (auto ec = co_await async_save(ep)) co_return unavailable(ec);
     co_return json_response(200, routing::to_api_json(ep, true));
   }
   co_return not_found("path");

@@ -37,6 +37,8 @@ class api {
 
  private:
   boost::asio::awaitable<response> async_readiness();
+  /// Writes the endpoint and refreshes this instance's registry before the answer.
+  boost::asio::awaitable<std::error_code> async_save(const routing::endpoint& ep);
   boost::asio::awaitable<response> async_endpoints(const request& req,
                                                    const std::vector<std::string_view>& parts);
   boost::asio::awaitable<response> async_publish_event(const request& req);

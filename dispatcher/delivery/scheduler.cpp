@@ -138,7 +138,7 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     if (fetched.ec) {
       obs::log_warn("endpoint lookup failed; the delivery's lease will expire and it reruns",
                     {{"delivery", item.id}, {"error", fetched.ec.message()}});
-      running_.erase(item.id);
+      finish(item.id);
       co_return;
     }
     ep = std::move(fetched.value);
@@ -224,9 +224,13 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
   if (args[4] == "failed") m.deliveries_failed.inc();
   args[2] = std::to_string(unix_now_ms());
   co_await async_complete(std::move(args));
-  running_.erase(item.id);
-  m.attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
-  wake();
+  finish(item.id);
+}
+
+void scheduler::finish(const std::string& delivery_id) {
+  running_.erase(delivery_id);
+  obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
+  wake();  // a slot is free
 }
 
 asio::awaitable<void> scheduler::async_complete(std::vector<std::string> args) {

@@ -53,6 +53,8 @@ class scheduler {
   boost::asio::awaitable<void> async_attempt(claimed_delivery item, std::string token);
   boost::asio::awaitable<void> async_complete(std::vector<std::string> args);
   std::chrono::milliseconds lease_duration() const;
+  /// Forgets a finished attempt and frees its slot.
+  void finish(const std::string& delivery_id);
 
   boost::asio::any_io_executor executor_;
   redis::connection& conn_;
