@@ -11,6 +11,7 @@
 #include "dispatcher/ingest/event.hpp"
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/fields.hpp"
+#include "dispatcher/replay/request.hpp"
 
 namespace dispatcher::admin {
 
@@ -76,6 +77,10 @@ std::string random_token(std::size_t length) {
   return bytes;
 }
 
+response filter_error_response(const history::filter_error& bad) {
+  return json_error(422, "validation_error", bad.message, bad.field);
+}
+
 bool is_get(const request& r) {
   return r.method == "GET" || r.method == "HEAD";
 }
@@ -132,26 +137,7 @@ asio::awaitable<response> api::async_handle(request req) {
     }
   }
 
-  if (resource == "deliveries") {
-    if (parts.size() == 2) {
-      if (!is_get(req)) co_return method_not_allowed();
-      auto parsed = history::parse_delivery_filter(req.query);
-      if (auto* bad = std::get_if<history::filter_error>(&parsed)) {
-        co_return json_error(400, "invalid_parameter", bad->message, bad->field);
-      }
-      auto r =
-          co_await ctx_.history.async_list_deliveries(std::get<history::delivery_filter>(parsed));
-      if (r.ec) co_return unavailable(r.ec);
-      co_return json_response(200, *r.value);
-    }
-    if (parts.size() == 3) {
-      if (!is_get(req)) co_return method_not_allowed();
-      auto r = co_await ctx_.history.async_get_delivery(std::string(parts[2]));
-      if (r.ec) co_return unavailable(r.ec);
-      if (!r.value) co_return not_found("delivery");
-      co_return json_response(200, *r.value);
-    }
-  }
+  if (resource == "deliveries") co_return co_await async_deliveries(req, parts);
 
   if (resource == "connections" && parts.size() == 3) {
     if (!is_get(req)) co_return method_not_allowed();
@@ -304,6 +290,24 @@ asio::awaitable<response> api::async_endpoints(const request& req,
     co_return method_not_allowed();
   }
 
+  if (parts.size() == 4 && parts[3] == "recover") {
+    if (req.method != "POST") co_return method_not_allowed();
+    if (auto bad = parse_body(req, body, true)) co_return *bad;
+    auto parsed = replay::parse_recover(body, id);
+    if (auto* bad = std::get_if<history::filter_error>(&parsed)) {
+      co_return filter_error_response(*bad);
+    }
+    if (!ep.enabled) {
+      co_return json_error(409, "conflict",
+                           "the endpoint is disabled; enable it (PATCH enabled: true) first");
+    }
+    auto& bulk = std::get<replay::bulk_request>(parsed);
+    auto r = co_await ctx_.replays.async_requeue_matching(bulk.filter, bulk.dry_run);
+    if (r.ec) co_return unavailable(r.ec);
+    co_return json_response(bulk.dry_run ? 200 : 202,
+                            {{"matched", r.matched}, {"queued", r.queued}});
+  }
+
   if (parts.size() == 5 && parts[3] == "secret" && parts[4] == "rotate") {
     if (req.method != "POST") co_return method_not_allowed();
     if (auto bad = parse_body(req, body, true)) co_return *bad;
@@ -329,6 +333,66 @@ asio::awaitable<response> api::async_endpoints(const request& req,
     co_return json_response(200, routing::to_api_json(ep, true));
   }
   co_return not_found("path");
+}
+
+asio::awaitable<response> api::async_deliveries(const request& req,
+                                                const std::vector<std::string_view>& parts) {
+  if (parts.size() == 2) {
+    if (!is_get(req)) co_return method_not_allowed();
+    auto parsed = history::parse_delivery_filter(req.query);
+    if (auto* bad = std::get_if<history::filter_error>(&parsed)) {
+      co_return json_error(400, "invalid_parameter", bad->message, bad->field);
+    }
+    auto r =
+        co_await ctx_.history.async_list_deliveries(std::get<history::delivery_filter>(parsed));
+    if (r.ec) co_return unavailable(r.ec);
+    co_return json_response(200, *r.value);
+  }
+  if (parts.size() == 3 && parts[2] == "retry" && req.method == "POST") {
+    json body;
+    if (auto bad = parse_body(req, body, false)) co_return *bad;
+    auto parsed = replay::parse_bulk_retry(body);
+    if (auto* bad = std::get_if<history::filter_error>(&parsed)) {
+      co_return filter_error_response(*bad);
+    }
+    auto& bulk = std::get<replay::bulk_request>(parsed);
+    auto r = co_await ctx_.replays.async_requeue_matching(bulk.filter, bulk.dry_run);
+    if (r.ec) co_return unavailable(r.ec);
+    co_return json_response(bulk.dry_run ? 200 : 202,
+                            {{"matched", r.matched}, {"queued", r.queued}});
+  }
+  if (parts.size() == 3) {
+    if (!is_get(req)) co_return method_not_allowed();
+    auto r = co_await ctx_.history.async_get_delivery(std::string(parts[2]));
+    if (r.ec) co_return unavailable(r.ec);
+    if (!r.value) co_return not_found("delivery");
+    co_return json_response(200, *r.value);
+  }
+  if (parts.size() == 4 && parts[3] == "retry") {
+    if (req.method != "POST") co_return method_not_allowed();
+    co_return co_await async_retry_one(std::string(parts[2]));
+  }
+  co_return not_found("path");
+}
+
+asio::awaitable<response> api::async_retry_one(const std::string& id) {
+  auto r = co_await ctx_.replays.async_requeue_one(id);
+  if (r.ec) co_return unavailable(r.ec);
+  const auto& outcome = r.outcome;
+  if (outcome == "not_found") co_return not_found("delivery");
+  if (outcome != "queued") {
+    const std::string why =
+        outcome == "in_flight"           ? "the delivery is being attempted right now"
+        : outcome == "endpoint_disabled" ? "its endpoint is disabled; enable it first"
+        : outcome == "endpoint_deleted"  ? "its endpoint was deleted"
+        : outcome == "event_expired"     ? "its event is past the retention period"
+                                     : "the delivery is already queued (status " + outcome + ")";
+    co_return json_error(409, "conflict", "cannot retry: " + why);
+  }
+  auto queued = co_await ctx_.history.async_get_delivery(id);
+  if (queued.ec) co_return unavailable(queued.ec);
+  if (!queued.value) co_return not_found("delivery");
+  co_return json_response(202, *queued.value);
 }
 
 asio::awaitable<response> api::async_publish_event(const request& req) {

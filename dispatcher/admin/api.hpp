@@ -12,6 +12,7 @@
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/history/store.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/replay/requeuer.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
 
 namespace dispatcher::admin {
@@ -24,6 +25,7 @@ struct api_context {
   /// Refreshed after an endpoint changes, before the answer, so an event published right
   /// after a successful create already matches here (other instances: next poll).
   routing::registry& registry;
+  replay::requeuer& replays;
 };
 
 /// {"error":{"code":...,"message":...[,"field":...]}}
@@ -42,6 +44,9 @@ class api {
   boost::asio::awaitable<response> async_endpoints(const request& req,
                                                    const std::vector<std::string_view>& parts);
   boost::asio::awaitable<response> async_publish_event(const request& req);
+  boost::asio::awaitable<response> async_deliveries(const request& req,
+                                                    const std::vector<std::string_view>& parts);
+  boost::asio::awaitable<response> async_retry_one(const std::string& id);
 
   api_context ctx_;
 };

@@ -70,6 +70,8 @@ const std::vector<setting_flag>& setting_flags() {
        [](const s& v) { return std::to_string(v.max_in_flight); }},
       {"endpoint_concurrency", "N", "attempts in flight per endpoint, across all instances",
        [](const s& v) { return std::to_string(v.endpoint_concurrency); }},
+      {"replay_rate", "N", "deliveries per second per endpoint a bulk replay queues",
+       [](const s& v) { return std::to_string(v.replay_rate); }},
       {"poll_interval", "DURATION", "how often due retries are looked for",
        [](const s& v) { return format_duration(v.poll_interval); }},
       {"shutdown_timeout", "DURATION", "time in-flight attempts get to finish on SIGTERM",
@@ -122,12 +124,15 @@ po::options_description serve_options() {
 
 po::options_description replay_options_description() {
   po::options_description desc;
-  desc.add_options()                          //
-      ("endpoint", po::value<std::string>())  //
-      ("status", po::value<std::string>())    //
-      ("since", po::value<std::string>())     //
-      ("until", po::value<std::string>())     //
-      ("dry-run", po::bool_switch())          //
+  desc.add_options()                            //
+      ("endpoint", po::value<std::string>())    //
+      ("status", po::value<std::string>())      //
+      ("event", po::value<std::string>())       //
+      ("consumer", po::value<std::string>())    //
+      ("connection", po::value<std::string>())  //
+      ("since", po::value<std::string>())       //
+      ("until", po::value<std::string>())       //
+      ("dry-run", po::bool_switch())            //
       ("url", po::value<std::string>());
   add_help(desc);
   return desc;
@@ -215,16 +220,20 @@ command_line parse_replay(const std::vector<std::string>& args) {
   out.replay.endpoint = optional_string(vm, "endpoint");
   if (auto status = optional_string(vm, "status")) out.replay.status = *status;
   const auto& status = out.replay.status;
-  if (status != "pending" && status != "retrying" && status != "succeeded" && status != "failed") {
-    throw usage_error(
-        "replay: --status must be pending, retrying, succeeded or failed, not \"" + status + "\"",
-        "replay");
+  // Pending and retrying deliveries are queued already; only finished ones are replayed.
+  if (status != "succeeded" && status != "failed") {
+    throw usage_error("replay: --status must be failed or succeeded, not \"" + status + "\"",
+                      "replay");
   }
+  out.replay.event = optional_string(vm, "event");
+  out.replay.consumer = optional_string(vm, "consumer");
+  out.replay.connection = optional_string(vm, "connection");
   out.replay.since = optional_string(vm, "since");
   out.replay.until = optional_string(vm, "until");
   out.replay.dry_run = vm["dry-run"].as<bool>();
   out.replay.url = optional_string(vm, "url");
-  for (const auto* name : {"endpoint", "since", "until", "url"}) {
+  for (const auto* name :
+       {"endpoint", "event", "consumer", "connection", "since", "until", "url"}) {
     if (vm.count(name) && vm[name].as<std::string>().empty()) {
       throw usage_error("replay: --" + std::string(name) + " must not be empty", "replay");
     }
@@ -288,7 +297,10 @@ std::vector<help_row> serve_rows() {
 std::vector<help_row> replay_rows() {
   return {
       {"--endpoint ID", "only this endpoint's deliveries", ""},
-      {"--status STATUS", "pending, retrying, succeeded or failed", "default: failed"},
+      {"--status STATUS", "failed or succeeded", "default: failed"},
+      {"--event TYPE", "only deliveries of this event type", ""},
+      {"--consumer ID", "only this consumer's deliveries", ""},
+      {"--connection ID", "only this connection's deliveries", ""},
       {"--since TIME", "only deliveries since TIME (RFC 3339 or unix seconds)", ""},
       {"--until TIME", "only deliveries until TIME (RFC 3339 or unix seconds)", ""},
       {"--dry-run", "count the matching deliveries, requeue none", ""},
@@ -372,12 +384,15 @@ std::string usage_text(std::string_view topic) {
            render(serve_rows());
   }
   if (topic == "replay") {
-    return "Usage: dispatcher replay [--endpoint ID] [--status STATUS] [--since TIME]\n"
+    return "Usage: dispatcher replay [--endpoint ID] [--status STATUS] [--event TYPE]\n"
+           "                         [--consumer ID] [--connection ID] [--since TIME]\n"
            "                         [--until TIME] [--dry-run] [--url URL]\n"
            "\n"
            "Requeues matching deliveries through the admin API of a running dispatcher\n"
            "(DISPATCHER_URL, authenticated with DISPATCHER_ADMIN_TOKEN from the environment,\n"
-           "so the token does not show in the process list).\n"
+           "so the token does not show in the process list). Each replayed delivery gets one\n"
+           "new attempt with the same webhook-id and body; a large replay is paced per\n"
+           "endpoint (DISPATCHER_REPLAY_RATE) so fresh deliveries keep flowing.\n"
            "\n" +
            render(replay_rows());
   }

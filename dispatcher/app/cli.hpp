@@ -27,12 +27,15 @@ class usage_error : public std::runtime_error {
 
 /// `dispatcher replay`: requeue deliveries through the admin API.
 struct replay_options {
-  std::optional<std::string> endpoint;  // --endpoint ID: only this endpoint's deliveries
-  std::string status = "failed";        // --status: pending, retrying, succeeded or failed
-  std::optional<std::string> since;     // --since T: RFC 3339 or unix seconds, as given
-  std::optional<std::string> until;     // --until T
-  bool dry_run = false;                 // --dry-run: count only
-  std::optional<std::string> url;       // --url: admin API base, overrides DISPATCHER_URL
+  std::optional<std::string> endpoint;    // --endpoint ID: only this endpoint's deliveries
+  std::string status = "failed";          // --status: failed or succeeded
+  std::optional<std::string> event;       // --event TYPE
+  std::optional<std::string> consumer;    // --consumer ID
+  std::optional<std::string> connection;  // --connection ID
+  std::optional<std::string> since;       // --since T: RFC 3339 or unix seconds, as given
+  std::optional<std::string> until;       // --until T
+  bool dry_run = false;                   // --dry-run: count only
+  std::optional<std::string> url;         // --url: admin API base, overrides DISPATCHER_URL
 };
 
 /// `dispatcher publish [FILE|-]`: add events, one JSON object a line, to the stream.

@@ -130,6 +130,9 @@ int run_replay(const replay_options& options,
 
   nlohmann::json body = {{"status", options.status}, {"dry_run", options.dry_run}};
   if (options.endpoint) body["endpoint_id"] = *options.endpoint;
+  if (options.event) body["event"] = *options.event;
+  if (options.consumer) body["consumerid"] = *options.consumer;
+  if (options.connection) body["connectionid"] = *options.connection;
   if (options.since) body["since"] = *options.since;
   if (options.until) body["until"] = *options.until;
 

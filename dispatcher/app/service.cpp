@@ -19,6 +19,7 @@
 #include "dispatcher/ingest/stream_reader.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/replay/requeuer.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
 
 namespace dispatcher::app {
@@ -86,7 +87,8 @@ int service::run(bool handle_signals) {
   ingest::stream_reader reader(*blocking, *conn, settings, registry,
                                [&scheduler] { scheduler.wake(); });
   history::store history(*conn);
-  admin::api api({settings, *conn, endpoint_store, history, registry});
+  replay::requeuer replays(*conn, history, settings, [&scheduler] { scheduler.wake(); });
+  admin::api api({settings, *conn, endpoint_store, history, registry, replays});
 
   std::unique_ptr<admin::server> server;
   try {

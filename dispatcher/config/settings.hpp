@@ -52,6 +52,9 @@ struct settings {
   std::size_t max_in_flight = 256;
   /// DISPATCHER_ENDPOINT_CONCURRENCY: attempts in flight per endpoint, across all instances.
   std::size_t endpoint_concurrency = 16;
+  /// DISPATCHER_REPLAY_RATE: deliveries per second per endpoint that a bulk replay or a
+  /// recover queues; fresh deliveries slot in between, so a large replay cannot starve them.
+  std::size_t replay_rate = 100;
   /// DISPATCHER_POLL_INTERVAL: how often due retries are looked for when nothing woke us.
   std::chrono::milliseconds poll_interval = 100ms;
   /// DISPATCHER_SHUTDOWN_TIMEOUT: how long in-flight attempts may finish after SIGTERM.

@@ -100,13 +100,14 @@ asio::awaitable<void> scheduler::async_run() {
       }
       const auto& items = r.value.elements[1].elements;
       for (const auto& item : items) {
-        if (item.elements.size() < 5) continue;
+        if (item.elements.size() < 6) continue;
         claimed_delivery d;
         d.id = item.elements[0].str;
         d.endpoint_id = item.elements[1].str;
         d.event_id = item.elements[2].str;
         d.attempts_before = static_cast<int>(item.elements[3].as_integer().value_or(0));
         if (!item.elements[4].is_nil()) d.payload = item.elements[4].str;
+        d.manual = item.elements[5].str == "1";
         running_.emplace(d.id, token);
         m.attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
         asio::co_spawn(executor_, async_attempt(std::move(d), token),
@@ -165,6 +166,7 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     history::attempt_record record;
     record.attempt = attempt_number;
     record.started_at_ms = started;
+    record.cause = item.manual ? history::trigger::manual : history::trigger::scheduled;
     std::optional<std::chrono::seconds> retry_after;
 
     auto parsed = parse_target(ep->url);
@@ -203,8 +205,8 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     }
 
     std::uniform_real_distribution<double> jitter(-1.0, 1.0);
-    const auto action = retry::decide({record.status_code, retry_after}, attempt_number,
-                                      settings_.retry_schedule, jitter(random_));
+    const auto action = retry::decide({record.status_code, retry_after, item.manual},
+                                      attempt_number, settings_.retry_schedule, jitter(random_));
     (action.kind == retry::action_kind::succeeded ? m.attempts_succeeded : m.attempts_failed).inc();
     const auto now = unix_now_ms();
     args[4] = status_name(action.kind);

@@ -28,6 +28,7 @@ struct claimed_delivery {
   std::string event_id;
   int attempts_before = 0;
   std::optional<std::string> payload;  // nullopt when the event expired
+  bool manual = false;                 // an operator's replay
 };
 
 class scheduler {

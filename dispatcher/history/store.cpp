@@ -114,6 +114,13 @@ asio::awaitable<query_result> store::async_list_deliveries(const delivery_filter
   co_return query_result{{}, std::move(body)};
 }
 
+asio::awaitable<store::id_page> store::async_match_ids(const delivery_filter& f, std::size_t want) {
+  auto p = co_await async_scan(f, want, want * 20);
+  id_page out{p.ec, {}, p.next};
+  for (auto& item : p.items) out.ids.push_back(std::move(item.id));
+  co_return out;
+}
+
 asio::awaitable<query_result> store::async_get_delivery(const std::string& id) {
   std::vector<redis::command> cmds;
   cmds.push_back(redis::command{"HGETALL", "dlv:" + id});

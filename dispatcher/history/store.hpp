@@ -27,6 +27,15 @@ class store {
 
   /// {"data": [...], "next_cursor": ...}, newest first.
   boost::asio::awaitable<query_result> async_list_deliveries(const delivery_filter& f);
+  /// Ids of up to `want` matching deliveries, newest first, and the cursor to continue
+  /// from (nullopt at the end). Bounded work per call, for walking large matches in steps.
+  struct id_page {
+    std::error_code ec;
+    std::vector<std::string> ids;
+    std::optional<cursor> next;
+  };
+  boost::asio::awaitable<id_page> async_match_ids(const delivery_filter& f, std::size_t want);
+
   boost::asio::awaitable<query_result> async_get_delivery(const std::string& id);
   boost::asio::awaitable<query_result> async_get_event(const std::string& id);
   boost::asio::awaitable<query_result> async_get_connection(const std::string& id);

@@ -142,12 +142,13 @@ for _, ep in ipairs(eps) do
       local items = redis.call('ZRANGEBYSCORE', 'q:due:' .. ep, '-inf', now, 'LIMIT', 0, want)
       for _, did in ipairs(items) do
         redis.call('ZREM', 'q:due:' .. ep, did)
-        local d = redis.call('HMGET', 'dlv:' .. did, 'event_id', 'attempt_count')
+        local d = redis.call('HMGET', 'dlv:' .. did, 'event_id', 'attempt_count', 'manual')
         if d[1] then
           redis.call('ZADD', 'q:lease:' .. ep, now + lease_ms, did)
           redis.call('ZADD', 'q:leases', now + lease_ms, did)
           redis.call('HSET', 'dlv:' .. did, 'lease', token)
-          claimed[#claimed + 1] = {did, ep, d[1], d[2], redis.call('HGET', 'evt:' .. d[1], 'payload')}
+          claimed[#claimed + 1] = {did, ep, d[1], d[2], redis.call('HGET', 'evt:' .. d[1], 'payload'),
+            d[3] or '0'}
           taken = taken + 1
         end
       end
@@ -185,7 +186,7 @@ if attempt ~= '' then
 end
 redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
   'last_error', err, 'next_attempt_at', next_at, 'updated_at', now)
-redis.call('HDEL', key, 'lease')
+redis.call('HDEL', key, 'lease', 'manual')
 set_status(did, d[2], status, created, now, ttl)
 redis.call('ZREM', 'q:lease:' .. ep, did)
 redis.call('ZREM', 'q:leases', did)
@@ -233,6 +234,47 @@ for i = 4, #ARGV do
   end
 end
 return released
+)lua"};
+
+const script requeue_deliveries{"requeue_deliveries", R"lua(
+local now, ttl, limit, pace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local allowed = ',' .. ARGV[5] .. ','
+local outcomes = {}
+for i = 6, #ARGV do
+  local did = ARGV[i]
+  local key = 'dlv:' .. did
+  local d = redis.call('HMGET', key, 'status', 'endpoint_id', 'event_id', 'lease', 'created_at')
+  local outcome = 'queued'
+  if not d[1] then
+    outcome = 'not_found'
+  elseif d[4] then
+    outcome = 'in_flight'
+  elseif not string.find(allowed, ',' .. d[1] .. ',', 1, true) then
+    outcome = d[1]
+  elseif redis.call('EXISTS', 'evt:' .. d[3]) == 0 then
+    outcome = 'event_expired'
+  else
+    local enabled = redis.call('HGET', 'ep:' .. d[2], 'enabled')
+    if not enabled then outcome = 'endpoint_deleted'
+    elseif enabled == '0' then outcome = 'endpoint_disabled' end
+  end
+  if outcome == 'queued' then
+    local ep, due = d[2], now
+    if pace > 0 then
+      -- Paced per endpoint: replays take one slot every `pace` ms, after any earlier
+      -- replay's slots, and fresh deliveries (due now) sort between them.
+      due = math.max(now, tonumber(redis.call('GET', 'rp:' .. ep) or '0'))
+      redis.call('SET', 'rp:' .. ep, tostring(due + pace), 'PX', math.floor(due + pace - now) + 60000)
+    end
+    redis.call('HSET', key, 'status', 'pending', 'manual', '1', 'next_attempt_at', math.floor(due),
+      'updated_at', now)
+    set_status(did, d[1], 'pending', tonumber(d[5]), now, ttl)
+    redis.call('ZADD', 'q:due:' .. ep, due, did)
+    make_ready(ep, limit)
+  end
+  outcomes[#outcomes + 1] = outcome
+end
+return outcomes
 )lua"};
 
 const script wake_endpoint{"wake_endpoint", R"lua(

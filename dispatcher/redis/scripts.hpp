@@ -5,7 +5,8 @@
 // a single Redis, not a cluster):
 //
 //   evt:<id>                 hash: payload (the exact bytes sent), type, consumerid, ...
-//   dlv:<id>                 hash: the delivery's state, plus `lease` while in flight
+//   dlv:<id>                 hash: the delivery's state, plus `lease` while in flight and
+//                            `manual` while an operator's replay waits or runs
 //   dlv:<id>:attempts        list of attempt JSON objects, oldest first
 //   ep:<id>                  hash: json (the endpoint), enabled, disabled_reason, rate_limit
 //   endpoints                zset of endpoint ids by creation time; endpoints:version counter
@@ -13,6 +14,7 @@
 //   q:due:<ep>               zset delivery -> due time (ms)
 //   q:lease:<ep>, q:leases   zset delivery -> lease expiry (ms), per endpoint and global
 //   rl:<ep>                  rate limit: theoretical arrival time (GCRA) in ms
+//   rp:<ep>                  the next free slot (ms) for a paced replay to this endpoint
 //   idx:dlv[:ep|:status|:type|:consumer|:conn:<v>]   zset delivery -> created_at (ms)
 //   conn:<id>, conn:<id>:history, consumer:<id>:connections   connection status view
 #pragma once
@@ -34,8 +36,9 @@ struct script {
 extern const script ingest_event;
 
 /// ARGV: now_ms, max, lease_ms, endpoint_concurrency, token.
-/// Returns [[delivery_id, endpoint_id, event_id, attempt_count, payload|nil], ...] and
-/// first hands expired leases (crashed instances) back to their due queues.
+/// Returns [expired_lease_count, [[delivery_id, endpoint_id, event_id, attempt_count,
+/// payload|nil, manual '0'|'1'], ...]] and first hands expired leases (crashed instances)
+/// back to their due queues.
 extern const script claim_due;
 
 /// ARGV: delivery_id, token, now_ms, retention_ms, status, next_attempt_at_ms|'',
@@ -45,6 +48,14 @@ extern const script complete_attempt;
 
 /// ARGV: now_ms, token, endpoint_concurrency, delivery ids... Hands our leases back as due now.
 extern const script release_leases;
+
+/// ARGV: now_ms, retention_ms, endpoint_concurrency, pace_ms (0: all due now), requeueable
+/// statuses ("failed,succeeded"), delivery ids... Makes each delivery `pending` with the
+/// `manual` flag (its next attempt is recorded as manual and is not retried on failure)
+/// and due now, or at its endpoint's next replay slot when paced (rp:<ep> holds it).
+/// Returns one outcome per id: "queued", or why not: "not_found", "in_flight",
+/// "event_expired", "endpoint_deleted", "endpoint_disabled", or the delivery's status.
+extern const script requeue_deliveries;
 
 /// ARGV: endpoint_id, now_ms, endpoint_concurrency. Makes a (re-)enabled endpoint's due
 /// deliveries eligible again.

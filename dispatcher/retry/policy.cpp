@@ -73,6 +73,7 @@ action decide(const attempt_outcome& outcome, int attempt,
   // Standard Webhooks: 410 means the receiver wants no more webhooks at this URL.
   if (outcome.status_code == 410) return {action_kind::disable_endpoint, {}};
 
+  if (outcome.manual) return {action_kind::failed, {}};
   const int made = std::max(attempt, 1);
   if (static_cast<std::size_t>(made) >= schedule.size() + 1) return {action_kind::failed, {}};
 

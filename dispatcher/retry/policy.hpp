@@ -13,6 +13,10 @@ namespace dispatcher::retry {
 struct attempt_outcome {
   std::optional<int> status_code;  // nullopt when no response arrived
   std::optional<std::chrono::seconds> retry_after;
+  /// An operator's replay is one attempt: when it fails the delivery is `failed` again
+  /// rather than starting a new day-long schedule (a bulk replay of 100k deliveries to a
+  /// still-broken receiver would otherwise retry them all for a day). Replay again instead.
+  bool manual = false;
 };
 
 enum class action_kind {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -132,6 +133,53 @@ int dispatcher_process::terminate() {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+cli_result run_cli(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env, const std::string& input) {
+  // Output goes to files rather than pipes, so a chatty child can never block on a full
+  // pipe while the test waits for it.
+  char out_path[] = "/tmp/dispatcher-cli-out-XXXXXX";
+  char err_path[] = "/tmp/dispatcher-cli-err-XXXXXX";
+  char in_path[] = "/tmp/dispatcher-cli-in-XXXXXX";
+  const int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path), in_fd = ::mkstemp(in_path);
+  if (out_fd < 0 || err_fd < 0 || in_fd < 0) throw std::runtime_error("mkstemp failed");
+  if (::write(in_fd, input.data(), input.size()) != static_cast<ssize_t>(input.size())) {
+    throw std::runtime_error("cannot write the child's input");
+  }
+  ::lseek(in_fd, 0, SEEK_SET);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_fd, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    ::clearenv();
+    ::setenv("PATH", "/usr/bin:/bin", 1);
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv{const_cast<char*>(DISPATCHER_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(DISPATCHER_BINARY, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  auto slurp = [](int fd, const char* path) {
+    std::string text;
+    ::lseek(fd, 0, SEEK_SET);
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+    ::close(fd);
+    ::unlink(path);
+    return text;
+  };
+  cli_result result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = slurp(out_fd, out_path);
+  result.err = slurp(err_fd, err_path);
+  ::close(in_fd);
+  ::unlink(in_path);
+  return result;
 }
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -68,6 +69,17 @@ class dispatcher_process {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
 };
+
+struct cli_result {
+  int exit_code = -1;
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+
+/// Runs the dispatcher binary with these arguments, only these environment variables
+/// (plus PATH) and `input` on its standard input, and waits for it to exit.
+cli_result run_cli(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env, const std::string& input = {});
 
 /// Polls until pred() or the timeout; returns pred()'s last value.
 bool eventually(const std::function<bool()>& pred,

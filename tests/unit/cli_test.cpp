@@ -118,10 +118,14 @@ TEST(Cli, replay_defaults) {
 }
 
 TEST(Cli, replay_with_every_option) {
-  const command_line c = parse({"replay", "--endpoint", "ep_1", "--status", "succeeded", "--since",
-                                "2024-01-01T00:00:00Z", "--until", "1700000000", "--dry-run",
-                                "--url", "http://admin:8080"});
+  const command_line c = parse({"replay", "--endpoint", "ep_1", "--status", "succeeded", "--event",
+                                "account.connection.created", "--consumer", "c1", "--connection",
+                                "k1", "--since", "2024-01-01T00:00:00Z", "--until", "1700000000",
+                                "--dry-run", "--url", "http://admin:8080"});
   EXPECT_EQ(c.replay.endpoint, "ep_1");
+  EXPECT_EQ(c.replay.event, "account.connection.created");
+  EXPECT_EQ(c.replay.consumer, "c1");
+  EXPECT_EQ(c.replay.connection, "k1");
   EXPECT_EQ(c.replay.status, "succeeded");
   EXPECT_EQ(c.replay.since, "2024-01-01T00:00:00Z");
   EXPECT_EQ(c.replay.until, "1700000000");
@@ -132,6 +136,9 @@ TEST(Cli, replay_with_every_option) {
 TEST(Cli, replay_refuses_unknown_status) {
   const std::string message = usage_error_of({"replay", "--status", "broken"});
   EXPECT_NE(message.find("--status"), std::string::npos) << message;
+  // Pending and retrying deliveries are already queued: nothing to replay.
+  EXPECT_NE(usage_error_of({"replay", "--status", "retrying"}), "");
+  EXPECT_NE(usage_error_of({"replay", "--consumer", ""}), "");
 }
 
 TEST(Cli, replay_does_not_take_serve_flags) {

@@ -19,6 +19,17 @@ attempt_outcome status(int code, std::optional<std::chrono::seconds> retry_after
   return {code, retry_after};
 }
 
+TEST(retry_policy, a_failed_manual_replay_is_final_but_410_still_disables) {
+  const attempt_outcome manual_500{500, std::nullopt, true};
+  EXPECT_EQ(decide(manual_500, 1, default_schedule, 0).kind, action_kind::failed);
+  const attempt_outcome manual_timeout{std::nullopt, std::nullopt, true};
+  EXPECT_EQ(decide(manual_timeout, 3, default_schedule, 0).kind, action_kind::failed);
+  const attempt_outcome manual_ok{204, std::nullopt, true};
+  EXPECT_EQ(decide(manual_ok, 9, default_schedule, 0).kind, action_kind::succeeded);
+  const attempt_outcome manual_gone{410, std::nullopt, true};
+  EXPECT_EQ(decide(manual_gone, 2, default_schedule, 0).kind, action_kind::disable_endpoint);
+}
+
 TEST(retry_policy, success_statuses_succeed) {
   for (const int code : {200, 201, 202, 204, 299}) {
     EXPECT_EQ(decide(status(code), 1, default_schedule, 0).kind, action_kind::succeeded) << code;
