@@ -84,8 +84,7 @@ int service::run(bool handle_signals) {
   delivery::http_client client(executor, client_options);
   delivery::scheduler scheduler(executor, *conn, client, registry, endpoint_store, settings,
                                 settings.consumer);
-  ingest::stream_reader reader(*blocking, *conn, settings, registry,
-                               [&scheduler] { scheduler.wake(); });
+  ingest::stream_reader reader(*blocking, *conn, settings, registry, scheduler);
   history::store history(*conn);
   replay::requeuer replays(*conn, history, settings, [&scheduler] { scheduler.wake(); });
   admin::api api({settings, *conn, endpoint_store, history, registry, replays});

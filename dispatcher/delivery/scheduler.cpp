@@ -50,6 +50,7 @@ scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, ht
       settings_(settings),
       instance_id_(std::move(instance_id)),
       wake_timer_(executor),
+      record_timer_(executor),
       random_(std::random_device{}()) {}
 
 std::chrono::milliseconds scheduler::lease_duration() const {
@@ -63,7 +64,33 @@ void scheduler::wake() {
   wake_timer_.cancel();
 }
 
+std::size_t scheduler::room() const {
+  const std::size_t busy = running_.size() + reserved_;
+  return settings_.max_in_flight > busy ? settings_.max_in_flight - busy : 0;
+}
+
+lease_grant scheduler::reserve(std::size_t wanted) {
+  if (stopping_) return {};
+  lease_grant grant{std::min(wanted, room()), instance_id_ + ":" + std::to_string(++claims_)};
+  reserved_ += grant.slots;
+  return grant;
+}
+
+void scheduler::adopt(std::vector<claimed_delivery> items, const lease_grant& grant) {
+  reserved_ -= grant.slots;
+  for (auto& item : items) start(std::move(item), grant.token);
+  if (room_limited_ && items.size() < grant.slots) wake();
+}
+
+void scheduler::start(claimed_delivery item, const std::string& token) {
+  running_.emplace(item.id, token);
+  obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
+  asio::co_spawn(executor_, async_attempt(std::move(item), token),
+                 log_exceptions(std::string("delivery attempt")));
+}
+
 asio::awaitable<void> scheduler::async_run() {
+  asio::co_spawn(executor_, async_record_loop(), log_exceptions("attempt recorder"));
   auto& m = obs::global_metrics();
   auto backoff = 100ms;
   const std::string lease_ms = std::to_string(lease_duration().count());
@@ -71,11 +98,11 @@ asio::awaitable<void> scheduler::async_run() {
   while (!stopping_) {
     const auto now = unix_now_ms();
     m.last_scheduler_run_unix.set(now / 1000);
-    const std::size_t room =
-        settings_.max_in_flight > running_.size() ? settings_.max_in_flight - running_.size() : 0;
+    const std::size_t free = room();
+    room_limited_ = free == 0;
     bool maybe_more = false;
-    if (room > 0) {
-      const std::size_t want = std::min(room, max_claim);
+    if (free > 0) {
+      const std::size_t want = std::min(free, max_claim);
       std::string token = instance_id_ + ":" + std::to_string(++claims_);
       // Named, not a braced temporary: GCC 12 cannot keep an initializer_list's array
       // alive across co_await ("array used as initializer").
@@ -98,22 +125,20 @@ asio::awaitable<void> scheduler::async_run() {
         obs::log_warn("took back deliveries whose lease expired",
                       {{"count", std::to_string(*expired)}});
       }
-      const auto& items = r.value.elements[1].elements;
-      for (const auto& item : items) {
+      auto& items = r.value.elements[1].elements;
+      for (auto& item : items) {
         if (item.elements.size() < 6) continue;
         claimed_delivery d;
-        d.id = item.elements[0].str;
-        d.endpoint_id = item.elements[1].str;
-        d.event_id = item.elements[2].str;
+        d.id = std::move(item.elements[0].str);
+        d.endpoint_id = std::move(item.elements[1].str);
+        d.event_id = std::move(item.elements[2].str);
         d.attempts_before = static_cast<int>(item.elements[3].as_integer().value_or(0));
-        if (!item.elements[4].is_nil()) d.payload = item.elements[4].str;
+        if (!item.elements[4].is_nil()) d.payload = std::move(item.elements[4].str);
         d.manual = item.elements[5].str == "1";
-        running_.emplace(d.id, token);
-        m.attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
-        asio::co_spawn(executor_, async_attempt(std::move(d), token),
-                       log_exceptions(std::string("delivery attempt")));
+        start(std::move(d), token);
       }
       maybe_more = items.size() == want;
+      room_limited_ = maybe_more && want == free;
     }
     if (maybe_more) continue;
     if (!woken_) {
@@ -139,29 +164,17 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     if (fetched.ec) {
       obs::log_warn("endpoint lookup failed; the delivery's lease will expire and it reruns",
                     {{"delivery", item.id}, {"error", fetched.ec.message()}});
-      finish(item.id);
+      finish(item.id, std::nullopt);
       co_return;
     }
     ep = std::move(fetched.value);
   }
 
-  // complete_attempt ARGV (see scripts.hpp).
-  std::vector<std::string> args{item.id,
-                                token,
-                                "",  // now, set when the outcome is known
-                                std::to_string(settings_.retention.count()),
-                                "failed",
-                                "",
-                                "",
-                                "",
-                                "",
-                                "",
-                                std::to_string(settings_.endpoint_concurrency)};
-
+  completion done{item.id, token, "failed", "", "", "", "", ""};
   if (!ep) {
-    args[7] = "endpoint was deleted";
+    done.error = "endpoint was deleted";
   } else if (!item.payload) {
-    args[7] = "event expired before it could be delivered";
+    done.error = "event expired before it could be delivered";
   } else {
     history::attempt_record record;
     record.attempt = attempt_number;
@@ -209,51 +222,91 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
                                       attempt_number, settings_.retry_schedule, jitter(random_));
     (action.kind == retry::action_kind::succeeded ? m.attempts_succeeded : m.attempts_failed).inc();
     const auto now = unix_now_ms();
-    args[4] = status_name(action.kind);
+    done.status = status_name(action.kind);
     if (action.kind == retry::action_kind::retry) {
-      args[5] = std::to_string(now + action.delay.count());
+      done.next_attempt_at = std::to_string(now + action.delay.count());
     }
-    if (record.status_code) args[6] = std::to_string(*record.status_code);
-    args[7] = record.error;
-    args[8] = history::to_storage(record);
+    if (record.status_code) done.status_code = std::to_string(*record.status_code);
+    done.error = record.error;
+    done.attempt = history::to_storage(record);
     if (action.kind == retry::action_kind::disable_endpoint) {
-      args[9] = "endpoint answered 410 Gone at " + format_rfc3339(now);
+      done.disable_reason = "endpoint answered 410 Gone at " + format_rfc3339(now);
       m.endpoints_disabled.inc();
       obs::log_warn("endpoint answered 410 Gone; disabling it", {{"endpoint", ep->id}});
     }
     if (action.kind == retry::action_kind::succeeded) m.deliveries_succeeded.inc();
   }
-  if (args[4] == "failed") m.deliveries_failed.inc();
-  args[2] = std::to_string(unix_now_ms());
-  co_await async_complete(std::move(args));
-  finish(item.id);
+  if (done.status == "failed") m.deliveries_failed.inc();
+  finish(item.id, std::move(done));
 }
 
-void scheduler::finish(const std::string& delivery_id) {
+void scheduler::finish(const std::string& delivery_id, std::optional<completion> record) {
   running_.erase(delivery_id);
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
-  wake();  // a slot is free
+  if (record) {
+    outbox_.push_back(std::move(*record));
+    if (!recording_) record_timer_.cancel();
+  }
+  if (room_limited_) wake();  // the claim loop waits for this slot
 }
 
-asio::awaitable<void> scheduler::async_complete(std::vector<std::string> args) {
-  // The attempt happened; losing its record would make it invisible (Outpost #1000).
-  // Retry while the lease is still ours; past it, the delivery reruns elsewhere.
+asio::awaitable<void> scheduler::async_record_loop() {
+  // Records wait while a write is in flight and go together in the next one: under load
+  // one script call records many attempts, idle it records one at once.
+  constexpr std::size_t max_batch = 256;
+  while (!closed_ || !outbox_.empty()) {
+    if (outbox_.empty()) {
+      record_timer_.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await record_timer_.async_wait(use_tuple);
+      continue;
+    }
+    std::vector<completion> batch;
+    if (outbox_.size() <= max_batch) {
+      batch.swap(outbox_);
+    } else {
+      batch.assign(std::make_move_iterator(outbox_.begin()),
+                   std::make_move_iterator(outbox_.begin() + max_batch));
+      outbox_.erase(outbox_.begin(), outbox_.begin() + max_batch);
+    }
+    recording_ = true;
+    co_await async_record(std::move(batch));
+    recording_ = false;
+  }
+}
+
+asio::awaitable<void> scheduler::async_record(std::vector<completion> batch) {
+  std::vector<std::string> args{"", std::to_string(settings_.retention.count()),
+                                std::to_string(settings_.endpoint_concurrency)};
+  args.reserve(3 + batch.size() * 8);
+  for (auto& c : batch) {
+    for (auto* field : {&c.delivery_id, &c.token, &c.status, &c.next_attempt_at, &c.status_code,
+                        &c.error, &c.attempt, &c.disable_reason}) {
+      args.push_back(std::move(*field));
+    }
+  }
+  // The attempts happened; losing their records would make them invisible (Outpost
+  // #1000). Retry while the leases are still ours; past them, the deliveries rerun.
   asio::steady_timer timer(executor_);
   auto delay = 100ms;
   const auto give_up = std::chrono::steady_clock::now() + lease_duration() / 2;
   for (;;) {
-    auto r = co_await redis::async_eval(conn_, redis::complete_attempt, args);
-    if (r.ok()) {
-      if (r.value.as_integer().value_or(0) == 0) {
-        obs::log_warn("lease lost before the attempt was recorded; another instance owns it",
-                      {{"delivery", args[0]}});
+    args[0] = std::to_string(unix_now_ms());
+    auto r = co_await redis::async_eval(conn_, redis::complete_attempts, args);
+    if (r.ok() && r.value.elements.size() == 2) {
+      const auto& written = r.value.elements[0].elements;
+      for (std::size_t i = 0; i < written.size(); ++i) {
+        if (written[i].as_integer().value_or(0) == 0) {
+          obs::log_warn("lease lost before the attempt was recorded; another instance owns it",
+                        {{"delivery", args[3 + i * 8]}});
+        }
       }
+      if (r.value.elements[1].as_integer().value_or(0) == 1) wake();
       co_return;
     }
     obs::global_metrics().redis_errors.inc();
     if (std::chrono::steady_clock::now() + delay > give_up) {
-      obs::log_error("could not record an attempt; the delivery will run again",
-                     {{"delivery", args[0]}, {"error", r.error_message()}});
+      obs::log_error("could not record attempts; those deliveries will run again",
+                     {{"count", std::to_string(batch.size())}, {"error", r.error_message()}});
       co_return;
     }
     timer.expires_after(delay);
@@ -271,7 +324,17 @@ asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline)
     timer.expires_after(10ms);
     co_await timer.async_wait(use_tuple);
   }
-  if (running_.empty()) co_return;
+  if (!running_.empty()) co_await async_release_running();
+  // Every attempt that ended has its record written before the connection closes.
+  closed_ = true;
+  record_timer_.cancel();
+  while (!outbox_.empty() || recording_) {
+    timer.expires_after(10ms);
+    co_await timer.async_wait(use_tuple);
+  }
+}
+
+asio::awaitable<void> scheduler::async_release_running() {
   std::unordered_map<std::string, std::vector<std::string>> by_token;
   for (const auto& [id, token] : running_) by_token[token].push_back(id);
   for (auto& [token, ids] : by_token) {

@@ -1,6 +1,6 @@
 // Runs due deliveries: claims them from Redis under a lease (claim_due), makes one signed
 // attempt each, and records the attempt with the delivery's next state in one atomic step
-// (complete_attempt). In-flight attempts are bounded per process here and per endpoint in
+// (complete_attempts, batched). In-flight attempts are bounded per process here and per endpoint in
 // the claim script, so a slow endpoint's backlog waits in Redis, not in memory. A lease
 // that outlives its owner (a crash) expires and the delivery becomes due again.
 #pragma once
@@ -9,7 +9,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -31,6 +32,13 @@ struct claimed_delivery {
   bool manual = false;                 // an operator's replay
 };
 
+/// Slots of this process's in-flight bound set aside for deliveries the ingest script
+/// leases directly, under `token`.
+struct lease_grant {
+  std::size_t slots = 0;
+  std::string token;
+};
+
 class scheduler {
  public:
   scheduler(boost::asio::any_io_executor executor, redis::connection& conn, http_client& client,
@@ -40,22 +48,42 @@ class scheduler {
   /// Claims and runs deliveries until async_drain().
   boost::asio::awaitable<void> async_run();
 
-  /// New work may be due now (an event was ingested, a slot freed): claim without waiting
-  /// for the poll interval.
+  /// New work may be due now (deliveries were queued): claim without waiting for the poll
+  /// interval.
   void wake();
 
-  /// Stops claiming, lets in-flight attempts finish until the deadline, then hands the
-  /// leases of those still running back to the queue so another instance takes them.
+  /// Sets aside up to `wanted` in-flight slots for deliveries leased at ingest; every
+  /// grant must be handed back through adopt(), with whatever was leased under it.
+  lease_grant reserve(std::size_t wanted);
+  /// Starts attempts for deliveries leased under `grant` and frees its unused slots.
+  void adopt(std::vector<claimed_delivery> items, const lease_grant& grant);
+
+  /// Stops claiming, lets in-flight attempts finish until the deadline, hands the leases
+  /// of those still running back to the queue so another instance takes them, and writes
+  /// every attempt record still waiting.
   boost::asio::awaitable<void> async_drain(std::chrono::milliseconds deadline);
 
   std::size_t in_flight() const noexcept { return running_.size(); }
+  /// How long a lease lasts: well past the longest attempt.
+  std::chrono::milliseconds lease_duration() const;
 
  private:
+  /// What complete_attempts needs for one attempt (see redis/scripts.hpp).
+  struct completion {
+    std::string delivery_id, token, status, next_attempt_at, status_code, error, attempt,
+        disable_reason;
+  };
+
   boost::asio::awaitable<void> async_attempt(claimed_delivery item, std::string token);
-  boost::asio::awaitable<void> async_complete(std::vector<std::string> args);
-  std::chrono::milliseconds lease_duration() const;
-  /// Forgets a finished attempt and frees its slot.
-  void finish(const std::string& delivery_id);
+  /// Writes queued attempt records, many per script call, until async_drain() ends.
+  boost::asio::awaitable<void> async_record_loop();
+  boost::asio::awaitable<void> async_record(std::vector<completion> batch);
+  /// Hands the leases of attempts still running back as due now.
+  boost::asio::awaitable<void> async_release_running();
+  std::size_t room() const;
+  void start(claimed_delivery item, const std::string& token);
+  /// Forgets a finished attempt, queues its record and frees its slot.
+  void finish(const std::string& delivery_id, std::optional<completion> record);
 
   boost::asio::any_io_executor executor_;
   redis::connection& conn_;
@@ -65,11 +93,17 @@ class scheduler {
   const config::settings& settings_;
   std::string instance_id_;
   boost::asio::steady_timer wake_timer_;
+  boost::asio::steady_timer record_timer_;
   std::unordered_map<std::string, std::string> running_;  // delivery id -> lease token
+  std::size_t reserved_ = 0;        // slots granted to the ingest path, not yet adopted
+  std::vector<completion> outbox_;  // attempt records not yet written
+  bool recording_ = false;          // a complete_attempts call is in flight
   std::mt19937_64 random_;
   std::uint64_t claims_ = 0;
   bool woken_ = false;
+  bool room_limited_ = false;  // the last claim was cut short by this process's bound
   bool stopping_ = false;
+  bool closed_ = false;  // no more records will come: the record loop ends
 };
 
 }  // namespace dispatcher::delivery

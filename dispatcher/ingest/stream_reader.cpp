@@ -40,12 +40,12 @@ std::string stream_order_key(std::string_view stream_id) {
 
 stream_reader::stream_reader(redis::connection& blocking, redis::connection& conn,
                              const config::settings& settings, routing::registry& endpoints,
-                             std::function<void()> on_new_work)
+                             delivery::scheduler& scheduler)
     : blocking_(blocking),
       conn_(conn),
       settings_(settings),
       endpoints_(endpoints),
-      on_new_work_(std::move(on_new_work)) {}
+      scheduler_(scheduler) {}
 
 asio::awaitable<bool> stream_reader::async_ensure_group() {
   // From "0", not "$": entries written before the first dispatcher started are events
@@ -90,21 +90,22 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
   if (entries.empty()) co_return true;
   auto& m = obs::global_metrics();
   const auto snapshot = endpoints_.snapshot();
-  const auto now = unix_now_ms();
-  const std::string now_s = std::to_string(now);
-  const std::string retention_s = std::to_string(settings_.retention.count());
-  const std::string limit_s = std::to_string(settings_.endpoint_concurrency);
+  m.events_received.inc(entries.size());
 
-  // One command per entry, all pipelined: the ingest script for a valid event, XADD to
-  // the dead-letter stream for a bad one. Deleted entries need only the XACK.
-  enum class kind { event, dead, skip };
-  std::vector<kind> kinds;
-  std::vector<redis::command> commands;
-  std::vector<std::vector<std::string>> script_args;  // per command, for a NOSCRIPT re-run
-  for (const auto& e : entries) {
-    m.events_received.inc();
+  // Valid events go to one ingest script call, which also acknowledges them; a malformed
+  // entry is dead-lettered and acknowledged after its XADD answered. Deleted entries
+  // (trimmed before XAUTOCLAIM took them) only need the XACK.
+  std::vector<std::string> args(8);
+  std::vector<std::string> event_ids;
+  std::unordered_map<std::string, std::string> bodies;  // event id -> body, for leased ones
+  std::vector<redis::command> dead_letters;
+  redis::command acks{"XACK", settings_.stream, settings_.group};
+  std::size_t ack_count = 0;
+  std::size_t deliveries = 0;
+  for (auto& e : entries) {
     if (e.deleted) {
-      kinds.push_back(kind::skip);
+      acks.arg(e.id);
+      ++ack_count;
       continue;
     }
     std::string error;
@@ -116,86 +117,99 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
         error = bad->message;
       } else {
         auto& ev = std::get<event>(parsed);
-        std::vector<std::string> args{ev.id,
-                                      std::move(ev.body),
-                                      ev.type,
-                                      ev.consumerid,
-                                      ev.connectionid,
-                                      ev.status,
-                                      std::to_string(ev.created),
-                                      stream_order_key(e.id),
-                                      now_s,
-                                      retention_s,
-                                      limit_s};
+        const std::size_t count_at = args.size() + 9;
+        for (auto* field :
+             {&ev.id, &ev.body, &ev.type, &ev.consumerid, &ev.connectionid, &ev.status}) {
+          args.push_back(*field);
+        }
+        args.push_back(std::to_string(ev.created));
+        args.push_back(stream_order_key(e.id));
+        args.push_back(e.id);
+        args.emplace_back();  // the number of deliveries, known after matching
+        std::size_t matched = 0;
         for (const auto& [id, ep] : *snapshot) {
           if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) {
             args.push_back(id);
             args.push_back(history::delivery_id(ev.id, id));
+            ++matched;
           }
         }
-        commands.push_back(redis::evalsha_command(redis::ingest_event, args));
-        script_args.resize(commands.size());
-        script_args.back() = std::move(args);
-        kinds.push_back(kind::event);
+        args[count_at] = std::to_string(matched);
+        deliveries += matched;
+        event_ids.push_back(ev.id);
+        bodies.emplace(std::move(ev.id), std::move(ev.body));
         continue;
       }
     }
     m.events_invalid.inc();
     obs::log_warn("dead-lettered a malformed stream entry", {{"entry", e.id}, {"error", error}});
-    commands.push_back(redis::command{"XADD", settings_.dead_letter_stream(), "*", "payload",
-                                      e.payload.value_or(""), "error", error, "source_id", e.id});
-    kinds.push_back(kind::dead);
+    dead_letters.push_back(redis::command{"XADD", settings_.dead_letter_stream(), "*", "payload",
+                                          e.payload.value_or(""), "error", error, "source_id",
+                                          e.id});
+    acks.arg(e.id);
+    ++ack_count;
   }
 
-  auto replies = co_await conn_.async_exec(std::move(commands));
-  // The script was not cached (Redis restarted or was flushed): run exactly those calls
-  // again with the full source; the dead-letter XADDs must not be repeated.
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (!replies[i].ec && replies[i].value.is_error() &&
-        replies[i].value.str.starts_with("NOSCRIPT")) {
-      replies[i] =
-          co_await redis::async_eval(conn_, redis::ingest_event, std::move(script_args[i]));
-    }
-  }
-
-  redis::command ack{"XACK", settings_.stream, settings_.group};
-  std::size_t acks = 0;
-  std::size_t created = 0;
   bool all_ok = true;
-  std::size_t reply_index = 0;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (kinds[i] != kind::skip) {
-      const auto& r = replies[reply_index++];
-      if (auto ec = error_of(r)) {
-        // Not acknowledged: it stays pending and is read again (ours) or claimed.
-        all_ok = false;
-        obs::log_error("could not record a stream entry; it will be retried",
-                       {{"entry", entries[i].id}, {"error", r.error_message()}});
-        continue;
-      }
-      if (kinds[i] == kind::event) {
-        const auto n = r.value.as_integer().value_or(0);
+  if (!event_ids.empty()) {
+    const auto grant = scheduler_.reserve(deliveries);
+    args[0] = std::to_string(unix_now_ms());
+    args[1] = std::to_string(settings_.retention.count());
+    args[2] = std::to_string(settings_.endpoint_concurrency);
+    args[3] = std::to_string(grant.slots);
+    args[4] = grant.token;
+    args[5] = std::to_string(scheduler_.lease_duration().count());
+    args[6] = settings_.stream;
+    args[7] = settings_.group;
+    auto r = co_await redis::async_eval(conn_, redis::ingest_events, std::move(args));
+    std::vector<delivery::claimed_delivery> leased;
+    if (!r.ok() || r.value.elements.size() != 3) {
+      // Not acknowledged: the entries stay pending and are read again (ours) or claimed.
+      all_ok = false;
+      obs::log_error("could not record a batch of stream entries; it will be retried",
+                     {{"entries", std::to_string(event_ids.size())}, {"error", r.error_message()}});
+    } else {
+      std::size_t created = 0;
+      for (const auto& count : r.value.elements[0].elements) {
+        const auto n = count.as_integer().value_or(0);
         if (n < 0) {
           m.events_duplicate.inc();
         } else {
           created += static_cast<std::size_t>(n);
         }
       }
+      m.deliveries_created.inc(created);
+      auto& flat = r.value.elements[1].elements;
+      for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
+        delivery::claimed_delivery d;
+        d.id = std::move(flat[i].str);
+        d.endpoint_id = std::move(flat[i + 1].str);
+        d.event_id = std::move(flat[i + 2].str);
+        if (auto body = bodies.find(d.event_id); body != bodies.end()) d.payload = body->second;
+        leased.push_back(std::move(d));
+      }
+      if (r.value.elements[2].as_integer().value_or(0) > 0) scheduler_.wake();
     }
-    ack.arg(entries[i].id);
-    ++acks;
+    scheduler_.adopt(std::move(leased), grant);
   }
-  if (acks > 0) {
-    auto r = co_await conn_.async_exec(std::move(ack));
+
+  if (!dead_letters.empty()) {
+    auto replies = co_await conn_.async_exec(std::move(dead_letters));
+    for (const auto& r : replies) {
+      if (error_of(r)) {
+        all_ok = false;
+        obs::log_error("could not write a dead letter; the entry will be retried",
+                       {{"error", r.error_message()}});
+        co_return all_ok;  // none of them acknowledged: all are retried
+      }
+    }
+  }
+  if (ack_count > 0) {
+    auto r = co_await conn_.async_exec(std::move(acks));
     if (error_of(r)) {
       all_ok = false;
-      obs::log_warn("XACK failed; entries will be re-read and deduplicated",
-                    {{"error", r.error_message()}});
+      obs::log_warn("XACK failed; entries will be re-read", {{"error", r.error_message()}});
     }
-  }
-  if (created > 0) {
-    m.deliveries_created.inc(created);
-    on_new_work_();
   }
   co_return all_ok;
 }

@@ -1,9 +1,8 @@
 // The consumer-group reader: takes lifecycle events off the stream, validates them,
-// dead-letters what is malformed, and turns each valid event into its deliveries with one
-// Lua call; only after Redis has answered for every entry of a batch are those entries
-// acknowledged, so a crash between the two replays them (the event-id dedupe makes the
-// replay harmless). Entries another instance left pending for longer than twice the
-// request timeout are taken over with XAUTOCLAIM.
+// dead-letters what is malformed, and turns each batch of valid events into their
+// deliveries with one Lua call, which acknowledges the entries in the same atomic step
+// (a crash before it replays them; the event-id dedupe makes the replay harmless). Entries another
+// instance left pending for longer than twice the request timeout are taken over with XAUTOCLAIM.
 #pragma once
 
 #include <chrono>
@@ -14,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "dispatcher/config/settings.hpp"
+#include "dispatcher/delivery/scheduler.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
 
@@ -22,10 +22,11 @@ namespace dispatcher::ingest {
 class stream_reader {
  public:
   /// `blocking` is used only for XREADGROUP BLOCK (a blocked read holds its connection);
-  /// `conn` carries everything else. `on_new_work` is called after deliveries were created.
+  /// `conn` carries everything else. Deliveries the ingest script leases at once go
+  /// straight to `scheduler`; it is woken for those it queued.
   stream_reader(redis::connection& blocking, redis::connection& conn,
                 const config::settings& settings, routing::registry& endpoints,
-                std::function<void()> on_new_work);
+                delivery::scheduler& scheduler);
 
   /// Reads until stop(). Never throws; Redis errors are logged and retried with backoff.
   boost::asio::awaitable<void> async_run();
@@ -49,7 +50,7 @@ class stream_reader {
   redis::connection& conn_;
   const config::settings& settings_;
   routing::registry& endpoints_;
-  std::function<void()> on_new_work_;
+  delivery::scheduler& scheduler_;
   std::string autoclaim_cursor_ = "0-0";
   bool stopped_ = false;
 };

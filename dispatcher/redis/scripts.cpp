@@ -32,6 +32,15 @@ local function index_add(key, score, id, now, ttl)
   redis.call('PEXPIRE', key, ttl)
 end
 
+-- members: a flat {score, member, ...} list; trimmed and expired once for all of them.
+local function index_add_all(key, members, now, ttl)
+  for first = 1, #members, 1000 do
+    redis.call('ZADD', key, unpack(members, first, math.min(first + 999, #members)))
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl)
+  redis.call('PEXPIRE', key, ttl)
+end
+
 local function set_status(id, old, new, created, now, ttl)
   if old == new then return end
   if old then redis.call('ZREM', 'idx:dlv:status:' .. old, id) end
@@ -53,56 +62,109 @@ script::script(const char* script_name, const char* body)
   }
 }
 
-const script ingest_event{"ingest_event", R"lua(
-local id, body, etype, consumer, conn, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local created, order = tonumber(ARGV[7]), ARGV[8]
-local now, ttl, limit = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-local evt_key = 'evt:' .. id
-if redis.call('EXISTS', evt_key) == 1 then return -1 end
-
-local ids = {}
-for i = 12, #ARGV, 2 do ids[#ids + 1] = ARGV[i + 1] end
-redis.call('HSET', evt_key, 'payload', body, 'type', etype, 'consumerid', consumer,
-  'connectionid', conn, 'received_at', now, 'order', order, 'deliveries', table.concat(ids, ','))
-redis.call('PEXPIRE', evt_key, ttl)
-
-for i = 12, #ARGV, 2 do
-  local ep, did = ARGV[i], ARGV[i + 1]
-  local key = 'dlv:' .. did
-  redis.call('HSET', key, 'event_id', id, 'endpoint_id', ep, 'event', etype,
-    'consumerid', consumer, 'connectionid', conn, 'status', 'pending', 'attempt_count', 0,
-    'next_attempt_at', now, 'created_at', now, 'updated_at', now)
-  redis.call('PEXPIRE', key, ttl)
-  index_add('idx:dlv', now, did, now, ttl)
-  index_add('idx:dlv:ep:' .. ep, now, did, now, ttl)
-  index_add('idx:dlv:type:' .. etype, now, did, now, ttl)
-  index_add('idx:dlv:consumer:' .. consumer, now, did, now, ttl)
-  if conn ~= '' then index_add('idx:dlv:conn:' .. conn, now, did, now, ttl) end
-  set_status(did, nil, 'pending', now, now, ttl)
-  redis.call('ZADD', 'q:due:' .. ep, now, did)
-  make_ready(ep, limit)
+const script ingest_events{"ingest_events", R"lua(
+local now, ttl, limit, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local token, lease_ms, stream, group = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local indexes, endpoints, counts, leased, acks = {}, {}, {}, {}, {}
+local queued = 0
+local function index(key, did)
+  local members = indexes[key]
+  if not members then members = {}; indexes[key] = members end
+  members[#members + 1] = now
+  members[#members + 1] = did
 end
 
--- The connection status view: history ordered by (created, stream position); the current
--- status is the last entry in that order, so a late older event never overwrites it.
-if conn ~= '' and string.sub(etype, 1, 19) == 'account.connection.' then
-  local st = status
-  if string.sub(etype, -8) == '.deleted' then st = 'deleted' end
-  if st ~= '' then
-    local hkey = 'conn:' .. conn .. ':history'
-    redis.call('ZADD', hkey, created, order .. '|' .. cjson.encode(
-      {event = etype, status = st, at = created, event_id = id}))
-    redis.call('PEXPIRE', hkey, ttl)
-    local last = redis.call('ZRANGE', hkey, -1, -1)[1]
-    local current = cjson.decode(string.sub(last, #order + 2))
-    redis.call('HSET', 'conn:' .. conn, 'status', current.status, 'consumerid', consumer,
-      'updated_at', current.at, 'event_id', current.event_id)
-    redis.call('PEXPIRE', 'conn:' .. conn, ttl)
-    redis.call('SADD', 'consumer:' .. consumer .. ':connections', conn)
-    redis.call('PEXPIRE', 'consumer:' .. consumer .. ':connections', ttl)
+local i = 9
+while i <= #ARGV do
+  local id, body, etype, consumer, conn, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local created, order, entry, n = tonumber(ARGV[i + 6]), ARGV[i + 7], ARGV[i + 8], tonumber(ARGV[i + 9])
+  local first, last = i + 10, i + 9 + 2 * n
+  i = last + 1
+  acks[#acks + 1] = entry
+  local evt_key = 'evt:' .. id
+  if redis.call('EXISTS', evt_key) == 1 then
+    counts[#counts + 1] = -1
+  else
+    local ids = {}
+    for j = first, last, 2 do ids[#ids + 1] = ARGV[j + 1] end
+    redis.call('HSET', evt_key, 'payload', body, 'type', etype, 'consumerid', consumer,
+      'connectionid', conn, 'received_at', now, 'order', order, 'deliveries', table.concat(ids, ','))
+    redis.call('PEXPIRE', evt_key, ttl)
+
+    for j = first, last, 2 do
+      local ep, did = ARGV[j], ARGV[j + 1]
+      local e = endpoints[ep]
+      if not e then
+        -- Lease at once (no claim round trip) only what the claim script would hand out
+        -- next anyway: an enabled endpoint without a rate limit, with nothing due before
+        -- it and a free slot.
+        local info = redis.call('HMGET', 'ep:' .. ep, 'enabled', 'rate_limit')
+        local head = redis.call('ZRANGE', 'q:due:' .. ep, 0, 0, 'WITHSCORES')
+        e = {direct = info[1] ~= '0' and not info[2] and (#head == 0 or tonumber(head[2]) > now),
+             leases = redis.call('ZCARD', 'q:lease:' .. ep), queued = false}
+        endpoints[ep] = e
+      end
+      local key = 'dlv:' .. did
+      redis.call('HSET', key, 'event_id', id, 'endpoint_id', ep, 'event', etype,
+        'consumerid', consumer, 'connectionid', conn, 'status', 'pending', 'attempt_count', 0,
+        'next_attempt_at', now, 'created_at', now, 'updated_at', now)
+      if e.direct and room > 0 and e.leases < limit then
+        redis.call('HSET', key, 'lease', token)
+        redis.call('ZADD', 'q:lease:' .. ep, now + lease_ms, did)
+        redis.call('ZADD', 'q:leases', now + lease_ms, did)
+        e.leases = e.leases + 1
+        room = room - 1
+        leased[#leased + 1] = did
+        leased[#leased + 1] = ep
+        leased[#leased + 1] = id
+      else
+        redis.call('ZADD', 'q:due:' .. ep, now, did)
+        e.direct = false  -- first in, first out: later ones wait behind this one
+        e.queued = true
+        queued = queued + 1
+      end
+      redis.call('PEXPIRE', key, ttl)
+      index('idx:dlv', did)
+      index('idx:dlv:ep:' .. ep, did)
+      index('idx:dlv:type:' .. etype, did)
+      index('idx:dlv:consumer:' .. consumer, did)
+      if conn ~= '' then index('idx:dlv:conn:' .. conn, did) end
+      index('idx:dlv:status:pending', did)
+    end
+    counts[#counts + 1] = n
+
+    -- The connection status view: history ordered by (created, stream position); the
+    -- current status is the last entry in that order, so a late older event never
+    -- overwrites it.
+    if conn ~= '' and string.sub(etype, 1, 19) == 'account.connection.' then
+      local st = status
+      if string.sub(etype, -8) == '.deleted' then st = 'deleted' end
+      if st ~= '' then
+        local hkey = 'conn:' .. conn .. ':history'
+        redis.call('ZADD', hkey, created, order .. '|' .. cjson.encode(
+          {event = etype, status = st, at = created, event_id = id}))
+        redis.call('PEXPIRE', hkey, ttl)
+        local newest = redis.call('ZRANGE', hkey, -1, -1)[1]
+        local current = cjson.decode(string.sub(newest, #order + 2))
+        redis.call('HSET', 'conn:' .. conn, 'status', current.status, 'consumerid', consumer,
+          'updated_at', current.at, 'event_id', current.event_id)
+        redis.call('PEXPIRE', 'conn:' .. conn, ttl)
+        redis.call('SADD', 'consumer:' .. consumer .. ':connections', conn)
+        redis.call('PEXPIRE', 'consumer:' .. consumer .. ':connections', ttl)
+      end
+    end
   end
 end
-return #ids
+
+-- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
+-- to the same type, consumer and connection indexes).
+for key, members in pairs(indexes) do index_add_all(key, members, now, ttl) end
+for ep, e in pairs(endpoints) do
+  if e.queued then make_ready(ep, limit) end
+end
+-- Acknowledged in the same atomic step that wrote the records: never before them.
+if #acks > 0 then redis.call('XACK', stream, group, unpack(acks)) end
+return {counts, leased, queued}
 )lua"};
 
 const script claim_due{"claim_due", R"lua(
@@ -169,52 +231,71 @@ end
 return {#expired, claimed}
 )lua"};
 
-const script complete_attempt{"complete_attempt", R"lua(
-local did, token, now, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local status, next_at, code, err = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local attempt, disable_reason, limit = ARGV[9], ARGV[10], tonumber(ARGV[11])
-local key = 'dlv:' .. did
-if redis.call('HGET', key, 'lease') ~= token then return 0 end
-
-local d = redis.call('HMGET', key, 'endpoint_id', 'status', 'created_at', 'attempt_count')
-local ep, created = d[1], tonumber(d[3])
-local count = tonumber(d[4])
-if attempt ~= '' then
-  count = count + 1
-  redis.call('RPUSH', key .. ':attempts', attempt)
-  redis.call('PEXPIRE', key .. ':attempts', ttl)
-end
-redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
-  'last_error', err, 'next_attempt_at', next_at, 'updated_at', now)
-redis.call('HDEL', key, 'lease', 'manual')
-set_status(did, d[2], status, created, now, ttl)
-redis.call('ZREM', 'q:lease:' .. ep, did)
-redis.call('ZREM', 'q:leases', did)
-if status == 'retrying' then redis.call('ZADD', 'q:due:' .. ep, tonumber(next_at), did) end
-
-if disable_reason ~= '' then
-  -- 410 Gone: the receiver asked us to stop. Disable the endpoint and fail what waits.
-  if redis.call('EXISTS', 'ep:' .. ep) == 1 then
-    redis.call('HSET', 'ep:' .. ep, 'enabled', '0', 'disabled_reason', disable_reason,
-      'updated_at', now)
-    redis.call('INCR', 'endpoints:version')
-  end
-  local waiting = redis.call('ZRANGE', 'q:due:' .. ep, 0, -1)
-  for _, other in ipairs(waiting) do
-    local okey = 'dlv:' .. other
-    local o = redis.call('HMGET', okey, 'status', 'created_at')
-    if o[1] then
-      redis.call('HSET', okey, 'status', 'failed', 'last_error', disable_reason,
-        'next_attempt_at', '', 'updated_at', now)
-      set_status(other, o[1], 'failed', tonumber(o[2]), now, ttl)
+const script complete_attempts{"complete_attempts", R"lua(
+local now, ttl, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local results, by_status, touched = {}, {}, {}
+for i = 4, #ARGV, 8 do
+  local did, token, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local code, err, attempt, disable_reason = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local key = 'dlv:' .. did
+  local d = redis.call('HMGET', key, 'lease', 'endpoint_id', 'status', 'created_at', 'attempt_count')
+  if d[1] ~= token then
+    results[#results + 1] = 0  -- the lease is no longer ours: write nothing
+  else
+    local ep, count = d[2], tonumber(d[5])
+    if attempt ~= '' then
+      count = count + 1
+      redis.call('RPUSH', key .. ':attempts', attempt)
+      redis.call('PEXPIRE', key .. ':attempts', ttl)
     end
+    redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
+      'last_error', err, 'next_attempt_at', next_at, 'updated_at', now)
+    redis.call('HDEL', key, 'lease', 'manual')
+    if d[3] ~= status then
+      redis.call('ZREM', 'idx:dlv:status:' .. d[3], did)
+      local members = by_status[status]
+      if not members then members = {}; by_status[status] = members end
+      members[#members + 1] = tonumber(d[4])
+      members[#members + 1] = did
+    end
+    redis.call('ZREM', 'q:lease:' .. ep, did)
+    redis.call('ZREM', 'q:leases', did)
+    if status == 'retrying' then redis.call('ZADD', 'q:due:' .. ep, tonumber(next_at), did) end
+
+    if disable_reason ~= '' then
+      -- 410 Gone: the receiver asked us to stop. Disable the endpoint and fail what waits.
+      if redis.call('EXISTS', 'ep:' .. ep) == 1 then
+        redis.call('HSET', 'ep:' .. ep, 'enabled', '0', 'disabled_reason', disable_reason,
+          'updated_at', now)
+        redis.call('INCR', 'endpoints:version')
+      end
+      local waiting = redis.call('ZRANGE', 'q:due:' .. ep, 0, -1)
+      for _, other in ipairs(waiting) do
+        local okey = 'dlv:' .. other
+        local o = redis.call('HMGET', okey, 'status', 'created_at')
+        if o[1] then
+          redis.call('HSET', okey, 'status', 'failed', 'last_error', disable_reason,
+            'next_attempt_at', '', 'updated_at', now)
+          set_status(other, o[1], 'failed', tonumber(o[2]), now, ttl)
+        end
+      end
+      redis.call('DEL', 'q:due:' .. ep)
+    end
+    touched[ep] = true
+    results[#results + 1] = 1
   end
-  redis.call('DEL', 'q:due:' .. ep)
-  redis.call('ZREM', 'q:ready', ep)
-else
-  make_ready(ep, limit)
 end
-return 1
+for status, members in pairs(by_status) do
+  index_add_all('idx:dlv:status:' .. status, members, now, ttl)
+end
+-- Tell the caller whether a freed slot left due work waiting, so it claims only then.
+local due_now = 0
+for ep in pairs(touched) do
+  make_ready(ep, limit)
+  local score = redis.call('ZSCORE', 'q:ready', ep)
+  if score and tonumber(score) <= now then due_now = 1 end
+end
+return {results, due_now}
 )lua"};
 
 const script release_leases{"release_leases", R"lua(

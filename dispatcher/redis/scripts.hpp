@@ -30,10 +30,15 @@ struct script {
   std::string sha1;    // what EVALSHA names it by
 };
 
-/// ARGV: event_id, body, type, consumerid, connectionid, status, created, order,
-/// now_ms, retention_ms, endpoint_concurrency, then (endpoint_id, delivery_id) pairs.
-/// Returns -1 when the event id was already accepted, else the number of deliveries.
-extern const script ingest_event;
+/// One batch of stream entries in one atomic step. ARGV: now_ms, retention_ms,
+/// endpoint_concurrency, room (deliveries the caller can start now), lease token, lease_ms,
+/// stream, group, then per event: event_id, body, type, consumerid, connectionid, status,
+/// created, order, stream entry id, n, then n (endpoint_id, delivery_id) pairs.
+/// Dedupes on the event id, writes the event, its deliveries, indexes and connection
+/// status, leases deliveries the caller can start at once (up to `room`) and queues the
+/// rest, then XACKs every entry. Returns [[n | -1 (already accepted), ...],
+/// [delivery_id, endpoint_id, event_id, ...] (leased to the caller), queued count].
+extern const script ingest_events;
 
 /// ARGV: now_ms, max, lease_ms, endpoint_concurrency, token.
 /// Returns [expired_lease_count, [[delivery_id, endpoint_id, event_id, attempt_count,
@@ -41,10 +46,12 @@ extern const script ingest_event;
 /// back to their due queues.
 extern const script claim_due;
 
-/// ARGV: delivery_id, token, now_ms, retention_ms, status, next_attempt_at_ms|'',
-/// status_code|'', error, attempt_json|'', disable_reason|'', endpoint_concurrency.
-/// Returns 1, or 0 when the lease is no longer ours (nothing is written then).
-extern const script complete_attempt;
+/// Records attempts with each delivery's next state. ARGV: now_ms, retention_ms,
+/// endpoint_concurrency, then per attempt: delivery_id, token, status,
+/// next_attempt_at_ms|'', status_code|'', error, attempt_json|'', disable_reason|''.
+/// Returns [[1, or 0 when the lease is no longer ours (nothing written), ...], due_now]
+/// where due_now is 1 when an endpoint it freed a slot on has due work waiting.
+extern const script complete_attempts;
 
 /// ARGV: now_ms, token, endpoint_concurrency, delivery ids... Hands our leases back as due now.
 extern const script release_leases;
