@@ -22,25 +22,26 @@ std::int64_t to_int(std::string_view s) {
   return v;
 }
 
-/// A history member is "<order>|<json>".
+/// A history member is "<order>|<json>"; the JSON also names the consumer, which the
+/// connection view shows once rather than in every entry.
 nlohmann::json history_entry(std::string_view member) {
   const auto bar = member.find('|');
   auto j = nlohmann::json::parse(member.substr(bar == std::string_view::npos ? 0 : bar + 1),
                                  nullptr, false);
-  if (j.is_discarded()) return nlohmann::json::object();
+  if (!j.is_object()) return nlohmann::json::object();
   if (j.contains("at") && j["at"].is_number_integer()) {
     j["at"] = format_rfc3339(j["at"].get<std::int64_t>() * 1000);
   }
   return j;
 }
 
-nlohmann::json connection_json(const std::string& id, const stored_fields& f) {
+/// The connection's current state is the newest entry of its ordered history.
+nlohmann::json connection_json(const std::string& id, nlohmann::json newest) {
   return {{"connectionid", id},
-          {"status", f.at("status")},
-          {"consumerid", f.contains("consumerid") ? f.at("consumerid") : ""},
-          {"updated_at",
-           format_rfc3339(to_int(f.contains("updated_at") ? f.at("updated_at") : "0") * 1000)},
-          {"event_id", f.contains("event_id") ? f.at("event_id") : ""}};
+          {"status", newest.value("status", "")},
+          {"consumerid", newest.value("consumerid", "")},
+          {"updated_at", newest.value("at", "")},
+          {"event_id", newest.value("event_id", "")}};
 }
 
 }  // namespace
@@ -168,18 +169,17 @@ asio::awaitable<query_result> store::async_get_event(const std::string& id) {
 }
 
 asio::awaitable<query_result> store::async_get_connection(const std::string& id) {
-  std::vector<redis::command> cmds;
-  cmds.push_back(redis::command{"HGETALL", "conn:" + id});
-  cmds.push_back(redis::command{"ZRANGE", "conn:" + id + ":history", "0", "-1"});
-  auto r = co_await conn_.async_exec(std::move(cmds));
-  for (const auto& one : r) {
-    if (auto ec = error_of(one)) co_return query_result{ec, std::nullopt};
-  }
-  auto fields = redis::to_fields(r[0].value);
-  if (!fields.contains("status")) co_return query_result{};
-  auto body = connection_json(id, fields);
+  auto r =
+      co_await conn_.async_exec(redis::command{"ZRANGE", "conn:" + id + ":history", "0", "-1"});
+  if (auto ec = error_of(r)) co_return query_result{ec, std::nullopt};
+  if (r.value.elements.empty()) co_return query_result{};
   nlohmann::json history = nlohmann::json::array();
-  for (const auto& member : r[1].value.elements) history.push_back(history_entry(member.str));
+  for (const auto& member : r.value.elements) {
+    auto entry = history_entry(member.str);
+    entry.erase("consumerid");
+    history.push_back(std::move(entry));
+  }
+  auto body = connection_json(id, history_entry(r.value.elements.back().str));
   body["history"] = std::move(history);
   co_return query_result{{}, std::move(body)};
 }
@@ -191,16 +191,18 @@ asio::awaitable<query_result> store::async_consumer_connections(
   if (auto ec = error_of(members)) co_return query_result{ec, std::nullopt};
   auto ids = redis::to_strings(members.value);
   std::sort(ids.begin(), ids.end());
-  std::vector<redis::command> gets;
-  for (const auto& id : ids) gets.push_back(redis::command{"HGETALL", "conn:" + id});
-  auto records = co_await conn_.async_exec(std::move(gets));
+  std::vector<redis::command> newest;
+  for (const auto& id : ids) {
+    newest.push_back(redis::command{"ZRANGE", "conn:" + id + ":history", "-1", "-1"});
+  }
+  auto records = co_await conn_.async_exec(std::move(newest));
   nlohmann::json data = nlohmann::json::array();
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (auto ec = error_of(records[i])) co_return query_result{ec, std::nullopt};
-    auto fields = redis::to_fields(records[i].value);
-    if (!fields.contains("status")) continue;
-    if (status && fields["status"] != *status) continue;
-    data.push_back(connection_json(ids[i], fields));
+    if (records[i].value.elements.empty()) continue;  // expired
+    auto connection = connection_json(ids[i], history_entry(records[i].value.elements[0].str));
+    if (status && connection["status"] != *status) continue;
+    data.push_back(std::move(connection));
   }
   co_return query_result{{}, nlohmann::json{{"data", std::move(data)}, {"next_cursor", nullptr}}};
 }

@@ -26,19 +26,24 @@ local function make_ready(ep, limit)
   end
 end
 
-local function index_add(key, score, id, now, ttl)
-  redis.call('ZADD', key, score, id)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl)
+-- Dropping index members past retention is housekeeping only (lists skip records that
+-- expired), so one call in 64 does it; the TTL keeps an idle index from outliving them.
+local function index_expire(key, now, ttl)
+  if now % 64 == 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl) end
   redis.call('PEXPIRE', key, ttl)
 end
 
--- members: a flat {score, member, ...} list; trimmed and expired once for all of them.
+local function index_add(key, score, id, now, ttl)
+  redis.call('ZADD', key, score, id)
+  index_expire(key, now, ttl)
+end
+
+-- members: a flat {score, member, ...} list.
 local function index_add_all(key, members, now, ttl)
   for first = 1, #members, 1000 do
     redis.call('ZADD', key, unpack(members, first, math.min(first + 999, #members)))
   end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl)
-  redis.call('PEXPIRE', key, ttl)
+  index_expire(key, now, ttl)
 end
 
 local function set_status(id, old, new, created, now, ttl)
@@ -77,7 +82,8 @@ end
 local i = 9
 while i <= #ARGV do
   local id, body, etype, consumer, conn, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  local created, order, entry, n = tonumber(ARGV[i + 6]), ARGV[i + 7], ARGV[i + 8], tonumber(ARGV[i + 9])
+  local created_text, order, entry, n = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], tonumber(ARGV[i + 9])
+  local created = tonumber(created_text)
   local first, last = i + 10, i + 9 + 2 * n
   i = last + 1
   acks[#acks + 1] = entry
@@ -105,11 +111,12 @@ while i <= #ARGV do
         endpoints[ep] = e
       end
       local key = 'dlv:' .. did
+      local lease = ''
+      if e.direct and room > 0 and e.leases < limit then lease = token end
       redis.call('HSET', key, 'event_id', id, 'endpoint_id', ep, 'event', etype,
         'consumerid', consumer, 'connectionid', conn, 'status', 'pending', 'attempt_count', 0,
-        'next_attempt_at', now, 'created_at', now, 'updated_at', now)
-      if e.direct and room > 0 and e.leases < limit then
-        redis.call('HSET', key, 'lease', token)
+        'next_attempt_at', now, 'created_at', now, 'updated_at', now, 'lease', lease)
+      if lease ~= '' then
         redis.call('ZADD', 'q:lease:' .. ep, now + lease_ms, did)
         redis.call('ZADD', 'q:leases', now + lease_ms, did)
         e.leases = e.leases + 1
@@ -135,20 +142,17 @@ while i <= #ARGV do
 
     -- The connection status view: history ordered by (created, stream position); the
     -- current status is the last entry in that order, so a late older event never
-    -- overwrites it.
+    -- overwrites it. Every part of the entry was validated against a pattern with no
+    -- character that needs escaping in JSON.
     if conn ~= '' and string.sub(etype, 1, 19) == 'account.connection.' then
       local st = status
       if string.sub(etype, -8) == '.deleted' then st = 'deleted' end
       if st ~= '' then
         local hkey = 'conn:' .. conn .. ':history'
-        redis.call('ZADD', hkey, created, order .. '|' .. cjson.encode(
-          {event = etype, status = st, at = created, event_id = id}))
+        redis.call('ZADD', hkey, created, order .. '|{"event":"' .. etype .. '","status":"' ..
+          st .. '","at":' .. created_text .. ',"event_id":"' .. id .. '","consumerid":"' ..
+          consumer .. '"}')
         redis.call('PEXPIRE', hkey, ttl)
-        local newest = redis.call('ZRANGE', hkey, -1, -1)[1]
-        local current = cjson.decode(string.sub(newest, #order + 2))
-        redis.call('HSET', 'conn:' .. conn, 'status', current.status, 'consumerid', consumer,
-          'updated_at', current.at, 'event_id', current.event_id)
-        redis.call('PEXPIRE', 'conn:' .. conn, ttl)
         redis.call('SADD', 'consumer:' .. consumer .. ':connections', conn)
         redis.call('PEXPIRE', 'consumer:' .. consumer .. ':connections', ttl)
       end
@@ -249,8 +253,8 @@ for i = 4, #ARGV, 8 do
       redis.call('PEXPIRE', key .. ':attempts', ttl)
     end
     redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
-      'last_error', err, 'next_attempt_at', next_at, 'updated_at', now)
-    redis.call('HDEL', key, 'lease', 'manual')
+      'last_error', err, 'next_attempt_at', next_at, 'updated_at', now, 'lease', '',
+      'manual', '')
     if d[3] ~= status then
       redis.call('ZREM', 'idx:dlv:status:' .. d[3], did)
       local members = by_status[status]
@@ -328,7 +332,7 @@ for i = 6, #ARGV do
   local outcome = 'queued'
   if not d[1] then
     outcome = 'not_found'
-  elseif d[4] then
+  elseif d[4] and d[4] ~= '' then
     outcome = 'in_flight'
   elseif not string.find(allowed, ',' .. d[1] .. ',', 1, true) then
     outcome = d[1]

@@ -16,7 +16,9 @@
 //   rl:<ep>                  rate limit: theoretical arrival time (GCRA) in ms
 //   rp:<ep>                  the next free slot (ms) for a paced replay to this endpoint
 //   idx:dlv[:ep|:status|:type|:consumer|:conn:<v>]   zset delivery -> created_at (ms)
-//   conn:<id>, conn:<id>:history, consumer:<id>:connections   connection status view
+//   conn:<id>:history        zset by event created time: "<stream order>|<json entry>";
+//                            the newest entry is the connection's current status
+//   consumer:<id>:connections  set of the consumer's connection ids
 #pragma once
 
 #include <string>
