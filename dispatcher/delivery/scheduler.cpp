@@ -51,6 +51,7 @@ scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, ht
       instance_id_(std::move(instance_id)),
       wake_timer_(executor),
       record_timer_(executor),
+      room_timer_(executor),
       random_(std::random_device{}()) {}
 
 std::chrono::milliseconds scheduler::lease_duration() const {
@@ -80,6 +81,17 @@ void scheduler::adopt(std::vector<claimed_delivery> items, const lease_grant& gr
   reserved_ -= grant.slots;
   for (auto& item : items) start(std::move(item), grant.token);
   if (room_limited_ && items.size() < grant.slots) wake();
+}
+
+asio::awaitable<std::size_t> scheduler::async_wait_for_room(std::size_t wanted) {
+  wanted = std::clamp<std::size_t>(wanted, 1, settings_.max_in_flight);
+  while (!stopping_ && room() < wanted) {
+    room_wanted_ = wanted;
+    room_timer_.expires_after(100ms);  // a safety net; finish() ends the wait sooner
+    co_await room_timer_.async_wait(use_tuple);
+  }
+  room_wanted_ = 0;
+  co_return room();
 }
 
 void scheduler::start(claimed_delivery item, const std::string& token) {
@@ -248,6 +260,7 @@ void scheduler::finish(const std::string& delivery_id, std::optional<completion>
     if (!recording_) record_timer_.cancel();
   }
   if (room_limited_) wake();  // the claim loop waits for this slot
+  if (room_wanted_ > 0 && room() >= room_wanted_) room_timer_.cancel();
 }
 
 asio::awaitable<void> scheduler::async_record_loop() {
@@ -318,6 +331,7 @@ asio::awaitable<void> scheduler::async_record(std::vector<completion> batch) {
 asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline) {
   stopping_ = true;
   wake();
+  room_timer_.cancel();
   asio::steady_timer timer(executor_);
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (!running_.empty() && std::chrono::steady_clock::now() < until) {

@@ -58,6 +58,12 @@ class scheduler {
   /// Starts attempts for deliveries leased under `grant` and frees its unused slots.
   void adopt(std::vector<claimed_delivery> items, const lease_grant& grant);
 
+  /// Waits until `wanted` in-flight slots are free (at most the whole bound) or the
+  /// scheduler stops; returns the free room. The stream reader waits here so that it
+  /// reads no faster than deliveries can start: a backlog stays in the stream instead of
+  /// turning into queued work that competes with delivering it.
+  boost::asio::awaitable<std::size_t> async_wait_for_room(std::size_t wanted);
+
   /// Stops claiming, lets in-flight attempts finish until the deadline, hands the leases
   /// of those still running back to the queue so another instance takes them, and writes
   /// every attempt record still waiting.
@@ -94,6 +100,8 @@ class scheduler {
   std::string instance_id_;
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer record_timer_;
+  boost::asio::steady_timer room_timer_;
+  std::size_t room_wanted_ = 0;  // what async_wait_for_room waits for; 0: nobody waits
   std::unordered_map<std::string, std::string> running_;  // delivery id -> lease token
   std::size_t reserved_ = 0;        // slots granted to the ingest path, not yet adopted
   std::vector<completion> outbox_;  // attempt records not yet written

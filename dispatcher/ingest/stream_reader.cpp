@@ -152,6 +152,7 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
 
   bool all_ok = true;
   if (!event_ids.empty()) {
+    fanout_ = std::max<std::size_t>(1, (deliveries + event_ids.size() - 1) / event_ids.size());
     const auto grant = scheduler_.reserve(deliveries);
     args[0] = std::to_string(unix_now_ms());
     args[1] = std::to_string(settings_.retention.count());
@@ -279,10 +280,15 @@ asio::awaitable<void> stream_reader::async_run() {
       next_autoclaim = std::chrono::steady_clock::now() + autoclaim_interval;
     }
     if (!ec) {
+      // Read only what can start soon: a quarter of the in-flight bound is free, and no
+      // more events than fill the free room at the last batch's fan-out.
+      const auto room = co_await scheduler_.async_wait_for_room(
+          std::min(settings_.batch_size * fanout_, settings_.max_in_flight / 4));
+      const auto count = std::clamp<std::size_t>(room / fanout_, 1, settings_.batch_size);
       auto r = co_await blocking_.async_exec(
           redis::command{"XREADGROUP", "GROUP", settings_.group, settings_.consumer, "COUNT",
-                         std::to_string(settings_.batch_size), "BLOCK", block_ms, "STREAMS",
-                         settings_.stream, ">"},
+                         std::to_string(count), "BLOCK", block_ms, "STREAMS", settings_.stream,
+                         ">"},
           block_time + 5s);
       if (!r.ec && r.value.is_error() && r.value.str.starts_with("NOGROUP")) {
         // Redis restarted without the stream, or someone deleted the group: recreate it.
