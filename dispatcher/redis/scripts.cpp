@@ -22,7 +22,7 @@ local function make_ready(ep, limit)
   if #first == 0 then
     redis.call('ZREM', 'q:ready', ep)
   else
-    redis.call('ZADD', 'q:ready', tonumber(first[2]), ep)
+    redis.call('ZADD', 'q:ready', first[2], ep)
   end
 end
 
@@ -70,12 +70,14 @@ script::script(const char* script_name, const char* body)
 const script ingest_events{"ingest_events", R"lua(
 local now, ttl, limit, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local token, lease_ms, stream, group = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+-- Numbers handed to redis.call are formatted with printf each time; the strings are free.
+local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local indexes, endpoints, counts, leased, acks = {}, {}, {}, {}, {}
 local queued = 0
 local function index(key, did)
   local members = indexes[key]
   if not members then members = {}; indexes[key] = members end
-  members[#members + 1] = now
+  members[#members + 1] = now_s
   members[#members + 1] = did
 end
 
@@ -94,8 +96,8 @@ while i <= #ARGV do
     local ids = {}
     for j = first, last, 2 do ids[#ids + 1] = ARGV[j + 1] end
     redis.call('HSET', evt_key, 'payload', body, 'type', etype, 'consumerid', consumer,
-      'connectionid', conn, 'received_at', now, 'order', order, 'deliveries', table.concat(ids, ','))
-    redis.call('PEXPIRE', evt_key, ttl)
+      'connectionid', conn, 'received_at', now_s, 'order', order, 'deliveries', table.concat(ids, ','))
+    redis.call('PEXPIRE', evt_key, ttl_s)
 
     for j = first, last, 2 do
       local ep, did = ARGV[j], ARGV[j + 1]
@@ -114,23 +116,23 @@ while i <= #ARGV do
       local lease = ''
       if e.direct and room > 0 and e.leases < limit then lease = token end
       redis.call('HSET', key, 'event_id', id, 'endpoint_id', ep, 'event', etype,
-        'consumerid', consumer, 'connectionid', conn, 'status', 'pending', 'attempt_count', 0,
-        'next_attempt_at', now, 'created_at', now, 'updated_at', now, 'lease', lease)
+        'consumerid', consumer, 'connectionid', conn, 'status', 'pending', 'attempt_count', '0',
+        'next_attempt_at', now_s, 'created_at', now_s, 'updated_at', now_s, 'lease', lease)
       if lease ~= '' then
-        redis.call('ZADD', 'q:lease:' .. ep, now + lease_ms, did)
-        redis.call('ZADD', 'q:leases', now + lease_ms, did)
+        redis.call('ZADD', 'q:lease:' .. ep, lease_until, did)
+        redis.call('ZADD', 'q:leases', lease_until, did)
         e.leases = e.leases + 1
         room = room - 1
         leased[#leased + 1] = did
         leased[#leased + 1] = ep
         leased[#leased + 1] = id
       else
-        redis.call('ZADD', 'q:due:' .. ep, now, did)
+        redis.call('ZADD', 'q:due:' .. ep, now_s, did)
         e.direct = false  -- first in, first out: later ones wait behind this one
         e.queued = true
         queued = queued + 1
       end
-      redis.call('PEXPIRE', key, ttl)
+      redis.call('PEXPIRE', key, ttl_s)
       index('idx:dlv', did)
       index('idx:dlv:ep:' .. ep, did)
       index('idx:dlv:type:' .. etype, did)
@@ -149,12 +151,12 @@ while i <= #ARGV do
       if string.sub(etype, -8) == '.deleted' then st = 'deleted' end
       if st ~= '' then
         local hkey = 'conn:' .. conn .. ':history'
-        redis.call('ZADD', hkey, created, order .. '|{"event":"' .. etype .. '","status":"' ..
+        redis.call('ZADD', hkey, created_text, order .. '|{"event":"' .. etype .. '","status":"' ..
           st .. '","at":' .. created_text .. ',"event_id":"' .. id .. '","consumerid":"' ..
           consumer .. '"}')
-        redis.call('PEXPIRE', hkey, ttl)
+        redis.call('PEXPIRE', hkey, ttl_s)
         redis.call('SADD', 'consumer:' .. consumer .. ':connections', conn)
-        redis.call('PEXPIRE', 'consumer:' .. consumer .. ':connections', ttl)
+        redis.call('PEXPIRE', 'consumer:' .. consumer .. ':connections', ttl_s)
       end
     end
   end
@@ -162,7 +164,7 @@ end
 
 -- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
 -- to the same type, consumer and connection indexes).
-for key, members in pairs(indexes) do index_add_all(key, members, now, ttl) end
+for key, members in pairs(indexes) do index_add_all(key, members, now, ttl_s) end
 for ep, e in pairs(endpoints) do
   if e.queued then make_ready(ep, limit) end
 end
@@ -237,6 +239,7 @@ return {#expired, claimed}
 
 const script complete_attempts{"complete_attempts", R"lua(
 local now, ttl, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now_s, ttl_s = ARGV[1], ARGV[2]  -- as strings: no printf per redis.call
 local results, by_status, touched = {}, {}, {}
 for i = 4, #ARGV, 8 do
   local did, token, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -250,21 +253,21 @@ for i = 4, #ARGV, 8 do
     if attempt ~= '' then
       count = count + 1
       redis.call('RPUSH', key .. ':attempts', attempt)
-      redis.call('PEXPIRE', key .. ':attempts', ttl)
+      redis.call('PEXPIRE', key .. ':attempts', ttl_s)
     end
     redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
-      'last_error', err, 'next_attempt_at', next_at, 'updated_at', now, 'lease', '',
+      'last_error', err, 'next_attempt_at', next_at, 'updated_at', now_s, 'lease', '',
       'manual', '')
     if d[3] ~= status then
       redis.call('ZREM', 'idx:dlv:status:' .. d[3], did)
       local members = by_status[status]
       if not members then members = {}; by_status[status] = members end
-      members[#members + 1] = tonumber(d[4])
+      members[#members + 1] = d[4]
       members[#members + 1] = did
     end
     redis.call('ZREM', 'q:lease:' .. ep, did)
     redis.call('ZREM', 'q:leases', did)
-    if status == 'retrying' then redis.call('ZADD', 'q:due:' .. ep, tonumber(next_at), did) end
+    if status == 'retrying' then redis.call('ZADD', 'q:due:' .. ep, next_at, did) end
 
     if disable_reason ~= '' then
       -- 410 Gone: the receiver asked us to stop. Disable the endpoint and fail what waits.
@@ -290,7 +293,7 @@ for i = 4, #ARGV, 8 do
   end
 end
 for status, members in pairs(by_status) do
-  index_add_all('idx:dlv:status:' .. status, members, now, ttl)
+  index_add_all('idx:dlv:status:' .. status, members, now, ttl_s)
 end
 -- Tell the caller whether a freed slot left due work waiting, so it claims only then.
 local due_now = 0
