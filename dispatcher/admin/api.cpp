@@ -301,11 +301,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
       co_return json_error(409, "conflict",
                            "the endpoint is disabled; enable it (PATCH enabled: true) first");
     }
-    auto& bulk = std::get<replay::bulk_request>(parsed);
-    auto r = co_await ctx_.replays.async_requeue_matching(bulk.filter, bulk.dry_run);
-    if (r.ec) co_return unavailable(r.ec);
-    co_return json_response(bulk.dry_run ? 200 : 202,
-                            {{"matched", r.matched}, {"queued", r.queued}});
+    co_return co_await async_bulk_replay(std::get<replay::bulk_request>(parsed));
   }
 
   if (parts.size() == 5 && parts[3] == "secret" && parts[4] == "rotate") {
@@ -355,11 +351,7 @@ asio::awaitable<response> api::async_deliveries(const request& req,
     if (auto* bad = std::get_if<history::filter_error>(&parsed)) {
       co_return filter_error_response(*bad);
     }
-    auto& bulk = std::get<replay::bulk_request>(parsed);
-    auto r = co_await ctx_.replays.async_requeue_matching(bulk.filter, bulk.dry_run);
-    if (r.ec) co_return unavailable(r.ec);
-    co_return json_response(bulk.dry_run ? 200 : 202,
-                            {{"matched", r.matched}, {"queued", r.queued}});
+    co_return co_await async_bulk_replay(std::get<replay::bulk_request>(parsed));
   }
   if (parts.size() == 3) {
     if (!is_get(req)) co_return method_not_allowed();
@@ -373,6 +365,12 @@ asio::awaitable<response> api::async_deliveries(const request& req,
     co_return co_await async_retry_one(std::string(parts[2]));
   }
   co_return not_found("path");
+}
+
+asio::awaitable<response> api::async_bulk_replay(const replay::bulk_request& bulk) {
+  auto r = co_await ctx_.replays.async_requeue_matching(bulk.filter, bulk.dry_run);
+  if (r.ec) co_return unavailable(r.ec);
+  co_return json_response(bulk.dry_run ? 200 : 202, {{"matched", r.matched}, {"queued", r.queued}});
 }
 
 asio::awaitable<response> api::async_retry_one(const std::string& id) {

@@ -12,6 +12,7 @@
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/history/store.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/replay/request.hpp"
 #include "dispatcher/replay/requeuer.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
 
@@ -47,6 +48,8 @@ class api {
   boost::asio::awaitable<response> async_deliveries(const request& req,
                                                     const std::vector<std::string_view>& parts);
   boost::asio::awaitable<response> async_retry_one(const std::string& id);
+  /// Shared by the bulk retry and recover: 200 for a dry run, 202 once queued.
+  boost::asio::awaitable<response> async_bulk_replay(const replay::bulk_request& bulk);
 
   api_context ctx_;
 };

@@ -96,7 +96,7 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
   // entry is dead-lettered and acknowledged after its XADD answered. Deleted entries
   // (trimmed before XAUTOCLAIM took them) only need the XACK.
   std::vector<std::string> args(8);
-  std::vector<std::string> event_ids;
+  std::size_t events = 0;                               // valid ones, for the script
   std::unordered_map<std::string, std::string> bodies;  // event id -> body, for leased ones
   std::vector<redis::command> dead_letters;
   redis::command acks{"XACK", settings_.stream, settings_.group};
@@ -136,7 +136,7 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
         }
         args[count_at] = std::to_string(matched);
         deliveries += matched;
-        event_ids.push_back(ev.id);
+        ++events;
         bodies.emplace(std::move(ev.id), std::move(ev.body));
         continue;
       }
@@ -151,8 +151,8 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
   }
 
   bool all_ok = true;
-  if (!event_ids.empty()) {
-    fanout_ = std::max<std::size_t>(1, (deliveries + event_ids.size() - 1) / event_ids.size());
+  if (events > 0) {
+    fanout_ = std::max<std::size_t>(1, (deliveries + events - 1) / events);
     const auto grant = scheduler_.reserve(deliveries);
     args[0] = std::to_string(unix_now_ms());
     args[1] = std::to_string(settings_.retention.count());
@@ -168,7 +168,7 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
       // Not acknowledged: the entries stay pending and are read again (ours) or claimed.
       all_ok = false;
       obs::log_error("could not record a batch of stream entries; it will be retried",
-                     {{"entries", std::to_string(event_ids.size())}, {"error", r.error_message()}});
+                     {{"entries", std::to_string(events)}, {"error", r.error_message()}});
     } else {
       std::size_t created = 0;
       for (const auto& count : r.value.elements[0].elements) {
