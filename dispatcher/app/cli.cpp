@@ -133,7 +133,8 @@ po::options_description replay_options_description() {
       ("since", po::value<std::string>())       //
       ("until", po::value<std::string>())       //
       ("dry-run", po::bool_switch())            //
-      ("url", po::value<std::string>());
+      ("url", po::value<std::string>())         //
+      ("timeout", po::value<std::string>());
   add_help(desc);
   return desc;
 }
@@ -146,6 +147,7 @@ po::options_description publish_options_description() {
       if (f.name == name) add_setting(desc, f);
     }
   }
+  desc.add_options()("timeout", po::value<std::string>());
   add_help(desc);
   return desc;
 }
@@ -203,6 +205,26 @@ void collect_settings(const po::variables_map& vm, command_line& out) {
   }
 }
 
+// --timeout DURATION, written like every other duration; the default when absent.
+std::chrono::milliseconds timeout_flag(const po::variables_map& vm, const std::string& command) {
+  if (!vm.count("timeout")) return default_command_timeout;
+  const std::string& text = vm["timeout"].as<std::string>();
+  const auto parsed = config::parse_duration(text);
+  if (!parsed) {
+    throw usage_error(
+        command + ": --timeout must be a duration such as 500ms, 5s or 2m, not \"" + text + "\"",
+        command);
+  }
+  // A day is already far past any answer worth waiting for, and the bound keeps the
+  // deadlines computed from it (steady_clock nanoseconds, timeval) clear of overflow.
+  if (*parsed > max_command_timeout) {
+    throw usage_error(command + ": --timeout must be at most " +
+                          config::format_duration(max_command_timeout) + ", not " + text,
+                      command);
+  }
+  return *parsed;
+}
+
 command_line parse_serve(const std::vector<std::string>& args) {
   const po::variables_map vm = parse(args, serve_options(), {}, "serve");
   if (wants_help(vm)) return help_for("serve");
@@ -232,6 +254,7 @@ command_line parse_replay(const std::vector<std::string>& args) {
   out.replay.until = optional_string(vm, "until");
   out.replay.dry_run = vm["dry-run"].as<bool>();
   out.replay.url = optional_string(vm, "url");
+  out.replay.timeout = timeout_flag(vm, "replay");
   for (const auto* name :
        {"endpoint", "event", "consumer", "connection", "since", "until", "url"}) {
     if (vm.count(name) && vm[name].as<std::string>().empty()) {
@@ -254,6 +277,7 @@ command_line parse_publish(const std::vector<std::string>& args) {
   command_line out;
   out.cmd = command_line::command::publish;
   collect_settings(vm, out);
+  out.publish.timeout = timeout_flag(vm, "publish");
   if (auto file = optional_string(vm, "file")) {
     if (file->empty()) throw usage_error("publish: FILE must not be empty", "publish");
     out.publish.file = *file;
@@ -287,6 +311,11 @@ help_row row_for(const setting_flag& f) {
 const help_row config_row{"--config FILE", "JSON file of settings, keyed by lower_snake name", ""};
 const help_row help_row_{"-h, --help", "show this help", ""};
 
+help_row timeout_row(std::string_view what) {
+  return {"--timeout DURATION", "time allowed for " + std::string(what),
+          "default: " + config::format_duration(default_command_timeout) + ", then exit 1"};
+}
+
 std::vector<help_row> serve_rows() {
   std::vector<help_row> rows{config_row};
   for (const auto& f : setting_flags()) rows.push_back(row_for(f));
@@ -305,6 +334,7 @@ std::vector<help_row> replay_rows() {
       {"--until TIME", "only deliveries until TIME (RFC 3339 or unix seconds)", ""},
       {"--dry-run", "count the matching deliveries, requeue none", ""},
       {"--url URL", "admin API base URL", "DISPATCHER_URL"},
+      timeout_row("the whole exchange with the API"),
       help_row_,
   };
 }
@@ -316,6 +346,7 @@ std::vector<help_row> publish_rows() {
       if (f.name == name) rows.push_back(row_for(f));
     }
   }
+  rows.push_back(timeout_row("each answer from Redis"));
   rows.push_back(help_row_);
   return rows;
 }
@@ -387,6 +418,7 @@ std::string usage_text(std::string_view topic) {
     return "Usage: dispatcher replay [--endpoint ID] [--status STATUS] [--event TYPE]\n"
            "                         [--consumer ID] [--connection ID] [--since TIME]\n"
            "                         [--until TIME] [--dry-run] [--url URL]\n"
+           "                         [--timeout DURATION]\n"
            "\n"
            "Requeues matching deliveries through the admin API of a running dispatcher\n"
            "(DISPATCHER_URL, authenticated with DISPATCHER_ADMIN_TOKEN from the environment,\n"

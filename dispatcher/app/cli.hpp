@@ -4,6 +4,7 @@
 // is tested as a pure function.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -25,6 +26,11 @@ class usage_error : public std::runtime_error {
   std::string topic_;
 };
 
+/// How long a command waits for the admin API or Redis before it gives up (CONTRACT §7).
+inline constexpr std::chrono::milliseconds default_command_timeout = std::chrono::seconds(30);
+/// The longest --timeout accepted.
+inline constexpr std::chrono::milliseconds max_command_timeout = std::chrono::hours(24);
+
 /// `dispatcher replay`: requeue deliveries through the admin API.
 struct replay_options {
   std::optional<std::string> endpoint;    // --endpoint ID: only this endpoint's deliveries
@@ -36,11 +42,16 @@ struct replay_options {
   std::optional<std::string> until;       // --until T
   bool dry_run = false;                   // --dry-run: count only
   std::optional<std::string> url;         // --url: admin API base, overrides DISPATCHER_URL
+  /// --timeout: the whole exchange with the admin API (lookup, connect, request, answer).
+  std::chrono::milliseconds timeout = default_command_timeout;
 };
 
 /// `dispatcher publish [FILE|-]`: add events, one JSON object a line, to the stream.
 struct publish_options {
   std::string file = "-";  // "-" reads standard input
+  /// --timeout: each step with Redis (lookup, connect, each command), so a long file is
+  /// not cut short while a Redis that stops answering still ends the command.
+  std::chrono::milliseconds timeout = default_command_timeout;
 };
 
 /// `dispatcher help [COMMAND]`.

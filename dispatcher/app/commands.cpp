@@ -1,18 +1,36 @@
+// The operator commands that talk to a running system: publish (hiredis, blocking) and
+// replay (one HTTP exchange with the admin API). Every wait on the network has a deadline
+// (CONTRACT §7): a Redis or an admin API that accepts the connection and then says nothing
+// ends the command with exit code 1 and a sentence naming what did not answer, instead of
+// leaving an operator's terminal or a cron job hanging. Failures are reported as sentences
+// built from error codes, never as exception texts that carry Boost source locations.
 #include "dispatcher/app/commands.hpp"
 
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <variant>
+#include <vector>
 
 #include <hiredis/hiredis.h>
-#include <boost/asio/connect.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/config/duration.hpp"
 #include "dispatcher/delivery/target.hpp"
 #include "dispatcher/ingest/event.hpp"
 
@@ -20,23 +38,214 @@ namespace dispatcher::app {
 
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using boost::system::error_code;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// "Connection refused" -> "connection refused", to sit inside a sentence.
+std::string lowercase_first(std::string text) {
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') text[0] = static_cast<char>(text[0] + 32);
+  return text;
+}
+
+std::string within(std::chrono::milliseconds timeout) {
+  return "within " + config::format_duration(timeout);
+}
+
+// -- name lookup --------------------------------------------------------------------
+
+// The addresses of host, or the sentence saying why there are none.
+using lookup_result = std::variant<std::vector<tcp::endpoint>, std::string>;
+
+/// Resolves host within the timeout. getaddrinfo cannot be cancelled, and asio's
+/// resolver joins its lookup thread when its io_context goes away, which would hold the
+/// process as long as the lookup. So a name is looked up on a detached thread whose
+/// result is abandoned at the deadline; the command then ends and the thread with it.
+lookup_result resolve_within(const std::string& host, std::uint16_t port,
+                             std::chrono::milliseconds timeout) {
+  error_code literal_ec;
+  const auto literal = asio::ip::make_address(host, literal_ec);
+  if (!literal_ec) return std::vector<tcp::endpoint>{tcp::endpoint(literal, port)};
+
+  struct lookup {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    error_code ec;
+    std::vector<tcp::endpoint> endpoints;
+  };
+  auto state = std::make_shared<lookup>();
+  std::thread([state, host, port] {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    error_code ec;
+    const auto results = resolver.resolve(host, std::to_string(port), ec);
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    {
+      const std::lock_guard lock(state->mutex);
+      state->ec = ec;
+      state->endpoints = std::move(endpoints);
+      state->done = true;
+    }
+    state->done_cv.notify_all();
+  }).detach();
+
+  std::unique_lock lock(state->mutex);
+  if (!state->done_cv.wait_for(lock, timeout, [&] { return state->done; })) {
+    return "the lookup of " + host + " did not answer " + within(timeout);
+  }
+  if (state->ec || state->endpoints.empty()) {
+    return "cannot resolve " + host +
+           (state->ec ? ": " + lowercase_first(state->ec.message()) : std::string());
+  }
+  return std::move(state->endpoints);
+}
+
+// -- publish: blocking hiredis with a timeout on every socket call --------------------
+
 struct redis_deleter {
   void operator()(redisContext* c) const noexcept { redisFree(c); }
 };
 struct reply_deleter {
   void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
 };
+using context_ptr = std::unique_ptr<redisContext, redis_deleter>;
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
-reply_ptr run(redisContext* c, std::initializer_list<std::string_view> args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
+/// A blocking hiredis connection whose every read and write gives up after the timeout
+/// (SO_RCVTIMEO/SO_SNDTIMEO through redisSetTimeout), so each command is bounded.
+class redis_link {
+ public:
+  redis_link(std::string where, std::chrono::milliseconds timeout)
+      : where_(std::move(where)), timeout_(timeout) {}
+
+  const std::string& where() const noexcept { return where_; }
+
+  /// Connects to the first address that accepts; the sentence of the last failure if none.
+  std::optional<std::string> connect(const std::vector<tcp::endpoint>& endpoints) {
+    std::string failure = "cannot connect to " + where_;
+    for (const auto& endpoint : endpoints) {
+      const timeval tv = to_timeval(timeout_);
+      context_ptr c(
+          redisConnectWithTimeout(endpoint.address().to_string().c_str(), endpoint.port(), tv));
+      // hiredis 0.14 reports a connect that timed out as an I/O error with ETIMEDOUT.
+      const int saved_errno = errno;
+      if (!c) return "cannot connect to " + where_ + ": out of memory";
+      if (c->err == 0 && redisSetTimeout(c.get(), tv) == REDIS_OK) {
+        context_ = std::move(c);
+        return std::nullopt;
+      }
+      failure = timed_out(c.get(), saved_errno)
+                    ? where_ + " did not accept the connection " + within(timeout_)
+                    : "cannot connect to " + where_ + ": " + lowercase_first(c->errstr);
+    }
+    return failure;
   }
-  return reply_ptr(static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+
+  /// The reply, or the sentence saying why there is none. An error reply is a reply.
+  std::variant<reply_ptr, std::string> run(std::initializer_list<std::string_view> args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (auto a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    errno = 0;
+    auto* raw = static_cast<redisReply*>(redisCommandArgv(
+        context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()));
+    const int saved_errno = errno;
+    if (raw != nullptr) return reply_ptr(raw);
+    if (timed_out(context_.get(), saved_errno)) {
+      return where_ + " did not answer " + within(timeout_);
+    }
+    if (context_->err == REDIS_ERR_EOF) return where_ + " closed the connection";
+    return "lost the connection to " + where_ + ": " + lowercase_first(context_->errstr);
+  }
+
+ private:
+  static timeval to_timeval(std::chrono::milliseconds d) {
+    return {static_cast<time_t>(d.count() / 1000),
+            static_cast<suseconds_t>(d.count() % 1000 * 1000)};
+  }
+
+  // A socket timeout surfaces from hiredis 0.14 as a plain I/O error; errno tells it apart
+  // (EAGAIN from a read or write past SO_RCVTIMEO/SO_SNDTIMEO, ETIMEDOUT from connect).
+  static bool timed_out(const redisContext* c, int saved_errno) {
+    return c->err == REDIS_ERR_IO &&
+           (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT);
+  }
+
+  std::string where_;
+  std::chrono::milliseconds timeout_;
+  context_ptr context_;
+};
+
+// -- replay: one HTTP exchange, every step under one deadline --------------------------
+
+using http_request = http::request<http::string_body>;
+using http_response = http::response<http::string_body>;
+
+/// Connects, writes the request and reads the answer into `out`, or puts the sentence of
+/// the failure into `failure`. Beast's tcp_stream enforces its expiry only on
+/// asynchronous operations, hence a coroutine on a local io_context; the expiry is set
+/// once, so connect, write and read share the one deadline.
+asio::awaitable<void> async_exchange(beast::tcp_stream& stream,
+                                     const std::vector<tcp::endpoint>& endpoints,
+                                     steady::time_point deadline, http_request& req,
+                                     http_response& out, std::string& failure,
+                                     const std::string& who, std::chrono::milliseconds timeout) {
+  const std::string silent = who + " did not answer " + within(timeout);
+  stream.expires_at(deadline);
+  if (auto [ec, ep] = co_await stream.async_connect(endpoints, use_tuple); ec) {
+    failure = ec == beast::error::timeout
+                  ? who + " did not accept the connection " + within(timeout)
+                  : "cannot connect to " + who + ": " + lowercase_first(ec.message());
+    co_return;
+  }
+  const std::string hung_up = who + " closed the connection without answering";
+  if (auto [ec, n] = co_await http::async_write(stream, req, use_tuple); ec) {
+    if (ec == beast::error::timeout) {
+      failure = silent;
+    } else if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) {
+      failure = hung_up;
+    } else {
+      failure = "lost the connection to " + who + ": " + lowercase_first(ec.message());
+    }
+    co_return;
+  }
+  beast::flat_buffer buffer;
+  if (auto [ec, n] = co_await http::async_read(stream, buffer, out, use_tuple); ec) {
+    if (ec == beast::error::timeout) {
+      failure = silent;
+    } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+               ec == asio::error::connection_reset) {
+      failure = hung_up;
+    } else {
+      failure = who + " sent an answer that is not HTTP: " + lowercase_first(ec.message());
+    }
+    co_return;
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+// The API's own error message when the body is its JSON error, else the body itself.
+std::string api_error_text(const http_response& res) {
+  const auto body = nlohmann::json::parse(res.body(), nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const auto& error = body["error"];
+    if (error.contains("message") && error["message"].is_string()) {
+      return error["message"].get<std::string>();
+    }
+  }
+  constexpr std::size_t shown = 200;
+  return res.body().size() > shown ? res.body().substr(0, shown) + "..." : res.body();
 }
 
 }  // namespace
@@ -47,33 +256,38 @@ int run_publish(const publish_options& options, const config::settings& settings
   if (options.file != "-") {
     file.open(options.file);
     if (!file) {
-      std::cerr << "dispatcher publish: cannot open " << options.file << "\n";
+      std::cerr << "dispatcher publish: cannot open " << options.file << ": "
+                << std::strerror(errno) << "\n";
       return 1;
     }
     in = &file;
   }
   const auto address = config::parse_redis_url(settings.redis_url);
-  const timeval timeout{5, 0};
-  std::unique_ptr<redisContext, redis_deleter> c(
-      redisConnectWithTimeout(address.host.c_str(), address.port, timeout));
-  if (!c || c->err) {
-    std::cerr << "dispatcher publish: cannot connect to Redis at " << address.host << ":"
-              << address.port << ": " << (c ? c->errstr : "out of memory") << "\n";
+  const std::string host_text =
+      address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host;
+  redis_link redis("Redis at " + host_text + ":" + std::to_string(address.port), options.timeout);
+  const auto fail = [](const std::string& sentence) {
+    std::cerr << "dispatcher publish: " << sentence << "\n";
     return 1;
+  };
+
+  auto endpoints = resolve_within(address.host, address.port, options.timeout);
+  if (auto* bad = std::get_if<std::string>(&endpoints)) return fail(*bad);
+  if (auto failure = redis.connect(std::get<std::vector<tcp::endpoint>>(endpoints))) {
+    return fail(*failure);
   }
-  redisSetTimeout(c.get(), timeout);
   if (!address.password.empty()) {
-    auto r = run(c.get(), {"AUTH", address.password});
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-      std::cerr << "dispatcher publish: Redis refused the password\n";
-      return 1;
+    auto r = redis.run({"AUTH", address.password});
+    if (auto* bad = std::get_if<std::string>(&r)) return fail(*bad);
+    if (std::get<reply_ptr>(r)->type == REDIS_REPLY_ERROR) {
+      return fail(redis.where() + " refused the password");
     }
   }
   if (address.db != 0) {
-    auto r = run(c.get(), {"SELECT", std::to_string(address.db)});
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-      std::cerr << "dispatcher publish: cannot select database " << address.db << "\n";
-      return 1;
+    auto r = redis.run({"SELECT", std::to_string(address.db)});
+    if (auto* bad = std::get_if<std::string>(&r)) return fail(*bad);
+    if (std::get<reply_ptr>(r)->type == REDIS_REPLY_ERROR) {
+      return fail("cannot select database " + std::to_string(address.db) + " on " + redis.where());
     }
   }
 
@@ -90,14 +304,18 @@ int run_publish(const publish_options& options, const config::settings& settings
       ++rejected;
       continue;
     }
-    auto r = run(c.get(), {"XADD", settings.stream, "*", "payload", line});
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-      std::cerr << "line " << line_number
-                << ": Redis error: " << (r ? std::string(r->str, r->len) : std::string(c->errstr))
+    auto r = redis.run({"XADD", settings.stream, "*", "payload", line});
+    if (auto* bad = std::get_if<std::string>(&r)) {
+      return fail(*bad + "; line " + std::to_string(line_number) +
+                  " and those after it were not added (" + std::to_string(added) + " added)");
+    }
+    const auto& reply = *std::get<reply_ptr>(r);
+    if (reply.type == REDIS_REPLY_ERROR) {
+      std::cerr << "line " << line_number << ": Redis error: " << std::string(reply.str, reply.len)
                 << "\n";
       return 1;
     }
-    std::cout << "line " << line_number << ": added " << std::string(r->str, r->len) << "\n";
+    std::cout << "line " << line_number << ": added " << std::string(reply.str, reply.len) << "\n";
     ++added;
   }
   std::cout << added << " added, " << rejected << " rejected\n";
@@ -106,10 +324,6 @@ int run_publish(const publish_options& options, const config::settings& settings
 
 int run_replay(const replay_options& options,
                const std::function<std::optional<std::string>(const std::string&)>& env) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  namespace asio = boost::asio;
-
   const std::string url =
       options.url.value_or(env("DISPATCHER_URL").value_or("http://127.0.0.1:8080"));
   const std::string token = env("DISPATCHER_ADMIN_TOKEN").value_or("");
@@ -136,38 +350,55 @@ int run_replay(const replay_options& options,
   if (options.since) body["since"] = *options.since;
   if (options.until) body["until"] = *options.until;
 
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(30));
-    stream.connect(resolver.resolve(target.host, std::to_string(target.port)));
-    http::request<http::string_body> req{http::verb::post, "/v1/deliveries/retry", 11};
-    req.set(http::field::host, target.host);
-    req.set(http::field::authorization, "Bearer " + token);
-    req.set(http::field::content_type, "application/json");
-    req.body() = body.dump();
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    auto answer = nlohmann::json::parse(res.body(), nullptr, false);
-    if (res.result_int() >= 300 || answer.is_discarded()) {
-      std::cerr << "dispatcher replay: " << res.result_int() << " " << res.body() << "\n";
-      return 1;
-    }
-    if (options.dry_run) {
-      std::cout << "dry run: " << answer.value("matched", 0) << " deliveries match; none queued\n";
-    } else {
-      std::cout << "matched " << answer.value("matched", 0) << " deliveries, queued "
-                << answer.value("queued", 0) << "\n";
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "dispatcher replay: cannot reach " << url << ": " << e.what() << "\n";
+  const auto fail = [](const std::string& sentence) {
+    std::cerr << "dispatcher replay: " << sentence << "\n";
     return 1;
+  };
+  const std::string who = "the admin API at " + url;
+  const auto deadline = steady::now() + options.timeout;
+
+  auto endpoints = resolve_within(target.host, target.port, options.timeout);
+  if (auto* bad = std::get_if<std::string>(&endpoints)) return fail(*bad);
+
+  http_request req{http::verb::post, "/v1/deliveries/retry", 11};
+  req.set(http::field::host, target.host);
+  req.set(http::field::authorization, "Bearer " + token);
+  req.set(http::field::content_type, "application/json");
+  req.body() = body.dump();
+  req.prepare_payload();
+
+  http_response res;
+  std::string failure;
+  {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    asio::co_spawn(io,
+                   async_exchange(stream, std::get<std::vector<tcp::endpoint>>(endpoints), deadline,
+                                  req, res, failure, who, options.timeout),
+                   asio::detached);
+    io.run();
   }
+  if (!failure.empty()) return fail(failure);
+
+  const auto answer = nlohmann::json::parse(res.body(), nullptr, false);
+  if (res.result_int() >= 300) {
+    return fail(who + " refused the replay (" + std::to_string(res.result_int()) +
+                "): " + api_error_text(res));
+  }
+  if (!answer.is_object()) {
+    return fail(who + " answered " + std::to_string(res.result_int()) + " without a JSON object");
+  }
+  const auto count = [&](const char* key) {
+    const auto it = answer.find(key);
+    return it != answer.end() && it->is_number_integer() ? it->get<long long>() : 0LL;
+  };
+  if (options.dry_run) {
+    std::cout << "dry run: " << count("matched") << " deliveries match; none queued\n";
+  } else {
+    std::cout << "matched " << count("matched") << " deliveries, queued " << count("queued")
+              << "\n";
+  }
+  return 0;
 }
 
 }  // namespace dispatcher::app

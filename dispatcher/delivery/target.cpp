@@ -61,6 +61,30 @@ bool is_public_v4(std::uint32_t address) {
   });
 }
 
+struct v6_range {
+  std::array<std::uint8_t, 4> network;  // the leading bytes; no range below is longer than /32
+  int prefix;
+};
+
+// Inside 2000::/3, the global unicast space: not globally reachable (IANA IPv6
+// special-purpose registry), and the tunnelling prefixes, whose relays forward the packet to
+// whichever IPv4 host the address embeds, private ones included.
+constexpr std::array<v6_range, 4> non_public_global_v6{{
+    {{0x20, 0x01, 0x00, 0x00}, 23},  // 2001::/23 IETF protocol assignments, Teredo 2001::/32
+    {{0x20, 0x01, 0x0d, 0xb8}, 32},  // 2001:db8::/32 documentation
+    {{0x20, 0x02, 0x00, 0x00}, 16},  // 2002::/16 6to4, deprecated (RFC 7526)
+    {{0x3f, 0xff, 0x00, 0x00}, 20},  // 3fff::/20 documentation (RFC 9637)
+}};
+
+bool in_range(const boost::asio::ip::address_v6::bytes_type& bytes, const v6_range& r) {
+  int bits = r.prefix;
+  for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
+    const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
+    if ((bytes[i] & mask) != r.network[i]) return false;
+  }
+  return true;
+}
+
 bool is_public_v6(const boost::asio::ip::address_v6& address) {
   const auto bytes = address.to_bytes();
   // IPv4-mapped (::ffff:a.b.c.d) reaches the IPv4 address on dual-stack sockets, and the
@@ -70,18 +94,12 @@ bool is_public_v6(const boost::asio::ip::address_v6& address) {
   if (address.is_v4_mapped() || std::equal(nat64.begin(), nat64.end(), bytes.begin())) {
     return is_public_v4(v4(bytes[12], bytes[13], bytes[14], bytes[15]));
   }
-  // ::/96 holds ::, ::1 and the deprecated IPv4-compatible form; none is a public target.
-  if (std::all_of(bytes.begin(), bytes.begin() + 12, [](std::uint8_t b) { return b == 0; })) {
-    return false;
-  }
-  if ((bytes[0] & 0xfe) == 0xfc) return false;                      // fc00::/7 unique local
-  if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) return false;  // fe80::/10 link-local
-  if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0xc0) return false;  // fec0::/10 site-local
-  if (bytes[0] == 0xff) return false;                               // ff00::/8 multicast
-  if (bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0d && bytes[3] == 0xb8) {
-    return false;  // 2001:db8::/32 documentation
-  }
-  return true;
+  // Outside 2000::/3 nothing is global unicast: that is where ::, ::1, the IPv4-compatible
+  // ::/96, local-use NAT64 64:ff9b:1::/48, discard-only 100::/64, SRv6 5f00::/16,
+  // unique-local fc00::/7, link-local fe80::/10, site-local fec0::/10 and multicast live.
+  if ((bytes[0] & 0xe0) != 0x20) return false;
+  return std::none_of(non_public_global_v6.begin(), non_public_global_v6.end(),
+                      [&](const v6_range& r) { return in_range(bytes, r); });
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ struct target {
 std::variant<target, std::string> parse_target(std::string_view url);
 
 /// False for loopback, private (RFC 1918, fc00::/7), link-local, multicast, unspecified,
-/// carrier-grade NAT, IPv4-mapped forms of those, and other non-global ranges.
+/// carrier-grade NAT, IPv4-mapped and NAT64 (64:ff9b::/96) forms of those, the tunnelling
+/// prefixes 6to4 and Teredo, local-use NAT64, and other non-global ranges.
 bool is_public_address(const boost::asio::ip::address& address);
 
 /// When host is an IP literal, whether it is public; nullopt for DNS names.

@@ -159,6 +159,34 @@ TEST(Cli, publish_takes_a_file_and_redis_flags) {
   EXPECT_NE(usage_error_of({"publish", "a.jsonl", "b.jsonl"}), "");
 }
 
+TEST(Cli, replay_and_publish_wait_30s_by_default) {
+  EXPECT_EQ(parse({"replay"}).replay.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(parse({"publish"}).publish.timeout, std::chrono::seconds(30));
+}
+
+TEST(Cli, timeout_takes_a_duration_like_every_other_flag) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(parse({"replay", "--timeout", "5s"}).replay.timeout, 5s);
+  EXPECT_EQ(parse({"replay", "--timeout=250ms"}).replay.timeout, 250ms);
+  EXPECT_EQ(parse({"publish", "--timeout", "2m", "events.jsonl"}).publish.timeout, 2min);
+  EXPECT_EQ(parse({"publish", "--timeout", "2m", "events.jsonl"}).publish.file, "events.jsonl");
+  EXPECT_TRUE(parse({"publish", "--timeout", "1s"}).setting_flags.empty())
+      << "--timeout is the command's own flag, not a setting";
+}
+
+TEST(Cli, timeout_refuses_what_is_not_a_duration) {
+  for (const char* bad : {"5", "0s", "-1s", "soon", "5 s", "1.5s", ""}) {
+    const std::string message = usage_error_of({"replay", "--timeout", bad});
+    EXPECT_NE(message.find("--timeout"), std::string::npos) << bad << ": " << message;
+  }
+  EXPECT_NE(usage_error_of({"publish", "--timeout", "fast"}).find("--timeout"), std::string::npos);
+  EXPECT_NE(usage_error_of({"replay", "--timeout"}), "");
+  EXPECT_EQ(parse({"replay", "--timeout", "1d"}).replay.timeout, std::chrono::hours(24));
+  EXPECT_NE(usage_error_of({"replay", "--timeout", "25h"}).find("at most 1d"), std::string::npos);
+  EXPECT_NE(usage_error_of({"publish", "--timeout", "999999999d"}), "");
+  EXPECT_NE(usage_error_of({"serve", "--timeout", "5s"}), "") << "serve has its own timeouts";
+}
+
 TEST(Cli, version_and_help) {
   EXPECT_EQ(parse({"--version"}).cmd, cmd::version);
   EXPECT_EQ(parse({"help"}).cmd, cmd::help);
@@ -214,6 +242,8 @@ TEST(Cli, usage_text_describes_each_command) {
   EXPECT_NE(serve.find("5s,5m,30m,2h,5h,10h,10h"), std::string::npos) << serve;
   EXPECT_NE(usage_text("replay").find("--dry-run"), std::string::npos);
   EXPECT_NE(usage_text("publish").find("FILE"), std::string::npos);
+  EXPECT_NE(usage_text("replay").find("--timeout DURATION"), std::string::npos);
+  EXPECT_NE(usage_text("publish").find("--timeout DURATION"), std::string::npos);
 }
 
 }  // namespace

@@ -149,6 +149,44 @@ TEST(address_policy, nat64_prefix_is_judged_by_its_embedded_ipv4) {
   EXPECT_TRUE(is_public("64:ff9b::808:808"));  // 8.8.8.8
 }
 
+TEST(address_policy, six_to_four_is_refused_whatever_ipv4_it_embeds) {
+  // 2002:AABB:CCDD::/48 is relayed to the IPv4 host AA.BB.CC.DD; 6to4 is deprecated (RFC 7526).
+  EXPECT_FALSE(is_public("2002::"));
+  EXPECT_FALSE(is_public("2002:7f00:1::1"));   // 127.0.0.1
+  EXPECT_FALSE(is_public("2002:a00:1::1"));    // 10.0.0.1
+  EXPECT_FALSE(is_public("2002:808:808::1"));  // 8.8.8.8
+  EXPECT_FALSE(is_public("2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
+  EXPECT_TRUE(is_public("2003::1"));                                  // just above 2002::/16
+  EXPECT_TRUE(is_public("2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));  // just below
+}
+
+TEST(address_policy, teredo_and_the_ietf_protocol_block_are_refused) {
+  EXPECT_FALSE(is_public("2001::"));
+  EXPECT_FALSE(is_public("2001::1"));
+  EXPECT_FALSE(is_public("2001:0:4136:e378:8000:63bf:3fff:fdd2"));  // Teredo, RFC 4380 example
+  EXPECT_FALSE(is_public("2001:0:ffff:ffff:ffff:ffff:ffff:ffff"));  // end of Teredo's /32
+  EXPECT_FALSE(is_public("2001:2::1"));                             // benchmarking, in 2001::/23
+  EXPECT_FALSE(is_public("2001:1ff:ffff::1"));                      // end of 2001::/23
+  EXPECT_TRUE(is_public("2001:200::1"));                            // first block after it
+}
+
+TEST(address_policy, local_use_nat64_is_refused_even_with_a_public_ipv4) {
+  // 64:ff9b:1::/48 (RFC 8215) is translated by a local NAT64 into the operator's own network.
+  EXPECT_FALSE(is_public("64:ff9b:1::808:808"));
+  EXPECT_FALSE(is_public("64:ff9b:1::a00:1"));
+  EXPECT_FALSE(is_public("64:ff9b:1:ffff:ffff:ffff:ffff:ffff"));
+  EXPECT_TRUE(is_public("64:ff9b::808:808"));  // the well-known /96 is still judged by its IPv4
+}
+
+TEST(address_policy, ranges_outside_global_unicast_and_new_documentation_are_refused) {
+  for (const char* address :
+       {"::7f00:1", "::808:808", "::ffff:0:808:808", "100::1", "5f00::1", "3fff::1",
+        "3fff:fff:ffff::1", "4000::1", "1fff:ffff::1", "e000::1"}) {
+    EXPECT_FALSE(is_public(address)) << address;
+  }
+  EXPECT_TRUE(is_public("3fff:1000::1"));  // just above the 3fff::/20 documentation block
+}
+
 TEST(literal_host, dns_names_are_not_literals) {
   EXPECT_EQ(literal_host_is_public("hooks.example.com"), std::nullopt);
   EXPECT_EQ(literal_host_is_public("localhost"), std::nullopt);
@@ -161,6 +199,16 @@ TEST(literal_host, ip_literals_are_judged) {
   EXPECT_EQ(literal_host_is_public("::1"), false);
   EXPECT_EQ(literal_host_is_public("[::1]"), false);
   EXPECT_EQ(literal_host_is_public("2001:4860::8888"), true);
+}
+
+TEST(literal_host, tunnel_and_local_nat64_literals_are_refused_at_creation) {
+  for (const char* url : {"http://[2002:7f00:1::1]/", "https://[2002:808:808::1]:8443/",
+                          "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "http://[2001::a00:1]/",
+                          "http://[64:ff9b:1::808:808]/", "http://[::ffff:0:7f00:1]/"}) {
+    EXPECT_EQ(literal_host_is_public(parse_ok(url).host), false) << url;
+  }
+  EXPECT_EQ(literal_host_is_public("[2002:a00:1::1]"), false);
+  EXPECT_EQ(literal_host_is_public(parse_ok("http://[64:ff9b::808:808]/").host), true);
 }
 
 TEST(literal_host, legacy_ipv4_spellings_the_resolver_accepts_are_judged_too) {
