@@ -100,10 +100,14 @@ lookup_result resolve_within(const std::string& host, std::uint16_t port,
   if (!state->done_cv.wait_for(lock, timeout, [&] { return state->done; })) {
     return "the lookup of " + host + " did not answer " + within(timeout);
   }
-  if (state->ec || state->endpoints.empty()) {
-    return "cannot resolve " + host +
-           (state->ec ? ": " + lowercase_first(state->ec.message()) : std::string());
+  const auto& ec = state->ec;
+  const bool unknown_name = ec == asio::error::host_not_found ||
+                            ec == asio::error::host_not_found_try_again ||
+                            ec == asio::error::no_data;
+  if (ec && !unknown_name) {
+    return "cannot resolve host " + host + ": " + lowercase_first(ec.message());
   }
+  if (state->endpoints.empty()) return "cannot resolve host " + host;
   return std::move(state->endpoints);
 }
 

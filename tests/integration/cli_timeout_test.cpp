@@ -177,6 +177,16 @@ TEST(CliTimeout, replay_gives_up_on_an_api_that_accepts_and_never_answers) {
   EXPECT_EQ(api.accepted(), 1) << "the request was sent on an accepted connection";
 }
 
+TEST(CliTimeout, a_host_name_is_looked_up_under_the_same_deadline) {
+  silent_peer api;
+  const std::string url = "http://localhost:" + std::to_string(api.port());
+  const auto [r, took] = timed_cli({"replay", "--timeout", "1s", "--url", url},
+                                   {{"DISPATCHER_ADMIN_TOKEN", admin_token}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_LT(took, prompt);
+  EXPECT_EQ(r.err, "dispatcher replay: the admin API at " + url + " did not answer within 1s\n");
+}
+
 TEST(CliTimeout, replay_gives_up_when_the_connect_itself_never_completes) {
   unanswered_connect api;
   const auto [r, took] = timed_cli({"replay", "--timeout", "1s"}, api_env(api.port()));
