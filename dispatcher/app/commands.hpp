@@ -14,11 +14,13 @@ namespace dispatcher::app {
 
 /// Reads events, one JSON object a line, and XADDs the valid ones to the stream. A
 /// rejected line is reported with its number and reason and the rest go on; exit 0 when
-/// every line was added, 1 when some were rejected or Redis failed.
+/// every line was added, 1 when some were rejected or Redis failed or did not answer one
+/// step (lookup, connect, a command) within options.timeout.
 int run_publish(const publish_options& options, const config::settings& settings);
 
 /// POSTs /v1/deliveries/retry on DISPATCHER_URL with DISPATCHER_ADMIN_TOKEN and prints the
-/// matched and queued counts.
+/// matched and queued counts; exit 1 when the API refused or did not answer the whole
+/// exchange within options.timeout.
 int run_replay(const replay_options& options,
                const std::function<std::optional<std::string>(const std::string&)>& env);
 
