@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/redis/fields.hpp"
 
@@ -26,8 +27,7 @@ std::int64_t to_int(std::string_view s) {
 /// connection view shows once rather than in every entry.
 nlohmann::json history_entry(std::string_view member) {
   const auto bar = member.find('|');
-  auto j = nlohmann::json::parse(member.substr(bar == std::string_view::npos ? 0 : bar + 1),
-                                 nullptr, false);
+  auto j = json_or_text(member.substr(bar == std::string_view::npos ? 0 : bar + 1));
   if (!j.is_object()) return nlohmann::json::object();
   if (j.contains("at") && j["at"].is_number_integer()) {
     j["at"] = format_rfc3339(j["at"].get<std::int64_t>() * 1000);
@@ -159,12 +159,13 @@ asio::awaitable<query_result> store::async_get_event(const std::string& id) {
       deliveries.push_back(std::move(*j));
     }
   }
-  auto payload = nlohmann::json::parse(fields["payload"], nullptr, false);
-  nlohmann::json body = {
-      {"id", id},
-      {"payload", payload.is_discarded() ? nlohmann::json(fields["payload"]) : payload},
-      {"received_at", format_rfc3339(to_int(fields["received_at"]))},
-      {"deliveries", std::move(deliveries)}};
+  // What ingest stored passed the same checks, but an event written before they existed,
+  // or straight into Redis, is shown as a string rather than parsed into a document too
+  // deep to render.
+  nlohmann::json body = {{"id", id},
+                         {"payload", json_or_text(fields["payload"])},
+                         {"received_at", format_rfc3339(to_int(fields["received_at"]))},
+                         {"deliveries", std::move(deliveries)}};
   co_return query_result{{}, std::move(body)};
 }
 

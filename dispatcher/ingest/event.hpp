@@ -10,6 +10,9 @@
 
 namespace dispatcher::ingest {
 
+/// The largest `created` accepted: 9999-12-31T23:59:59Z (CONTRACT section 1).
+inline constexpr std::int64_t max_created = 253402300799;
+
 struct event {
   std::string id;    // producer's idempotency key, or "evt_<stream entry id>"
   std::string type;  // "event" field, e.g. account.connection.created
@@ -25,7 +28,8 @@ struct validation_error {
   std::string message;  // one sentence naming the field, e.g. "field 'consumerid' must be a UUID"
 };
 
-/// Validates one stream entry's payload per the contract (section 1). `entry_id` is the
+/// Validates one stream entry's payload per the contract (section 1): JSON nested at most
+/// 64 deep, no key twice in an object, the fields of the table. `entry_id` is the
 /// stream entry id, used for the default event id "evt_<entry_id>".
 std::variant<event, validation_error> parse_event(std::string_view payload,
                                                   std::string_view entry_id,
