@@ -151,8 +151,8 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
 
   const auto created_it = doc.find("created");
   if (created_it == doc.end()) return missing("created");
-  // The bound keeps every later "* 1000" and comparison in range (a value near int64 max
-  // overflowed them) and is the last second of year 9999, the end of RFC 3339.
+  // A value near int64 max overflowed the "* 1000" of the history and pinned a
+  // connection's status; the bound is the end of what RFC 3339 can write.
   const bool created_ok =
       created_it->is_number_integer() &&
       (created_it->is_number_unsigned()

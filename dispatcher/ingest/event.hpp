@@ -8,10 +8,12 @@
 #include <string_view>
 #include <variant>
 
+#include "dispatcher/common/time.hpp"
+
 namespace dispatcher::ingest {
 
-/// The largest `created` accepted: 9999-12-31T23:59:59Z (CONTRACT section 1).
-inline constexpr std::int64_t max_created = 253402300799;
+/// The largest `created` accepted (CONTRACT section 1).
+inline constexpr std::int64_t max_created = max_rfc3339_seconds;
 
 struct event {
   std::string id;    // producer's idempotency key, or "evt_<stream entry id>"

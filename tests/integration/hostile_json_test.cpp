@@ -65,15 +65,24 @@ TEST_F(HostileJson, a_stored_event_nested_90000_deep_is_shown_as_text) {
   EXPECT_TRUE(still_answers());
 }
 
-TEST_F(HostileJson, stored_history_and_attempts_nested_deep_do_not_crash_their_views) {
+TEST_F(HostileJson, stored_history_and_attempts_built_by_hand_do_not_break_their_views) {
   const std::string deep = "{\"status\":\"active\",\"x\":" + nested_arrays(90'000) + "}";
   redis_.cmd({"ZADD", "conn:" + connection + ":history", "1", "1|" + deep});
   redis_.cmd({"SADD", "consumer:" + consumer + ":connections", connection});
   redis_.cmd({"HSET", "dlv:dlv_deep", "event_id", "e1", "status", "failed"});
   redis_.cmd({"RPUSH", "dlv:dlv_deep:attempts", deep});
 
+  // And one whose time would overflow when turned into milliseconds.
+  redis_.cmd({"ZADD", "conn:" + connection + ":history", "2",
+              R"(2|{"status":"inactive","at":9223372036854775807,"event_id":"e2"})"});
+
   const auto history = service_->api("GET", "/v1/connections/" + connection);
-  EXPECT_EQ(history.status, 200) << history.body.substr(0, 200);
+  ASSERT_EQ(history.status, 200) << history.body.substr(0, 200);
+  const json view = history.json();
+  EXPECT_EQ(view["status"], "inactive");
+  ASSERT_EQ(view["history"].size(), 2u);
+  EXPECT_EQ(view["history"][0], json::object()) << "the deep entry is not rendered";
+  EXPECT_EQ(view["history"][1]["at"], 9223372036854775807LL) << "shown as stored";
   const auto listed = service_->api("GET", "/v1/consumers/" + consumer + "/connections");
   EXPECT_EQ(listed.status, 200) << listed.body.substr(0, 200);
   const auto attempts = service_->api("GET", "/v1/deliveries/dlv_deep");
