@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/ingest/event.hpp"
@@ -62,8 +63,11 @@ std::optional<response> parse_body(const request& req, json& out, bool empty_ok)
     out = json::object();
     return std::nullopt;
   }
-  out = json::parse(req.body, nullptr, false);
-  if (out.is_discarded()) return json_error(400, "invalid_json", "request body is not valid JSON");
+  auto parsed = parse_untrusted_json(req.body);
+  if (auto* problem = std::get_if<json_problem>(&parsed)) {
+    return json_error(400, "invalid_json", "request body " + problem->message);
+  }
+  out = std::move(std::get<json>(parsed));
   if (!out.is_object())
     return json_error(400, "invalid_json", "request body must be a JSON object");
   return std::nullopt;

@@ -9,6 +9,10 @@
 
 namespace dispatcher {
 
+/// 9999-12-31T23:59:59Z, the last second RFC 3339 can write: the bound on event times
+/// (CONTRACT section 1), which also keeps seconds * 1000 far from overflow.
+inline constexpr std::int64_t max_rfc3339_seconds = 253402300799;
+
 /// Milliseconds since the Unix epoch, from the system clock.
 std::int64_t unix_now_ms();
 

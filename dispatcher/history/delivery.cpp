@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/signing/signature.hpp"
 
@@ -53,8 +54,8 @@ std::string to_storage(const attempt_record& a) {
 }
 
 nlohmann::json attempt_json(std::string_view stored) {
-  auto j = nlohmann::json::parse(stored, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return nlohmann::json::object();
+  auto j = json_or_text(stored);
+  if (!j.is_object()) return nlohmann::json::object();
   if (j.contains("started_at") && j["started_at"].is_number_integer()) {
     j["started_at"] = format_rfc3339(j["started_at"].get<std::int64_t>());
   }

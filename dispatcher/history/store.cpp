@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/redis/fields.hpp"
 
@@ -26,22 +27,31 @@ std::int64_t to_int(std::string_view s) {
 /// connection view shows once rather than in every entry.
 nlohmann::json history_entry(std::string_view member) {
   const auto bar = member.find('|');
-  auto j = nlohmann::json::parse(member.substr(bar == std::string_view::npos ? 0 : bar + 1),
-                                 nullptr, false);
+  auto j = json_or_text(member.substr(bar == std::string_view::npos ? 0 : bar + 1));
   if (!j.is_object()) return nlohmann::json::object();
-  if (j.contains("at") && j["at"].is_number_integer()) {
-    j["at"] = format_rfc3339(j["at"].get<std::int64_t>() * 1000);
+  if (const auto at = j.find("at"); at != j.end() && at->is_number_integer()) {
+    // The ingest script writes a checked `created`; an entry written by hand is shown as
+    // stored rather than overflowing the multiplication.
+    const auto seconds = at->get<std::int64_t>();
+    if (seconds >= 0 && seconds <= max_rfc3339_seconds) *at = format_rfc3339(seconds * 1000);
   }
   return j;
 }
 
+// Entries are written by the ingest script, but one written by hand, with a number where a
+// string belongs, must not turn the view into an exception.
+std::string string_member(const nlohmann::json& entry, const char* name) {
+  const auto it = entry.find(name);
+  return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 /// The connection's current state is the newest entry of its ordered history.
-nlohmann::json connection_json(const std::string& id, nlohmann::json newest) {
+nlohmann::json connection_json(const std::string& id, const nlohmann::json& newest) {
   return {{"connectionid", id},
-          {"status", newest.value("status", "")},
-          {"consumerid", newest.value("consumerid", "")},
-          {"updated_at", newest.value("at", "")},
-          {"event_id", newest.value("event_id", "")}};
+          {"status", string_member(newest, "status")},
+          {"consumerid", string_member(newest, "consumerid")},
+          {"updated_at", string_member(newest, "at")},
+          {"event_id", string_member(newest, "event_id")}};
 }
 
 }  // namespace
@@ -159,12 +169,13 @@ asio::awaitable<query_result> store::async_get_event(const std::string& id) {
       deliveries.push_back(std::move(*j));
     }
   }
-  auto payload = nlohmann::json::parse(fields["payload"], nullptr, false);
-  nlohmann::json body = {
-      {"id", id},
-      {"payload", payload.is_discarded() ? nlohmann::json(fields["payload"]) : payload},
-      {"received_at", format_rfc3339(to_int(fields["received_at"]))},
-      {"deliveries", std::move(deliveries)}};
+  // What ingest stored passed the same checks, but an event written before they existed,
+  // or straight into Redis, is shown as a string rather than parsed into a document too
+  // deep to render.
+  nlohmann::json body = {{"id", id},
+                         {"payload", json_or_text(fields["payload"])},
+                         {"received_at", format_rfc3339(to_int(fields["received_at"]))},
+                         {"deliveries", std::move(deliveries)}};
   co_return query_result{{}, std::move(body)};
 }
 

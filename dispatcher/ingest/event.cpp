@@ -3,61 +3,15 @@
 // the payload itself, with at most an "id" member spliced in after the opening brace.
 #include "dispatcher/ingest/event.hpp"
 
-#include <limits>
-
 #include <nlohmann/json.hpp>
+
+#include "dispatcher/common/json.hpp"
 
 namespace dispatcher::ingest {
 
 namespace {
 
 using json = nlohmann::json;
-
-// A SAX consumer that only keeps the parser's error. It runs as a second pass when the
-// non-throwing DOM parse has failed, so we can say why without exceptions on this path.
-struct error_recorder {
-  std::string message;
-
-  bool null() { return true; }
-  bool boolean(bool) { return true; }
-  bool number_integer(json::number_integer_t) { return true; }
-  bool number_unsigned(json::number_unsigned_t) { return true; }
-  bool number_float(json::number_float_t, const json::string_t&) { return true; }
-  bool string(json::string_t&) { return true; }
-  bool binary(json::binary_t&) { return true; }
-  bool start_object(std::size_t) { return true; }
-  bool key(json::string_t&) { return true; }
-  bool end_object() { return true; }
-  bool start_array(std::size_t) { return true; }
-  bool end_array() { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
-    std::string_view what = ex.what();
-    // Drop the "[json.exception.parse_error.101] " tag: the sentence is for operators.
-    if (const auto close = what.find("] ");
-        !what.empty() && what.front() == '[' && close != std::string_view::npos) {
-      what.remove_prefix(close + 2);
-    }
-    // "last read" quotes the offending token: it can be most of a 256 KiB string and hold
-    // the very bytes that are not UTF-8, and this sentence ends up in logs and API errors.
-    std::string text(what);
-    if (const auto last = text.find("; last read: "); last != std::string::npos) {
-      const auto expected = text.rfind("; expected ");
-      text.erase(last, expected != std::string::npos && expected > last ? expected - last
-                                                                        : std::string::npos);
-    }
-    for (char& c : text) {
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-    }
-    message = std::move(text);
-    return false;
-  }
-};
-
-std::string json_error_reason(std::string_view payload) {
-  error_recorder recorder;
-  json::sax_parse(payload, &recorder);
-  return recorder.message.empty() ? std::string("malformed input") : recorder.message;
-}
 
 const char* type_name(const json& value) {
   switch (value.type()) {
@@ -172,10 +126,11 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
   }
   // nlohmann rejects ill-formed UTF-8 inside strings and any non-ASCII byte outside them,
   // so a successful parse also proves the payload is valid UTF-8.
-  const json doc = json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    return validation_error{"payload is not valid JSON: " + json_error_reason(payload)};
+  auto parsed = parse_untrusted_json(payload);
+  if (auto* problem = std::get_if<json_problem>(&parsed)) {
+    return validation_error{"payload " + problem->message};
   }
+  const json& doc = std::get<json>(parsed);
   if (!doc.is_object()) {
     return validation_error{std::string("payload must be a JSON object, not ") + type_name(doc)};
   }
@@ -196,14 +151,17 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
 
   const auto created_it = doc.find("created");
   if (created_it == doc.end()) return missing("created");
+  // A value near int64 max overflowed the "* 1000" of the history and pinned a
+  // connection's status; the bound is the end of what RFC 3339 can write.
   const bool created_ok =
       created_it->is_number_integer() &&
       (created_it->is_number_unsigned()
-           ? created_it->get<std::uint64_t>() <=
-                 static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-           : created_it->get<std::int64_t>() >= 0);
+           ? created_it->get<std::uint64_t>() <= static_cast<std::uint64_t>(max_created)
+           : created_it->get<std::int64_t>() >= 0 &&
+                 created_it->get<std::int64_t>() <= max_created);
   if (!created_ok) {
-    return validation_error{"field 'created' must be a non-negative integer (unix seconds)"};
+    return validation_error{"field 'created' must be an integer from 0 to " +
+                            std::to_string(max_created) + " (unix seconds)"};
   }
   ev.created = created_it->get<std::int64_t>();
 

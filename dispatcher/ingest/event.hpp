@@ -8,7 +8,12 @@
 #include <string_view>
 #include <variant>
 
+#include "dispatcher/common/time.hpp"
+
 namespace dispatcher::ingest {
+
+/// The largest `created` accepted (CONTRACT section 1).
+inline constexpr std::int64_t max_created = max_rfc3339_seconds;
 
 struct event {
   std::string id;    // producer's idempotency key, or "evt_<stream entry id>"
@@ -25,7 +30,8 @@ struct validation_error {
   std::string message;  // one sentence naming the field, e.g. "field 'consumerid' must be a UUID"
 };
 
-/// Validates one stream entry's payload per the contract (section 1). `entry_id` is the
+/// Validates one stream entry's payload per the contract (section 1): JSON nested at most
+/// 64 deep, no key twice in an object, the fields of the table. `entry_id` is the
 /// stream entry id, used for the default event id "evt_<entry_id>".
 std::variant<event, validation_error> parse_event(std::string_view payload,
                                                   std::string_view entry_id,

@@ -191,15 +191,47 @@ TEST(event, rejects_non_uuid_ids) {
             "field 'consumerid' must be a UUID string");
 }
 
-TEST(event, created_must_be_a_non_negative_integer) {
+std::string with_created(std::string_view created) {
+  return R"({"event":"a.b","accountid":")" + std::string(account) + R"(","consumerid":")" +
+         std::string(consumer) + R"(","created":)" + std::string(created) + "}";
+}
+
+TEST(event, created_must_be_an_integer_from_0_to_the_end_of_year_9999) {
   for (const char* created :
-       {"-1", "1.5", "1700000000.0", "\"1700000000\"", "null", "true", "18446744073709551615"}) {
-    const std::string payload = R"({"event":"a.b","accountid":")" + std::string(account) +
-                                R"(","consumerid":")" + std::string(consumer) + R"(","created":)" +
-                                created + "}";
-    EXPECT_EQ(parse_error(payload), "field 'created' must be a non-negative integer (unix seconds)")
+       {"-1", "1.5", "1700000000.0", "\"1700000000\"", "null", "true", "18446744073709551615",
+        "253402300800", "9223372036854775807", "-9223372036854775808", "9223372036854775808"}) {
+    EXPECT_EQ(parse_error(with_created(created)),
+              "field 'created' must be an integer from 0 to 253402300799 (unix seconds)")
         << created;
   }
+  EXPECT_EQ(parse_ok(with_created("253402300799")).created, 253402300799);
+  EXPECT_EQ(parse_ok(with_created("0")).created, 0);
+}
+
+// `levels` nested arrays as the value of "data": the payload is `levels` + 1 deep.
+std::string nested_data(std::size_t levels) {
+  return connection_payload(",\"data\":" + std::string(levels, '[') + std::string(levels, ']'));
+}
+
+TEST(event, payload_nested_64_deep_is_accepted_and_65_is_refused) {
+  EXPECT_EQ(parse_ok(nested_data(63)).type, "account.connection.created");
+  EXPECT_EQ(parse_error(nested_data(64)), "payload is nested deeper than 64 levels");
+}
+
+TEST(event, payload_of_120000_nested_arrays_is_refused) {
+  const std::string payload = nested_data(120'000);
+  ASSERT_LT(payload.size(), max_payload);
+  EXPECT_EQ(parse_error(payload), "payload is nested deeper than 64 levels");
+}
+
+TEST(event, duplicated_keys_are_refused_at_any_level) {
+  EXPECT_EQ(parse_error(connection_payload(R"(,"status":"inactive")")),
+            "payload has the key 'status' twice in the same object");
+  EXPECT_EQ(parse_error(connection_payload(R"(,"data":{"items":[{"n":1,"n":2}]})")),
+            "payload has the key 'n' twice in the object at /data/items/0");
+  // Same key in different objects is fine.
+  EXPECT_EQ(parse_ok(connection_payload(R"(,"data":{"status":"x","more":{"status":"y"}})")).status,
+            "active");
 }
 
 TEST(event, rejects_malformed_producer_ids) {

@@ -1,0 +1,50 @@
+// Parsing JSON that someone else wrote: stream payloads, admin request bodies and whatever
+// is stored in Redis. nlohmann parses without recursion, but copying, comparing and dumping
+// a document recurse once per level, so a 90,000-deep array that parsed fine would later
+// overflow the stack wherever it is rendered. Every untrusted text therefore goes through
+// parse_untrusted_json, which refuses documents nested deeper than a bound (CONTRACT
+// sections 1 and 6) and objects with a key given twice (receivers' parsers disagree on
+// which one wins), in the same single pass that builds the document.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+namespace dispatcher {
+
+/// The nesting the contract allows: the top-level object or array is level 1.
+inline constexpr std::size_t max_json_depth = 64;
+
+enum class json_fault {
+  /// Not JSON: a syntax error, ill-formed UTF-8, a number out of range.
+  syntax,
+  /// More than the allowed levels of objects and arrays.
+  too_deep,
+  /// The same key twice in one object.
+  duplicate_key,
+};
+
+struct json_problem {
+  json_fault fault;
+  /// Completes a sentence whose subject the caller names ("payload " + message): "is not
+  /// valid JSON: syntax error while parsing value - invalid literal", "is nested deeper
+  /// than 64 levels", "has the key 'status' twice in the object at /data". Printable ASCII
+  /// only, and never quotes more than a short key of the input: it ends up in logs and in
+  /// API answers.
+  std::string message;
+};
+
+/// Parses `text` (a whole JSON text; nothing but whitespace may follow it) without
+/// recursion and without exceptions.
+std::variant<nlohmann::json, json_problem> parse_untrusted_json(
+    std::string_view text, std::size_t max_depth = max_json_depth);
+
+/// For showing stored text that anyone with access to Redis may have written: the parsed
+/// document, or the text itself as a JSON string when parse_untrusted_json refuses it.
+nlohmann::json json_or_text(std::string_view text);
+
+}  // namespace dispatcher

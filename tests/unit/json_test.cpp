@@ -1,0 +1,149 @@
+// Checked parsing of untrusted JSON: the depth bound, duplicate keys, and a document equal
+// to what nlohmann's own parser builds.
+#include "dispatcher/common/json.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace dispatcher {
+namespace {
+
+using json = nlohmann::json;
+
+json parse_ok(std::string_view text, std::size_t max_depth = max_json_depth) {
+  auto result = parse_untrusted_json(text, max_depth);
+  if (auto* problem = std::get_if<json_problem>(&result)) {
+    ADD_FAILURE() << text.substr(0, 200) << ": " << problem->message;
+    return {};
+  }
+  return std::move(std::get<json>(result));
+}
+
+json_problem parse_problem(std::string_view text, std::size_t max_depth = max_json_depth) {
+  auto result = parse_untrusted_json(text, max_depth);
+  if (auto* problem = std::get_if<json_problem>(&result)) return *problem;
+  ADD_FAILURE() << text.substr(0, 200) << " was accepted";
+  return {json_fault::syntax, ""};
+}
+
+// Objects and arrays alternating, `levels` deep in all: {"a":[{"a":[ ... ]}]}.
+std::string mixed_nesting(std::size_t levels) {
+  std::string open, close;
+  for (std::size_t i = 0; i < levels; ++i) {
+    open += i % 2 == 0 ? R"({"a":)" : "[";
+    close += i % 2 == 0 ? "}" : "]";
+  }
+  std::reverse(close.begin(), close.end());
+  return open + "1" + close;
+}
+
+TEST(untrusted_json, builds_the_same_document_as_nlohmann) {
+  for (const char* text : {
+           R"({"a":1,"b":[true,false,null,-5,18446744073709551615,1.5e3,"x\u00e9\n"],"c":{}})",
+           R"([[],{},[{}],"",0])",
+           "  {\"z\": {\"y\": [1, {\"x\": [ ]}]}}  ",
+           "42",
+           "\"text\"",
+           "null",
+       }) {
+    EXPECT_EQ(parse_ok(text), json::parse(text)) << text;
+  }
+}
+
+TEST(untrusted_json, nesting_64_deep_is_accepted_and_65_is_refused) {
+  const std::string arrays = std::string(64, '[') + std::string(64, ']');
+  EXPECT_EQ(parse_ok(arrays), json::parse(arrays));
+  EXPECT_EQ(parse_ok(mixed_nesting(64)), json::parse(mixed_nesting(64)));
+  const auto problem = parse_problem(mixed_nesting(65));
+  EXPECT_EQ(problem.fault, json_fault::too_deep);
+  EXPECT_EQ(problem.message, "is nested deeper than 64 levels");
+  EXPECT_EQ(parse_problem(std::string(65, '[') + std::string(65, ']')).fault, json_fault::too_deep);
+}
+
+TEST(untrusted_json, the_bound_is_a_parameter) {
+  EXPECT_EQ(parse_ok("[1]", 1), json::array({1}));
+  EXPECT_EQ(parse_ok("7", 0), 7);
+  EXPECT_EQ(parse_problem("[[1]]", 1).message, "is nested deeper than 1 levels");
+  EXPECT_EQ(parse_problem("{}", 0).fault, json_fault::too_deep);
+}
+
+TEST(untrusted_json, 200000_nested_arrays_are_refused_without_crashing) {
+  const std::string closed = std::string(200'000, '[') + std::string(200'000, ']');
+  EXPECT_EQ(parse_problem(closed).fault, json_fault::too_deep);
+  // Never closed: refused for its depth before the parser reaches the missing end.
+  EXPECT_EQ(parse_problem(std::string(200'000, '[')).fault, json_fault::too_deep);
+  EXPECT_EQ(parse_problem(mixed_nesting(200'000)).fault, json_fault::too_deep);
+}
+
+TEST(untrusted_json, a_duplicate_key_at_the_top_level_is_refused) {
+  const auto problem = parse_problem(R"({"status":"active","id":"1","status":"inactive"})");
+  EXPECT_EQ(problem.fault, json_fault::duplicate_key);
+  EXPECT_EQ(problem.message, "has the key 'status' twice in the same object");
+  // Keys are compared after unescaping.
+  EXPECT_EQ(parse_problem(R"({"a":1,"\u0061":2})").message,
+            "has the key 'a' twice in the same object");
+}
+
+TEST(untrusted_json, a_nested_duplicate_key_is_refused_with_its_place) {
+  const auto problem =
+      parse_problem(R"({"data":{"items":[{"x":1},{"x":1,"y":{"a/b~":{"k":1,"k":2}}}]}})");
+  EXPECT_EQ(problem.fault, json_fault::duplicate_key);
+  EXPECT_EQ(problem.message, "has the key 'k' twice in the object at /data/items/1/y/a~1b~0");
+}
+
+TEST(untrusted_json, the_same_key_in_different_objects_is_fine) {
+  const json doc = parse_ok(R"({"a":{"a":1},"b":[{"a":2},{"a":3}],"c":{"b":{"a":4}}})");
+  EXPECT_EQ(doc["b"][1]["a"], 3);
+  EXPECT_EQ(doc["c"]["b"]["a"], 4);
+}
+
+TEST(untrusted_json, duplicate_messages_quote_keys_printably_and_briefly) {
+  const std::string long_key(500, 'k');
+  const auto problem = parse_problem("{\"" + long_key + "\":1,\"" + long_key + "\":2}");
+  EXPECT_LT(problem.message.size(), 100u) << problem.message;
+  EXPECT_EQ(parse_problem("{\"\\u0001\xc3\xa9\":1,\"\\u0001\xc3\xa9\":2}").message,
+            std::string("has the key '") + "???" + "' twice in the same object");
+}
+
+TEST(untrusted_json, wide_and_large_documents_are_fine) {
+  std::string many_objects = "[";
+  for (int i = 0; i < 20'000; ++i) {
+    many_objects += (i ? "," : "") + std::string(R"({"id":)") + std::to_string(i) + R"(,"v":[1]})";
+  }
+  many_objects += "]";
+  const json objects = parse_ok(many_objects);
+  ASSERT_EQ(objects.size(), 20'000u);
+  EXPECT_EQ(objects[19'999]["id"], 19'999);
+
+  std::string many_keys = "{";
+  for (int i = 0; i < 20'000; ++i) {
+    many_keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  }
+  EXPECT_EQ(parse_ok(many_keys + "}").size(), 20'000u);
+  EXPECT_EQ(parse_problem(many_keys + ",\"k19999\":0}").message,
+            "has the key 'k19999' twice in the same object");
+}
+
+TEST(untrusted_json, syntax_errors_say_why_without_the_exception_tag) {
+  for (const char* text : {"{not json", "{\"a\":1} x", "", "[1,]", "1e999", "\"\xff\""}) {
+    const auto problem = parse_problem(text);
+    EXPECT_EQ(problem.fault, json_fault::syntax) << text;
+    EXPECT_TRUE(problem.message.starts_with("is not valid JSON: ")) << problem.message;
+    EXPECT_EQ(problem.message.find("[json.exception"), std::string::npos) << problem.message;
+    for (const char c : problem.message) {
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f) << problem.message;
+    }
+  }
+}
+
+TEST(untrusted_json, json_or_text_shows_refused_text_as_a_string) {
+  const std::string deep = std::string(90'000, '[') + std::string(90'000, ']');
+  EXPECT_EQ(json_or_text(deep), json(deep));
+  EXPECT_EQ(json_or_text(R"({"a":1,"a":2})"), json(R"({"a":1,"a":2})"));
+  EXPECT_EQ(json_or_text("{oops"), json("{oops"));
+  EXPECT_EQ(json_or_text(R"({"a":[1]})"), json::parse(R"({"a":[1]})"));
+}
+
+}  // namespace
+}  // namespace dispatcher
