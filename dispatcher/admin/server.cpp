@@ -61,6 +61,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_body_bytes = 1024 * 1024;
 // Beast's default; admin clients send a handful of short headers.
 constexpr std::uint32_t max_header_bytes = 8 * 1024;
+// A connection's read buffer: the headers and one read of what follows them.
+constexpr std::size_t max_buffer_bytes = 2 * max_header_bytes;
 // From the moment a connection is idle (accepted, or its last answer written) a complete
 // request, body included, must be in within this time (CONTRACT section 6). Long enough
 // for the console polling every 2 s and for 1 MiB at 200 KiB/s; short enough that idle
@@ -280,7 +282,10 @@ asio::awaitable<response> async_call_handler(impl_ptr self, request req) {
 // connection is evicted, or the server stops.
 asio::awaitable<void> async_session(impl_ptr self, std::shared_ptr<connection> conn) {
   auto& stream = conn->stream;
-  beast::flat_buffer buffer;
+  // Bounded: the parser moves body bytes into the request as they arrive, so the buffer
+  // holds at most the headers and one read's worth, and a refused request's body costs
+  // nothing more.
+  beast::flat_buffer buffer(max_buffer_bytes);
 
   while (self->begin_waiting(*conn, clock::now())) {
     const auto deadline = clock::now() + request_timeout;
