@@ -1,12 +1,14 @@
 #include "dispatcher/admin/api.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
+
+#include <algorithm>
 
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/json.hpp"
+#include "dispatcher/common/random.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/ingest/event.hpp"
@@ -48,13 +50,58 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-/// Compares in constant time, so the token cannot be guessed byte by byte from timings.
+/// `Bearer <token>`, the scheme in any case (RFC 9110 section 11.1: auth schemes are
+/// case-insensitive) followed by one or more spaces. Compares in constant time, so the
+/// token cannot be guessed byte by byte from timings.
 bool bearer_matches(std::string_view header, const std::string& token) {
-  constexpr std::string_view prefix = "Bearer ";
-  if (token.empty() || !header.starts_with(prefix)) return false;
-  header.remove_prefix(prefix.size());
+  constexpr std::string_view scheme = "bearer";
+  if (token.empty() || header.size() <= scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    const char c = header[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != scheme[i]) return false;
+  }
+  header.remove_prefix(scheme.size());
+  if (header.front() != ' ') return false;
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
   return header.size() == token.size() &&
          CRYPTO_memcmp(header.data(), token.data(), token.size()) == 0;
+}
+
+// Path ids are checked against the shapes the dispatcher gives them before they reach a
+// Redis key: an id that cannot exist is a 404 without a lookup, and no text a client
+// writes (a ':' in particular) can name a key of another kind.
+
+bool all_of_chars(std::string_view text, bool (*ok)(char)) {
+  return std::all_of(text.begin(), text.end(), ok);
+}
+
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/// "dlv_" + 24 lowercase hex digits (history::delivery_id).
+bool is_delivery_id(std::string_view id) {
+  constexpr std::string_view prefix = "dlv_";
+  return id.size() == prefix.size() + 24 && id.starts_with(prefix) &&
+         all_of_chars(id.substr(prefix.size()),
+                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+/// "ep_" + lowercase letters and digits (routing::generate_endpoint_id makes 24; any
+/// length up to 64 is accepted so ids of another generation still resolve).
+bool is_endpoint_id(std::string_view id) {
+  constexpr std::string_view prefix = "ep_";
+  return id.size() > prefix.size() && id.size() <= prefix.size() + 64 && id.starts_with(prefix) &&
+         all_of_chars(id.substr(prefix.size()), is_lower_alnum);
+}
+
+/// An event id as the contract allows it (section 1): ^[A-Za-z0-9_.:-]{1,128}$. The
+/// assigned forms, evt_<stream entry id> and api_<random>, fit it too.
+bool is_event_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && all_of_chars(id, [](char c) {
+    return (c >= 'A' && c <= 'Z') || is_lower_alnum(c) || c == '_' || c == '.' || c == ':' ||
+           c == '-';
+  });
 }
 
 /// Parses a JSON object body; an empty body is an empty object when allowed.
@@ -71,14 +118,6 @@ std::optional<response> parse_body(const request& req, json& out, bool empty_ok)
   if (!out.is_object())
     return json_error(400, "invalid_json", "request body must be a JSON object");
   return std::nullopt;
-}
-
-std::string random_token(std::size_t length) {
-  static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string bytes(length, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(length));
-  for (auto& c : bytes) c = alphabet[static_cast<unsigned char>(c) % 36];
-  return bytes;
 }
 
 response filter_error_response(const history::filter_error& bad) {
@@ -102,26 +141,39 @@ response json_error(int status, std::string_view code, std::string_view message,
   return json_response(status, json{{"error", std::move(err)}});
 }
 
+std::optional<response> api::authorize(std::string_view path,
+                                       std::string_view authorization) const {
+  const auto parts = split_path(path);
+  if (parts.size() == 1 && parts[0] == "metrics") {
+    if (!ctx_.settings.metrics_token.empty() &&
+        !bearer_matches(authorization, ctx_.settings.metrics_token)) {
+      return json_error(401, "unauthorized", "a valid metrics bearer token is required");
+    }
+    return std::nullopt;
+  }
+  if (!parts.empty() && parts[0] == "v1" &&
+      !bearer_matches(authorization, ctx_.settings.admin_token)) {
+    return json_error(401, "unauthorized", "a valid bearer token is required");
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<response> api::async_handle(request req) {
+  // The server asks authorize() before reading a body; asking again here keeps the
+  // handler safe on its own.
+  if (auto denied = authorize(req.path, req.authorization)) co_return std::move(*denied);
   const auto parts = split_path(req.path);
   if (parts.size() == 1 && parts[0] == "healthz") {
     co_return json_response(200, {{"status", "ok"}});
   }
   if (parts.size() == 1 && parts[0] == "readyz") co_return co_await async_readiness();
   if (parts.size() == 1 && parts[0] == "metrics") {
-    if (!ctx_.settings.metrics_token.empty() &&
-        !bearer_matches(req.authorization, ctx_.settings.metrics_token)) {
-      co_return json_error(401, "unauthorized", "a valid metrics bearer token is required");
-    }
     response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = obs::global_metrics().render();
     co_return r;
   }
   if (parts.empty() || parts[0] != "v1") co_return not_found("path");
-  if (!bearer_matches(req.authorization, ctx_.settings.admin_token)) {
-    co_return json_error(401, "unauthorized", "a valid bearer token is required");
-  }
   if (parts.size() < 2) co_return not_found("path");
   const auto resource = parts[1];
 
@@ -134,6 +186,7 @@ asio::awaitable<response> api::async_handle(request req) {
     }
     if (parts.size() == 3) {
       if (!is_get(req)) co_return method_not_allowed();
+      if (!is_event_id(parts[2])) co_return not_found("event");
       auto r = co_await ctx_.history.async_get_event(std::string(parts[2]));
       if (r.ec) co_return unavailable(r.ec);
       if (!r.value) co_return not_found("event");
@@ -145,6 +198,7 @@ asio::awaitable<response> api::async_handle(request req) {
 
   if (resource == "connections" && parts.size() == 3) {
     if (!is_get(req)) co_return method_not_allowed();
+    if (!ingest::is_uuid(parts[2])) co_return not_found("connection");
     auto r = co_await ctx_.history.async_get_connection(std::string(parts[2]));
     if (r.ec) co_return unavailable(r.ec);
     if (!r.value) co_return not_found("connection");
@@ -153,6 +207,7 @@ asio::awaitable<response> api::async_handle(request req) {
 
   if (resource == "consumers" && parts.size() == 4 && parts[3] == "connections") {
     if (!is_get(req)) co_return method_not_allowed();
+    if (!ingest::is_uuid(parts[2])) co_return not_found("consumer");
     std::optional<std::string> status;
     for (const auto& [name, value] : req.query) {
       if (name != "status") {
@@ -265,6 +320,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
     co_return json_response(200, {{"data", std::move(data)}, {"next_cursor", std::move(next)}});
   }
 
+  if (!is_endpoint_id(parts[2])) co_return not_found("endpoint");
   const std::string id(parts[2]);
   auto found = co_await ctx_.endpoints.async_get(id);
   if (found.ec) co_return unavailable(found.ec);
@@ -359,6 +415,7 @@ asio::awaitable<response> api::async_deliveries(const request& req,
   }
   if (parts.size() == 3) {
     if (!is_get(req)) co_return method_not_allowed();
+    if (!is_delivery_id(parts[2])) co_return not_found("delivery");
     auto r = co_await ctx_.history.async_get_delivery(std::string(parts[2]));
     if (r.ec) co_return unavailable(r.ec);
     if (!r.value) co_return not_found("delivery");
@@ -366,6 +423,7 @@ asio::awaitable<response> api::async_deliveries(const request& req,
   }
   if (parts.size() == 4 && parts[3] == "retry") {
     if (req.method != "POST") co_return method_not_allowed();
+    if (!is_delivery_id(parts[2])) co_return not_found("delivery");
     co_return co_await async_retry_one(std::string(parts[2]));
   }
   co_return not_found("path");
@@ -399,7 +457,7 @@ asio::awaitable<response> api::async_retry_one(const std::string& id) {
 
 asio::awaitable<response> api::async_publish_event(const request& req) {
   // The same validation as the stream; an id is assigned now so it can be returned.
-  auto parsed = ingest::parse_event(req.body, "api_" + random_token(20), ctx_.settings.max_payload);
+  auto parsed = ingest::parse_event(req.body, "api_" + random_id(20), ctx_.settings.max_payload);
   if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {
     co_return json_error(req.body.size() > ctx_.settings.max_payload ? 413 : 422, "invalid_event",
                          bad->message);

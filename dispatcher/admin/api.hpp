@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
@@ -37,6 +38,11 @@ class api {
  public:
   explicit api(api_context ctx) : ctx_(std::move(ctx)) {}
   boost::asio::awaitable<response> async_handle(request req);
+
+  /// The 401 a request to this (decoded) path gets with this Authorization header, or
+  /// nothing when it may go on. Needs only the headers, so the server asks it before
+  /// reading a body (CONTRACT section 6); async_handle asks it too.
+  std::optional<response> authorize(std::string_view path, std::string_view authorization) const;
 
  private:
   boost::asio::awaitable<response> async_readiness();

@@ -5,9 +5,18 @@
 // All of Beast lives in this file so the routes compile fast and are tested without
 // sockets.
 //
+// Abuse (CONTRACT section 6): the authorizer is asked as soon as the headers are in, so an
+// unauthenticated client gets its 401 without a byte of its body being buffered (and
+// without "100 Continue"); a connection must deliver a complete request within 5 s of
+// becoming idle; and at the connection cap the longest-idle connection with no request in
+// progress is closed to admit the new one (nginx does the same with keep-alive
+// connections), so one client holding idle sockets cannot lock operators out.
+//
 // Threads: the acceptor runs on its own strand, and each connection on a strand of its
 // own, so the server is safe on an io_context run by several threads; stop() may be called
-// from any thread.
+// from any thread. What other strands need to know of a connection (whether a request is
+// in progress, since when it is idle, whether it was told to close) lives in the registry
+// under its mutex.
 #include "dispatcher/admin/server.hpp"
 
 #include <atomic>
@@ -52,30 +61,49 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_body_bytes = 1024 * 1024;
 // Beast's default; admin clients send a handful of short headers.
 constexpr std::uint32_t max_header_bytes = 8 * 1024;
-// How long a keep-alive connection may sit idle between requests. Long enough for a
-// dashboard polling every few seconds, short enough that abandoned connections go.
-constexpr auto idle_timeout = 30s;
-// Once a request has started arriving, all of it must be in within this time: 1 MiB at
-// 100 KiB/s, and a bound on slow-loris clients holding a connection open.
-constexpr auto request_read_timeout = 10s;
+// A connection's read buffer: the headers and one read of what follows them.
+constexpr std::size_t max_buffer_bytes = 2 * max_header_bytes;
+// From the moment a connection is idle (accepted, or its last answer written) a complete
+// request, body included, must be in within this time (CONTRACT section 6). Long enough
+// for the console polling every 2 s and for 1 MiB at 200 KiB/s; short enough that idle
+// and slow-loris sockets do not pile up.
+constexpr auto request_timeout = 5s;
 // Writing a response; responses are at most a few hundred KiB (a list of 500 deliveries).
 constexpr auto write_timeout = 10s;
 // After answering 400 or 413 we half-close and read what the client still sends for this
 // long (and at most this much), so it sees our answer instead of a reset.
 constexpr auto linger_timeout = 2s;
 constexpr std::size_t max_linger_bytes = 4 * max_body_bytes;
-// Connections beyond this are closed on accept: the admin API serves operators and
-// scrapers, not the public, so hitting it means something is leaking connections.
+// Open connections at most (a quarter of a common 4096 descriptor limit, far above what
+// operators and scrapers use). At the cap a new connection evicts the longest-idle one
+// with no request in progress; only when every connection is busy is it refused.
 constexpr std::size_t max_connections = 1024;
 // Pause after a failed accept (EMFILE and the like) so the loop does not spin.
 constexpr auto accept_retry_delay = 100ms;
 
+using clock = std::chrono::steady_clock;
+
 struct connection {
-  explicit connection(tcp::socket socket) : stream(std::move(socket)) {}
+  connection(tcp::socket socket, std::uint64_t connection_id)
+      : stream(std::move(socket)), id(connection_id) {}
   beast::tcp_stream stream;
-  // True while waiting for the next request (or lingering); stop() cancels only then, so
-  // a request being handled still gets its answer. Touched only on the connection strand.
-  bool idle = false;
+  const std::uint64_t id;  // its key in the registry
+};
+
+// What the acceptor and stop() need to know of a connection, kept in the registry and
+// read and written only under its mutex.
+struct connection_entry {
+  std::weak_ptr<connection> conn;
+  // A complete request is being handled or answered: never evicted, and stop() lets it
+  // finish.
+  bool busy = false;
+  // Waiting for the first byte of a request, or lingering after an error: stop() closes
+  // only these, so a request already arriving still gets its answer.
+  bool waiting = false;
+  // Told to close (evicted or stopped): it must not start handling another request.
+  bool closing = false;
+  // When it last had no request in progress (accepted, or its last answer written).
+  clock::time_point idle_since;
 };
 
 std::string error_body(std::string_view code, std::string_view message) {
@@ -89,7 +117,9 @@ bool is_malformed(const beast::error_code& ec) {
          ec != http::error::need_more;
 }
 
-std::optional<request> to_admin_request(http::request<http::string_body>& in) {
+// Everything but the body, from the headers alone; nothing when the target is malformed.
+template <class Header>
+std::optional<request> to_admin_request(const Header& in) {
   const auto target = boost::urls::parse_origin_form(in.target());
   if (!target) return std::nullopt;
   request out;
@@ -99,7 +129,6 @@ std::optional<request> to_admin_request(http::request<http::string_body>& in) {
   // A repeated key keeps its first value.
   for (const auto& param : target->params()) out.query.emplace(param.key, param.value);
   out.authorization = std::string(in[http::field::authorization]);
-  out.body = std::move(in.body());
   return out;
 }
 
@@ -130,13 +159,14 @@ http::response<http::string_body> to_beast(response&& in, unsigned version, bool
 // Everything the server shares with its coroutines, which keep it alive (by shared_ptr)
 // until the last of them ends, even if the server object goes first.
 struct server_state {
-  server_state(asio::any_io_executor executor, handler on_request)
+  server_state(asio::any_io_executor executor, handler on_request, authorizer authorize)
       : executor_(executor),
         strand_(asio::make_strand(executor)),
         acceptor_(strand_),
         retry_timer_(strand_),
         drained_(strand_),
-        on_request_(std::move(on_request)) {}
+        on_request_(std::move(on_request)),
+        authorize_(std::move(authorize)) {}
 
   asio::any_io_executor executor_;
   asio::strand<asio::any_io_executor> strand_;  // acceptor_, retry_timer_, drained_
@@ -144,12 +174,57 @@ struct server_state {
   asio::steady_timer retry_timer_;
   asio::steady_timer drained_;  // cancelled when the last connection ends after stop()
   handler on_request_;
+  authorizer authorize_;  // may be empty: every request goes on to the handler
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
 
-  std::mutex mutex_;  // guards connections_ and next_id_
-  std::map<std::uint64_t, std::weak_ptr<connection>> connections_;
+  std::mutex mutex_;  // guards connections_, closing_ and next_id_
+  std::map<std::uint64_t, connection_entry> connections_;
+  // Entries told to close that have not ended yet; they do not count against the cap, so
+  // a burst of new connections is not refused while evicted ones wind down.
+  std::size_t closing_ = 0;
   std::uint64_t next_id_ = 0;
+
+  // Closes the connection on its own strand; its pending read or write ends with an error
+  // and its session returns. Called with mutex_ held, on an entry not yet closing.
+  void close_locked(connection_entry& entry) {
+    entry.closing = true;
+    ++closing_;
+    if (auto conn = entry.conn.lock()) {
+      asio::post(conn->stream.get_executor(), [conn] {
+        beast::error_code ignored;
+        conn->stream.socket().close(ignored);
+      });
+    }
+  }
+
+  // The connection waits for its next request (or lingers before closing), idle since
+  // `since`. False when it was told to close, or the server is stopping (checked under the
+  // lock so stop() cannot miss it).
+  bool begin_waiting(const connection& conn, clock::time_point since) {
+    std::lock_guard lock(mutex_);
+    auto& entry = connections_.at(conn.id);
+    entry.busy = false;
+    entry.waiting = true;
+    entry.idle_since = since;
+    return !entry.closing && !stopping_.load();
+  }
+
+  // A request has started arriving (or lingering is over).
+  void end_waiting(const connection& conn) {
+    std::lock_guard lock(mutex_);
+    connections_.at(conn.id).waiting = false;
+  }
+
+  // A request is complete and will be answered. False when the connection was told to
+  // close meanwhile: it ends without starting the request.
+  bool begin_request(const connection& conn) {
+    std::lock_guard lock(mutex_);
+    auto& entry = connections_.at(conn.id);
+    if (entry.closing) return false;
+    entry.busy = true;
+    return true;
+  }
 };
 
 using impl_ptr = std::shared_ptr<server_state>;
@@ -166,11 +241,16 @@ asio::awaitable<void> async_write_error(connection& conn, unsigned version, http
 }
 
 // Half-closes and drains what the client is still sending, so that closing a socket with
-// unread data does not reset the connection and destroy the answer we just wrote.
-asio::awaitable<void> async_linger_close(connection& conn) {
+// unread data does not reset the connection and destroy the answer we just wrote. What is
+// drained is discarded through a fixed buffer: lingering costs no memory.
+asio::awaitable<void> async_linger_close(server_state& self, connection& conn) {
   beast::error_code ec;
   conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  conn.idle = true;
+  // A lingering connection is on its way out: the first to go at the cap.
+  if (!self.begin_waiting(conn, clock::time_point::min())) {
+    conn.stream.socket().close(ec);
+    co_return;
+  }
   conn.stream.expires_after(linger_timeout);
   std::array<char, 16 * 1024> sink;
   std::size_t drained = 0;
@@ -198,80 +278,109 @@ asio::awaitable<response> async_call_handler(impl_ptr self, request req) {
 }
 
 // One connection: requests one after another (keep-alive) until the client closes, a
-// deadline passes, a request is malformed or the server stops.
+// deadline passes, a request is malformed or unauthorized with a body on its way, the
+// connection is evicted, or the server stops.
 asio::awaitable<void> async_session(impl_ptr self, std::shared_ptr<connection> conn) {
   auto& stream = conn->stream;
-  beast::flat_buffer buffer;
+  // Bounded: the parser moves body bytes into the request as they arrive, so the buffer
+  // holds at most the headers and one read's worth, and a refused request's body costs
+  // nothing more.
+  beast::flat_buffer buffer(max_buffer_bytes);
 
-  while (!self->stopping_.load()) {
+  while (self->begin_waiting(*conn, clock::now())) {
+    const auto deadline = clock::now() + request_timeout;
     // Idle: wait for the first byte of the next request, unless a pipelined one is
     // already buffered.
     if (buffer.size() == 0) {
-      conn->idle = true;
-      stream.expires_after(idle_timeout);
+      stream.expires_at(deadline);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
-      conn->idle = false;
-      if (ec) break;  // closed by the client, idle too long, or stop(): nothing to answer
+      if (ec) break;  // closed by the client, idle too long, evicted or stopped
       buffer.commit(n);
     }
+    self->end_waiting(*conn);
 
     http::request_parser<http::string_body> parser;
     parser.body_limit(max_body_bytes);
     parser.header_limit(max_header_bytes);
-    stream.expires_after(request_read_timeout);
+    stream.expires_at(deadline);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
-    if (!ec && !parser.is_done()) {
+
+    std::optional<request> admin_request;
+    std::optional<response> early;  // the answer decided from the headers alone
+    if (!ec) {
+      admin_request = to_admin_request(parser.get());
+      if (!admin_request) {
+        co_await async_write_error(*conn, parser.get().version(), http::status::bad_request,
+                                   "bad_request", "malformed request target");
+        co_await async_linger_close(*self, *conn);
+        break;
+      }
+      if (self->authorize_) {
+        early = self->authorize_(admin_request->path, admin_request->authorization);
+      }
+    }
+    const bool head = parser.is_header_done() && parser.get().method() == http::verb::head;
+    if (early && !parser.is_done()) {
+      // Refused with a body on its way: answer now, read none of it into memory (and send
+      // no "100 Continue"), and close.
+      auto res = to_beast(std::move(*early), parser.get().version(), false, head);
+      stream.expires_after(write_timeout);
+      co_await http::async_write(stream, res, use_tuple);
+      co_await async_linger_close(*self, *conn);
+      break;
+    }
+    if (!ec && !early && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a large body.
       const auto expect = parser.get()[http::field::expect];
       if (parser.get().version() >= 11 && beast::iequals(expect, "100-continue")) {
         http::response<http::empty_body> go_on{http::status::continue_, 11};
+        stream.expires_after(write_timeout);
         auto [write_ec, written] = co_await http::async_write(stream, go_on, use_tuple);
         if (write_ec) break;
       }
+      stream.expires_at(deadline);
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
     }
     const unsigned version = parser.is_header_done() ? parser.get().version() : 11;
     if (ec == http::error::body_limit) {
       co_await async_write_error(*conn, version, http::status::payload_too_large,
                                  "payload_too_large", "the request body exceeds 1 MiB");
-      co_await async_linger_close(*conn);
+      co_await async_linger_close(*self, *conn);
       break;
     }
     if (ec == http::error::header_limit) {
       co_await async_write_error(*conn, version, http::status::bad_request, "bad_request",
                                  "the request headers exceed 8 KiB");
-      co_await async_linger_close(*conn);
+      co_await async_linger_close(*self, *conn);
       break;
     }
     if (is_malformed(ec)) {
       co_await async_write_error(*conn, version, http::status::bad_request, "bad_request",
                                  "malformed HTTP request");
-      co_await async_linger_close(*conn);
+      co_await async_linger_close(*self, *conn);
       break;
     }
     if (ec) break;  // the client went away or was too slow; there is no one to answer
+    if (!self->begin_request(*conn)) break;  // evicted or stopped just as it arrived
 
     auto beast_request = parser.release();
-    const bool head = beast_request.method() == http::verb::head;
-    auto admin_request = to_admin_request(beast_request);
-    if (!admin_request) {
-      co_await async_write_error(*conn, beast_request.version(), http::status::bad_request,
-                                 "bad_request", "malformed request target");
-      co_await async_linger_close(*conn);
-      break;
-    }
-
-    const auto started = std::chrono::steady_clock::now();
+    response answer;
+    const auto started = clock::now();
     const std::string method = admin_request->method;
     const std::string path = admin_request->path;
-    response answer = co_await async_call_handler(self, std::move(*admin_request));
+    if (early) {
+      answer = std::move(*early);
+    } else {
+      admin_request->body = std::move(beast_request.body());
+      answer = co_await async_call_handler(self, std::move(*admin_request));
+    }
     obs::log_debug(
         "admin request",
         {{"method", method},
          {"path", path},
          {"status", std::to_string(answer.status)},
          {"duration_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::steady_clock::now() - started)
+                                            clock::now() - started)
                                             .count())}});
 
     // After stop() the answer says "Connection: close" so the client reconnects elsewhere.
@@ -291,27 +400,49 @@ void forget(const impl_ptr& self, std::uint64_t id) {
   bool drained = false;
   {
     std::lock_guard lock(self->mutex_);
-    self->connections_.erase(id);
+    if (const auto it = self->connections_.find(id); it != self->connections_.end()) {
+      if (it->second.closing) --self->closing_;
+      self->connections_.erase(it);
+    }
     drained = self->connections_.empty() && self->stopping_.load();
   }
   if (drained) asio::post(self->strand_, [self] { self->drained_.cancel(); });
 }
 
+// With mutex_ held: the connection that has been idle longest with no request in
+// progress and not yet told to close, or nullptr. A linear scan: it runs only at the cap,
+// over at most max_connections entries, a few microseconds.
+connection_entry* longest_idle_locked(server_state& self) {
+  connection_entry* oldest = nullptr;
+  for (auto& [id, entry] : self.connections_) {
+    if (entry.busy || entry.closing) continue;
+    if (oldest == nullptr || entry.idle_since < oldest->idle_since) oldest = &entry;
+  }
+  return oldest;
+}
+
 void start_session(const impl_ptr& self, tcp::socket socket) {
-  auto conn = std::make_shared<connection>(std::move(socket));
-  std::uint64_t id = 0;
+  std::shared_ptr<connection> conn;
   {
     std::lock_guard lock(self->mutex_);
-    if (self->connections_.size() >= max_connections) {
-      obs::log_warn("admin: too many connections; closing a new one",
-                    {{"limit", std::to_string(max_connections)}});
-      beast::error_code ignored;
-      conn->stream.socket().close(ignored);
-      return;
+    if (self->connections_.size() - self->closing_ >= max_connections) {
+      connection_entry* victim = longest_idle_locked(*self);
+      if (victim == nullptr) {
+        obs::log_warn("admin: too many connections, all busy; closing a new one",
+                      {{"limit", std::to_string(max_connections)}});
+        beast::error_code ignored;
+        socket.close(ignored);
+        return;
+      }
+      obs::log_debug("admin: connection cap reached; closing the longest-idle connection",
+                     {{"limit", std::to_string(max_connections)}});
+      self->close_locked(*victim);
     }
-    id = ++self->next_id_;
-    self->connections_.emplace(id, conn);
+    const std::uint64_t id = ++self->next_id_;
+    conn = std::make_shared<connection>(std::move(socket), id);
+    self->connections_.emplace(id, connection_entry{conn, false, false, false, clock::now()});
   }
+  const std::uint64_t id = conn->id;
   asio::co_spawn(conn->stream.get_executor(), async_session(self, conn),
                  [self, id](std::exception_ptr error) {
                    forget(self, id);
@@ -362,8 +493,9 @@ struct server::impl : server_state {
   using server_state::server_state;
 };
 
-server::server(boost::asio::any_io_executor executor, const std::string& listen, handler on_request)
-    : impl_(std::make_shared<impl>(executor, std::move(on_request))) {
+server::server(boost::asio::any_io_executor executor, const std::string& listen, handler on_request,
+               authorizer authorize)
+    : impl_(std::make_shared<impl>(executor, std::move(on_request), std::move(authorize))) {
   const auto address = config::parse_host_port(listen);
   if (!address) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
@@ -428,13 +560,11 @@ void server::stop() {
     self->retry_timer_.cancel();
     self->drained_.cancel();  // the accept loop rechecks whether connections remain
   });
+  // Waiting connections close now; the others see stopping_ once their request is
+  // answered (begin_waiting checks it under this lock, so none is missed).
   std::lock_guard lock(self->mutex_);
-  for (const auto& [id, weak] : self->connections_) {
-    if (auto conn = weak.lock()) {
-      asio::post(conn->stream.get_executor(), [conn] {
-        if (conn->idle) conn->stream.cancel();
-      });
-    }
+  for (auto& [id, entry] : self->connections_) {
+    if (entry.waiting && !entry.closing) self->close_locked(entry);
   }
 }
 

@@ -91,9 +91,12 @@ int service::run(bool handle_signals) {
 
   std::unique_ptr<admin::server> server;
   try {
-    server = std::make_unique<admin::server>(executor, settings.listen, [&api](admin::request r) {
-      return api.async_handle(std::move(r));
-    });
+    server = std::make_unique<admin::server>(
+        executor, settings.listen,
+        [&api](admin::request r) { return api.async_handle(std::move(r)); },
+        [&api](std::string_view path, std::string_view authorization) {
+          return api.authorize(path, authorization);
+        });
   } catch (const std::exception& e) {
     obs::log_error("cannot listen", {{"listen", settings.listen}, {"error", e.what()}});
     s.announce(0);

@@ -272,6 +272,26 @@ redis_address parse_redis(const std::string& url, const std::string& origin) {
   return out;
 }
 
+// Bearer tokens, when set: long enough not to be guessed, and only characters that travel
+// unchanged in an Authorization header (a space or a control character would make the
+// token impossible to send, locking everyone out). The value itself is never echoed.
+constexpr std::size_t min_token_length = 16;
+
+void check_token(const std::string& token, const origins& where, std::string_view name) {
+  if (token.empty()) return;
+  if (token.size() < min_token_length) {
+    throw config_error(env_name(name), "is too short" + from(where, name) + "; use at least " +
+                                           std::to_string(min_token_length) +
+                                           " characters, e.g. the output of openssl rand -hex 24");
+  }
+  for (const char c : token) {
+    if (c <= ' ' || c > '~') {
+      throw config_error(env_name(name), "may hold only printable ASCII characters without spaces" +
+                                             from(where, name));
+    }
+  }
+}
+
 void validate(settings& s, const origins& where) {
   parse_redis(s.redis_url, from(where, "redis_url"));
   if (s.stream.empty()) throw config_error("DISPATCHER_STREAM", "must not be empty");
@@ -315,6 +335,9 @@ void validate(settings& s, const origins& where) {
                             std::chrono::minutes(1), "1ms to 1m");
   check_range<milliseconds>(where, "shutdown_timeout", s.shutdown_timeout, milliseconds(0),
                             std::chrono::hours(1), "0ms to 1h");
+
+  check_token(s.admin_token, where, "admin_token");
+  check_token(s.metrics_token, where, "metrics_token");
 
   s.log_level = lower(s.log_level);
   if (s.log_level != "debug" && s.log_level != "info" && s.log_level != "warn" &&

@@ -38,9 +38,9 @@ struct settings {
   std::chrono::milliseconds retention = std::chrono::hours(24 * 30);
   /// DISPATCHER_LISTEN: host:port of the admin API, health and metrics.
   std::string listen = "127.0.0.1:8080";
-  /// DISPATCHER_ADMIN_TOKEN: bearer token for /v1/ (required by serve).
+  /// DISPATCHER_ADMIN_TOKEN: bearer token for /v1/ (required by serve; 16+ characters).
   std::string admin_token;
-  /// DISPATCHER_METRICS_TOKEN: when set, /metrics needs it as a bearer token.
+  /// DISPATCHER_METRICS_TOKEN: when set (16+ characters), /metrics needs it as a bearer token.
   std::string metrics_token;
   /// DISPATCHER_CA_FILE: PEM bundle used instead of the system store for HTTPS targets.
   std::string ca_file;

@@ -31,7 +31,7 @@ struct attempt_record {
   trigger cause = trigger::scheduled;
 };
 
-/// Compact JSON kept in dlv:<id>:attempts.
+/// Compact JSON kept in att:<delivery id>.
 std::string to_storage(const attempt_record& a);
 
 /// The API form of a stored attempt (times as RFC 3339).

@@ -135,7 +135,7 @@ asio::awaitable<store::id_page> store::async_match_ids(const delivery_filter& f,
 asio::awaitable<query_result> store::async_get_delivery(const std::string& id) {
   std::vector<redis::command> cmds;
   cmds.push_back(redis::command{"HGETALL", "dlv:" + id});
-  cmds.push_back(redis::command{"LRANGE", "dlv:" + id + ":attempts", "0", "-1"});
+  cmds.push_back(redis::command{"LRANGE", "att:" + id, "0", "-1"});
   auto r = co_await conn_.async_exec(std::move(cmds));
   for (const auto& one : r) {
     if (auto ec = error_of(one)) co_return query_result{ec, std::nullopt};

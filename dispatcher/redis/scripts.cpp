@@ -252,8 +252,8 @@ for i = 4, #ARGV, 8 do
     local ep, count = d[2], tonumber(d[5])
     if attempt ~= '' then
       count = count + 1
-      redis.call('RPUSH', key .. ':attempts', attempt)
-      redis.call('PEXPIRE', key .. ':attempts', ttl_s)
+      redis.call('RPUSH', 'att:' .. did, attempt)
+      redis.call('PEXPIRE', 'att:' .. did, ttl_s)
     end
     redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
       'last_error', err, 'next_attempt_at', next_at, 'updated_at', now_s, 'lease', '',

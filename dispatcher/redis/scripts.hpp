@@ -2,12 +2,14 @@
 // in Redis: an event with its deliveries, index entries and connection status; a claim of
 // due deliveries under a lease; an attempt's record with the delivery's next state; and
 // handing leases back. Key layout (all keys are built inside the scripts, so they assume
-// a single Redis, not a cluster):
+// a single Redis, not a cluster). Each kind of record has a prefix of its own, so no id,
+// whatever its text, can name a key of another type (the API also refuses ids that
+// cannot exist before they reach a key):
 //
 //   evt:<id>                 hash: payload (the exact bytes sent), type, consumerid, ...
 //   dlv:<id>                 hash: the delivery's state, plus `lease` while in flight and
 //                            `manual` while an operator's replay waits or runs
-//   dlv:<id>:attempts        list of attempt JSON objects, oldest first
+//   att:<delivery id>        list of attempt JSON objects, oldest first
 //   ep:<id>                  hash: json (the endpoint), enabled, disabled_reason, rate_limit
 //   endpoints                zset of endpoint ids by creation time; endpoints:version counter
 //   q:ready                  zset endpoint -> earliest time it has due work and a free slot

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "dispatcher/common/random.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/delivery/target.hpp"
 #include "dispatcher/ingest/event.hpp"
@@ -436,21 +437,7 @@ std::string generate_secret() {
 }
 
 std::string generate_endpoint_id() {
-  static constexpr std::string_view alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  constexpr std::size_t length = 24;
-  std::string id = "ep_";
-  std::array<unsigned char, 64> pool{};
-  std::size_t used = pool.size();
-  while (id.size() < 3 + length) {
-    if (used == pool.size()) {
-      random_bytes(pool.data(), pool.size());
-      used = 0;
-    }
-    const unsigned char b = pool[used++];
-    // Rejection sampling: 252 = 7 * 36, so every character is equally likely.
-    if (b < 252) id += alphabet[b % alphabet.size()];
-  }
-  return id;
+  return "ep_" + random_id(24);
 }
 
 bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid) {

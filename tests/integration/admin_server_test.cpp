@@ -1,15 +1,22 @@
 // The admin HTTP server over real sockets: request conversion (path and query decoding,
 // headers, body), keep-alive, the body limit, malformed requests, handler exceptions,
 // Expect: 100-continue, binding, and stop() ending idle connections promptly while a busy
-// one still gets its answer. The server runs on its own io_context thread; the test
-// thread is a blocking client with receive timeouts, so a server bug fails a test instead
-// of hanging it.
+// one still gets its answer. Under abuse (CONTRACT section 6): the authorizer answers from
+// the headers before any body is read, a connection without a complete request for 5 s
+// is closed, and thousands of idle sockets cannot keep a new client out. The server runs
+// on its own io_context thread; the test thread is a blocking client with receive
+// timeouts, so a server bug fails a test instead of hanging it.
 #include "dispatcher/admin/server.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -41,11 +48,11 @@ using dispatcher::admin::server;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-// Echoes the request as JSON; /throw throws, /slow answers after 300 ms.
+// Echoes the request as JSON; /throw throws, /slow answers after 300 ms, /hold after 2 s.
 asio::awaitable<response> echo(request r) {
   if (r.path == "/throw") throw std::runtime_error("boom");
-  if (r.path == "/slow") {
-    asio::steady_timer timer(co_await asio::this_coro::executor, 300ms);
+  if (r.path == "/slow" || r.path == "/hold") {
+    asio::steady_timer timer(co_await asio::this_coro::executor, r.path == "/slow" ? 300ms : 2s);
     co_await timer.async_wait(asio::use_awaitable);
   }
   const json body{{"method", r.method},
@@ -56,12 +63,20 @@ asio::awaitable<response> echo(request r) {
   co_return response{200, "application/json", body.dump(), {{"x-echo", "yes"}}};
 }
 
-// A blocking HTTP/1.1 client on one connection. Reads give up after 5 s.
+// Paths under /private need "Authorization: Bearer ok"; everything else goes on.
+std::optional<response> private_needs_token(std::string_view path, std::string_view authorization) {
+  if (!path.starts_with("/private") || authorization == "Bearer ok") return std::nullopt;
+  return response{401, "application/json", R"({"error":{"code":"unauthorized"}})", {}};
+}
+
+// A blocking HTTP/1.1 client on one connection. Reads give up after 5 s (or `timeout`).
 class client {
  public:
-  explicit client(std::uint16_t port, const char* address = "127.0.0.1") : socket_(io_) {
+  explicit client(std::uint16_t port, const char* address = "127.0.0.1",
+                  std::chrono::seconds timeout_after = 5s)
+      : socket_(io_) {
     socket_.connect({asio::ip::make_address(address), port});
-    timeval timeout{5, 0};
+    timeval timeout{static_cast<time_t>(timeout_after.count()), 0};
     ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   }
@@ -121,7 +136,8 @@ json error_of(const http::response<http::string_body>& res) {
 class AdminServer : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<server>(io_.get_executor(), "127.0.0.1:0", echo);
+    server_ =
+        std::make_unique<server>(io_.get_executor(), "127.0.0.1:0", echo, private_needs_token);
     asio::co_spawn(io_, server_->async_run(), [this](std::exception_ptr error) {
       run_error_ = error;
       run_done_.set_value();
@@ -313,6 +329,149 @@ TEST_F(AdminServer, stop_lets_a_busy_request_finish_with_connection_close) {
   EXPECT_EQ(res.result_int(), 200u);
   EXPECT_FALSE(res.keep_alive());
   EXPECT_EQ(finished_.wait_for(2s), std::future_status::ready);
+}
+
+TEST_F(AdminServer, unauthorized_request_is_answered_from_its_headers_alone) {
+  client c(port());
+  // One MiB announced and none of it sent: the 401 can only come from the headers.
+  c.send_raw("POST /private/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n");
+  const auto res = c.read();
+  EXPECT_EQ(res.result_int(), 401u);
+  EXPECT_EQ(error_of(res)["error"]["code"], "unauthorized");
+  EXPECT_FALSE(res.keep_alive()) << "the unread body makes the connection unusable";
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(AdminServer, unauthorized_expect_100_continue_gets_401_instead_of_100) {
+  client c(port());
+  c.send_raw(
+      "POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n"
+      "Expect: 100-continue\r\nAuthorization: Bearer wrong\r\n\r\n");
+  EXPECT_EQ(c.read_head().rfind("HTTP/1.1 401", 0), 0u);
+}
+
+TEST_F(AdminServer, authorizer_sees_the_decoded_path_and_passes_good_tokens) {
+  client c(port());
+  // No body: the 401 goes out on a connection that stays usable.
+  const auto denied = c.send(http::verb::get, "/priv%61te/x");
+  EXPECT_EQ(denied.result_int(), 401u);
+  EXPECT_TRUE(denied.keep_alive());
+  const auto allowed = c.send(http::verb::post, "/private/x", "hello", "Bearer ok");
+  ASSERT_EQ(allowed.result_int(), 200u);
+  EXPECT_EQ(json::parse(allowed.body())["body"], "hello");
+}
+
+TEST_F(AdminServer, connections_without_a_complete_request_close_after_five_seconds) {
+  // Silent from the start, silent after one answer (keep-alive), and a slow loris that
+  // sends a header byte a second: all three are closed about 5 s after going idle.
+  client silent(port(), "127.0.0.1", 10s);
+  client kept(port(), "127.0.0.1", 10s);
+  ASSERT_EQ(kept.send(http::verb::get, "/warm").result_int(), 200u);
+  client loris(port(), "127.0.0.1", 10s);
+  const auto started = std::chrono::steady_clock::now();
+  std::atomic<bool> loris_done{false};
+  std::thread dribble([&] {
+    const std::string head = "GET /x HTTP/1.1\r\nHost: x\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaa";
+    for (std::size_t i = 0; i < head.size() && !loris_done; ++i) {
+      try {
+        loris.send_raw(head.substr(i, 1));
+      } catch (const std::exception&) {
+        return;  // closed by the server
+      }
+      std::this_thread::sleep_for(1s);
+    }
+  });
+  const auto seconds_until_closed = [&](client& c) {
+    EXPECT_TRUE(c.closed_by_server());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  const double silent_s = seconds_until_closed(silent);
+  const double kept_s = seconds_until_closed(kept);
+  const double loris_s = seconds_until_closed(loris);
+  loris_done = true;
+  dribble.join();
+  for (const double s : {silent_s, kept_s, loris_s}) {
+    EXPECT_GT(s, 4.0);
+    EXPECT_LT(s, 7.0);
+  }
+}
+
+// Enough descriptors for `sockets` client sockets plus the server's side of them.
+bool raise_fd_limit(std::size_t sockets) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  const rlim_t want = static_cast<rlim_t>(2 * sockets + 256);
+  if (limit.rlim_cur >= want) return true;
+  if (limit.rlim_max < want) return false;
+  limit.rlim_cur = want;
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
+// A connected socket that never sends a byte; closed on destruction.
+struct idle_socket {
+  explicit idle_socket(std::uint16_t port) : fd(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("connect failed");
+    }
+  }
+  ~idle_socket() { ::close(fd); }
+  idle_socket(const idle_socket&) = delete;
+  idle_socket& operator=(const idle_socket&) = delete;
+
+  // True once the server closed it; does not block.
+  bool closed() const {
+    char byte;
+    const auto n = ::recv(fd, &byte, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+  int fd;
+};
+
+TEST_F(AdminServer, thousands_of_idle_sockets_do_not_lock_out_a_new_client) {
+  constexpr std::size_t cap = 1024;
+  constexpr std::size_t hoarded = 2000;
+  if (!raise_fd_limit(hoarded)) GTEST_SKIP() << "not enough file descriptors allowed";
+  // A request in progress is never evicted, however long its connection has existed.
+  client busy(port());
+  busy.send_raw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(200ms);  // the handler is now holding it
+
+  const auto first_opened = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<idle_socket>> sockets;
+  for (std::size_t i = 0; i < hoarded; ++i)
+    sockets.push_back(std::make_unique<idle_socket>(port()));
+  // Once the server has taken them all in, the busy connection and cap - 1 idle ones
+  // remain: the rest were evicted to admit the newer ones.
+  const std::size_t evicted = hoarded - (cap - 1);
+  const auto count_closed = [&] {
+    std::size_t closed = 0;
+    for (const auto& s : sockets) closed += s->closed() ? 1 : 0;
+    return closed;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (count_closed() < evicted && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GE(count_closed(), evicted);
+  // Evicted longest-idle first: the oldest went, the newest are open (unless this machine
+  // was so slow that the newest reached the 5 s idle limit meanwhile).
+  if (std::chrono::steady_clock::now() - first_opened < 4s) {
+    for (std::size_t i = 0; i < hoarded; ++i) {
+      EXPECT_EQ(sockets[i]->closed(), i < evicted) << "socket " << i;
+    }
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  client fresh(port());
+  const auto res = fresh.send(http::verb::get, "/healthz");
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_LT(took, 1s) << std::chrono::duration<double>(took).count() << " s";
+  EXPECT_EQ(busy.read().result_int(), 200u);
 }
 
 TEST(AdminServerThreads, serves_concurrent_clients_on_a_multi_threaded_io_context) {

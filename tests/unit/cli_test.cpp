@@ -80,9 +80,9 @@ TEST(Cli, every_serve_flag_is_a_setting_load_settings_accepts) {
                                 "--listen",
                                 "127.0.0.1:1",
                                 "--admin-token",
-                                "t",
+                                "t-0123456789abcdef",
                                 "--metrics-token",
-                                "m",
+                                "m-0123456789abcdef",
                                 "--ca-file",
                                 "/dev/null",
                                 "--allow-private-targets",
@@ -103,7 +103,7 @@ TEST(Cli, every_serve_flag_is_a_setting_load_settings_accepts) {
   config::settings s;
   ASSERT_NO_THROW(s = config::load_settings(no_env, std::nullopt, c.setting_flags));
   EXPECT_EQ(s.endpoint_concurrency, 7u);
-  EXPECT_EQ(s.admin_token, "t");
+  EXPECT_EQ(s.admin_token, "t-0123456789abcdef");
 }
 
 TEST(Cli, replay_defaults) {

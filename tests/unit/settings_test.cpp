@@ -136,8 +136,8 @@ TEST(Settings, every_field_has_an_environment_variable) {
                                        {"DISPATCHER_RETRY_SCHEDULE", "1s, 2s"},
                                        {"DISPATCHER_RETENTION", "2d"},
                                        {"DISPATCHER_LISTEN", "[::1]:8081"},
-                                       {"DISPATCHER_ADMIN_TOKEN", "adm"},
-                                       {"DISPATCHER_METRICS_TOKEN", "met"},
+                                       {"DISPATCHER_ADMIN_TOKEN", "adm-token-0123456"},
+                                       {"DISPATCHER_METRICS_TOKEN", "met-token-0123456"},
                                        {"DISPATCHER_CA_FILE", ca.path()},
                                        {"DISPATCHER_ALLOW_PRIVATE_TARGETS", "yes"},
                                        {"DISPATCHER_BATCH_SIZE", "7"},
@@ -157,8 +157,8 @@ TEST(Settings, every_field_has_an_environment_variable) {
   EXPECT_EQ(s.retry_schedule, (std::vector<std::chrono::milliseconds>{1s, 2s}));
   EXPECT_EQ(s.retention, std::chrono::hours(48));
   EXPECT_EQ(s.listen, "[::1]:8081");
-  EXPECT_EQ(s.admin_token, "adm");
-  EXPECT_EQ(s.metrics_token, "met");
+  EXPECT_EQ(s.admin_token, "adm-token-0123456");
+  EXPECT_EQ(s.metrics_token, "met-token-0123456");
   EXPECT_EQ(s.ca_file, ca.path());
   EXPECT_TRUE(s.allow_private_targets);
   EXPECT_EQ(s.batch_size, 7u);
@@ -256,6 +256,29 @@ TEST(Settings, secrets_are_not_echoed_in_errors) {
       env_of({{"DISPATCHER_REDIS_URL", "redis://:hunter2@host:99999"}}), std::nullopt, {});
   EXPECT_NE(message.find("DISPATCHER_REDIS_URL"), std::string::npos);
   EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+}
+
+TEST(Settings, tokens_need_sixteen_characters) {
+  for (const auto* name : {"DISPATCHER_ADMIN_TOKEN", "DISPATCHER_METRICS_TOKEN"}) {
+    EXPECT_EQ(failing_env(name, "fifteen-chars-x"), name);
+    EXPECT_EQ(failing_env(name, "sixteen-chars-xx"), "");
+    const std::string message = error_message(env_of({{name, "short-secret"}}), std::nullopt, {});
+    EXPECT_NE(message.find("16"), std::string::npos) << message;
+    EXPECT_EQ(message.find("short-secret"), std::string::npos) << "never echoed: " << message;
+  }
+  EXPECT_EQ(failing_setting(no_env, std::nullopt, {{"admin_token", "too-short"}}),
+            "DISPATCHER_ADMIN_TOKEN");
+  const temp_file file(R"({"metrics_token": "too-short"})");
+  EXPECT_EQ(failing_setting(no_env, file.path(), {}), "DISPATCHER_METRICS_TOKEN");
+}
+
+TEST(Settings, tokens_must_be_sendable_in_a_header) {
+  EXPECT_EQ(failing_env("DISPATCHER_ADMIN_TOKEN", "sixteen chars xxx"), "DISPATCHER_ADMIN_TOKEN");
+  EXPECT_EQ(failing_env("DISPATCHER_ADMIN_TOKEN", "sixteen-chars-xx\n"), "DISPATCHER_ADMIN_TOKEN");
+  EXPECT_EQ(failing_env("DISPATCHER_ADMIN_TOKEN", "sixteen-chars-xx\x01"),
+            "DISPATCHER_ADMIN_TOKEN");
+  EXPECT_EQ(failing_env("DISPATCHER_ADMIN_TOKEN", "sixteen-chars-\xc3\xa9\xc3\xa9"),
+            "DISPATCHER_ADMIN_TOKEN");
 }
 
 TEST(Settings, unknown_config_file_key_is_named) {
