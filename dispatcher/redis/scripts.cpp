@@ -211,6 +211,9 @@ for _, ep in ipairs(eps) do
       interval = math.min(1000 / rate, 1e12)
       window = math.max(1000, interval)
       tat = math.max(tonumber(redis.call('GET', 'rl:' .. ep) or '0') or 0, now)
+      -- Under an unchanged rate tat never passes now + window; a later one was set under a
+      -- slower rate the endpoint no longer has, and must not hold the new one back.
+      tat = math.min(tat, now + window)
       -- The 0.01 ms absorbs float rounding in tat, which would otherwise make the claim at
       -- the `earliest` time below find nothing allowed yet.
       want = math.min(want, math.floor((now + window - tat + 0.01) / interval))

@@ -256,10 +256,9 @@ TEST(endpoint_create, consumers_are_limited_to_1000) {
     return std::string(text);
   };
   json consumers = json::array();
-  for (int i = 0; i < 1000; ++i) consumers.push_back(uuid(i));
-  consumers.push_back(uuid(0));  // a duplicate does not count twice once stored
-  const endpoint ep = create_ok(with("consumers", consumers));
-  EXPECT_EQ(ep.consumers.size(), 1000u);
+  for (int i = 0; i < 999; ++i) consumers.push_back(uuid(i));
+  consumers.push_back(uuid(0));  // the limit counts what was given; a duplicate is kept once
+  EXPECT_EQ(create_ok(with("consumers", consumers)).consumers.size(), 999u);
   consumers.push_back(uuid(1000));
   EXPECT_EQ(create_error(with("consumers", consumers)).field, "consumers");
 }
