@@ -380,11 +380,7 @@ asio::awaitable<response> api::async_endpoints(const request& req,
       }
       grace = *parsed;
     }
-    std::erase_if(ep.retired_secrets,
-                  [now](const routing::retired_secret& s) { return s.expires_at_ms <= now; });
-    if (grace.count() > 0) ep.retired_secrets.push_back({ep.secret, now + grace.count()});
-    ep.secret = routing::generate_secret();
-    ep.updated_at_ms = now;
+    routing::rotate_secret(ep, now, grace.count());
     if (auto ec = co_await async_save(ep)) co_return unavailable(ec);
     co_return json_response(200, routing::to_api_json(ep, true));
   }

@@ -21,6 +21,7 @@
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/replay/requeuer.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
+#include "dispatcher/signing/secret_box.hpp"
 
 namespace dispatcher::app {
 
@@ -75,7 +76,10 @@ int service::run(bool handle_signals) {
   // Only XREADGROUP BLOCK runs here; its deadline is set per command.
   auto blocking = connection_for("reader", 10s);
 
-  routing::endpoint_store endpoint_store(*conn, settings.endpoint_concurrency);
+  routing::endpoint_store endpoint_store(
+      *conn, settings.endpoint_concurrency,
+      settings.encryption_key.empty() ? std::nullopt
+                                      : signing::secret_box::from_base64(settings.encryption_key));
   routing::registry registry(endpoint_store);
   delivery::client_options client_options;
   client_options.request_timeout = settings.request_timeout;

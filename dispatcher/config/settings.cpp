@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dispatcher/config/duration.hpp"
+#include "dispatcher/signing/secret_box.hpp"
 
 namespace dispatcher::config {
 namespace {
@@ -39,7 +40,7 @@ struct field {
   bool secret = false;  // never echo the value
 };
 
-const std::array<field, 20> fields{{
+const std::array<field, 21> fields{{
     {"redis_url", &settings::redis_url, true},
     {"stream", &settings::stream},
     {"group", &settings::group},
@@ -60,6 +61,7 @@ const std::array<field, 20> fields{{
     {"poll_interval", &settings::poll_interval},
     {"shutdown_timeout", &settings::shutdown_timeout},
     {"log_level", &settings::log_level},
+    {"encryption_key", &settings::encryption_key, true},
 }};
 
 const field* find_field(std::string_view name) {
@@ -345,6 +347,14 @@ void validate(settings& s, const origins& where) {
     throw config_error("DISPATCHER_LOG_LEVEL", "\"" + s.log_level + "\"" +
                                                    from(where, "log_level") +
                                                    " is not one of debug, info, warn, error");
+  }
+
+  // A key that does not decode would leave secrets unreadable or in clear: refuse to start.
+  if (!s.encryption_key.empty() && !signing::secret_box::from_base64(s.encryption_key)) {
+    throw config_error("DISPATCHER_ENCRYPTION_KEY",
+                       "the value" + from(where, "encryption_key") +
+                           " is not the base64 of exactly 32 bytes; make one with "
+                           "`openssl rand -base64 32`");
   }
 
   if (!s.ca_file.empty()) {

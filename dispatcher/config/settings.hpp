@@ -61,6 +61,9 @@ struct settings {
   std::chrono::milliseconds shutdown_timeout = 10s;
   /// DISPATCHER_LOG_LEVEL: debug, info, warn or error.
   std::string log_level = "info";
+  /// DISPATCHER_ENCRYPTION_KEY: base64 of 32 bytes; when set, endpoint secrets are stored
+  /// encrypted (AES-256-GCM). Empty: they are stored as they are.
+  std::string encryption_key;
 
   std::string dead_letter_stream() const { return stream + ":dead"; }
 };

@@ -180,6 +180,14 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
       co_return;
     }
     ep = std::move(fetched.value);
+    if (ep && !ep->secret_error.empty()) {
+      // Never sign with a secret that could not be opened; the lease expires and an
+      // instance with the right DISPATCHER_ENCRYPTION_KEY (or this one, fixed) takes it.
+      obs::log_error("endpoint skipped: " + ep->secret_error,
+                     {{"endpoint", ep->id}, {"delivery", item.id}});
+      finish(item.id, std::nullopt);
+      co_return;
+    }
   }
 
   completion done{item.id, token, "failed", "", "", "", "", ""};

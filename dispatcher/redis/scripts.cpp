@@ -200,10 +200,23 @@ for _, ep in ipairs(eps) do
   else
     local want = math.min(limit - redis.call('ZCARD', 'q:lease:' .. ep), max - #claimed)
     local rate = tonumber(info[2])
-    local tat = now
+    -- Not a positive number (NaN fails the test too): a damaged hash, which limits nothing.
+    if rate and not (rate > 0) then rate = nil end
+    local tat, interval, window = now, 0, 0
     if rate then
-      tat = math.max(tonumber(redis.call('GET', 'rl:' .. ep) or '0'), now)
-      want = math.min(want, math.floor((now + 1000 - tat) * rate / 1000))
+      -- GCRA: one delivery per `interval` ms; `tat` is when the one after the last sent may
+      -- go. A delivery may go `window - interval` ms early, which allows a burst of one
+      -- second's worth when rate >= 1 and none below 1 (0.5/s: exactly one every 2000 ms).
+      -- The interval is capped (about 31 years) so a vanishing rate keeps finite times.
+      interval = math.min(1000 / rate, 1e12)
+      window = math.max(1000, interval)
+      tat = math.max(tonumber(redis.call('GET', 'rl:' .. ep) or '0') or 0, now)
+      -- Under an unchanged rate tat never passes now + window; a later one was set under a
+      -- slower rate the endpoint no longer has, and must not hold the new one back.
+      tat = math.min(tat, now + window)
+      -- The 0.01 ms absorbs float rounding in tat, which would otherwise make the claim at
+      -- the `earliest` time below find nothing allowed yet.
+      want = math.min(want, math.floor((now + window - tat + 0.01) / interval))
     end
     local taken = 0
     if want > 0 then
@@ -222,15 +235,18 @@ for _, ep in ipairs(eps) do
       end
     end
     if rate and taken > 0 then
-      tat = tat + taken * 1000 / rate
-      redis.call('SET', 'rl:' .. ep, tostring(tat), 'PX', 60000)
+      tat = tat + taken * interval
+      -- %.17g keeps every bit (tostring rounds to 14 digits); kept until the next one may
+      -- go, and a minute more, so a slow rate is not forgotten in between.
+      redis.call('SET', 'rl:' .. ep, string.format('%.17g', tat), 'PX',
+        string.format('%d', math.ceil(tat - now) + 60000))
     end
     make_ready(ep, limit)
     if rate and redis.call('ZSCORE', 'q:ready', ep) then
       -- Not before the rate limit lets the next one through.
-      local earliest = tat - 1000 + 1000 / rate
+      local earliest = tat - window + interval
       local score = tonumber(redis.call('ZSCORE', 'q:ready', ep))
-      if earliest > score then redis.call('ZADD', 'q:ready', earliest, ep) end
+      if earliest > score then redis.call('ZADD', 'q:ready', string.format('%.17g', earliest), ep) end
     end
   end
 end

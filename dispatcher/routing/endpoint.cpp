@@ -3,6 +3,10 @@
 // typo silently ignored today is a webhook silently not sent next month. The storage form
 // is read back tolerantly (missing optional members take defaults) so that records written
 // by an older version still load.
+//
+// Validation is linear in the body: the size limits are checked before any item is looked
+// at, and duplicates are found with hash sets, because this runs on the thread that also
+// serves every other request and feeds every webhook.
 #include "dispatcher/routing/endpoint.hpp"
 
 #include <openssl/rand.h>
@@ -11,11 +15,13 @@
 #include <array>
 #include <cmath>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "dispatcher/common/random.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/delivery/target.hpp"
 #include "dispatcher/ingest/event.hpp"
+#include "dispatcher/signing/secret_box.hpp"
 #include "dispatcher/signing/signature.hpp"
 
 namespace dispatcher::routing {
@@ -25,9 +31,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t max_description_chars = 1024;
-// Long enough for any real webhook URL, short enough to keep logs and Redis keys sane.
-constexpr std::size_t max_url_bytes = 2048;
-constexpr double max_rate_limit = 10000;
 constexpr std::size_t min_secret_bytes = 24;
 constexpr std::size_t max_secret_bytes = 64;
 constexpr std::string_view secret_prefix = "whsec_";
@@ -144,29 +147,46 @@ std::optional<field_error> validate_url(const json& value, const validation_opti
 }
 
 std::optional<field_error> validate_string_list(const json& value, const char* field,
+                                                std::size_t max_items,
                                                 bool (*valid)(std::string_view),
                                                 std::string_view expected,
                                                 std::vector<std::string>& out) {
   if (!value.is_array()) return wrong_type(field, "an array of strings");
+  if (value.size() > max_items) {
+    return error(field, std::string(field) + " may list at most " + std::to_string(max_items) +
+                            " entries; " + std::to_string(value.size()) + " were given");
+  }
   std::vector<std::string> items;
   items.reserve(value.size());
+  // Views into `value`, which outlives the set.
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(value.size());
   for (std::size_t i = 0; i < value.size(); ++i) {
-    const std::string path = std::string(field) + "[" + std::to_string(i) + "]";
     if (!value[i].is_string() || !valid(value[i].get_ref<const std::string&>())) {
+      const std::string path = std::string(field) + "[" + std::to_string(i) + "]";
       return error(path, path + " must be " + std::string(expected));
     }
     const auto& item = value[i].get_ref<const std::string&>();
     // Duplicates would be harmless, but they make the stored filter list misleading.
-    if (std::find(items.begin(), items.end(), item) == items.end()) items.push_back(item);
+    if (seen.insert(item).second) items.push_back(item);
   }
   out = std::move(items);
   return std::nullopt;
 }
 
+// `out` holds the current headers on entry (empty on create): a sensitive header given as
+// "***" keeps its current value.
 std::optional<field_error> validate_headers(const json& value,
                                             std::vector<std::pair<std::string, std::string>>& out) {
   if (!value.is_object()) return wrong_type("headers", "an object of string values");
+  if (value.size() > max_headers) {
+    return error("headers", "headers may have at most " + std::to_string(max_headers) +
+                                " entries; " + std::to_string(value.size()) + " were given");
+  }
   std::vector<std::pair<std::string, std::string>> headers;
+  headers.reserve(value.size());
+  std::unordered_set<std::string> seen;  // lower-case names
+  seen.reserve(value.size());
   for (const auto& [name, header_value] : value.items()) {
     const std::string path = "headers." + name;
     if (!is_token(name)) {
@@ -181,9 +201,17 @@ std::optional<field_error> validate_headers(const json& value,
     if (!is_header_value(text)) {
       return error(path, path + " must not contain control characters such as CR or LF");
     }
-    const bool duplicate = std::any_of(headers.begin(), headers.end(),
-                                       [&](const auto& h) { return iequals(h.first, name); });
-    if (duplicate) return error(path, "header '" + name + "' is given twice (names ignore case)");
+    if (!seen.insert(to_lower(name)).second) {
+      return error(path, "header '" + name + "' is given twice (names ignore case)");
+    }
+    if (text == redacted && is_sensitive_header(name)) {
+      const auto current = std::find_if(out.begin(), out.end(),
+                                        [&](const auto& h) { return iequals(h.first, name); });
+      if (current != out.end()) {
+        headers.emplace_back(name, current->second);
+        continue;
+      }
+    }
     headers.emplace_back(name, text);
   }
   out = std::move(headers);
@@ -207,15 +235,15 @@ std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool cre
       ep.description = text;
     } else if (key == "events") {
       if (auto e =
-              validate_string_list(value, "events", is_event_filter,
+              validate_string_list(value, "events", max_event_filters, is_event_filter,
                                    "an event type like account.connection.created or a prefix like "
                                    "account.connection.*",
                                    ep.events)) {
         return e;
       }
     } else if (key == "consumers") {
-      if (auto e = validate_string_list(value, "consumers", ingest::is_uuid, "a UUID string",
-                                        ep.consumers)) {
+      if (auto e = validate_string_list(value, "consumers", max_consumers, ingest::is_uuid,
+                                        "a UUID string", ep.consumers)) {
         return e;
       }
     } else if (key == "signature") {
@@ -242,9 +270,12 @@ std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool cre
       } else if (!value.is_number()) {
         return wrong_type(key, "a number or null");
       } else {
+        // Any finite rate above 0: 0.5 is one delivery every 2 s. JSON cannot carry NaN or
+        // infinity, and a number too large for a double is refused by the parser; the
+        // claim script copes with vanishing and huge rates (CONTRACT section 4).
         const double rate = value.get<double>();
-        if (!(rate > 0 && rate <= max_rate_limit)) {
-          return error(key, "rate_limit must be greater than 0 and at most 10000 per second");
+        if (!(rate > 0) || !std::isfinite(rate)) {
+          return error(key, "rate_limit must be a number of deliveries per second above 0");
         }
         ep.rate_limit = rate;
       }
@@ -269,15 +300,49 @@ void random_bytes(unsigned char* out, std::size_t n) {
 
 json rate_limit_json(const std::optional<double>& rate) {
   if (!rate) return nullptr;
-  // Whole numbers print as 5, not 5.0.
-  if (std::floor(*rate) == *rate) return static_cast<std::int64_t>(*rate);
+  // Whole numbers print as 5, not 5.0 (while an int64 holds them exactly).
+  if (std::floor(*rate) == *rate && std::abs(*rate) < 9.0e15) {
+    return static_cast<std::int64_t>(*rate);
+  }
   return *rate;
 }
 
 json headers_json(const std::vector<std::pair<std::string, std::string>>& headers) {
   json out = json::object();
-  for (const auto& [name, value] : headers) out[name] = value;
+  for (const auto& [name, value] : headers) {
+    out[name] = is_sensitive_header(name) ? std::string(redacted) : value;
+  }
   return out;
+}
+
+// The authenticated context of a sealed secret: which endpoint it belongs to.
+std::string seal_context(const std::string& endpoint_id) {
+  return "dispatcher endpoint secret " + endpoint_id;
+}
+
+std::string stored_secret(const std::string& secret, const std::string& endpoint_id,
+                          const signing::secret_box* key) {
+  if (key == nullptr || signing::is_sealed(secret)) return secret;
+  return key->seal(secret, seal_context(endpoint_id));
+}
+
+// Opens one stored secret in place; false when it stays sealed (and then says why).
+bool open_secret(std::string& secret, const std::string& endpoint_id,
+                 const signing::secret_box* key, std::string& why) {
+  if (!signing::is_sealed(secret)) return true;
+  if (key == nullptr) {
+    why = "its secret is stored encrypted but DISPATCHER_ENCRYPTION_KEY is not set";
+    return false;
+  }
+  auto opened = key->open(secret, seal_context(endpoint_id));
+  if (!opened) {
+    why =
+        "its secret cannot be decrypted with the configured DISPATCHER_ENCRYPTION_KEY (another "
+        "key, or a damaged value)";
+    return false;
+  }
+  secret = std::move(*opened);
+  return true;
 }
 
 // Tolerant readers for the storage form: wrong types fail the load, absence takes the default.
@@ -347,14 +412,26 @@ nlohmann::json to_api_json(const endpoint& ep, bool include_secret) {
       {"created_at", format_rfc3339(ep.created_at_ms)},
       {"updated_at", format_rfc3339(ep.updated_at_ms)},
   };
-  if (include_secret) out["secret"] = ep.secret;
+  if (include_secret && ep.secret_error.empty()) out["secret"] = ep.secret;
+  if (!ep.secret_error.empty()) {
+    out["secret_error"] = ep.secret_error + "; it receives no deliveries until that is fixed";
+  }
   return out;
 }
 
-std::string to_storage(const endpoint& ep) {
+bool is_sensitive_header(std::string_view name) {
+  static constexpr std::array<std::string_view, 5> words{"authorization", "cookie", "token",
+                                                         "secret", "key"};
+  const std::string lower = to_lower(name);
+  return std::any_of(words.begin(), words.end(),
+                     [&](std::string_view word) { return lower.find(word) != std::string::npos; });
+}
+
+std::string to_storage(const endpoint& ep, const signing::secret_box* key) {
   json retired = json::array();
   for (const auto& r : ep.retired_secrets) {
-    retired.push_back({{"secret", r.secret}, {"expires_at_ms", r.expires_at_ms}});
+    retired.push_back(
+        {{"secret", stored_secret(r.secret, ep.id, key)}, {"expires_at_ms", r.expires_at_ms}});
   }
   // Headers as [name, value] pairs: an object would not keep their order.
   json headers = json::array();
@@ -366,7 +443,7 @@ std::string to_storage(const endpoint& ep) {
       {"events", ep.events},
       {"consumers", ep.consumers},
       {"signature", scheme_name(ep.signature)},
-      {"secret", ep.secret},
+      {"secret", stored_secret(ep.secret, ep.id, key)},
       {"retired_secrets", std::move(retired)},
       {"enabled", ep.enabled},
       {"disabled_reason", ep.disabled_reason},
@@ -379,7 +456,7 @@ std::string to_storage(const endpoint& ep) {
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::optional<endpoint> from_storage(std::string_view stored) {
+std::optional<endpoint> from_storage(std::string_view stored, const signing::secret_box* key) {
   const json doc = json::parse(stored, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
 
@@ -426,7 +503,22 @@ std::optional<endpoint> from_storage(std::string_view stored) {
       ep.headers.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
     }
   }
+  open_secret(ep.secret, ep.id, key, ep.secret_error);
+  for (auto& r : ep.retired_secrets) open_secret(r.secret, ep.id, key, ep.secret_error);
   return ep;
+}
+
+void rotate_secret(endpoint& ep, std::int64_t now_ms, std::int64_t grace_ms) {
+  // A secret that cannot be opened cannot sign during a grace period either: drop it.
+  std::erase_if(ep.retired_secrets, [now_ms](const retired_secret& r) {
+    return r.expires_at_ms <= now_ms || signing::is_sealed(r.secret);
+  });
+  if (grace_ms > 0 && !signing::is_sealed(ep.secret)) {
+    ep.retired_secrets.push_back({ep.secret, now_ms + grace_ms});
+  }
+  ep.secret = generate_secret();
+  ep.secret_error.clear();
+  ep.updated_at_ms = now_ms;
 }
 
 std::string generate_secret() {

@@ -12,7 +12,21 @@
 
 #include <nlohmann/json.hpp>
 
+namespace dispatcher::signing {
+class secret_box;
+}
+
 namespace dispatcher::routing {
+
+/// CONTRACT section 4: larger bodies are refused with 422 naming the field. They bound the
+/// work of validating, storing and matching an endpoint, which runs on the shared thread.
+inline constexpr std::size_t max_event_filters = 100;
+inline constexpr std::size_t max_consumers = 1000;
+inline constexpr std::size_t max_headers = 20;
+inline constexpr std::size_t max_url_bytes = 2048;
+
+/// What API responses show instead of a sensitive header's value.
+inline constexpr std::string_view redacted = "***";
 
 enum class signature_scheme { standard, chift, both };
 
@@ -37,6 +51,10 @@ struct endpoint {
   std::vector<std::pair<std::string, std::string>> headers;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  /// Set by from_storage when a stored secret is sealed and cannot be opened (no key, or
+  /// another key); the unopened values stay in `secret` / `retired_secrets` as stored, so
+  /// writing the endpoint back keeps them. Such an endpoint must not sign anything.
+  std::string secret_error;
 };
 
 /// A rejected API body: the JSON path of the bad field and a sentence saying what is wrong.
@@ -55,16 +73,33 @@ std::variant<endpoint, field_error> endpoint_from_create(const nlohmann::json& b
                                                          const validation_options& options,
                                                          std::int64_t now_ms);
 
-/// Applies a PATCH body (any subset of the writable fields, "secret" excluded).
+/// Applies a PATCH body (any subset of the writable fields, "secret" excluded). A sensitive
+/// header given as "***" (what GET shows) keeps its current value, so a GET-edit-PATCH
+/// round trip does not overwrite a credential with the mask.
 std::optional<field_error> apply_patch(endpoint& ep, const nlohmann::json& body,
                                        const validation_options& options, std::int64_t now_ms);
 
 /// The API representation; the secret only when include_secret (create and rotate).
+/// Sensitive header values are shown as "***"; `secret_error` appears when set.
 nlohmann::json to_api_json(const endpoint& ep, bool include_secret);
 
-/// Everything, for Redis.
-std::string to_storage(const endpoint& ep);
-std::optional<endpoint> from_storage(std::string_view stored);
+/// True when a header's value is a credential: its name contains authorization, cookie,
+/// token, secret or key, in any case.
+bool is_sensitive_header(std::string_view name);
+
+/// Everything, for Redis. With a key, the current and retired secrets are sealed (bound to
+/// the endpoint id); without one they are stored as they are. Values that are already
+/// sealed (unopened ones, see endpoint::secret_error) are written back unchanged.
+std::string to_storage(const endpoint& ep, const signing::secret_box* key = nullptr);
+/// nullopt when the record is damaged. Sealed secrets are opened with the key; one that
+/// cannot be opened sets secret_error instead of failing the load, so the API can still
+/// show, change or delete the endpoint. Plaintext secrets load with or without a key.
+std::optional<endpoint> from_storage(std::string_view stored,
+                                     const signing::secret_box* key = nullptr);
+
+/// A rotation: a new secret; the current one keeps signing for `grace_ms` (none when 0, or
+/// when it could not be opened), and retired secrets that expired or cannot be opened go.
+void rotate_secret(endpoint& ep, std::int64_t now_ms, std::int64_t grace_ms);
 
 /// "whsec_" + base64 of 32 random bytes.
 std::string generate_secret();

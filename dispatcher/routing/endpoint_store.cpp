@@ -1,5 +1,8 @@
 #include "dispatcher/routing/endpoint_store.hpp"
 
+#include <charconv>
+#include <exception>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -18,36 +21,58 @@ namespace {
 
 using redis::error_of;
 
+/// Reads one HGETALL reply; a hash that cannot be read is logged, naming it, and skipped.
+std::optional<endpoint> from_hash(const redis::reply& r, const std::string& key,
+                                  const signing::secret_box* secret_key) {
+  if (r.type != redis::reply::kind::array || r.elements.empty()) return std::nullopt;
+  auto parsed = endpoint_from_hash(redis::to_fields(r), secret_key);
+  if (auto* why = std::get_if<std::string>(&parsed)) {
+    obs::log_error("endpoint record skipped: it cannot be read", {{"key", key}, {"error", *why}});
+    return std::nullopt;
+  }
+  return std::get<endpoint>(std::move(parsed));
+}
+
+}  // namespace
+
 /// The JSON holds the endpoint; `enabled`, `disabled_reason` and `updated_at` hash fields
 /// win over it because the complete script changes them on a 410 without rewriting JSON.
-std::optional<endpoint> from_hash(const redis::reply& r) {
-  auto fields = redis::to_fields(r);
-  auto json = fields.find("json");
-  if (json == fields.end()) return std::nullopt;
-  auto ep = from_storage(json->second);
-  if (!ep) return std::nullopt;
+std::variant<endpoint, std::string> endpoint_from_hash(
+    const std::map<std::string, std::string>& fields, const signing::secret_box* key) {
+  const auto json = fields.find("json");
+  if (json == fields.end()) return std::string("the hash has no json field");
+  auto ep = from_storage(json->second, key);
+  if (!ep) return std::string("its json field is not a valid endpoint record");
   if (auto it = fields.find("enabled"); it != fields.end()) ep->enabled = it->second != "0";
   if (auto it = fields.find("disabled_reason"); it != fields.end()) {
     ep->disabled_reason = it->second;
   }
   if (auto it = fields.find("updated_at"); it != fields.end()) {
-    ep->updated_at_ms = std::max<std::int64_t>(ep->updated_at_ms, std::stoll(it->second));
+    std::int64_t updated = 0;
+    const auto& text = it->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), updated);
+    if (ec != std::errc{} || end != text.data() + text.size()) {
+      return "its updated_at field \"" + text.substr(0, 64) + "\" is not an integer";
+    }
+    ep->updated_at_ms = std::max<std::int64_t>(ep->updated_at_ms, updated);
   }
-  return ep;
+  return std::move(*ep);
 }
-
-}  // namespace
 
 asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
   const std::string key = "ep:" + ep.id;
   std::vector<redis::command> cmds;
   cmds.push_back(redis::command{"MULTI"});
   const std::string enabled = ep.enabled ? "1" : "0";
-  cmds.push_back(redis::command{"HSET", key, "json", to_storage(ep), "enabled", enabled,
-                                "disabled_reason", ep.disabled_reason, "updated_at",
+  cmds.push_back(redis::command{"HSET", key, "json", to_storage(ep, sealing_key()), "enabled",
+                                enabled, "disabled_reason", ep.disabled_reason, "updated_at",
                                 std::to_string(ep.updated_at_ms)});
   if (ep.rate_limit) {
-    cmds.push_back(redis::command{"HSET", key, "rate_limit", std::to_string(*ep.rate_limit)});
+    // The shortest text that reads back as the same double: std::to_string would print
+    // 0.0000001 as "0.000000", which the claim script would read as no delivery ever.
+    char rate[32];
+    const auto end = std::to_chars(rate, rate + sizeof rate, *ep.rate_limit).ptr;
+    cmds.push_back(redis::command{"HSET", key, "rate_limit", std::string(rate, end)});
   } else {
     cmds.push_back(redis::command{"HDEL", key, "rate_limit"});
   }
@@ -76,21 +101,25 @@ asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
 asio::awaitable<lookup<std::optional<endpoint>>> endpoint_store::async_get(const std::string& id) {
   auto r = co_await conn_.async_exec(redis::command{"HGETALL", "ep:" + id});
   if (auto ec = error_of(r)) co_return lookup<std::optional<endpoint>>{ec, std::nullopt};
-  co_return lookup<std::optional<endpoint>>{{}, from_hash(r.value)};
+  co_return lookup<std::optional<endpoint>>{{}, from_hash(r.value, "ep:" + id, sealing_key())};
 }
 
 asio::awaitable<lookup<std::vector<endpoint>>> endpoint_store::async_list() {
   auto ids = co_await conn_.async_exec(redis::command{"ZREVRANGE", "endpoints", "0", "-1"});
   if (auto ec = error_of(ids)) co_return lookup<std::vector<endpoint>>{ec, {}};
   std::vector<redis::command> gets;
+  std::vector<std::string> gets_keys;
   for (const auto& id : redis::to_strings(ids.value)) {
-    gets.push_back(redis::command{"HGETALL", "ep:" + id});
+    gets_keys.push_back("ep:" + id);
+    gets.push_back(redis::command{"HGETALL", gets_keys.back()});
   }
   auto replies = co_await conn_.async_exec(std::move(gets));
   lookup<std::vector<endpoint>> out;
-  for (const auto& r : replies) {
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const auto& r = replies[i];
     if (auto ec = error_of(r)) co_return lookup<std::vector<endpoint>>{ec, {}};
-    if (auto ep = from_hash(r.value)) out.value.push_back(std::move(*ep));
+    if (auto ep = from_hash(r.value, gets_keys[i], sealing_key()))
+      out.value.push_back(std::move(*ep));
   }
   co_return out;
 }
@@ -125,7 +154,14 @@ asio::awaitable<bool> registry::async_refresh() {
   auto all = co_await store_.async_list();
   if (all.ec) co_return false;
   auto fresh = std::make_shared<endpoint_map>();
-  for (auto& ep : all.value) fresh->emplace(ep.id, std::move(ep));
+  for (auto& ep : all.value) {
+    if (!ep.secret_error.empty()) {
+      // Signing with a secret we could not open would send webhooks no receiver accepts.
+      obs::log_error("endpoint skipped: " + ep.secret_error, {{"endpoint", ep.id}});
+      continue;
+    }
+    fresh->emplace(ep.id, std::move(ep));
+  }
   endpoints_ = std::move(fresh);
   version_ = version.value;
   co_return true;
@@ -134,8 +170,15 @@ asio::awaitable<bool> registry::async_refresh() {
 asio::awaitable<void> registry::async_run(std::chrono::milliseconds interval) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!stopped_) {
-    if (!co_await async_refresh()) {
-      obs::log_debug("endpoint registry refresh failed; keeping the last snapshot");
+    // Whatever goes wrong in one refresh, the next one runs: a loop that ended here would
+    // freeze every instance's view of its endpoints until restart.
+    try {
+      if (!co_await async_refresh()) {
+        obs::log_debug("endpoint registry refresh failed; keeping the last snapshot");
+      }
+    } catch (const std::exception& e) {
+      obs::log_error("endpoint registry refresh failed; keeping the last snapshot",
+                     {{"error", e.what()}});
     }
     timer.expires_after(interval);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -2,20 +2,27 @@
 // registry polls a version counter that every change increments, so every instance sees
 // a created, changed or deleted endpoint within one poll interval (250 ms) without
 // reading all endpoints on every event.
+//
+// A hash that cannot be read (damaged JSON, a non-numeric field) and an endpoint whose
+// secret cannot be decrypted are left out of the registry with an error log naming them:
+// one bad record must never stop every other endpoint from being refreshed.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/routing/endpoint.hpp"
+#include "dispatcher/signing/secret_box.hpp"
 
 namespace dispatcher::routing {
 
@@ -27,23 +34,35 @@ struct lookup {
 
 class endpoint_store {
  public:
-  endpoint_store(redis::connection& conn, std::size_t endpoint_concurrency)
-      : conn_(conn), endpoint_concurrency_(endpoint_concurrency) {}
+  /// With `key`, secrets are sealed when written (DISPATCHER_ENCRYPTION_KEY).
+  endpoint_store(redis::connection& conn, std::size_t endpoint_concurrency,
+                 std::optional<signing::secret_box> key = std::nullopt)
+      : conn_(conn), endpoint_concurrency_(endpoint_concurrency), key_(std::move(key)) {}
 
   /// Writes the endpoint (create or replace) and bumps the version; an enabled endpoint's
   /// waiting deliveries become eligible again.
   boost::asio::awaitable<std::error_code> async_put(const endpoint& ep);
+  /// nullopt in value when there is no such endpoint or its hash cannot be read (logged).
+  /// An endpoint whose secret cannot be decrypted comes back with secret_error set.
   boost::asio::awaitable<lookup<std::optional<endpoint>>> async_get(const std::string& id);
-  /// All endpoints, newest first.
+  /// All endpoints that can be read, newest first (see async_get).
   boost::asio::awaitable<lookup<std::vector<endpoint>>> async_list();
   /// False in value when there was no such endpoint.
   boost::asio::awaitable<lookup<bool>> async_remove(const std::string& id);
   boost::asio::awaitable<lookup<long long>> async_version();
 
  private:
+  const signing::secret_box* sealing_key() const { return key_ ? &*key_ : nullptr; }
+
   redis::connection& conn_;
   std::size_t endpoint_concurrency_;
+  std::optional<signing::secret_box> key_;
 };
+
+/// An endpoint from its Redis hash (HGETALL as field/value pairs), or a sentence saying why
+/// the hash cannot be read. Never throws.
+std::variant<endpoint, std::string> endpoint_from_hash(
+    const std::map<std::string, std::string>& fields, const signing::secret_box* key);
 
 using endpoint_map = std::unordered_map<std::string, endpoint>;
 

@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
+#include <limits>
 #include <set>
 
+#include "dispatcher/signing/secret_box.hpp"
 #include "dispatcher/signing/signature.hpp"
 
 namespace dispatcher::routing {
@@ -207,13 +211,91 @@ TEST(endpoint_create, secret_must_be_whsec_base64_of_24_to_64_bytes) {
   EXPECT_EQ(create_error(with("secret", 42)).field, "secret");
 }
 
-TEST(endpoint_create, rate_limit_must_be_positive_and_at_most_10000) {
+TEST(endpoint_create, rate_limit_is_any_finite_number_above_zero) {
   EXPECT_EQ(create_ok(with("rate_limit", 10000)).rate_limit, 10000.0);
   EXPECT_EQ(create_ok(with("rate_limit", 0.5)).rate_limit, 0.5);
+  // CONTRACT section 4: any number above 0. Extremes are stored as given; the claim script
+  // caps the interval they imply (tests/integration/endpoint_limits_test.cpp).
+  EXPECT_EQ(create_ok(with("rate_limit", 10000.5)).rate_limit, 10000.5);
+  EXPECT_EQ(create_ok(with("rate_limit", 1e300)).rate_limit, 1e300);
+  EXPECT_EQ(create_ok(with("rate_limit", 5e-324)).rate_limit, 5e-324);
   EXPECT_FALSE(create_ok(with("rate_limit", nullptr)).rate_limit);
-  for (const json& bad : {json(0), json(-1), json(10000.5), json(1e300)}) {
+  for (const json& bad : {json(0), json(-1), json(-0.0), json(-1e-300), json("1"), json(true)}) {
     EXPECT_EQ(create_error(with("rate_limit", bad)).field, "rate_limit") << bad.dump();
   }
+  // Not representable in JSON, but a caller building the body in code could pass them.
+  for (const double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    EXPECT_EQ(create_error(with("rate_limit", bad)).field, "rate_limit") << bad;
+  }
+}
+
+TEST(endpoint_create, events_are_limited_to_100_filters) {
+  json filters = json::array();
+  for (int i = 0; i < 100; ++i) filters.push_back("a.t" + std::to_string(i));
+  EXPECT_EQ(create_ok(with("events", filters)).events.size(), 100u);
+  filters.push_back("a.t100");
+  const field_error e = create_error(with("events", filters));
+  EXPECT_EQ(e.field, "events");
+  EXPECT_NE(e.message.find("at most 100"), std::string::npos) << e.message;
+}
+
+TEST(endpoint_create, eighty_thousand_filters_are_refused_naming_the_field) {
+  // Once took 13 s of pairwise dedupe on the shared thread; now the count is checked first.
+  json filters = json::array();
+  for (int i = 0; i < 80'000; ++i) filters.push_back("a.t" + std::to_string(i));
+  const field_error e = create_error(with("events", filters));
+  EXPECT_EQ(e.field, "events");
+  EXPECT_NE(e.message.find("80000 were given"), std::string::npos) << e.message;
+}
+
+TEST(endpoint_create, consumers_are_limited_to_1000) {
+  auto uuid = [](int i) {
+    char text[37];
+    std::snprintf(text, sizeof text, "8f14e45f-ceea-4c6e-9a1b-%012d", i);
+    return std::string(text);
+  };
+  json consumers = json::array();
+  for (int i = 0; i < 999; ++i) consumers.push_back(uuid(i));
+  consumers.push_back(uuid(0));  // the limit counts what was given; a duplicate is kept once
+  EXPECT_EQ(create_ok(with("consumers", consumers)).consumers.size(), 999u);
+  consumers.push_back(uuid(1000));
+  EXPECT_EQ(create_error(with("consumers", consumers)).field, "consumers");
+}
+
+TEST(endpoint_create, headers_are_limited_to_20) {
+  json headers = json::object();
+  for (int i = 0; i < 20; ++i) headers["X-H" + std::to_string(i)] = "v";
+  EXPECT_EQ(create_ok(with("headers", headers)).headers.size(), 20u);
+  headers["X-H20"] = "v";
+  const field_error e = create_error(with("headers", headers));
+  EXPECT_EQ(e.field, "headers");
+  EXPECT_NE(e.message.find("at most 20"), std::string::npos) << e.message;
+}
+
+TEST(endpoint_create, sixty_thousand_headers_are_refused_naming_the_field) {
+  // Once took 50 s of pairwise case-insensitive comparisons.
+  json headers = json::object();
+  for (int i = 0; i < 60'000; ++i) headers["X-H" + std::to_string(i)] = "v";
+  EXPECT_EQ(create_error(with("headers", headers)).field, "headers");
+}
+
+TEST(endpoint_create, url_is_limited_to_2048_bytes) {
+  const std::string base = "https://hooks.example.com/";
+  EXPECT_EQ(create_ok(with("url", base + std::string(2048 - base.size(), 'a'))).url.size(), 2048u);
+  const field_error e = create_error(with("url", base + std::string(2049 - base.size(), 'a')));
+  EXPECT_EQ(e.field, "url");
+  EXPECT_NE(e.message.find("2048"), std::string::npos);
+}
+
+TEST(endpoint_create, limits_apply_to_patches_too) {
+  endpoint ep = create_ok(with("description", "x"));
+  json headers = json::object();
+  for (int i = 0; i < 21; ++i) headers["X-H" + std::to_string(i)] = "v";
+  const auto e = apply_patch(ep, {{"headers", headers}}, strict, now + 1);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->field, "headers");
+  EXPECT_TRUE(ep.headers.empty());
 }
 
 TEST(endpoint_create, headers_must_be_tokens_with_string_values) {
@@ -359,6 +441,52 @@ TEST(endpoint_api_json, whole_rate_limit_prints_as_an_integer) {
   EXPECT_EQ(to_api_json(ep, false)["rate_limit"].dump(), "5");
 }
 
+TEST(endpoint_api_json, sensitive_header_values_are_redacted) {
+  endpoint ep = sample();
+  ep.headers = {{"Authorization", "Bearer abc"},
+                {"X-Api-Key", "k1"},
+                {"Cookie", "c=1"},
+                {"X-Auth-TOKEN", "t"},
+                {"X-Webhook-Secret", "s"},
+                {"X-Team", "billing"},
+                {"KEY", "k2"}};
+  const json j = to_api_json(ep, true);
+  for (const char* name :
+       {"Authorization", "X-Api-Key", "Cookie", "X-Auth-TOKEN", "X-Webhook-Secret", "KEY"}) {
+    EXPECT_EQ(j["headers"][name], "***") << name;
+  }
+  EXPECT_EQ(j["headers"]["X-Team"], "billing");
+  // Only the API form is masked: storage (and so the webhook request) keeps the value.
+  const auto stored = from_storage(to_storage(ep));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->headers, ep.headers);
+}
+
+TEST(endpoint_api_json, header_sensitivity_is_by_substring_ignoring_case) {
+  for (const char* name : {"authorization", "Proxy-Authorization", "Set-Cookie", "X-Token-Id",
+                           "Client-Secret", "x-api-key", "Monkey"}) {
+    EXPECT_TRUE(is_sensitive_header(name)) << name;
+  }
+  for (const char* name : {"X-Team", "Accept", "X-Tok", "X-Kee"}) {
+    EXPECT_FALSE(is_sensitive_header(name)) << name;
+  }
+}
+
+TEST(endpoint_patch, masked_sensitive_header_keeps_its_value) {
+  endpoint ep =
+      create_ok(with("headers", {{"Authorization", "Bearer real"}, {"X-Team", "billing"}}));
+  // What a client gets from GET and sends back unchanged.
+  const json shown = to_api_json(ep, false)["headers"];
+  ASSERT_FALSE(apply_patch(ep, {{"headers", shown}}, strict, now + 1));
+  EXPECT_EQ(ep.headers, (std::vector<std::pair<std::string, std::string>>{
+                            {"Authorization", "Bearer real"}, {"X-Team", "billing"}}));
+  // A new value replaces it; "***" for a header it did not have is taken literally.
+  ASSERT_FALSE(apply_patch(ep, {{"headers", {{"authorization", "Bearer new"}, {"X-Key", "***"}}}},
+                           strict, now + 2));
+  EXPECT_EQ(ep.headers, (std::vector<std::pair<std::string, std::string>>{
+                            {"X-Key", "***"}, {"authorization", "Bearer new"}}));
+}
+
 TEST(endpoint_storage, round_trips_every_field) {
   const endpoint in = sample();
   const auto out = from_storage(to_storage(in));
@@ -407,6 +535,121 @@ TEST(endpoint_storage, refuses_damaged_records_without_throwing) {
         R"({"id":"ep_1","url":"https://a/","secret":"s","created_at_ms":"x"})"}) {
     EXPECT_FALSE(from_storage(stored)) << stored;
   }
+}
+
+signing::secret_box key_of(char fill) {
+  std::array<unsigned char, 32> bytes{};
+  bytes.fill(static_cast<unsigned char>(fill));
+  return signing::secret_box(bytes);
+}
+
+TEST(endpoint_sealed_storage, no_secret_is_stored_in_clear_with_a_key) {
+  const auto key = key_of('k');
+  const endpoint in = sample();
+  const std::string stored = to_storage(in, &key);
+  EXPECT_EQ(stored.find("whsec_"), std::string::npos) << stored;
+  EXPECT_EQ(stored.find(in.secret.substr(6)), std::string::npos);
+  const json j = json::parse(stored);
+  EXPECT_TRUE(j["secret"].get<std::string>().starts_with("enc:v1:"));
+  EXPECT_TRUE(j["retired_secrets"][0]["secret"].get<std::string>().starts_with("enc:v1:"));
+
+  const auto out = from_storage(stored, &key);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->secret, in.secret);
+  EXPECT_EQ(out->retired_secrets[0].secret, in.retired_secrets[0].secret);
+  EXPECT_TRUE(out->secret_error.empty());
+}
+
+TEST(endpoint_sealed_storage, without_a_key_secrets_are_stored_as_they_are) {
+  const json j = json::parse(to_storage(sample(), nullptr));
+  EXPECT_EQ(j["secret"], "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+}
+
+TEST(endpoint_sealed_storage, plaintext_records_load_with_a_key_and_are_sealed_when_written) {
+  const auto key = key_of('k');
+  const std::string legacy = to_storage(sample(), nullptr);
+  auto ep = from_storage(legacy, &key);
+  ASSERT_TRUE(ep);
+  EXPECT_TRUE(ep->secret_error.empty());
+  EXPECT_EQ(ep->secret, sample().secret);
+  EXPECT_EQ(to_storage(*ep, &key).find("whsec_"), std::string::npos);
+}
+
+TEST(endpoint_sealed_storage, no_key_or_another_key_marks_the_endpoint_and_keeps_its_values) {
+  const auto key = key_of('k');
+  const auto other = key_of('o');
+  const std::string stored = to_storage(sample(), &key);
+  const json sealed = json::parse(stored);
+
+  const auto without = from_storage(stored, nullptr);
+  ASSERT_TRUE(without);  // still shown, changed or deleted through the API
+  EXPECT_NE(without->secret_error.find("DISPATCHER_ENCRYPTION_KEY is not set"), std::string::npos)
+      << without->secret_error;
+  const auto wrong = from_storage(stored, &other);
+  ASSERT_TRUE(wrong);
+  EXPECT_NE(wrong->secret_error.find("cannot be decrypted"), std::string::npos);
+
+  // Written back (a PATCH on that instance), the sealed values are kept byte for byte, so
+  // an instance with the right key still opens them.
+  for (const auto* ep : {&*without, &*wrong}) {
+    const json again = json::parse(to_storage(*ep, ep == &*wrong ? &other : nullptr));
+    EXPECT_EQ(again["secret"], sealed["secret"]);
+    EXPECT_EQ(again["retired_secrets"], sealed["retired_secrets"]);
+    const auto reopened = from_storage(again.dump(), &key);
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(reopened->secret, sample().secret);
+  }
+
+  // The API says so, and never shows the sealed text as if it were the secret.
+  const json api = to_api_json(*wrong, true);
+  EXPECT_FALSE(api.contains("secret"));
+  EXPECT_NE(api["secret_error"].get<std::string>().find("no deliveries"), std::string::npos);
+}
+
+TEST(endpoint_sealed_storage, a_sealed_secret_does_not_open_on_another_endpoint) {
+  const auto key = key_of('k');
+  json stored = json::parse(to_storage(sample(), &key));
+  stored["id"] = "ep_other";
+  const auto ep = from_storage(stored.dump(), &key);
+  ASSERT_TRUE(ep);
+  EXPECT_FALSE(ep->secret_error.empty());
+}
+
+TEST(endpoint_sealed_storage, a_tampered_value_marks_the_endpoint) {
+  const auto key = key_of('k');
+  json stored = json::parse(to_storage(sample(), &key));
+  std::string secret = stored["secret"];
+  secret[secret.size() - 5] = secret[secret.size() - 5] == 'A' ? 'B' : 'A';
+  stored["secret"] = secret;
+  const auto ep = from_storage(stored.dump(), &key);
+  ASSERT_TRUE(ep);
+  EXPECT_FALSE(ep->secret_error.empty());
+}
+
+TEST(endpoint_sealed_storage, rotation_recovers_an_endpoint_whose_secret_cannot_be_opened) {
+  const auto key = key_of('k');
+  auto ep = from_storage(to_storage(sample(), &key), nullptr);
+  ASSERT_TRUE(ep && !ep->secret_error.empty());
+  rotate_secret(*ep, now, 3'600'000);
+  EXPECT_TRUE(ep->secret_error.empty());
+  EXPECT_TRUE(ep->secret.starts_with("whsec_"));
+  // Neither the unopened current secret nor the unopened retired one can sign in a grace.
+  EXPECT_TRUE(ep->retired_secrets.empty());
+  EXPECT_EQ(signing_secrets(*ep, now), std::vector<std::string>{ep->secret});
+}
+
+TEST(endpoint_secrets, rotation_retires_the_current_secret_for_the_grace_period) {
+  endpoint ep = sample();
+  ep.retired_secrets.push_back({"whsec_expired", now - 1});
+  const std::string old = ep.secret;
+  rotate_secret(ep, now, 60'000);
+  EXPECT_NE(ep.secret, old);
+  EXPECT_EQ(ep.updated_at_ms, now);
+  ASSERT_EQ(ep.retired_secrets.size(), 2u);
+  EXPECT_EQ(ep.retired_secrets[1].secret, old);
+  EXPECT_EQ(ep.retired_secrets[1].expires_at_ms, now + 60'000);
+  rotate_secret(ep, now, 0);
+  EXPECT_EQ(ep.retired_secrets.size(), 2u);  // no grace: the replaced secret is not kept
 }
 
 TEST(endpoint_ids, generated_ids_are_ep_and_24_lowercase_alphanumerics) {

@@ -281,6 +281,25 @@ TEST(Settings, tokens_must_be_sendable_in_a_header) {
             "DISPATCHER_ADMIN_TOKEN");
 }
 
+TEST(Settings, encryption_key_is_base64_of_exactly_32_bytes) {
+  // 32 bytes of 'k' in base64.
+  const std::string good = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=";
+  EXPECT_EQ(
+      load_settings(env_of({{"DISPATCHER_ENCRYPTION_KEY", good}}), std::nullopt, {}).encryption_key,
+      good);
+  EXPECT_TRUE(load_settings(no_env, std::nullopt, {}).encryption_key.empty());
+  for (const std::string bad : {"a2tra2tra2tra2tra2tra2tra2tra2tra2tra2traw==",  // 31 bytes
+                                "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2tr",  // 33 bytes
+                                "correct horse battery staple correct horse"}) {
+    EXPECT_EQ(failing_env("DISPATCHER_ENCRYPTION_KEY", bad), "DISPATCHER_ENCRYPTION_KEY") << bad;
+    const std::string message =
+        error_message(env_of({{"DISPATCHER_ENCRYPTION_KEY", bad}}), std::nullopt, {});
+    EXPECT_EQ(message.find(bad), std::string::npos) << "the key is a secret: " << message;
+  }
+  const temp_file file(R"({"encryption_key": "c2hvcnQ="})");
+  EXPECT_EQ(failing_setting(no_env, file.path(), {}), "DISPATCHER_ENCRYPTION_KEY");
+}
+
 TEST(Settings, unknown_config_file_key_is_named) {
   const temp_file file(R"({"request_timout": "10s"})");
   const std::string message = error_message(no_env, file.path(), {});
