@@ -828,6 +828,8 @@ def table(r):
         ("instances that exited on their own", f"{len(r['unexpected_exits'])}"),
         ("peak RSS a / b / c (MB)", " / ".join(f"{v:.1f}" for v in r["peak_rss_mb"].values())),
         ("drain after publishing stopped", f"{r['drain_s']:.1f} s"),
+        ("machine load at the end (1-min load average, 2 cores)",
+         f"{r['loadavg_at_end'][0]:.1f}"),
     ]
     width = max(len(k) for k, _ in rows)
     lines = [f"| {'metric'.ljust(width)} | value |", f"|{'-' * (width + 2)}|---|"]
