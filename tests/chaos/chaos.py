@@ -638,6 +638,8 @@ class Chaos:
             if not redis_done and self.now() >= a.redis_restart_at:
                 self.restart_redis()
                 redis_done = True
+                # A long AOF replay must not bunch the next kills together.
+                next_kill = max(next_kill, self.now() + a.kill_every / 2)
             elif self.now() >= next_kill:
                 self.kill_and_restart(self.instances[kills % 3])
                 kills += 1
@@ -826,6 +828,8 @@ def table(r):
                    f"(AOF replay {e['aof_replay_s']} s)"
                    for e in r["redis_restarts"]) or "none"),
         ("instances that exited on their own", f"{len(r['unexpected_exits'])}"),
+        ("bodies changed between attempts / body id != webhook-id",
+         f"{r['receiver']['body_changed_between_attempts']} / {r['receiver']['id_mismatch']}"),
         ("peak RSS a / b / c (MB)", " / ".join(f"{v:.1f}" for v in r["peak_rss_mb"].values())),
         ("drain after publishing stopped", f"{r['drain_s']:.1f} s"),
         ("machine load at the end (1-min load average, 2 cores)",

@@ -30,6 +30,7 @@ import socket
 import struct
 import sys
 import time
+import zlib
 
 OUTCOMES = ("ok", "error", "stall", "reset")
 
@@ -41,6 +42,9 @@ class Receiver:
         self.log = open(log_path, "a", buffering=1 << 16)
         self.counts = {name: dict.fromkeys(OUTCOMES + ("bad_request",), 0) for name in weights}
         self.id_mismatch = 0  # body "id" differs from the webhook-id header
+        # CONTRACT section 2: the body bytes are identical for every attempt of a delivery.
+        self.body_crc = {}  # (name, webhook-id) -> crc32 of the first body seen
+        self.body_changed = 0
         self.random = random.Random()
 
     async def handle(self, reader, writer):
@@ -71,6 +75,9 @@ class Receiver:
                         self.id_mismatch += 1
                 except ValueError:
                     self.id_mismatch += 1
+                crc = zlib.crc32(body)
+                if self.body_crc.setdefault((name, webhook_id), crc) != crc:
+                    self.body_changed += 1
                 outcome = self.random.choices(OUTCOMES, self.weights[name])[0]
                 self.counts[name][outcome] += 1
                 if outcome == "ok":
@@ -128,7 +135,8 @@ async def main():
     server.close()
     receiver.log.flush()
     with open(args.stats, "w") as f:
-        json.dump({"outcomes": receiver.counts, "id_mismatch": receiver.id_mismatch}, f)
+        json.dump({"outcomes": receiver.counts, "id_mismatch": receiver.id_mismatch,
+                   "body_changed_between_attempts": receiver.body_changed}, f)
     sys.exit(0)
 
 
