@@ -42,7 +42,9 @@ Definitions (the table):
 - peak RSS: VmHWM of each instance, sampled every 0.5 s and just before each kill; the
   maximum over all lives of that instance.
 
-Exit status: 0 when nothing was lost and no instance exited on its own; 1 otherwise.
+Exit status: 0 when nothing was lost, no instance exited on its own and each exited 0 on
+the final SIGTERM; 1 otherwise. --binary may be a sanitizer build: its reports end the
+process (an unexpected exit) and stay in the instance's log.
 """
 
 import argparse
@@ -310,11 +312,16 @@ class Instance:
     def stop(self):
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.sample_rss()
-        self.proc.send_signal(signal.SIGTERM)
+        with self.ctl.lock:  # the watcher must not take this exit for a crash
+            self.sample_rss()
+            self.lives[-1]["how"] = "SIGTERM"
+            self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=30)
             how = f"SIGTERM, exit {self.proc.returncode}"
+            if self.proc.returncode != 0:  # a sanitizer's report at exit lands here too
+                self.ctl.bad_stops.append({"slot": self.slot, "pid": self.proc.pid,
+                                           "code": self.proc.returncode})
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -367,6 +374,7 @@ class Chaos:
         self.redis_events = []
         self.disruptions = []  # (kind, unix time, seconds down)
         self.unexpected_exits = []
+        self.bad_stops = []  # instances that did not exit 0 after the final SIGTERM
         self.endpoint_ids = {}
         self.redis_proc = None
         self.receiver = None
@@ -567,7 +575,7 @@ class Chaos:
                 with self.lock:
                     inst.sample_rss()
                     p = inst.proc
-                    if p is not None and p.poll() is not None and inst.lives[-1]["end"] is None:
+                    if p is not None and p.poll() is not None and inst.lives[-1]["how"] is None:
                         inst.lives[-1].update(end=self.now(), how=f"exited {p.returncode}")
                         self.unexpected_exits.append({"slot": inst.slot, "pid": p.pid,
                                                       "code": p.returncode,
@@ -714,7 +722,7 @@ class Chaos:
             if takeovers else None,
             "unresolved_takeover_items": sum(t["unresolved"] for t in takeovers),
             "redis_restarts": self.redis_events,
-            "unexpected_exits": self.unexpected_exits,
+            "unexpected_exits": self.unexpected_exits, "bad_stops": self.bad_stops,
             "peak_rss_mb": {i.slot: round(i.peak_rss_mb(), 1) for i in self.instances},
             "lives": {i.slot: i.lives for i in self.instances},
             "receiver": receiver_stats, "dispatcher_warnings_and_errors": log_lines, "stream_at_end": stream_state,
@@ -877,9 +885,11 @@ def main():
         print("lost:", json.dumps(d))
     for e in r["unexpected_exits"]:
         print("exited on its own:", json.dumps(e))
+    for e in r["bad_stops"]:
+        print("did not exit 0 after SIGTERM:", json.dumps(e))
     for msg, count in r["dispatcher_warnings_and_errors"].items():
         print(f"log {count:6d}  {msg}")
-    bad = r["lost"] > 0 or r["unexpected_exits"]
+    bad = r["lost"] > 0 or r["unexpected_exits"] or r["bad_stops"]
     shutil.copy(os.path.join(chaos.tmp, "chaos-results.json"), args.out)
     if bad or args.keep_tmp:
         print(f"{args.out} written; logs kept in {chaos.tmp}")
