@@ -357,7 +357,11 @@ class Takeover:
                 "stale_leases": self.stale_leases,
                 "unresolved": sum(v is None for v in self.entries.values()) +
                 sum(v[1] is None for v in self.leases.values()),
-                "takeover_s": round(self.seconds(), 2)}
+                "takeover_s": round(self.seconds(), 2),
+                "entries_s": round(max([v for v in self.entries.values() if v is not None],
+                                       default=0.0), 2),
+                "leases_s": round(max([v[1] for v in self.leases.values() if v[1] is not None],
+                                      default=0.0), 2)}
 
 
 class Chaos:
@@ -718,6 +722,8 @@ class Chaos:
             "drain_s": round(drain_s, 1),
             "kills": len(self.takeovers), "takeovers": takeovers,
             "longest_takeover": longest,
+            "longest_entries_takeover_s": max((t["entries_s"] for t in takeovers), default=0),
+            "longest_leases_takeover_s": max((t["leases_s"] for t in takeovers), default=0),
             "median_takeover_s": statistics.median([t["takeover_s"] for t in takeovers])
             if takeovers else None,
             "unresolved_takeover_items": sum(t["unresolved"] for t in takeovers),
@@ -828,6 +834,8 @@ def table(r):
         ("longest takeover", f"{lt['takeover_s']:.1f} s (instance {lt['slot']}: "
                              f"{lt['stream_entries']} entries, {lt['leases']} leases)"
          if lt else "-"),
+        ("longest takeover of stream entries / of leases",
+         f"{r['longest_entries_takeover_s']:.1f} s / {r['longest_leases_takeover_s']:.1f} s"),
         ("median takeover", f"{r['median_takeover_s']:.1f} s"
          if r["median_takeover_s"] is not None else "-"),
         ("items never taken over", f"{r['unresolved_takeover_items']}"),
