@@ -48,6 +48,8 @@ const std::vector<setting_flag>& setting_flags() {
        [](const s&) { return std::string("<hostname>-<pid>"); }},
       {"max_payload", "BYTES", "largest accepted event payload",
        [](const s& v) { return std::to_string(v.max_payload); }},
+      {"dead_letter_max", "N", "about how many entries the dead-letter stream keeps",
+       [](const s& v) { return std::to_string(v.dead_letter_max); }},
       {"request_timeout", "DURATION", "time allowed for one webhook attempt",
        [](const s& v) { return format_duration(v.request_timeout); }},
       {"retry_schedule", "LIST", "delays before attempts 2, 3, ... (comma-separated)",

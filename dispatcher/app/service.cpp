@@ -17,6 +17,7 @@
 #include "dispatcher/delivery/scheduler.hpp"
 #include "dispatcher/history/store.hpp"
 #include "dispatcher/ingest/stream_reader.hpp"
+#include "dispatcher/ingest/stream_trimmer.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/replay/requeuer.hpp"
@@ -89,6 +90,7 @@ int service::run(bool handle_signals) {
   delivery::scheduler scheduler(executor, *conn, client, registry, endpoint_store, settings,
                                 settings.consumer);
   ingest::stream_reader reader(*blocking, *conn, settings, registry, scheduler);
+  ingest::stream_trimmer trimmer(executor, *conn, settings);
   history::store history(*conn);
   replay::requeuer replays(*conn, history, settings, [&scheduler] { scheduler.wake(); });
   admin::api api({settings, *conn, endpoint_store, history, registry, replays});
@@ -118,6 +120,7 @@ int service::run(bool handle_signals) {
         [&]() -> asio::awaitable<void> {
           obs::log_info("shutting down", {{"in_flight", std::to_string(scheduler.in_flight())}});
           reader.stop();
+          trimmer.stop();
           blocking->stop();  // ends a blocked XREADGROUP now rather than after its timeout
           co_await scheduler.async_drain(settings.shutdown_timeout);
           server->stop();
@@ -150,6 +153,8 @@ int service::run(bool handle_signals) {
         co_await registry.async_refresh();
         asio::co_spawn(executor, registry.async_run(250ms), log_exceptions("endpoint registry"));
         asio::co_spawn(executor, reader.async_run(), log_exceptions("stream reader"));
+        // The contract asks for a trim at least once a minute.
+        asio::co_spawn(executor, trimmer.async_run(30s), log_exceptions("stream trimmer"));
         asio::co_spawn(executor, scheduler.async_run(), log_exceptions("scheduler"));
       },
       log_exceptions("startup"));

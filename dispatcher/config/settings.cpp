@@ -46,6 +46,7 @@ const std::array<field, 21> fields{{
     {"group", &settings::group},
     {"consumer", &settings::consumer},
     {"max_payload", &settings::max_payload},
+    {"dead_letter_max", &settings::dead_letter_max},
     {"request_timeout", &settings::request_timeout},
     {"retry_schedule", &settings::retry_schedule},
     {"retention", &settings::retention},
@@ -302,6 +303,8 @@ void validate(settings& s, const origins& where) {
 
   check_range<std::size_t>(where, "max_payload", s.max_payload, 1024, 16 * 1024 * 1024,
                            "1024 to 16777216 bytes (1 KiB to 16 MiB)");
+  check_range<std::size_t>(where, "dead_letter_max", s.dead_letter_max, 1, 100'000'000,
+                           "1 to 100000000 entries");
   check_range<milliseconds>(where, "request_timeout", s.request_timeout, milliseconds(100),
                             std::chrono::minutes(5), "100ms to 5m");
   if (s.retry_schedule.empty()) {

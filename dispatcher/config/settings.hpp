@@ -30,6 +30,8 @@ struct settings {
   std::string consumer;
   /// DISPATCHER_MAX_PAYLOAD: bytes; larger entries are dead-lettered.
   std::size_t max_payload = 256 * 1024;
+  /// DISPATCHER_DEAD_LETTER_MAX: about how many entries the dead-letter stream keeps.
+  std::size_t dead_letter_max = 100'000;
   /// DISPATCHER_REQUEST_TIMEOUT: the whole webhook attempt, resolve to last response byte.
   std::chrono::milliseconds request_timeout = 15s;
   /// DISPATCHER_RETRY_SCHEDULE: delays before attempts 2, 3, ...

@@ -25,6 +25,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "dispatcher/common/utf8.hpp"
+
 namespace dispatcher::delivery {
 
 namespace {
@@ -100,30 +102,6 @@ bool is_valid_header_name(std::string_view name) {
 /// CR, LF or NUL in a value would end the header line and inject others.
 bool is_valid_header_value(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
-/// Length of the longest prefix of text that ends on a UTF-8 character boundary, so the
-/// excerpt never ends in a cut multi-byte sequence (JSON serialisation rejects those).
-std::size_t utf8_prefix_length(std::string_view text) {
-  std::size_t end = text.size();
-  // Walk back over at most 3 continuation bytes to the lead byte of the last character.
-  std::size_t lead = end;
-  while (lead > 0 && end - lead < 4 &&
-         (static_cast<unsigned char>(text[lead - 1]) & 0xC0) == 0x80) {
-    --lead;
-  }
-  if (lead == 0) return end;  // only continuation bytes: not UTF-8, leave the bytes
-  const auto byte = static_cast<unsigned char>(text[lead - 1]);
-  std::size_t needed = 1;
-  if ((byte & 0xE0) == 0xC0) {
-    needed = 2;
-  } else if ((byte & 0xF0) == 0xE0) {
-    needed = 3;
-  } else if ((byte & 0xF8) == 0xF0) {
-    needed = 4;
-  }
-  const std::size_t have = end - lead + 1;
-  return have < needed ? lead - 1 : end;
 }
 
 /// The errors that mean the peer had closed the connection before our request reached

@@ -7,8 +7,10 @@
 
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/time.hpp"
+#include "dispatcher/common/utf8.hpp"
 #include "dispatcher/history/delivery.hpp"
 #include "dispatcher/ingest/event.hpp"
+#include "dispatcher/ingest/retention.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/eval.hpp"
@@ -24,6 +26,18 @@ namespace {
 constexpr auto block_time = 1000ms;
 // How often entries abandoned by dead instances are looked for.
 constexpr auto autoclaim_interval = 5s;
+// Arguments per ingest script call. One call blocks Redis while it runs, and Redis copies
+// every argument before the script starts: 10,000 is about 800 events to one endpoint or
+// 47 events to 100, a few milliseconds of script. An event is never split across calls.
+constexpr std::size_t max_script_args = 10'000;
+// The ingest script's fixed arguments, and those of an event before its endpoints.
+constexpr std::size_t header_args = 9;
+constexpr std::size_t per_event_args = 10;
+// Dead letters keep the start of an entry's payload: enough to see what it was.
+constexpr std::size_t dead_letter_excerpt = 4096;
+// Reloads of the endpoints for one batch before it is left pending for later: each one
+// means an endpoint changed while the batch was recorded, which no operator does for long.
+constexpr int max_stale_rounds = 16;
 
 using redis::error_of;
 
@@ -62,21 +76,44 @@ asio::awaitable<bool> stream_reader::async_ensure_group() {
 
 namespace {
 
-/// [[id, [field, value, ...] | nil], ...] -> entries.
-template <class Entry>
-std::vector<Entry> parse_entries(const redis::reply& list) {
-  std::vector<Entry> out;
+/// The entry list of an XREADGROUP reply [[stream, entries]], or nullptr when the reply has
+/// another shape (nil: nothing to read).
+redis::reply* stream_entries(redis::reply& r) {
+  if (r.type != redis::reply::kind::array || r.elements.empty()) return nullptr;
+  auto& stream = r.elements[0];
+  if (stream.type != redis::reply::kind::array || stream.elements.size() < 2) return nullptr;
+  return &stream.elements[1];
+}
+
+}  // namespace
+
+/// [[id, [field, value, ...] | nil], ...] -> entries, moving the strings out of the reply.
+/// An oversized payload is cut to its dead-letter excerpt here, before anything copies it.
+std::vector<stream_reader::entry> stream_reader::take_entries(redis::reply& list) const {
+  std::vector<entry> out;
   if (list.type != redis::reply::kind::array) return out;
-  for (const auto& item : list.elements) {
-    if (item.type != redis::reply::kind::array || item.elements.size() < 2) continue;
-    Entry e;
-    e.id = item.elements[0].str;
-    const auto& fields = item.elements[1];
+  out.reserve(list.elements.size());
+  for (auto& item : list.elements) {
+    if (item.type != redis::reply::kind::array || item.elements.size() < 2 ||
+        item.elements[0].type != redis::reply::kind::string) {
+      continue;
+    }
+    entry e;
+    e.id = std::move(item.elements[0].str);
+    auto& fields = item.elements[1];
     if (fields.is_nil()) {
       e.deleted = true;
     } else {
       for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-        if (fields.elements[i].str == "payload") e.payload = fields.elements[i + 1].str;
+        if (fields.elements[i].str != "payload") continue;
+        auto& value = fields.elements[i + 1].str;
+        e.payload_size = value.size();
+        if (value.size() > settings_.max_payload) {
+          e.payload = std::string(utf8_prefix(value, dead_letter_excerpt));
+          std::string().swap(value);  // free it now, not with the whole batch
+        } else {
+          e.payload = std::move(value);
+        }
       }
     }
     out.push_back(std::move(e));
@@ -84,24 +121,24 @@ std::vector<Entry> parse_entries(const redis::reply& list) {
   return out;
 }
 
-}  // namespace
+struct stream_reader::valid_event {
+  event ev;
+  std::string entry_id;
+};
 
 asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
   if (entries.empty()) co_return true;
   auto& m = obs::global_metrics();
-  const auto snapshot = endpoints_.snapshot();
   m.events_received.inc(entries.size());
 
-  // Valid events go to one ingest script call, which also acknowledges them; a malformed
-  // entry is dead-lettered and acknowledged after its XADD answered. Deleted entries
-  // (trimmed before XAUTOCLAIM took them) only need the XACK.
-  std::vector<std::string> args(8);
-  std::size_t events = 0;                               // valid ones, for the script
-  std::unordered_map<std::string, std::string> bodies;  // event id -> body, for leased ones
+  // Valid events go to the ingest script, which also acknowledges them; a malformed entry
+  // is dead-lettered and acknowledged after its XADD answered. Deleted entries (trimmed
+  // before XAUTOCLAIM took them) only need the XACK.
+  std::vector<valid_event> valid;
   std::vector<redis::command> dead_letters;
   redis::command acks{"XACK", settings_.stream, settings_.group};
   std::size_t ack_count = 0;
-  std::size_t deliveries = 0;
+  const std::string dead_letter_max = std::to_string(settings_.dead_letter_max);
   for (auto& e : entries) {
     if (e.deleted) {
       acks.arg(e.id);
@@ -111,88 +148,30 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
     std::string error;
     if (!e.payload) {
       error = "stream entry has no 'payload' field";
+    } else if (e.payload_size > settings_.max_payload) {
+      error = "payload is " + std::to_string(e.payload_size) + " bytes, more than the " +
+              std::to_string(settings_.max_payload) + " allowed";
     } else {
       auto parsed = parse_event(*e.payload, e.id, settings_.max_payload);
       if (auto* bad = std::get_if<validation_error>(&parsed)) {
-        error = bad->message;
+        error = std::move(bad->message);
       } else {
-        auto& ev = std::get<event>(parsed);
-        const std::size_t count_at = args.size() + 9;
-        for (auto* field :
-             {&ev.id, &ev.body, &ev.type, &ev.consumerid, &ev.connectionid, &ev.status}) {
-          args.push_back(*field);
-        }
-        args.push_back(std::to_string(ev.created));
-        args.push_back(stream_order_key(e.id));
-        args.push_back(e.id);
-        args.emplace_back();  // the number of deliveries, known after matching
-        std::size_t matched = 0;
-        for (const auto& [id, ep] : *snapshot) {
-          if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) {
-            args.push_back(id);
-            args.push_back(history::delivery_id(ev.id, id));
-            ++matched;
-          }
-        }
-        args[count_at] = std::to_string(matched);
-        deliveries += matched;
-        ++events;
-        bodies.emplace(std::move(ev.id), std::move(ev.body));
+        valid.push_back(valid_event{std::move(std::get<event>(parsed)), e.id});
         continue;
       }
     }
     m.events_invalid.inc();
     obs::log_warn("dead-lettered a malformed stream entry", {{"entry", e.id}, {"error", error}});
-    dead_letters.push_back(redis::command{"XADD", settings_.dead_letter_stream(), "*", "payload",
-                                          e.payload.value_or(""), "error", error, "source_id",
-                                          e.id});
+    // MAXLEN ~ keeps the dead-letter stream about that long at the cost of whole nodes.
+    dead_letters.push_back(redis::command{
+        "XADD", settings_.dead_letter_stream(), "MAXLEN", "~", dead_letter_max, "*", "payload",
+        e.payload ? utf8_prefix(*e.payload, dead_letter_excerpt) : std::string_view(), "error",
+        error, "source_id", e.id});
     acks.arg(e.id);
     ++ack_count;
   }
 
-  bool all_ok = true;
-  if (events > 0) {
-    fanout_ = std::max<std::size_t>(1, (deliveries + events - 1) / events);
-    const auto grant = scheduler_.reserve(deliveries);
-    args[0] = std::to_string(unix_now_ms());
-    args[1] = std::to_string(settings_.retention.count());
-    args[2] = std::to_string(settings_.endpoint_concurrency);
-    args[3] = std::to_string(grant.slots);
-    args[4] = grant.token;
-    args[5] = std::to_string(scheduler_.lease_duration().count());
-    args[6] = settings_.stream;
-    args[7] = settings_.group;
-    auto r = co_await redis::async_eval(conn_, redis::ingest_events, std::move(args));
-    std::vector<delivery::claimed_delivery> leased;
-    if (!r.ok() || r.value.elements.size() != 3) {
-      // Not acknowledged: the entries stay pending and are read again (ours) or claimed.
-      all_ok = false;
-      obs::log_error("could not record a batch of stream entries; it will be retried",
-                     {{"entries", std::to_string(events)}, {"error", r.error_message()}});
-    } else {
-      std::size_t created = 0;
-      for (const auto& count : r.value.elements[0].elements) {
-        const auto n = count.as_integer().value_or(0);
-        if (n < 0) {
-          m.events_duplicate.inc();
-        } else {
-          created += static_cast<std::size_t>(n);
-        }
-      }
-      m.deliveries_created.inc(created);
-      auto& flat = r.value.elements[1].elements;
-      for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
-        delivery::claimed_delivery d;
-        d.id = std::move(flat[i].str);
-        d.endpoint_id = std::move(flat[i + 1].str);
-        d.event_id = std::move(flat[i + 2].str);
-        if (auto body = bodies.find(d.event_id); body != bodies.end()) d.payload = body->second;
-        leased.push_back(std::move(d));
-      }
-      if (r.value.elements[2].as_integer().value_or(0) > 0) scheduler_.wake();
-    }
-    scheduler_.adopt(std::move(leased), grant);
-  }
+  bool all_ok = valid.empty() || co_await async_record(std::move(valid));
 
   if (!dead_letters.empty()) {
     auto replies = co_await conn_.async_exec(std::move(dead_letters));
@@ -215,6 +194,140 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
   co_return all_ok;
 }
 
+asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> events) {
+  auto& m = obs::global_metrics();
+  std::unordered_map<std::string_view, const std::string*> bodies;  // event id -> body
+  for (const auto& v : events) bodies.emplace(v.ev.id, &v.ev.body);
+
+  std::vector<const valid_event*> todo;
+  todo.reserve(events.size());
+  for (const auto& v : events) todo.push_back(&v);
+  bool all_ok = true;
+  for (int round = 0; !todo.empty(); ++round) {
+    if (round > 0) {
+      if (round > max_stale_rounds) {
+        obs::log_error("endpoints kept changing while a batch was recorded; it will be retried",
+                       {{"events", std::to_string(todo.size())}});
+        co_return false;
+      }
+      if (!co_await endpoints_.async_refresh()) {
+        obs::log_error("could not reload the endpoints; the batch will be retried",
+                       {{"events", std::to_string(todo.size())}});
+        co_return false;
+      }
+    }
+    const auto snapshot = endpoints_.snapshot();
+    const auto version = std::to_string(endpoints_.version());
+
+    // Match every event, then cut the batch into calls of bounded size.
+    std::vector<std::vector<const std::string*>> matched(todo.size());
+    std::vector<std::size_t> sizes(todo.size());
+    std::size_t deliveries = 0;
+    for (std::size_t k = 0; k < todo.size(); ++k) {
+      const auto& ev = todo[k]->ev;
+      for (const auto& [id, ep] : *snapshot) {
+        if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) matched[k].push_back(&id);
+      }
+      sizes[k] = per_event_args + 2 * matched[k].size();
+      deliveries += matched[k].size();
+    }
+    fanout_ = std::max<std::size_t>(1, (deliveries + todo.size() - 1) / todo.size());
+    const auto ends = split_calls(sizes, max_script_args - header_args);
+
+    const auto grant = scheduler_.reserve(deliveries);
+    std::size_t room = grant.slots;  // shared out in order, so the calls never lease more
+    const std::string now = std::to_string(unix_now_ms());
+    std::vector<std::vector<std::string>> calls;
+    calls.reserve(ends.size());
+    for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
+      std::size_t call_deliveries = 0;
+      std::size_t call_args = header_args;
+      for (std::size_t k = begin; k < ends[c]; ++k) {
+        call_deliveries += matched[k].size();
+        call_args += sizes[k];
+      }
+      const auto call_room = std::min(room, call_deliveries);
+      room -= call_room;
+      std::vector<std::string> args;
+      args.reserve(call_args);
+      args.push_back(now);
+      args.push_back(std::to_string(settings_.retention.count()));
+      args.push_back(std::to_string(settings_.endpoint_concurrency));
+      args.push_back(std::to_string(call_room));
+      args.push_back(grant.token);
+      args.push_back(std::to_string(scheduler_.lease_duration().count()));
+      args.push_back(settings_.stream);
+      args.push_back(settings_.group);
+      args.push_back(version);
+      for (std::size_t k = begin; k < ends[c]; ++k) {
+        const auto& ev = todo[k]->ev;
+        for (const auto* field :
+             {&ev.id, &ev.body, &ev.type, &ev.consumerid, &ev.connectionid, &ev.status}) {
+          args.push_back(*field);
+        }
+        args.push_back(std::to_string(ev.created));
+        args.push_back(stream_order_key(todo[k]->entry_id));
+        args.push_back(todo[k]->entry_id);
+        args.push_back(std::to_string(matched[k].size()));
+        for (const auto* endpoint_id : matched[k]) {
+          args.push_back(*endpoint_id);
+          args.push_back(history::delivery_id(ev.id, *endpoint_id));
+        }
+      }
+      calls.push_back(std::move(args));
+    }
+
+    auto replies = co_await redis::async_eval(conn_, redis::ingest_events, std::move(calls));
+    std::vector<const valid_event*> stale;
+    std::vector<delivery::claimed_delivery> leased;
+    std::size_t created = 0;
+    bool queued = false;
+    for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
+      auto& r = replies[c];
+      if (r.ok() && r.value.type == redis::reply::kind::string && r.value.str == "stale") {
+        stale.insert(stale.end(), todo.begin() + static_cast<std::ptrdiff_t>(begin),
+                     todo.begin() + static_cast<std::ptrdiff_t>(ends[c]));
+        continue;
+      }
+      if (!r.ok() || r.value.type != redis::reply::kind::array || r.value.elements.size() != 3) {
+        // Not acknowledged: the entries stay pending and are read again (ours) or claimed.
+        all_ok = false;
+        obs::log_error("could not record a batch of stream entries; it will be retried",
+                       {{"entries", std::to_string(ends[c] - begin)},
+                        {"error", r.ok() ? "unexpected reply" : r.error_message()}});
+        continue;
+      }
+      for (const auto& count : r.value.elements[0].elements) {
+        const auto n = count.as_integer().value_or(0);
+        if (n < 0) {
+          m.events_duplicate.inc();
+        } else {
+          created += static_cast<std::size_t>(n);
+        }
+      }
+      auto& flat = r.value.elements[1].elements;
+      for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
+        delivery::claimed_delivery d;
+        d.id = std::move(flat[i].str);
+        d.endpoint_id = std::move(flat[i + 1].str);
+        d.event_id = std::move(flat[i + 2].str);
+        if (auto body = bodies.find(d.event_id); body != bodies.end()) d.payload = *body->second;
+        leased.push_back(std::move(d));
+      }
+      queued = queued || r.value.elements[2].as_integer().value_or(0) > 0;
+    }
+    m.deliveries_created.inc(created);
+    if (queued) scheduler_.wake();
+    scheduler_.adopt(std::move(leased), grant);
+    if (!stale.empty()) {
+      obs::log_debug("endpoints changed while a batch was matched; matching it again",
+                     {{"events", std::to_string(stale.size())}});
+    }
+    todo = std::move(stale);
+  }
+  co_return all_ok;
+}
+
 asio::awaitable<std::error_code> stream_reader::async_read_pending(std::string_view start) {
   // Our own pending entries (a restart with the same consumer name): read from `start`
   // until the history is empty.
@@ -224,8 +337,9 @@ asio::awaitable<std::error_code> stream_reader::async_read_pending(std::string_v
         redis::command{"XREADGROUP", "GROUP", settings_.group, settings_.consumer, "COUNT",
                        std::to_string(settings_.batch_size), "STREAMS", settings_.stream, from});
     if (auto ec = error_of(r)) co_return ec;
-    if (r.value.is_nil() || r.value.elements.empty()) co_return std::error_code{};
-    auto entries = parse_entries<entry>(r.value.elements[0].elements[1]);
+    auto* list = stream_entries(r.value);
+    if (list == nullptr) co_return std::error_code{};
+    auto entries = take_entries(*list);
     if (entries.empty()) co_return std::error_code{};
     from = entries.back().id;
     co_await async_process(std::move(entries));
@@ -239,9 +353,11 @@ asio::awaitable<std::error_code> stream_reader::async_autoclaim() {
                                                     settings_.consumer, min_idle, autoclaim_cursor_,
                                                     "COUNT", std::to_string(settings_.batch_size)});
   if (auto ec = error_of(r)) co_return ec;
-  if (r.value.elements.size() < 2) co_return std::error_code{};
+  if (r.value.elements.size() < 2 || r.value.elements[0].type != redis::reply::kind::string) {
+    co_return std::error_code{};
+  }
   autoclaim_cursor_ = r.value.elements[0].str;
-  auto entries = parse_entries<entry>(r.value.elements[1]);
+  auto entries = take_entries(r.value.elements[1]);
   // Redis 7 lists ids of claimed entries that were deleted meanwhile separately.
   if (r.value.elements.size() > 2) {
     for (const auto& gone : r.value.elements[2].elements) {
@@ -299,8 +415,8 @@ asio::awaitable<void> stream_reader::async_run() {
         if (!stopped_) {
           obs::log_warn("XREADGROUP failed", {{"error", r.error_message()}});
         }
-      } else if (!r.value.is_nil() && !r.value.elements.empty()) {
-        co_await async_process(parse_entries<entry>(r.value.elements[0].elements[1]));
+      } else if (auto* list = stream_entries(r.value)) {
+        co_await async_process(take_entries(*list));
       }
     }
     if (ec && !stopped_) {

@@ -1,8 +1,11 @@
 // The consumer-group reader: takes lifecycle events off the stream, validates them,
 // dead-letters what is malformed, and turns each batch of valid events into their
-// deliveries with one Lua call, which acknowledges the entries in the same atomic step
-// (a crash before it replays them; the event-id dedupe makes the replay harmless). Entries another
-// instance left pending for longer than twice the request timeout are taken over with XAUTOCLAIM.
+// deliveries with Lua calls of bounded size, each acknowledging its entries in the same
+// atomic step (a crash before it replays them; the event-id dedupe makes the replay
+// harmless). A call made with an out-of-date endpoint registry writes nothing; the reader
+// reloads the registry and matches those events again, so an endpoint change is in force
+// for every event read after it, whichever instance reads it. Entries another instance
+// left pending for longer than twice the request timeout are taken over with XAUTOCLAIM.
 #pragma once
 
 #include <chrono>
@@ -38,11 +41,17 @@ class stream_reader {
  private:
   struct entry {
     std::string id;
-    std::optional<std::string> payload;  // nullopt: no payload field
-    bool deleted = false;                // XAUTOCLAIM of an entry trimmed away
+    // nullopt: no payload field. Only an excerpt when it is over max_payload: such an
+    // entry is dead-lettered, and the whole of it is never copied.
+    std::optional<std::string> payload;
+    std::size_t payload_size = 0;  // the payload's size in the stream
+    bool deleted = false;          // XAUTOCLAIM of an entry trimmed away
   };
+  struct valid_event;
 
   boost::asio::awaitable<bool> async_process(std::vector<entry> entries);
+  boost::asio::awaitable<bool> async_record(std::vector<valid_event> events);
+  std::vector<entry> take_entries(redis::reply& list) const;
   boost::asio::awaitable<std::error_code> async_read_pending(std::string_view start);
   boost::asio::awaitable<std::error_code> async_autoclaim();
 

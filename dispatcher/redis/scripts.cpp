@@ -70,6 +70,10 @@ script::script(const char* script_name, const char* body)
 const script ingest_events{"ingest_events", R"lua(
 local now, ttl, limit, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local token, lease_ms, stream, group = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+-- The caller matched these events against the endpoints as of ARGV[9]; if an endpoint
+-- changed since, writing would apply the old set to events read after the change
+-- answered. Write nothing: the caller reloads the endpoints and matches again.
+if (redis.call('GET', 'endpoints:version') or '0') ~= ARGV[9] then return 'stale' end
 -- Numbers handed to redis.call are formatted with printf each time; the strings are free.
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local indexes, endpoints, counts, leased, acks = {}, {}, {}, {}, {}
@@ -81,7 +85,7 @@ local function index(key, did)
   members[#members + 1] = did
 end
 
-local i = 9
+local i = 10
 while i <= #ARGV do
   local id, body, etype, consumer, conn, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
   local created_text, order, entry, n = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], tonumber(ARGV[i + 9])
@@ -168,8 +172,11 @@ for key, members in pairs(indexes) do index_add_all(key, members, now, ttl_s) en
 for ep, e in pairs(endpoints) do
   if e.queued then make_ready(ep, limit) end
 end
--- Acknowledged in the same atomic step that wrote the records: never before them.
-if #acks > 0 then redis.call('XACK', stream, group, unpack(acks)) end
+-- Acknowledged in the same atomic step that wrote the records: never before them. In
+-- slices, as every unpack is: Lua fails past about 8,000 values (LUAI_MAXCSTACK).
+for first = 1, #acks, 1000 do
+  redis.call('XACK', stream, group, unpack(acks, first, math.min(first + 999, #acks)))
+end
 return {counts, leased, queued}
 )lua"};
 

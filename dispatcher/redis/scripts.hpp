@@ -36,11 +36,13 @@ struct script {
 
 /// One batch of stream entries in one atomic step. ARGV: now_ms, retention_ms,
 /// endpoint_concurrency, room (deliveries the caller can start now), lease token, lease_ms,
-/// stream, group, then per event: event_id, body, type, consumerid, connectionid, status,
-/// created, order, stream entry id, n, then n (endpoint_id, delivery_id) pairs.
-/// Dedupes on the event id, writes the event, its deliveries, indexes and connection
-/// status, leases deliveries the caller can start at once (up to `room`) and queues the
-/// rest, then XACKs every entry. Returns [[n | -1 (already accepted), ...],
+/// stream, group, endpoints version (the endpoints:version the events were matched at),
+/// then per event: event_id, body, type, consumerid, connectionid, status, created, order,
+/// stream entry id, n, then n (endpoint_id, delivery_id) pairs.
+/// When endpoints:version is not the given version, writes nothing and returns "stale".
+/// Otherwise dedupes on the event id, writes the event, its deliveries, indexes and
+/// connection status, leases deliveries the caller can start at once (up to `room`) and
+/// queues the rest, then XACKs every entry. Returns [[n | -1 (already accepted), ...],
 /// [delivery_id, endpoint_id, event_id, ...] (leased to the caller), queued count].
 extern const script ingest_events;
 

@@ -148,11 +148,15 @@ asio::awaitable<lookup<long long>> endpoint_store::async_version() {
 }
 
 asio::awaitable<bool> registry::async_refresh() {
+  const auto ticket = ++refreshes_started_;
+  // The version first: a change landing between the two reads is then in the list but not
+  // in the version, and the ingest script's version check sends the reader back here.
   auto version = co_await store_.async_version();
   if (version.ec) co_return false;
   if (version.value == version_) co_return true;
   auto all = co_await store_.async_list();
   if (all.ec) co_return false;
+  if (ticket < refresh_installed_) co_return true;  // a later refresh already installed newer
   auto fresh = std::make_shared<endpoint_map>();
   for (auto& ep : all.value) {
     if (!ep.secret_error.empty()) {
@@ -164,6 +168,7 @@ asio::awaitable<bool> registry::async_refresh() {
   }
   endpoints_ = std::move(fresh);
   version_ = version.value;
+  refresh_installed_ = ticket;
   co_return true;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -78,11 +79,19 @@ class registry {
 
   /// The current snapshot; cheap to copy, never null.
   std::shared_ptr<const endpoint_map> snapshot() const { return endpoints_; }
+  /// The endpoints:version the current snapshot was read at (-1 before the first load).
+  /// The version is read before the endpoints, so the snapshot holds at least every
+  /// change up to it; changes only together with snapshot(), with no suspension between.
+  long long version() const { return version_; }
 
  private:
   endpoint_store& store_;
   std::shared_ptr<const endpoint_map> endpoints_ = std::make_shared<endpoint_map>();
   long long version_ = -1;
+  // Refreshes may overlap (the poll loop and a reader that found its snapshot stale); one
+  // that started earlier must not replace what a later one installed.
+  std::uint64_t refreshes_started_ = 0;
+  std::uint64_t refresh_installed_ = 0;
   bool stopped_ = false;
 };
 

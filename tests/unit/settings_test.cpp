@@ -74,6 +74,7 @@ TEST(Settings, defaults_match_the_contract) {
   EXPECT_EQ(s.dead_letter_stream(), "lifecycle:events:dead");
   EXPECT_EQ(s.group, "dispatcher");
   EXPECT_EQ(s.max_payload, 256u * 1024);
+  EXPECT_EQ(s.dead_letter_max, 100'000u);
   EXPECT_EQ(s.request_timeout, 15s);
   EXPECT_EQ(s.retry_schedule,
             (std::vector<std::chrono::milliseconds>{5s, 5min, 30min, 2h, 5h, 10h, 10h}));
@@ -132,6 +133,7 @@ TEST(Settings, every_field_has_an_environment_variable) {
                                        {"DISPATCHER_GROUP", "gr"},
                                        {"DISPATCHER_CONSUMER", "c1"},
                                        {"DISPATCHER_MAX_PAYLOAD", "2048"},
+                                       {"DISPATCHER_DEAD_LETTER_MAX", "500"},
                                        {"DISPATCHER_REQUEST_TIMEOUT", "250ms"},
                                        {"DISPATCHER_RETRY_SCHEDULE", "1s, 2s"},
                                        {"DISPATCHER_RETENTION", "2d"},
@@ -153,6 +155,7 @@ TEST(Settings, every_field_has_an_environment_variable) {
   EXPECT_EQ(s.group, "gr");
   EXPECT_EQ(s.consumer, "c1");
   EXPECT_EQ(s.max_payload, 2048u);
+  EXPECT_EQ(s.dead_letter_max, 500u);
   EXPECT_EQ(s.request_timeout, 250ms);
   EXPECT_EQ(s.retry_schedule, (std::vector<std::chrono::milliseconds>{1s, 2s}));
   EXPECT_EQ(s.retention, std::chrono::hours(48));
@@ -191,6 +194,8 @@ TEST(Settings, each_bad_value_names_its_setting) {
       {"DISPATCHER_MAX_PAYLOAD", "16777217"},
       {"DISPATCHER_MAX_PAYLOAD", "-5"},
       {"DISPATCHER_MAX_PAYLOAD", "12kb"},
+      {"DISPATCHER_DEAD_LETTER_MAX", "0"},
+      {"DISPATCHER_DEAD_LETTER_MAX", "100000001"},
       {"DISPATCHER_REQUEST_TIMEOUT", "99ms"},
       {"DISPATCHER_REQUEST_TIMEOUT", "6m"},
       {"DISPATCHER_REQUEST_TIMEOUT", "15"},
@@ -232,6 +237,8 @@ TEST(Settings, limits_are_inclusive) {
   EXPECT_EQ(failing_env("DISPATCHER_REQUEST_TIMEOUT", "5m"), "");
   EXPECT_EQ(failing_env("DISPATCHER_RETENTION", "1h"), "");
   EXPECT_EQ(failing_env("DISPATCHER_BATCH_SIZE", "10000"), "");
+  EXPECT_EQ(failing_env("DISPATCHER_DEAD_LETTER_MAX", "1"), "");
+  EXPECT_EQ(failing_env("DISPATCHER_DEAD_LETTER_MAX", "100000000"), "");
 }
 
 TEST(Settings, empty_stream_or_group_is_refused) {

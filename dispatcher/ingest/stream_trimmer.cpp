@@ -1,0 +1,122 @@
+#include "dispatcher/ingest/stream_trimmer.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatcher/common/error.hpp"
+#include "dispatcher/common/time.hpp"
+#include "dispatcher/ingest/retention.hpp"
+#include "dispatcher/obs/log.hpp"
+
+namespace dispatcher::ingest {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// One group of an XINFO GROUPS reply: name, last-delivered-id and the pending count.
+struct group_info {
+  group_position position;
+  long long pending = 0;
+};
+
+std::vector<group_info> parse_groups(const redis::reply& r) {
+  std::vector<group_info> out;
+  if (r.type != redis::reply::kind::array) return out;
+  for (const auto& g : r.elements) {
+    if (g.type != redis::reply::kind::array) continue;
+    group_info info;
+    for (std::size_t i = 0; i + 1 < g.elements.size(); i += 2) {
+      const auto& key = g.elements[i].str;
+      const auto& value = g.elements[i + 1];
+      if (key == "name") info.position.name = value.str;
+      if (key == "last-delivered-id") info.position.last_delivered = value.str;
+      if (key == "pending") info.pending = value.as_integer().value_or(0);
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace
+
+stream_trimmer::stream_trimmer(asio::any_io_executor executor, redis::connection& conn,
+                               const config::settings& settings)
+    : conn_(conn), settings_(settings), timer_(std::move(executor)) {}
+
+void stream_trimmer::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<trim_result> stream_trimmer::async_trim_once() {
+  auto info = co_await conn_.async_exec(redis::command{"XINFO", "GROUPS", settings_.stream});
+  if (info.ec) co_return trim_result{info.ec};
+  if (info.value.is_error()) {
+    // No stream yet: nothing to trim. Anything else is worth a retry.
+    if (info.value.str.find("no such key") != std::string::npos) co_return trim_result{};
+    co_return trim_result{errc::redis_error_reply};
+  }
+  auto groups = parse_groups(info.value);
+
+  // The oldest pending entry of each group that has some. A group whose entries were all
+  // acknowledged since answers nil: none.
+  std::vector<redis::command> pending;
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    if (groups[i].pending <= 0) continue;
+    pending.push_back(redis::command{"XPENDING", settings_.stream, groups[i].position.name});
+    asked.push_back(i);
+  }
+  if (!pending.empty()) {
+    auto replies = co_await conn_.async_exec(std::move(pending));
+    for (std::size_t k = 0; k < replies.size(); ++k) {
+      if (auto ec = redis::error_of(replies[k])) co_return trim_result{ec};
+      const auto& summary = replies[k].value;
+      if (summary.type == redis::reply::kind::array && summary.elements.size() >= 2 &&
+          summary.elements[1].type == redis::reply::kind::string) {
+        groups[asked[k]].position.oldest_pending = summary.elements[1].str;
+      }
+    }
+  }
+
+  std::vector<group_position> positions;
+  positions.reserve(groups.size());
+  for (auto& g : groups) positions.push_back(std::move(g.position));
+  const auto min_id = trim_min_id(unix_now_ms(), settings_.retention, positions, settings_.group);
+  if (!min_id) co_return trim_result{};
+  auto trimmed =
+      co_await conn_.async_exec(redis::command{"XTRIM", settings_.stream, "MINID", *min_id});
+  if (auto ec = redis::error_of(trimmed)) co_return trim_result{ec};
+  co_return trim_result{{}, static_cast<std::size_t>(trimmed.value.as_integer().value_or(0))};
+}
+
+asio::awaitable<void> stream_trimmer::async_run(std::chrono::milliseconds interval) {
+  auto backoff = 1000ms;
+  // The first trim waits a little, so a starting instance reads its backlog first.
+  auto wait = std::min<std::chrono::milliseconds>(interval, 1000ms);
+  while (!stopped_) {
+    timer_.expires_after(wait);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopped_) break;
+    const auto result = co_await async_trim_once();
+    if (result.ec) {
+      obs::log_warn("could not trim the event stream; retrying",
+                    {{"stream", settings_.stream},
+                     {"error", result.ec.message()},
+                     {"retry_in", std::to_string(backoff.count()) + "ms"}});
+      wait = backoff;
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, interval);
+      continue;
+    }
+    if (result.removed > 0) {
+      obs::log_info("trimmed the event stream",
+                    {{"stream", settings_.stream}, {"removed", std::to_string(result.removed)}});
+    }
+    backoff = 1000ms;
+    wait = interval;
+  }
+}
+
+}  // namespace dispatcher::ingest

@@ -1,0 +1,45 @@
+// Keeps the event stream bounded: acknowledged entries older than the retention are
+// trimmed with XTRIM MINID, never an entry some consumer group has not read yet or has
+// read and not acknowledged (retention.hpp decides the bound). Every instance runs it;
+// trims by several instances at once are harmless, as each removes only what all groups
+// are done with. The dead-letter stream is capped where dead letters are written.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <system_error>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "dispatcher/config/settings.hpp"
+#include "dispatcher/redis/connection.hpp"
+
+namespace dispatcher::ingest {
+
+struct trim_result {
+  std::error_code ec;
+  std::size_t removed = 0;
+};
+
+class stream_trimmer {
+ public:
+  stream_trimmer(boost::asio::any_io_executor executor, redis::connection& conn,
+                 const config::settings& settings);
+
+  /// Trims once now.
+  boost::asio::awaitable<trim_result> async_trim_once();
+  /// Trims every `interval` until stop(); a failed trim is logged and retried with backoff.
+  /// Never throws.
+  boost::asio::awaitable<void> async_run(std::chrono::milliseconds interval);
+  void stop();
+
+ private:
+  redis::connection& conn_;
+  const config::settings& settings_;
+  boost::asio::steady_timer timer_;
+  bool stopped_ = false;
+};
+
+}  // namespace dispatcher::ingest

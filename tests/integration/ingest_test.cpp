@@ -1,0 +1,337 @@
+// The stream reader and the streams' bounds against a real Redis: an endpoint change made
+// through one instance applies to events another instance reads right after; the ingest
+// script refuses a stale endpoint version and acknowledges any batch the settings allow;
+// the largest batch drains a backlog; the event stream is trimmed only where every group
+// is done; dead letters are capped and keep a 4 KiB excerpt.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <set>
+#include <sstream>
+
+#include "dispatcher/common/time.hpp"
+#include "dispatcher/ingest/stream_trimmer.hpp"
+#include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/scripts.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/test_receiver.hpp"
+
+namespace dispatcher::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+const std::string consumer_a = "11111111-1111-4111-8111-111111111111";
+const std::string connection_1 = "33333333-3333-4333-8333-333333333333";
+const std::string stream = "lifecycle:events";
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::set<std::string> webhook_ids(const test_receiver& r) {
+  std::set<std::string> ids;
+  for (const auto& req : r.requests()) ids.insert(req.headers.at("webhook-id"));
+  return ids;
+}
+
+/// XADDs `count` valid events in one script call (12,000 round trips would take seconds).
+void publish_many(const redis_server& redis, int count) {
+  const std::string marker = "987654321";
+  const auto payload =
+      event_json("account.connection.updated", consumer_a, connection_1, "active", 987654321);
+  const auto at = payload.find(marker);
+  redis.cmd({"EVAL",
+             "for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], '*', 'payload', "
+             "ARGV[2] .. i .. ARGV[3]) end",
+             "1", stream, std::to_string(count), payload.substr(0, at),
+             payload.substr(at + marker.size())});
+}
+
+std::string pending_count(const redis_server& redis) {
+  return lines(redis.cmd({"XPENDING", stream, "dispatcher"})).at(0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The ingest script on its own.
+
+class IngestScript : public ::testing::Test {
+ protected:
+  void SetUp() override { redis_.cmd({"XGROUP", "CREATE", stream, "dispatcher", "0", "MKSTREAM"}); }
+
+  /// Adds `n` entries and reads them into the group's pending list; returns their ids.
+  std::vector<std::string> read_entries(int n) {
+    publish_many(redis_, n);
+    std::vector<std::string> ids;
+    const auto reply = lines(redis_.cmd({"XREADGROUP", "GROUP", "dispatcher", "c", "COUNT",
+                                         std::to_string(n), "STREAMS", stream, ">"}));
+    // Flattened: stream name, then per entry its id, "payload", the payload.
+    for (std::size_t i = 1; i + 2 < reply.size(); i += 3) ids.push_back(reply[i]);
+    return ids;
+  }
+
+  /// The script's arguments for these entries, matched to no endpoint, at `version`.
+  std::vector<std::string> call(const std::vector<std::string>& entries,
+                                const std::string& version) {
+    std::vector<std::string> args{"EVAL",       redis::ingest_events.source,
+                                  "0",          std::to_string(unix_now_ms()),
+                                  "3600000",    "16",
+                                  "0",          "token",
+                                  "60000",      stream,
+                                  "dispatcher", version};
+    for (const auto& id : entries) {
+      for (const std::string& v :
+           {"evt_" + id, std::string("{}"), std::string("account.connection.updated"), consumer_a,
+            connection_1, std::string("active"), std::string("1"), id, id, std::string("0")}) {
+        args.push_back(v);
+      }
+    }
+    return args;
+  }
+
+  redis_server redis_;
+};
+
+TEST_F(IngestScript, a_stale_endpoints_version_writes_and_acknowledges_nothing) {
+  redis_.cmd({"SET", "endpoints:version", "3"});
+  const auto entries = read_entries(2);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(redis_.cmd(call(entries, "2")), "stale");
+  EXPECT_EQ(redis_.cmd({"EXISTS", "evt:evt_" + entries[0]}), "0");
+  EXPECT_EQ(pending_count(redis_), "2");
+  // At the current version the same call records and acknowledges both.
+  redis_.cmd(call(entries, "3"));
+  EXPECT_EQ(redis_.cmd({"EXISTS", "evt:evt_" + entries[0], "evt:evt_" + entries[1]}), "2");
+  EXPECT_EQ(pending_count(redis_), "0");
+}
+
+TEST_F(IngestScript, no_version_key_reads_as_zero) {
+  const auto entries = read_entries(1);
+  EXPECT_EQ(redis_.cmd(call(entries, "1")), "stale");
+  redis_.cmd(call(entries, "0"));
+  EXPECT_EQ(pending_count(redis_), "0");
+}
+
+TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {
+  // Lua's unpack fails past about 8,000 values; the largest batch is 10,000.
+  const auto entries = read_entries(10'000);
+  ASSERT_EQ(entries.size(), 10'000u);
+  const auto reply = redis_.cmd(call(entries, "0"));
+  EXPECT_FALSE(reply.starts_with("ERR")) << reply.substr(0, 200);
+  EXPECT_EQ(pending_count(redis_), "0");
+}
+
+// ---------------------------------------------------------------------------------------
+// The service.
+
+TEST(Ingest, an_endpoint_created_on_one_instance_applies_at_once_on_another) {
+  redis_server redis;
+  // `api` shares the endpoints but reads another stream, so `reader` is the only instance
+  // reading the events: its registry learns of the endpoint only through the version check
+  // or its 250 ms poll, and the events are read within a few milliseconds of the 201.
+  auto api_settings = test_settings(redis.url());
+  api_settings.stream = "elsewhere";
+  in_process_dispatcher api(api_settings);
+  in_process_dispatcher reader(test_settings(redis.url()));
+
+  constexpr int rounds = 3;
+  constexpr int events = 200;
+  for (int round = 0; round < rounds; ++round) {
+    test_receiver target;
+    const auto created = api.api("POST", "/v1/endpoints", json{{"url", target.url()}}.dump());
+    ASSERT_EQ(created.status, 201) << created.body;
+    publish_many(redis, events);
+    EXPECT_TRUE(eventually([&] { return webhook_ids(target).size() == events; }, 30s))
+        << "round " << round << ": delivered " << webhook_ids(target).size() << " of " << events;
+  }
+  EXPECT_TRUE(eventually([&] { return pending_count(redis) == "0"; }));
+}
+
+TEST(Ingest, the_largest_batch_size_drains_a_backlog) {
+  redis_server redis;
+  test_receiver r;
+  // Set the endpoint up before the backlog exists, then let one reader take 10,000 at once.
+  {
+    in_process_dispatcher setup(test_settings(redis.url()));
+    ASSERT_EQ(setup.api("POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status, 201);
+  }
+  constexpr int events = 12'000;
+  publish_many(redis, events);
+  auto s = test_settings(redis.url());
+  s.batch_size = 10'000;
+  s.max_in_flight = 100'000;  // room for the whole batch in one read
+  s.endpoint_concurrency = 64;
+  in_process_dispatcher service(s);
+  ASSERT_TRUE(r.wait_for_requests(events, 180s)) << r.requests().size();
+  EXPECT_EQ(webhook_ids(r).size(), static_cast<std::size_t>(events));
+  EXPECT_TRUE(eventually([&] { return pending_count(redis) == "0"; }));
+  EXPECT_EQ(redis.cmd({"ZCARD", "idx:dlv"}), std::to_string(events)) << "one delivery each";
+}
+
+TEST(Ingest, dead_letters_are_capped_and_keep_an_excerpt_of_a_huge_payload) {
+  redis_server redis;
+  auto s = test_settings(redis.url());
+  s.max_payload = 1024;
+  s.dead_letter_max = 10;
+  in_process_dispatcher service(s);
+  for (int i = 0; i < 250; ++i) {
+    redis.cmd({"XADD", stream, "*", "payload", "{not json " + std::to_string(i)});
+  }
+  // 1 MiB whose 4096th byte is inside a two-byte character.
+  std::string huge(4095, 'a');
+  huge += "\xC3\xA9";
+  huge += std::string(1024 * 1024 - huge.size(), 'b');
+  const auto huge_id = redis.cmd({"XADD", stream, "*", "payload", huge});
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto newest =
+            lines(redis.cmd({"XREVRANGE", "lifecycle:events:dead", "+", "-", "COUNT", "1"}));
+        return !newest.empty() && newest.back() == huge_id;
+      },
+      20s));
+  const auto newest =
+      lines(redis.cmd({"XREVRANGE", "lifecycle:events:dead", "+", "-", "COUNT", "1"}));
+  ASSERT_EQ(newest.size(), 7u);  // id, then payload, error, source_id with their values
+  EXPECT_EQ(newest[1], "payload");
+  EXPECT_EQ(newest[2], std::string(4095, 'a')) << "cut before the split character";
+  EXPECT_EQ(newest[3], "error");
+  EXPECT_NE(newest[4].find(std::to_string(huge.size()) + " bytes"), std::string::npos) << newest[4];
+  const auto length = std::stoul(redis.cmd({"XLEN", "lifecycle:events:dead"}));
+  EXPECT_GE(length, 10u);
+  EXPECT_LE(length, 110u) << "MAXLEN ~ 10 trims whole nodes of at most 100 entries";
+  EXPECT_TRUE(eventually([&] { return pending_count(redis) == "0"; }));
+}
+
+TEST(Ingest, the_service_trims_acknowledged_entries_past_the_retention) {
+  redis_server redis;
+  // Two hours old: past the shortest retention the settings allow (1h).
+  const auto old_ms = unix_now_ms() - 2 * 3600 * 1000;
+  for (int i = 1; i <= 5; ++i) {
+    redis.cmd({"XADD", stream, std::to_string(old_ms) + "-" + std::to_string(i), "payload",
+               event_json("account.connection.updated", consumer_a, connection_1, "active", i)});
+  }
+  redis.cmd({"XADD", stream, "*", "payload",
+             event_json("account.connection.updated", consumer_a, connection_1, "active", 6)});
+  auto s = test_settings(redis.url());
+  s.retention = 1h;
+  in_process_dispatcher service(s);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return redis.cmd({"XLEN", stream}) == "1";
+      },
+      45s))
+      << redis.cmd({"XLEN", stream});
+  EXPECT_EQ(pending_count(redis), "0");
+}
+
+// ---------------------------------------------------------------------------------------
+// The trimmer's bound, one trim at a time.
+
+class Trimmer : public ::testing::Test {
+ protected:
+  Trimmer() {
+    settings_.retention = 1h;
+    redis_.cmd({"XGROUP", "CREATE", stream, "dispatcher", "0", "MKSTREAM"});
+  }
+
+  ingest::trim_result trim_once() {
+    boost::asio::io_context io;
+    redis::connection_options o;
+    o.port = redis_.port();
+    auto conn = std::make_shared<redis::connection>(io.get_executor(), o);
+    ingest::stream_trimmer trimmer(io.get_executor(), *conn, settings_);
+    ingest::trim_result result{make_error_code(std::errc::timed_out)};
+    boost::asio::co_spawn(io, conn->async_run(), boost::asio::detached);
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          if (co_await conn->async_wait_connected(5s)) result = co_await trimmer.async_trim_once();
+          conn->stop();
+        },
+        boost::asio::detached);
+    io.run();
+    return result;
+  }
+
+  /// Entries two hours old, "<old>-1" ... "<old>-n".
+  void add_old(int n) {
+    for (int i = 1; i <= n; ++i) redis_.cmd({"XADD", stream, old(i), "payload", "{}"});
+  }
+  std::string old(int i) const { return std::to_string(old_ms_) + "-" + std::to_string(i); }
+  std::vector<std::string> read(int n, const std::string& group = "dispatcher") {
+    const auto reply = lines(redis_.cmd(
+        {"XREADGROUP", "GROUP", group, "c", "COUNT", std::to_string(n), "STREAMS", stream, ">"}));
+    std::vector<std::string> ids;
+    for (std::size_t i = 1; i + 2 < reply.size(); i += 3) ids.push_back(reply[i]);
+    return ids;
+  }
+  std::string first_id() {
+    return lines(redis_.cmd({"XRANGE", stream, "-", "+", "COUNT", "1"}))[0];
+  }
+  std::string length() { return redis_.cmd({"XLEN", stream}); }
+
+  redis_server redis_;
+  config::settings settings_;
+  std::int64_t old_ms_ = unix_now_ms() - 2 * 3600 * 1000;
+};
+
+TEST_F(Trimmer, removes_only_old_acknowledged_entries) {
+  add_old(6);
+  redis_.cmd({"XADD", stream, "*", "payload", "{}"});  // recent
+  ASSERT_EQ(read(4).size(), 4u);                       // old 1-4 pending, 5-6 unread
+  redis_.cmd({"XACK", stream, "dispatcher", old(1), old(2)});
+
+  auto r = trim_once();
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.removed, 2u);  // 3 and 4 are pending
+  EXPECT_EQ(first_id(), old(3));
+
+  redis_.cmd({"XACK", stream, "dispatcher", old(3), old(4)});
+  r = trim_once();
+  EXPECT_EQ(r.removed, 2u);  // 5 and 6 are unread
+  EXPECT_EQ(first_id(), old(5));
+
+  const auto rest = read(10);
+  ASSERT_EQ(rest.size(), 3u);
+  redis_.cmd({"XACK", stream, "dispatcher", rest[0], rest[1], rest[2]});
+  r = trim_once();
+  EXPECT_EQ(r.removed, 2u);  // the recent one is within the retention
+  EXPECT_EQ(length(), "1");
+}
+
+TEST_F(Trimmer, a_lagging_group_keeps_what_it_has_not_read) {
+  add_old(3);
+  redis_.cmd({"XGROUP", "CREATE", stream, "analytics", "0"});
+  const auto ids = read(3);
+  redis_.cmd({"XACK", stream, "dispatcher", ids[0], ids[1], ids[2]});
+  EXPECT_EQ(trim_once().removed, 0u);
+  ASSERT_EQ(read(1, "analytics").size(), 1u);  // analytics: 1 pending, 2-3 unread
+  EXPECT_EQ(trim_once().removed, 0u);
+  redis_.cmd({"XACK", stream, "analytics", old(1)});
+  EXPECT_EQ(trim_once().removed, 1u);
+  EXPECT_EQ(length(), "2");
+}
+
+TEST_F(Trimmer, nothing_without_the_group_or_the_stream) {
+  add_old(2);
+  redis_.cmd({"XGROUP", "DESTROY", stream, "dispatcher"});
+  auto r = trim_once();
+  EXPECT_FALSE(r.ec);
+  EXPECT_EQ(r.removed, 0u);
+  EXPECT_EQ(length(), "2");
+  redis_.cmd({"DEL", stream});
+  r = trim_once();
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.removed, 0u);
+}
+
+}  // namespace
+}  // namespace dispatcher::testing
