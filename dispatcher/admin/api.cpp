@@ -95,15 +95,6 @@ bool is_endpoint_id(std::string_view id) {
          all_of_chars(id.substr(prefix.size()), is_lower_alnum);
 }
 
-/// An event id as the contract allows it (section 1): ^[A-Za-z0-9_.:-]{1,128}$. The
-/// assigned forms, evt_<stream entry id> and api_<random>, fit it too.
-bool is_event_id(std::string_view id) {
-  return !id.empty() && id.size() <= 128 && all_of_chars(id, [](char c) {
-    return (c >= 'A' && c <= 'Z') || is_lower_alnum(c) || c == '_' || c == '.' || c == ':' ||
-           c == '-';
-  });
-}
-
 /// Parses a JSON object body; an empty body is an empty object when allowed.
 std::optional<response> parse_body(const request& req, json& out, bool empty_ok) {
   if (req.body.empty() && empty_ok) {
@@ -186,7 +177,7 @@ asio::awaitable<response> api::async_handle(request req) {
     }
     if (parts.size() == 3) {
       if (!is_get(req)) co_return method_not_allowed();
-      if (!is_event_id(parts[2])) co_return not_found("event");
+      if (!ingest::is_event_id(parts[2])) co_return not_found("event");
       auto r = co_await ctx_.history.async_get_event(std::string(parts[2]));
       if (r.ec) co_return unavailable(r.ec);
       if (!r.value) co_return not_found("event");

@@ -32,16 +32,6 @@ const char* type_name(const json& value) {
   }
 }
 
-bool is_event_id(std::string_view text) {
-  if (text.empty() || text.size() > 128) return false;
-  for (const char c : text) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 validation_error missing(std::string_view field) {
   return {"field '" + std::string(field) + "' is required"};
 }
@@ -79,6 +69,16 @@ std::string insert_id(std::string_view payload, const std::string& id) {
 }
 
 }  // namespace
+
+bool is_event_id(std::string_view text) {
+  if (text.empty() || text.size() > 128) return false;
+  for (const char c : text) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 bool is_uuid(std::string_view text) {
   if (text.size() != 36) return false;

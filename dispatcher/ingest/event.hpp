@@ -37,6 +37,10 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
                                                   std::string_view entry_id,
                                                   std::size_t max_payload);
 
+/// True for event ids as the contract allows them: ^[A-Za-z0-9_.:-]{1,128}$. The assigned
+/// forms, evt_<stream entry id> and api_<random>, fit it too.
+bool is_event_id(std::string_view text);
+
 /// True for 8-4-4-4-12 hexadecimal UUID strings (either case).
 bool is_uuid(std::string_view text);
 
