@@ -40,7 +40,7 @@ struct field {
   bool secret = false;  // never echo the value
 };
 
-const std::array<field, 21> fields{{
+const auto fields = std::to_array<field>({
     {"redis_url", &settings::redis_url, true},
     {"stream", &settings::stream},
     {"group", &settings::group},
@@ -63,7 +63,7 @@ const std::array<field, 21> fields{{
     {"shutdown_timeout", &settings::shutdown_timeout},
     {"log_level", &settings::log_level},
     {"encryption_key", &settings::encryption_key, true},
-}};
+});
 
 const field* find_field(std::string_view name) {
   for (const auto& f : fields) {
