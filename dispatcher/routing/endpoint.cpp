@@ -180,8 +180,10 @@ std::optional<field_error> validate_headers(const json& value,
     if (!is_header_value(text)) {
       return error(path, path + " must not contain control characters such as CR or LF");
     }
-    const bool duplicate = std::any_of(headers.begin(), headers.end(),
-                                       [&](const auto& h) { return iequals(h.first, name); });
+    // Captured by an init-capture: clang 14 (the fuzz build) cannot capture a binding.
+    const bool duplicate =
+        std::any_of(headers.begin(), headers.end(),
+                    [&, &n = name](const auto& h) { return iequals(h.first, n); });
     if (duplicate) return error(path, "header '" + name + "' is given twice (names ignore case)");
     headers.emplace_back(name, text);
   }
