@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(!std::get<field_error>(created).field.empty(), "a refusal names no field");
     }
 
-    const endpoint before = valid_endpoint();
+    static const endpoint before = valid_endpoint();
     endpoint patched = before;
     if (const auto error = apply_patch(patched, body, options, now_ms)) {
       FUZZ_CHECK(same(patched, before), "a refused PATCH changed the endpoint");
