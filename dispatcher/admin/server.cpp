@@ -38,9 +38,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/admin/request_parser.hpp"
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/obs/log.hpp"
 
@@ -55,12 +55,6 @@ using namespace std::chrono_literals;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Largest request body: a published event is at most 256 KiB by default (16 MiB at the
-// most, DISPATCHER_MAX_PAYLOAD), and nothing else the API takes comes close; bigger
-// requests get 413 before their body is read.
-constexpr std::size_t max_body_bytes = 1024 * 1024;
-// Beast's default; admin clients send a handful of short headers.
-constexpr std::uint32_t max_header_bytes = 8 * 1024;
 // A connection's read buffer: the headers and one read of what follows them.
 constexpr std::size_t max_buffer_bytes = 2 * max_header_bytes;
 // From the moment a connection is idle (accepted, or its last answer written) a complete
@@ -115,21 +109,6 @@ bool is_malformed(const beast::error_code& ec) {
   if (ec.category() != http::make_error_code(http::error::bad_method).category()) return false;
   return ec != http::error::end_of_stream && ec != http::error::partial_message &&
          ec != http::error::need_more;
-}
-
-// Everything but the body, from the headers alone; nothing when the target is malformed.
-template <class Header>
-std::optional<request> to_admin_request(const Header& in) {
-  const auto target = boost::urls::parse_origin_form(in.target());
-  if (!target) return std::nullopt;
-  request out;
-  out.method = std::string(in.method_string());
-  out.path = target->path();
-  // params() decodes %XX and '+' (as a space, the form encoding browsers and curl -G use).
-  // A repeated key keeps its first value.
-  for (const auto& param : target->params()) out.query.emplace(param.key, param.value);
-  out.authorization = std::string(in[http::field::authorization]);
-  return out;
 }
 
 http::response<http::string_body> to_beast(response&& in, unsigned version, bool keep_alive,

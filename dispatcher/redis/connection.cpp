@@ -2,7 +2,6 @@
 
 #include <deque>
 
-#include <hiredis/hiredis.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -18,6 +17,7 @@
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/obs/metrics.hpp"
+#include "dispatcher/redis/reply_parser.hpp"
 
 namespace dispatcher::redis {
 
@@ -47,41 +47,6 @@ struct request {
   bool counted = false;  // included in pending_commands
 };
 
-reply convert(const redisReply* r) {
-  reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STATUS:
-      out.type = reply::kind::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = reply::kind::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = reply::kind::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_STRING:
-      out.type = reply::kind::string;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = reply::kind::array;
-      out.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = reply::kind::nil;
-  }
-  return out;
-}
-
-struct reader_deleter {
-  void operator()(redisReader* r) const noexcept { redisReaderFree(r); }
-};
-using reader_ptr = std::unique_ptr<redisReader, reader_deleter>;
-
 }  // namespace
 
 struct connection::impl {
@@ -89,7 +54,7 @@ struct connection::impl {
   connection_options options;
   tcp::socket socket;
   asio::steady_timer backoff_timer;
-  reader_ptr reader{redisReaderCreate()};
+  reply_parser reader;
   std::deque<request> to_write;   // queued, not yet on the wire
   std::deque<request> in_flight;  // written, awaiting replies, in order
   std::size_t pending_commands = 0;
@@ -164,19 +129,14 @@ struct connection::impl {
 
   /// Feeds bytes to the parser and hands complete replies to their requests.
   std::error_code consume(std::size_t n, std::deque<request>& requests) {
-    if (redisReaderFeed(reader.get(), read_buffer.data(), n) != REDIS_OK) {
-      return errc::redis_protocol;
-    }
+    if (auto ec = reader.feed({read_buffer.data(), n})) return ec;
     for (;;) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) return errc::redis_protocol;
-      if (raw == nullptr) return {};
-      auto* r = static_cast<redisReply*>(raw);
-      reply value = convert(r);
-      freeReplyObject(r);
+      auto [ec, value] = reader.next();
+      if (ec) return ec;
+      if (!value) return {};
       if (requests.empty()) return errc::redis_protocol;
       auto& front = requests.front();
-      front.replies.push_back(result{{}, std::move(value)});
+      front.replies.push_back(result{{}, std::move(*value)});
       if (front.replies.size() == front.expected) {
         complete(front);
         requests.pop_front();
@@ -246,18 +206,14 @@ struct connection::impl {
     while (answered < hello.size()) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(read_buffer), use_tuple);
       if (ec) co_return ec;
-      if (redisReaderFeed(reader.get(), read_buffer.data(), n) != REDIS_OK) {
-        co_return errc::redis_protocol;
-      }
-      void* raw = nullptr;
+      if (auto feed_ec = reader.feed({read_buffer.data(), n})) co_return feed_ec;
       while (answered < hello.size()) {
-        if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) co_return errc::redis_protocol;
-        if (raw == nullptr) break;
-        const reply answer = convert(static_cast<redisReply*>(raw));
-        freeReplyObject(raw);
+        auto [next_ec, answer] = reader.next();
+        if (next_ec) co_return next_ec;
+        if (!answer) break;
         ++answered;
-        if (answer.is_error()) {
-          obs::log_error("redis refused the connection handshake", {{"error", answer.str}});
+        if (answer->is_error()) {
+          obs::log_error("redis refused the connection handshake", {{"error", answer->str}});
           co_return errc::redis_error_reply;
         }
       }
@@ -289,7 +245,7 @@ asio::awaitable<void> connection::async_run() {
   auto& s = *impl_;
   auto backoff = s.options.min_backoff;
   while (!s.stopped) {
-    s.reader.reset(redisReaderCreate());
+    s.reader = reply_parser{};
     s.timed_out = false;
     std::error_code ec = co_await s.connect();
     if (!ec && !s.stopped) {

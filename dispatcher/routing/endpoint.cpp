@@ -206,8 +206,9 @@ std::optional<field_error> validate_headers(const json& value,
       return error(path, "header '" + name + "' is given twice (names ignore case)");
     }
     if (text == redacted && is_sensitive_header(name)) {
+      // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
       const auto current = std::find_if(out.begin(), out.end(),
-                                        [&](const auto& h) { return iequals(h.first, name); });
+                                        [&n = name](const auto& h) { return iequals(h.first, n); });
       if (current != out.end()) {
         headers.emplace_back(name, current->second);
         continue;
