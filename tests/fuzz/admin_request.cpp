@@ -8,6 +8,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "dispatcher/admin/request_parser.hpp"
 #include "dispatcher/history/filter.hpp"

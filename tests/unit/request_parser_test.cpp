@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 namespace dispatcher::admin {
 namespace {
