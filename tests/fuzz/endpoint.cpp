@@ -47,6 +47,14 @@ void check_usable(const endpoint& ep) {
   (void)signing_secrets(ep, now_ms);
 }
 
+// CONTRACT section 4's limits hold for whatever the API accepts (stored records are not
+// held to them: they may come from another version).
+void check_limits(const endpoint& ep) {
+  FUZZ_CHECK(ep.events.size() <= 100 && ep.consumers.size() <= 1000 && ep.headers.size() <= 20 &&
+                 ep.url.size() <= 2048,
+             "an accepted endpoint over the limits of CONTRACT section 4");
+}
+
 endpoint valid_endpoint() {
   const json body = {{"url", "https://hooks.example.com/in"},
                      {"events", {"account.connection.*"}},
@@ -74,6 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(ep->id.starts_with("ep_") && ep->secret.starts_with("whsec_"),
                  "created endpoint without id or secret");
       FUZZ_CHECK(!ep->rate_limit || *ep->rate_limit > 0, "rate_limit not above 0");
+      check_limits(*ep);
       check_usable(*ep);
     } else {
       // The field may be "" itself ({"": 1} is an unknown field of that name).
@@ -87,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else {
       FUZZ_CHECK(patched.id == before.id && patched.secret == before.secret,
                  "a PATCH changed the id or the secret");
+      check_limits(patched);
       check_usable(patched);
     }
   }

@@ -7,14 +7,58 @@
 #include <string_view>
 #include <variant>
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/common/time.hpp"
 #include "dispatcher/ingest/event.hpp"
 #include "tests/fuzz/check.hpp"
 
 namespace {
 
 constexpr std::size_t max_payload = 256 * 1024;  // DISPATCHER_MAX_PAYLOAD's default
+
+// An oracle apart from the validator's own parser: nlohmann's SAX walk, noting the deepest
+// nesting and whether any object repeats a key. An accepted body must have neither.
+struct shape_oracle {
+  using json = nlohmann::json;
+  std::size_t depth = 0;
+  std::size_t deepest = 0;
+  bool repeated_key = false;
+  std::vector<std::set<std::string>> keys;  // one set per open container; arrays' stay empty
+
+  bool open() {
+    deepest = std::max(deepest, ++depth);
+    keys.emplace_back();
+    return true;
+  }
+  bool close() {
+    --depth;
+    keys.pop_back();
+    return true;
+  }
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(json::number_integer_t) { return true; }
+  bool number_unsigned(json::number_unsigned_t) { return true; }
+  bool number_float(json::number_float_t, const json::string_t&) { return true; }
+  bool string(json::string_t&) { return true; }
+  bool binary(json::binary_t&) { return true; }
+  bool start_object(std::size_t) { return open(); }
+  bool key(json::string_t& k) {
+    if (!keys.back().insert(k).second) repeated_key = true;
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+};
 
 }  // namespace
 
@@ -36,7 +80,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
              "connectionid not a UUID");
   FUZZ_CHECK(ev->status.empty() || ev->status == "active" || ev->status == "inactive",
              "status outside active/inactive");
-  FUZZ_CHECK(ev->created >= 0, "negative created");
+  FUZZ_CHECK(ev->created >= 0 && ev->created <= dispatcher::max_rfc3339_seconds,
+             "created outside 0..253402300799");
+  shape_oracle shape;
+  FUZZ_CHECK(nlohmann::json::sax_parse(ev->body, &shape), "an accepted body is not JSON");
+  FUZZ_CHECK(shape.deepest <= 64, "an accepted body is nested deeper than 64 levels");
+  FUZZ_CHECK(!shape.repeated_key, "an accepted body repeats a key in one object");
   FUZZ_CHECK(!ev->id.empty() && ev->id.size() <= 128 + 4 + 15, "event id empty or too long");
 
   // The body carries the id, and validates again to the same event (the body may exceed

@@ -67,6 +67,19 @@ void check_address_forms(const std::uint8_t* data, std::size_t size) {
     ip::address_v6::bytes_type bytes{};
     std::copy(data, data + 16, bytes.begin());
     const ip::address_v6 v6(bytes);
+    // Only global unicast (2000::/3) can be public, and within it 6to4 (2002::/16) and
+    // Teredo (2001::/32) never are; NAT64 and mapped forms were judged above by their IPv4.
+    const bool global_unicast = (bytes[0] & 0xe0) == 0x20;
+    const bool tunnel = (bytes[0] == 0x20 && bytes[1] == 0x02) ||
+                        (bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0 && bytes[3] == 0);
+    if (!global_unicast || tunnel) {
+      const bool embeds_v4 =
+          v6.is_v4_mapped() ||
+          (bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b &&
+           std::all_of(bytes.begin() + 4, bytes.begin() + 12, [](auto b) { return b == 0; }));
+      FUZZ_CHECK(embeds_v4 || !is_public_address(ip::address(v6)),
+                 "a tunnel or non-global IPv6 address judged public");
+    }
     FUZZ_CHECK(
         literal_host_is_public("[" + v6.to_string() + "]") == is_public_address(ip::address(v6)),
         "bracketed IPv6 literal judged differently from its address");
