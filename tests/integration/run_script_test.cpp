@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -81,7 +82,19 @@ TEST_P(RunScript, a_signal_to_the_script_stops_the_service_and_redis) {
   const bool ready =
       eventually([&] { return http_request(port, "GET", "/readyz", {}, {}).status == 200; }, 20s);
   if (!ready) {
-    ADD_FAILURE() << "scripts/run did not start the service:\n" << slurp(log_path);
+    std::string members;
+    for (const auto& line :
+         {std::string("ps -o pid,stat,wchan:20,args -g ") + std::to_string(pid)}) {
+      if (std::FILE* ps = ::popen(line.c_str(), "r")) {
+        char buffer[512];
+        while (std::fgets(buffer, sizeof buffer, ps)) members += buffer;
+        ::pclose(ps);
+      }
+    }
+    int early = -1;
+    if (::waitpid(pid, &early, WNOHANG) != pid) early = -1;
+    ADD_FAILURE() << "scripts/run did not start the service (wait status " << early << "):\n"
+                  << slurp(log_path) << members;
     cleanup();
     return;
   }
