@@ -82,14 +82,13 @@ TEST_P(RunScript, a_signal_to_the_script_stops_the_service_and_redis) {
   const bool ready =
       eventually([&] { return http_request(port, "GET", "/readyz", {}, {}).status == 200; }, 20s);
   if (!ready) {
-    std::string members;
-    for (const auto& line :
-         {std::string("ps -o pid,stat,wchan:20,args -g ") + std::to_string(pid)}) {
-      if (std::FILE* ps = ::popen(line.c_str(), "r")) {
-        char buffer[512];
-        while (std::fgets(buffer, sizeof buffer, ps)) members += buffer;
-        ::pclose(ps);
-      }
+    std::string members;  // what of its process group is still there
+    const std::string ps =
+        "ps -eo pid,pgid,stat,wchan:20,args | awk '$2 == " + std::to_string(pid) + "'";
+    if (std::FILE* out = ::popen(ps.c_str(), "r")) {
+      char buffer[512];
+      while (std::fgets(buffer, sizeof buffer, out)) members += buffer;
+      ::pclose(out);
     }
     int early = -1;
     if (::waitpid(pid, &early, WNOHANG) != pid) early = -1;
