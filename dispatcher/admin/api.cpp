@@ -373,7 +373,10 @@ asio::awaitable<response> api::async_endpoints(const request& req,
     }
     routing::rotate_secret(ep, now, grace.count());
     if (auto ec = co_await async_save(ep)) co_return unavailable(ec);
-    co_return json_response(200, routing::to_api_json(ep, true));
+    auto answer = routing::to_api_json(ep, true);
+    // Until then the old secret still signs (and alone keys x-chift-signature).
+    answer["grace_until"] = format_rfc3339(now + grace.count());
+    co_return json_response(200, answer);
   }
   co_return not_found("path");
 }

@@ -74,6 +74,8 @@ const std::vector<setting_flag>& setting_flags() {
        [](const s& v) { return std::to_string(v.endpoint_concurrency); }},
       {"replay_rate", "N", "deliveries per second per endpoint a bulk replay queues",
        [](const s& v) { return std::to_string(v.replay_rate); }},
+      {"metrics_endpoints", "N", "endpoints with their own attempt series in /metrics",
+       [](const s& v) { return std::to_string(v.metrics_endpoints); }},
       {"poll_interval", "DURATION", "how often due retries are looked for",
        [](const s& v) { return format_duration(v.poll_interval); }},
       {"shutdown_timeout", "DURATION", "time in-flight attempts get to finish on SIGTERM",
@@ -237,10 +239,41 @@ command_line parse_serve(const std::vector<std::string>& args) {
 }
 
 command_line parse_replay(const std::vector<std::string>& args) {
-  const po::variables_map vm = parse(args, replay_options_description(), {}, "replay");
+  po::options_description hidden;
+  hidden.add_options()("delivery", po::value<std::string>());
+  po::options_description all;
+  all.add(replay_options_description()).add(hidden);
+  po::positional_options_description positional;
+  positional.add("delivery", 1);
+  const po::variables_map vm = parse(args, all, positional, "replay");
   if (wants_help(vm)) return help_for("replay");
   command_line out;
   out.cmd = command_line::command::replay;
+  if (auto delivery = optional_string(vm, "delivery")) {
+    if (!delivery->starts_with("dlv_")) {
+      throw usage_error("replay: \"" + *delivery +
+                            "\" is not a delivery id (they start with dlv_); use --endpoint, "
+                            "--event and the other flags to replay by filter",
+                        "replay");
+    }
+    // One delivery is replayed as it is: a filter or a dry run would not change that, so
+    // they are refused rather than silently ignored.
+    for (const auto* name :
+         {"endpoint", "status", "event", "consumer", "connection", "since", "until"}) {
+      if (vm.count(name)) {
+        throw usage_error("replay: --" + std::string(name) +
+                              " filters a bulk replay; it cannot be combined with a delivery id",
+                          "replay");
+      }
+    }
+    if (vm["dry-run"].as<bool>()) {
+      throw usage_error(
+          "replay: --dry-run counts a bulk replay; it cannot be combined with a "
+          "delivery id",
+          "replay");
+    }
+    out.replay.delivery = *delivery;
+  }
   out.replay.endpoint = optional_string(vm, "endpoint");
   if (auto status = optional_string(vm, "status")) out.replay.status = *status;
   const auto& status = out.replay.status;
@@ -421,12 +454,15 @@ std::string usage_text(std::string_view topic) {
            "                         [--consumer ID] [--connection ID] [--since TIME]\n"
            "                         [--until TIME] [--dry-run] [--url URL]\n"
            "                         [--timeout DURATION]\n"
+           "       dispatcher replay DELIVERY_ID [--url URL] [--timeout DURATION]\n"
            "\n"
            "Requeues matching deliveries through the admin API of a running dispatcher\n"
            "(DISPATCHER_URL, authenticated with DISPATCHER_ADMIN_TOKEN from the environment,\n"
            "so the token does not show in the process list). Each replayed delivery gets one\n"
            "new attempt with the same webhook-id and body; a large replay is paced per\n"
-           "endpoint (DISPATCHER_REPLAY_RATE) so fresh deliveries keep flowing.\n"
+           "endpoint (DISPATCHER_REPLAY_RATE) so fresh deliveries keep flowing. With a\n"
+           "DELIVERY_ID (dlv_...) it replays that one delivery. An --endpoint that does not\n"
+           "exist is an error, not zero matches.\n"
            "\n" +
            render(replay_rows());
   }

@@ -31,8 +31,9 @@ inline constexpr std::chrono::milliseconds default_command_timeout = std::chrono
 /// The longest --timeout accepted.
 inline constexpr std::chrono::milliseconds max_command_timeout = std::chrono::hours(24);
 
-/// `dispatcher replay`: requeue deliveries through the admin API.
+/// `dispatcher replay [DELIVERY_ID]`: requeue deliveries through the admin API.
 struct replay_options {
+  std::optional<std::string> delivery;    // DELIVERY_ID: replay this one delivery only
   std::optional<std::string> endpoint;    // --endpoint ID: only this endpoint's deliveries
   std::string status = "failed";          // --status: failed or succeeded
   std::optional<std::string> event;       // --event TYPE

@@ -6,6 +6,7 @@
 // built from error codes, never as exception texts that carry Boost source locations.
 #include "dispatcher/app/commands.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -239,6 +240,24 @@ asio::awaitable<void> async_exchange(beast::tcp_stream& stream,
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
+// An id as one path segment: anything but unreserved characters percent-encoded, so an
+// operator's typo cannot change the path it is put in.
+std::string path_segment(std::string_view id) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : id) {
+    const auto b = static_cast<unsigned char>(c);
+    if (std::isalnum(b) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[b >> 4];
+      out += hex[b & 0x0f];
+    }
+  }
+  return out;
+}
+
 // The API's own error message when the body is its JSON error, else the body itself.
 std::string api_error_text(const http_response& res) {
   const auto body = nlohmann::json::parse(res.body(), nullptr, false);
@@ -346,6 +365,77 @@ int run_replay(const replay_options& options,
     return 2;
   }
 
+  const auto fail = [](const std::string& sentence) {
+    std::cerr << "dispatcher replay: " << sentence << "\n";
+    return 1;
+  };
+  const std::string who = "the admin API at " + url;
+  // One deadline for the whole command, however many requests it makes.
+  const auto deadline = steady::now() + options.timeout;
+
+  auto resolved = resolve_within(target.host, target.port, options.timeout);
+  if (auto* bad = std::get_if<std::string>(&resolved)) return fail(*bad);
+  const auto endpoints = std::get<std::vector<tcp::endpoint>>(std::move(resolved));
+
+  // One request and its answer; a non-empty failure says why there is no answer.
+  const auto exchange = [&](http::verb method, const std::string& path, const std::string& body,
+                            http_response& res) {
+    http_request req{method, path, 11};
+    req.set(http::field::host, target.host);
+    req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    std::string failure;
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    asio::co_spawn(
+        io, async_exchange(stream, endpoints, deadline, req, res, failure, who, options.timeout),
+        asio::detached);
+    io.run();
+    return failure;
+  };
+
+  if (options.delivery) {
+    const std::string& id = *options.delivery;
+    http_response res;
+    if (auto failure =
+            exchange(http::verb::post, "/v1/deliveries/" + path_segment(id) + "/retry", "{}", res);
+        !failure.empty()) {
+      return fail(failure);
+    }
+    switch (res.result_int()) {
+      case 200:
+      case 202:
+        std::cout << "replayed delivery " << id << ": queued for one new attempt\n";
+        return 0;
+      case 404:
+        return fail("no delivery " + id + " (it does not exist or is past retention)");
+      case 409:
+        return fail("cannot replay delivery " + id + ": " + api_error_text(res));
+      default:
+        return fail(who + " refused the replay (" + std::to_string(res.result_int()) +
+                    "): " + api_error_text(res));
+    }
+  }
+
+  if (options.endpoint) {
+    // A bulk replay by a misspelt endpoint id would match nothing and exit 0: ask first.
+    http_response res;
+    if (auto failure =
+            exchange(http::verb::get, "/v1/endpoints/" + path_segment(*options.endpoint), "", res);
+        !failure.empty()) {
+      return fail(failure);
+    }
+    if (res.result_int() == 404) return fail("endpoint " + *options.endpoint + " does not exist");
+    if (res.result_int() >= 300) {
+      return fail(who + " refused to show endpoint " + *options.endpoint + " (" +
+                  std::to_string(res.result_int()) + "): " + api_error_text(res));
+    }
+  }
+
   nlohmann::json body = {{"status", options.status}, {"dry_run", options.dry_run}};
   if (options.endpoint) body["endpoint_id"] = *options.endpoint;
   if (options.event) body["event"] = *options.event;
@@ -354,35 +444,11 @@ int run_replay(const replay_options& options,
   if (options.since) body["since"] = *options.since;
   if (options.until) body["until"] = *options.until;
 
-  const auto fail = [](const std::string& sentence) {
-    std::cerr << "dispatcher replay: " << sentence << "\n";
-    return 1;
-  };
-  const std::string who = "the admin API at " + url;
-  const auto deadline = steady::now() + options.timeout;
-
-  auto endpoints = resolve_within(target.host, target.port, options.timeout);
-  if (auto* bad = std::get_if<std::string>(&endpoints)) return fail(*bad);
-
-  http_request req{http::verb::post, "/v1/deliveries/retry", 11};
-  req.set(http::field::host, target.host);
-  req.set(http::field::authorization, "Bearer " + token);
-  req.set(http::field::content_type, "application/json");
-  req.body() = body.dump();
-  req.prepare_payload();
-
   http_response res;
-  std::string failure;
-  {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    asio::co_spawn(io,
-                   async_exchange(stream, std::get<std::vector<tcp::endpoint>>(endpoints), deadline,
-                                  req, res, failure, who, options.timeout),
-                   asio::detached);
-    io.run();
+  if (auto failure = exchange(http::verb::post, "/v1/deliveries/retry", body.dump(), res);
+      !failure.empty()) {
+    return fail(failure);
   }
-  if (!failure.empty()) return fail(failure);
 
   const auto answer = nlohmann::json::parse(res.body(), nullptr, false);
   if (res.result_int() >= 300) {

@@ -59,6 +59,7 @@ const auto fields = std::to_array<field>({
     {"max_in_flight", &settings::max_in_flight},
     {"endpoint_concurrency", &settings::endpoint_concurrency},
     {"replay_rate", &settings::replay_rate},
+    {"metrics_endpoints", &settings::metrics_endpoints},
     {"poll_interval", &settings::poll_interval},
     {"shutdown_timeout", &settings::shutdown_timeout},
     {"log_level", &settings::log_level},
@@ -336,6 +337,8 @@ void validate(settings& s, const origins& where) {
   check_range<std::size_t>(where, "endpoint_concurrency", s.endpoint_concurrency, 1, 10'000,
                            "1 to 10000");
   check_range<std::size_t>(where, "replay_rate", s.replay_rate, 1, 100'000, "1 to 100000");
+  check_range<std::size_t>(where, "metrics_endpoints", s.metrics_endpoints, 0, 100'000,
+                           "0 to 100000");
   check_range<milliseconds>(where, "poll_interval", s.poll_interval, milliseconds(1),
                             std::chrono::minutes(1), "1ms to 1m");
   check_range<milliseconds>(where, "shutdown_timeout", s.shutdown_timeout, milliseconds(0),

@@ -57,6 +57,9 @@ struct settings {
   /// DISPATCHER_REPLAY_RATE: deliveries per second per endpoint that a bulk replay or a
   /// recover queues; fresh deliveries slot in between, so a large replay cannot starve them.
   std::size_t replay_rate = 100;
+  /// DISPATCHER_METRICS_ENDPOINTS: endpoints that get their own series in
+  /// dispatcher_attempts_total; the rest are counted as endpoint="other".
+  std::size_t metrics_endpoints = 100;
   /// DISPATCHER_POLL_INTERVAL: how often due retries are looked for when nothing woke us.
   std::chrono::milliseconds poll_interval = 100ms;
   /// DISPATCHER_SHUTDOWN_TIMEOUT: how long in-flight attempts may finish after SIGTERM.

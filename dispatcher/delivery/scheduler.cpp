@@ -1,5 +1,7 @@
 #include "dispatcher/delivery/scheduler.hpp"
 
+#include <cstdlib>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -52,7 +54,9 @@ scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, ht
       wake_timer_(executor),
       record_timer_(executor),
       room_timer_(executor),
-      random_(std::random_device{}()) {}
+      random_(std::random_device{}()) {
+  obs::global_metrics().attempts.set_cap(settings.metrics_endpoints);
+}
 
 std::chrono::milliseconds scheduler::lease_duration() const {
   // Well past the longest attempt, so a live owner never loses its lease mid-request
@@ -107,9 +111,14 @@ asio::awaitable<void> scheduler::async_run() {
   auto backoff = 100ms;
   const std::string lease_ms = std::to_string(lease_duration().count());
   const std::string limit = std::to_string(settings_.endpoint_concurrency);
+  std::int64_t oldest_checked_ms = 0;
   while (!stopping_) {
     const auto now = unix_now_ms();
     m.last_scheduler_run_unix.set(now / 1000);
+    if (now - oldest_checked_ms >= 1000) {
+      oldest_checked_ms = now;
+      co_await async_measure_oldest_due();
+    }
     const std::size_t free = room();
     room_limited_ = free == 0;
     bool maybe_more = false;
@@ -159,6 +168,27 @@ asio::awaitable<void> scheduler::async_run() {
     }
     woken_ = false;
   }
+}
+
+asio::awaitable<void> scheduler::async_measure_oldest_due() {
+  // The status indexes are scored by created_at, so the oldest waiting delivery is the
+  // first member of either; two reads a second, whatever the backlog.
+  std::vector<redis::command> reads;
+  for (const char* status : {"pending", "retrying"}) {
+    reads.push_back(
+        redis::command{"ZRANGE", std::string("idx:dlv:status:") + status, "0", "0", "WITHSCORES"});
+  }
+  auto replies = co_await conn_.async_exec(std::move(reads));
+  std::int64_t oldest = 0;
+  for (const auto& r : replies) {
+    if (r.ec || r.value.elements.size() < 2) continue;
+    const auto created = static_cast<std::int64_t>(std::atof(r.value.elements[1].str.c_str()));
+    if (created > 0 && (oldest == 0 || created < oldest)) oldest = created;
+  }
+  for (const auto& r : replies) {
+    if (r.ec) co_return;  // keep the last value rather than report an empty queue
+  }
+  obs::global_metrics().oldest_due_created_ms.set(oldest);
 }
 
 asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::string token) {
@@ -217,8 +247,9 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
             signing::standard_signature_header(secrets, item.event_id, timestamp, *item.payload));
       }
       if (ep->signature != routing::signature_scheme::standard) {
-        headers.emplace_back("x-chift-signature",
-                             signing::chift_signature(ep->secret, *item.payload));
+        headers.emplace_back(
+            "x-chift-signature",
+            signing::chift_signature(routing::chift_signing_secret(*ep, started), *item.payload));
       }
       for (const auto& h : ep->headers) headers.push_back(h);
       auto result =
@@ -240,7 +271,7 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     std::uniform_real_distribution<double> jitter(-1.0, 1.0);
     const auto action = retry::decide({record.status_code, retry_after, item.manual},
                                       attempt_number, settings_.retry_schedule, jitter(random_));
-    (action.kind == retry::action_kind::succeeded ? m.attempts_succeeded : m.attempts_failed).inc();
+    m.attempts.inc(ep->id, action.kind == retry::action_kind::succeeded);
     const auto now = unix_now_ms();
     done.status = status_name(action.kind);
     if (action.kind == retry::action_kind::retry) {
@@ -256,7 +287,28 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     }
     if (action.kind == retry::action_kind::succeeded) m.deliveries_succeeded.inc();
   }
-  if (done.status == "failed") m.deliveries_failed.inc();
+  const std::string attempt_text = std::to_string(attempt_number);
+  const std::string next_attempt_text =
+      done.next_attempt_at.empty() ? "none" : format_rfc3339(std::stoll(done.next_attempt_at));
+  if (!done.attempt.empty() && done.status != "succeeded") {
+    // An operator reading the log at info must see every failure (issue 14): which
+    // delivery, which receiver, which attempt and why, and when it runs again.
+    obs::log_warn("attempt failed", {{"delivery", item.id},
+                                     {"endpoint", item.endpoint_id},
+                                     {"attempt", attempt_text},
+                                     {"reason", done.error},
+                                     {"status", done.status},
+                                     {"next_attempt_at", next_attempt_text}});
+  }
+  if (done.status == "failed") {
+    m.deliveries_failed.inc();
+    obs::log_error(
+        "delivery failed; it stays replayable",
+        {{"delivery", item.id},
+         {"endpoint", item.endpoint_id},
+         {"attempts", done.attempt.empty() ? std::to_string(item.attempts_before) : attempt_text},
+         {"reason", done.error}});
+  }
   finish(item.id, std::move(done));
 }
 

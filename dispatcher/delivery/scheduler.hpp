@@ -81,6 +81,8 @@ class scheduler {
   };
 
   boost::asio::awaitable<void> async_attempt(claimed_delivery item, std::string token);
+  /// Sets the oldest-due gauge from the status indexes.
+  boost::asio::awaitable<void> async_measure_oldest_due();
   /// Writes queued attempt records, many per script call, until async_drain() ends.
   boost::asio::awaitable<void> async_record_loop();
   boost::asio::awaitable<void> async_record(std::vector<completion> batch);

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "dispatcher/common/time.hpp"
+#include "dispatcher/routing/endpoint.hpp"
 
 namespace dispatcher::history {
 
@@ -25,6 +26,12 @@ bool field_is(const stored_fields& f, const char* name, const std::optional<std:
   if (!want) return true;
   auto it = f.find(name);
   return it != f.end() && it->second == *want;
+}
+
+bool event_is(const stored_fields& f, const std::optional<std::string>& filter) {
+  if (!filter) return true;
+  auto it = f.find("event");
+  return it != f.end() && routing::event_filter_matches(*filter, it->second);
 }
 
 }  // namespace
@@ -53,13 +60,18 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
         return filter_error{name, "status must be one of pending, retrying, succeeded, failed"};
       }
       f.status = value;
-    } else if (name == "endpoint_id" || name == "event" || name == "consumerid" ||
-               name == "connectionid") {
+    } else if (name == "event") {
+      if (!routing::is_event_filter(value)) {
+        return filter_error{name,
+                            "event must be an event type or a prefix ending in \".*\", such as "
+                            "account.connection.*"};
+      }
+      f.event = value;
+    } else if (name == "endpoint_id" || name == "consumerid" || name == "connectionid") {
       if (value.empty() || value.size() > 256) {
         return filter_error{name, name + " must be a non-empty string"};
       }
       auto& slot = name == "endpoint_id"  ? f.endpoint_id
-                   : name == "event"      ? f.event
                    : name == "consumerid" ? f.consumerid
                                           : f.connectionid;
       slot = value;
@@ -78,7 +90,8 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
       f.after = decode_cursor(value);
       if (!f.after) return filter_error{name, "cursor is not one this API returned"};
     } else {
-      return filter_error{name, "unknown filter '" + name + "'"};
+      return filter_error{
+          name, "unknown filter '" + name + "'; valid filters: " + std::string(valid_filters)};
     }
   }
   return f;
@@ -88,14 +101,15 @@ std::string index_key(const delivery_filter& f) {
   if (f.connectionid) return "idx:dlv:conn:" + *f.connectionid;
   if (f.consumerid) return "idx:dlv:consumer:" + *f.consumerid;
   if (f.endpoint_id) return "idx:dlv:ep:" + *f.endpoint_id;
-  if (f.event) return "idx:dlv:type:" + *f.event;
+  // A wildcard spans several type indexes: scan a broader one and match each record.
+  if (f.event && !f.event->ends_with(".*")) return "idx:dlv:type:" + *f.event;
   if (f.status) return "idx:dlv:status:" + *f.status;
   return "idx:dlv";
 }
 
 bool matches(const delivery_filter& f, const stored_fields& fields) {
   if (!field_is(fields, "status", f.status) || !field_is(fields, "endpoint_id", f.endpoint_id) ||
-      !field_is(fields, "event", f.event) || !field_is(fields, "consumerid", f.consumerid) ||
+      !event_is(fields, f.event) || !field_is(fields, "consumerid", f.consumerid) ||
       !field_is(fields, "connectionid", f.connectionid)) {
     return false;
   }

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "dispatcher/history/delivery.hpp"
@@ -37,6 +38,10 @@ struct filter_error {
   std::string field;
   std::string message;
 };
+
+/// The parameters parse_delivery_filter knows, as its 400 lists them.
+inline constexpr std::string_view valid_filters =
+    "status, endpoint_id, event, consumerid, connectionid, since, until, limit, cursor";
 
 /// Parses the list parameters; unknown parameters are refused, so a typo is not silently
 /// ignored (a bulk retry with a misspelt filter would otherwise match everything).

@@ -5,6 +5,7 @@
 #include "dispatcher/obs/metrics.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <string_view>
 #include <system_error>
@@ -73,7 +74,41 @@ void duration_histogram::observe(double seconds) noexcept {
                        std::memory_order_relaxed);
 }
 
+void endpoint_attempts::set_cap(std::size_t cap) {
+  const std::lock_guard lock(mutex_);
+  cap_ = cap;
+  by_endpoint_.clear();
+  other_ = row{"other"};
+}
+
+void endpoint_attempts::inc(std::string_view endpoint, bool succeeded) {
+  const std::lock_guard lock(mutex_);
+  auto it = by_endpoint_.find(endpoint);
+  if (it == by_endpoint_.end()) {
+    if (by_endpoint_.size() < cap_) {
+      it = by_endpoint_.emplace(std::string(endpoint), row{std::string(endpoint)}).first;
+    }
+  }
+  row& r = it == by_endpoint_.end() ? other_ : it->second;
+  ++(succeeded ? r.succeeded : r.failed);
+}
+
+std::vector<endpoint_attempts::row> endpoint_attempts::rows() const {
+  const std::lock_guard lock(mutex_);
+  std::vector<row> out;
+  out.reserve(by_endpoint_.size() + 1);
+  for (const auto& [id, r] : by_endpoint_) out.push_back(r);
+  if (other_.succeeded + other_.failed > 0) out.push_back(other_);
+  return out;
+}
+
 std::string metrics::render() const {
+  return render(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+}
+
+std::string metrics::render(std::int64_t now_ms) const {
   std::string out;
   out.reserve(4096);
   append_counter(out, "dispatcher_events_received_total",
@@ -95,14 +130,19 @@ std::string metrics::render() const {
                  "Deliveries that ran out of attempts or whose endpoint was disabled or deleted.",
                  deliveries_failed);
 
-  // One family with an outcome label, so success rate is a single PromQL ratio.
-  append_header(out, "dispatcher_attempts_total", "counter", "Webhook attempts made, by outcome.");
-  out.append("dispatcher_attempts_total{outcome=\"success\"} ")
-      .append(std::to_string(attempts_succeeded.get()))
-      .append("\n");
-  out.append("dispatcher_attempts_total{outcome=\"failure\"} ")
-      .append(std::to_string(attempts_failed.get()))
-      .append("\n");
+  // One family with outcome and endpoint labels, so a success rate, overall or for one
+  // receiver, is a single PromQL ratio.
+  append_header(out, "dispatcher_attempts_total", "counter",
+                "Webhook attempts made, by endpoint (the first DISPATCHER_METRICS_ENDPOINTS "
+                "endpoints; the rest as \"other\") and outcome.");
+  for (const auto& row : attempts.rows()) {
+    // Endpoint ids are ep_ and alphanumerics, "other" is ours: nothing to escape.
+    for (const bool success : {true, false}) {
+      out.append("dispatcher_attempts_total{endpoint=\"").append(row.endpoint);
+      out.append(success ? "\",outcome=\"success\"} " : "\",outcome=\"failure\"} ");
+      out.append(std::to_string(success ? row.succeeded : row.failed)).append("\n");
+    }
+  }
 
   append_counter(out, "dispatcher_endpoints_disabled_total",
                  "Endpoints disabled because they answered 410 Gone.", endpoints_disabled);
@@ -116,6 +156,14 @@ std::string metrics::render() const {
                attempts_in_flight);
   append_gauge(out, "dispatcher_scheduler_last_run_timestamp_seconds",
                "Unix time of the last pass of the retry scheduler.", last_scheduler_run_unix);
+  append_header(out, "dispatcher_oldest_due_seconds", "gauge",
+                "Age, since its creation, of the oldest delivery waiting for an attempt "
+                "(0 when none waits).");
+  const std::int64_t oldest = oldest_due_created_ms.get();
+  const std::int64_t age_ms = oldest > 0 && now_ms > oldest ? now_ms - oldest : 0;
+  out.append("dispatcher_oldest_due_seconds ")
+      .append(format_double(static_cast<double>(age_ms) / 1000.0))
+      .append("\n");
   append_histogram(out, "dispatcher_attempt_duration_seconds",
                    "Duration of webhook attempts, connect to last response byte.",
                    attempt_duration);

@@ -5,7 +5,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace dispatcher::obs {
 
@@ -32,6 +36,30 @@ struct duration_histogram {
   void observe(double seconds) noexcept;
 };
 
+/// Attempt outcomes by endpoint. The first `cap` endpoints seen get series of their own
+/// and the rest share endpoint="other", so a deployment with many endpoints cannot grow a
+/// scrape without bound (Prometheus keeps every series it ever saw).
+class endpoint_attempts {
+ public:
+  struct row {
+    std::string endpoint;
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;
+  };
+  /// Starts counting afresh with this cap: once per process, when the scheduler is built
+  /// (a test that runs several services in one process gets each its own counts).
+  void set_cap(std::size_t cap);
+  void inc(std::string_view endpoint, bool succeeded);
+  /// By endpoint id, then "other" when anything was counted there.
+  std::vector<row> rows() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::size_t cap_ = 100;
+  std::map<std::string, row, std::less<>> by_endpoint_;
+  row other_{"other"};
+};
+
 struct metrics {
   counter events_received;              // dispatcher_events_received_total
   counter events_invalid;               // dispatcher_events_invalid_total (dead-lettered)
@@ -40,16 +68,17 @@ struct metrics {
   counter deliveries_created;           // dispatcher_deliveries_created_total
   counter deliveries_succeeded;         // dispatcher_deliveries_succeeded_total
   counter deliveries_failed;            // dispatcher_deliveries_failed_total
-  counter attempts_succeeded;           // dispatcher_attempts_total{outcome="success"}
-  counter attempts_failed;              // dispatcher_attempts_total{outcome="failure"}
+  endpoint_attempts attempts;           // dispatcher_attempts_total{endpoint,outcome}
   counter endpoints_disabled;           // dispatcher_endpoints_disabled_total (410)
   counter leases_expired;               // dispatcher_leases_expired_total
   counter redis_errors;                 // dispatcher_redis_errors_total
   gauge attempts_in_flight;             // dispatcher_attempts_in_flight
   gauge last_scheduler_run_unix;        // dispatcher_scheduler_last_run_timestamp_seconds
+  gauge oldest_due_created_ms;          // dispatcher_oldest_due_seconds: age of this, 0 = none
   duration_histogram attempt_duration;  // dispatcher_attempt_duration_seconds
 
   /// Prometheus text exposition format 0.0.4, with HELP and TYPE lines.
+  std::string render(std::int64_t now_ms) const;
   std::string render() const;
 };
 

@@ -1,6 +1,7 @@
 #include "dispatcher/redis/connection.hpp"
 
 #include <deque>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -244,6 +245,10 @@ asio::awaitable<void> connection::async_run() {
   auto self = shared_from_this();  // keeps impl alive while the loop runs
   auto& s = *impl_;
   auto backoff = s.options.min_backoff;
+  // Set while the connection is down after having been up, so the log says when it heals
+  // and for how long it was lost (issue 14: reconnects were invisible at info).
+  std::optional<clock::time_point> lost_at;
+  int failed_tries = 0;
   while (!s.stopped) {
     s.reader = reply_parser{};
     s.timed_out = false;
@@ -251,7 +256,17 @@ asio::awaitable<void> connection::async_run() {
     if (!ec && !s.stopped) {
       s.connected = true;
       backoff = s.options.min_backoff;
-      obs::log_debug("redis connected", {{"name", s.options.client_name}});
+      if (lost_at) {
+        const auto down =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - *lost_at);
+        obs::log_info("redis reconnected", {{"name", s.options.client_name},
+                                            {"down_ms", std::to_string(down.count())},
+                                            {"failed_tries", std::to_string(failed_tries)}});
+      } else {
+        obs::log_debug("redis connected", {{"name", s.options.client_name}});
+      }
+      lost_at.reset();
+      failed_tries = 0;
       asio::co_spawn(s.executor, s.watchdog(), asio::detached);
       ec = co_await s.read_loop();
       s.connected = false;
@@ -261,10 +276,20 @@ asio::awaitable<void> connection::async_run() {
     s.fail_all(s.stopped ? std::error_code(errc::shutting_down) : ec);
     if (s.stopped) break;
     obs::global_metrics().redis_errors.inc();
-    obs::log_warn("redis connection lost, reconnecting",
-                  {{"name", s.options.client_name},
-                   {"error", ec.message()},
-                   {"backoff_ms", std::to_string(backoff.count())}});
+    if (!lost_at) {
+      lost_at = clock::now();
+      obs::log_warn("redis connection lost, reconnecting",
+                    {{"name", s.options.client_name},
+                     {"error", ec.message()},
+                     {"backoff_ms", std::to_string(backoff.count())}});
+    } else {
+      ++failed_tries;
+      obs::log_warn("redis reconnect failed, trying again",
+                    {{"name", s.options.client_name},
+                     {"error", ec.message()},
+                     {"attempt", std::to_string(failed_tries)},
+                     {"backoff_ms", std::to_string(backoff.count())}});
+    }
     s.backoff_timer.expires_after(backoff);
     co_await s.backoff_timer.async_wait(use_tuple);
     backoff = std::min(backoff * 2, s.options.max_backoff);

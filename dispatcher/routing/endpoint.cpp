@@ -94,15 +94,6 @@ bool is_reserved_header(std::string_view name) {
              reserved_headers.end();
 }
 
-// An event filter: an exact type, or a prefix of one or more segments followed by ".*".
-bool is_event_filter(std::string_view filter) {
-  if (ingest::is_event_type(filter)) return true;
-  if (!filter.ends_with(".*")) return false;
-  const std::string_view prefix = filter.substr(0, filter.size() - 2);
-  // "a.*" is a one-segment prefix; is_event_type wants two segments, so check "a.x".
-  return !prefix.empty() && ingest::is_event_type(std::string(prefix) + ".x");
-}
-
 bool is_valid_secret(std::string_view secret) {
   if (!secret.starts_with(secret_prefix)) return false;
   const auto key = signing::decode_secret(secret);
@@ -537,15 +528,27 @@ std::string generate_endpoint_id() {
   return "ep_" + random_id(24);
 }
 
+bool is_event_filter(std::string_view filter) {
+  if (ingest::is_event_type(filter)) return true;
+  if (!filter.ends_with(".*")) return false;
+  const std::string_view prefix = filter.substr(0, filter.size() - 2);
+  // "a.*" is a one-segment prefix; is_event_type wants two segments, so check "a.x".
+  return !prefix.empty() && ingest::is_event_type(std::string(prefix) + ".x");
+}
+
+bool event_filter_matches(std::string_view filter, std::string_view event_type) {
+  if (filter.ends_with(".*")) {
+    // Keep the dot: "account.*" matches "account.x" but not "accounts.x".
+    return event_type.starts_with(filter.substr(0, filter.size() - 1));
+  }
+  return filter == event_type;
+}
+
 bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid) {
   const bool type_ok =
       ep.events.empty() ||
       std::any_of(ep.events.begin(), ep.events.end(), [&](const std::string& filter) {
-        if (filter.ends_with(".*")) {
-          // Keep the dot: "account.*" matches "account.x" but not "accounts.x".
-          return event_type.starts_with(std::string_view(filter).substr(0, filter.size() - 1));
-        }
-        return filter == event_type;
+        return event_filter_matches(filter, event_type);
       });
   if (!type_ok) return false;
   return ep.consumers.empty() ||
@@ -559,6 +562,17 @@ std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms
     if (retired.expires_at_ms > now_ms) out.push_back(retired.secret);
   }
   return out;
+}
+
+const std::string& chift_signing_secret(const endpoint& ep, std::int64_t now_ms) {
+  const retired_secret* oldest = nullptr;
+  for (const auto& retired : ep.retired_secrets) {
+    if (retired.expires_at_ms > now_ms &&
+        (oldest == nullptr || retired.expires_at_ms < oldest->expires_at_ms)) {
+      oldest = &retired;
+    }
+  }
+  return oldest ? oldest->secret : ep.secret;
 }
 
 }  // namespace dispatcher::routing

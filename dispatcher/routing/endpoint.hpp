@@ -106,11 +106,23 @@ std::string generate_secret();
 /// "ep_" + 24 random lowercase alphanumerics.
 std::string generate_endpoint_id();
 
+/// An event filter: an exact type, or a prefix of one or more segments followed by ".*"
+/// (`account.connection.*`). Endpoints and the delivery list share this grammar.
+bool is_event_filter(std::string_view filter);
+/// Whether an event type passes one such filter.
+bool event_filter_matches(std::string_view filter, std::string_view event_type);
+
 /// True when the endpoint wants this event: type filter (exact or "prefix.*") and
 /// consumer filter both pass. Ignores `enabled`.
 bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid);
 
 /// The secrets that sign right now: the current one first, then unexpired retired ones.
 std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms);
+
+/// The secret x-chift-signature is keyed with right now. One value cannot carry two
+/// signatures, so during a rotation's grace period it is the oldest secret still in its
+/// grace (the one a receiver that has not switched yet holds); receivers switch when that
+/// grace ends (CONTRACT §2). Outside any grace period it is the current secret.
+const std::string& chift_signing_secret(const endpoint& ep, std::int64_t now_ms);
 
 }  // namespace dispatcher::routing

@@ -212,6 +212,19 @@ TEST(CliTimeout, replay_failures_are_plain_sentences) {
   expect_plain_sentence(closed.err);
 }
 
+TEST(CliTimeout, replay_by_id_and_the_endpoint_check_share_the_deadline) {
+  silent_peer api;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"replay", "dlv_0123", "--timeout", "1s"},
+        std::vector<std::string>{"replay", "--endpoint", "ep_1", "--timeout", "1s"}}) {
+    const auto [r, took] = timed_cli(args, api_env(api.port()));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_LT(took, prompt);
+    EXPECT_EQ(r.err, "dispatcher replay: the admin API at http://127.0.0.1:" +
+                         std::to_string(api.port()) + " did not answer within 1s\n");
+  }
+}
+
 TEST(CliTimeout, publish_gives_up_on_a_redis_that_accepts_and_never_answers) {
   silent_peer redis;
   const auto [r, took] = timed_cli(

@@ -149,6 +149,40 @@ TEST_F(Operator, bulk_replay_dry_run_counts_and_queues_nothing_then_replays_by_f
   EXPECT_EQ(service_->api("POST", "/v1/deliveries/retry", R"({"status":"pending"})").status, 422);
 }
 
+TEST_F(Operator, event_wildcard_filters_the_list_and_the_bulk_replay) {
+  start();
+  test_receiver r;
+  r.always(reply{.status = 500});
+  create_endpoint({{"url", r.url()}});
+  for (const std::string type :
+       {"account.connection.created", "account.connection.updated", "account.consumer.updated"}) {
+    redis_.cmd({"XADD", "lifecycle:events", "*", "payload",
+                event_json(type, consumer_a, connection_1, "active", 1)});
+  }
+  ASSERT_TRUE(eventually([&] { return count("status=failed") == 3; }));
+  const auto listed = deliveries("event=account.connection.*");
+  ASSERT_EQ(listed["data"].size(), 2u) << listed.dump();
+  for (const auto& d : listed["data"]) {
+    EXPECT_TRUE(d["event"].get<std::string>().starts_with("account.connection.")) << d.dump();
+  }
+  EXPECT_EQ(count("event=account.*&status=failed"), 3u);
+  EXPECT_EQ(count("event=account.connection.created"), 1u);
+
+  auto dry = service_->api("POST", "/v1/deliveries/retry",
+                           R"({"event":"account.connection.*","dry_run":true})");
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  EXPECT_EQ(dry.json(), (json{{"matched", 2}, {"queued", 0}}));
+
+  auto bad = service_->api("GET", "/v1/deliveries?event=account.connection*");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.json()["error"]["field"], "event");
+  auto unknown = service_->api("GET", "/v1/deliveries?endpoint=ep_1");
+  EXPECT_EQ(unknown.status, 400);
+  const std::string message = unknown.json()["error"]["message"];
+  EXPECT_NE(message.find("endpoint_id"), std::string::npos) << message;
+  EXPECT_NE(message.find("connectionid"), std::string::npos) << message;
+}
+
 TEST_F(Operator, recover_requeues_only_that_endpoints_failed_deliveries_in_the_window) {
   start();
   test_receiver a, b;
@@ -273,15 +307,22 @@ TEST_F(Operator, a_rotated_secret_keeps_signing_during_its_grace_then_only_the_n
   start();
   test_receiver r;
   auto created =
-      service_
-          ->api("POST", "/v1/endpoints", json{{"url", r.url()}, {"signature", "standard"}}.dump())
+      service_->api("POST", "/v1/endpoints", json{{"url", r.url()}, {"signature", "both"}}.dump())
           .json();
   const std::string ep = created["id"], old_secret = created["secret"];
+  const auto before = unix_now_ms();
   auto rotated =
       service_->api("POST", "/v1/endpoints/" + ep + "/secret/rotate", R"({"grace":"2s"})");
   ASSERT_EQ(rotated.status, 200) << rotated.body;
   const std::string new_secret = rotated.json()["secret"];
   ASSERT_NE(new_secret, old_secret);
+  // grace_until: RFC 3339, two seconds after the rotation.
+  const std::string grace_text = rotated.json().value("grace_until", "");
+  ASSERT_NE(grace_text.find('T'), std::string::npos) << rotated.body;
+  const auto grace_until = parse_time(grace_text);
+  ASSERT_TRUE(grace_until) << rotated.body;
+  EXPECT_GE(*grace_until, before + 2000 - 1000);
+  EXPECT_LE(*grace_until, unix_now_ms() + 2000);
 
   publish("active", 1);
   ASSERT_TRUE(r.wait_for_requests(1, 5s));
@@ -297,6 +338,11 @@ TEST_F(Operator, a_rotated_secret_keeps_signing_during_its_grace_then_only_the_n
   const auto during = reqs[0].headers.at("webhook-signature");
   EXPECT_EQ(during, expected(reqs[0], new_secret) + " " + expected(reqs[0], old_secret));
   EXPECT_EQ(reqs[1].headers.at("webhook-signature"), expected(reqs[1], new_secret));
+  // x-chift-signature carries one value: the old secret during the grace, then the new.
+  EXPECT_EQ(reqs[0].headers.at("x-chift-signature"),
+            signing::chift_signature(old_secret, reqs[0].body));
+  EXPECT_EQ(reqs[1].headers.at("x-chift-signature"),
+            signing::chift_signature(new_secret, reqs[1].body));
 }
 
 TEST_F(Operator, the_cli_replays_through_a_running_service) {
@@ -336,6 +382,49 @@ TEST_F(Operator, the_cli_replays_through_a_running_service) {
   auto unreachable = run_cli({"replay"}, {{"DISPATCHER_URL", "http://127.0.0.1:1"},
                                           {"DISPATCHER_ADMIN_TOKEN", admin_token}});
   EXPECT_EQ(unreachable.exit_code, 1);
+}
+
+TEST_F(Operator, the_cli_replays_one_delivery_by_id_and_says_why_it_cannot) {
+  start();  // three quick retries, then failed
+  test_receiver r;
+  r.always(reply{.status = 500});
+  const auto ep = create_endpoint({{"url", r.url()}});
+  publish("active", 1);
+  ASSERT_TRUE(eventually([&] { return count("status=failed") == 1; }));
+  const std::string id = deliveries("status=failed")["data"][0]["id"];
+  const std::map<std::string, std::string> env{
+      {"DISPATCHER_URL", "http://127.0.0.1:" + std::to_string(service_->port())},
+      {"DISPATCHER_ADMIN_TOKEN", admin_token}};
+
+  r.always(reply{.status = 204});
+  auto replayed = run_cli({"replay", id}, env);
+  EXPECT_EQ(replayed.exit_code, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, "replayed delivery " + id + ": queued for one new attempt\n");
+  ASSERT_TRUE(r.wait_for_requests(5, 5s));
+  EXPECT_EQ(r.requests()[4].headers.at("webhook-id"), r.requests()[0].headers.at("webhook-id"));
+  ASSERT_TRUE(eventually([&] { return count("status=succeeded") == 1; }));
+
+  // Refused by the API (here: the endpoint is paused): its reason, exit 1.
+  ASSERT_EQ(service_->api("PATCH", "/v1/endpoints/" + ep, R"({"enabled":false})").status, 200);
+  auto conflict = run_cli({"replay", id}, env);
+  EXPECT_EQ(conflict.exit_code, 1);
+  EXPECT_EQ(conflict.err.rfind("dispatcher replay: cannot replay delivery " + id + ": ", 0), 0u)
+      << conflict.err;
+  EXPECT_NE(conflict.err.find("disabled"), std::string::npos) << conflict.err;
+
+  auto missing = run_cli({"replay", "dlv_doesnotexist"}, env);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err.rfind("dispatcher replay: no delivery dlv_doesnotexist", 0), 0u)
+      << missing.err;
+
+  // A misspelt endpoint is an error, not "0 match".
+  auto no_endpoint = run_cli({"replay", "--endpoint", "ep_doesnotexist"}, env);
+  EXPECT_EQ(no_endpoint.exit_code, 1);
+  EXPECT_EQ(no_endpoint.err, "dispatcher replay: endpoint ep_doesnotexist does not exist\n");
+  EXPECT_EQ(no_endpoint.out, "");
+  auto known = run_cli({"replay", "--endpoint", ep, "--dry-run"}, env);
+  EXPECT_EQ(known.exit_code, 0) << known.err;
+  EXPECT_EQ(known.out, "dry run: 0 deliveries match; none queued\n");
 }
 
 TEST_F(Operator, the_cli_publishes_lines_and_reports_each_rejected_one) {

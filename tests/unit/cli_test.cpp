@@ -141,6 +141,26 @@ TEST(Cli, replay_refuses_unknown_status) {
   EXPECT_NE(usage_error_of({"replay", "--consumer", ""}), "");
 }
 
+TEST(Cli, replay_takes_one_delivery_id) {
+  const command_line c = parse({"replay", "dlv_0123abcd", "--timeout", "5s"});
+  EXPECT_EQ(c.cmd, cmd::replay);
+  EXPECT_EQ(c.replay.delivery, "dlv_0123abcd");
+  EXPECT_EQ(c.replay.timeout, std::chrono::seconds(5));
+  EXPECT_FALSE(parse({"replay"}).replay.delivery);
+}
+
+TEST(Cli, replay_by_id_refuses_filters_and_what_is_not_a_delivery_id) {
+  std::string message = usage_error_of({"replay", "ep_123"});
+  EXPECT_NE(message.find("is not a delivery id"), std::string::npos) << message;
+  message = usage_error_of({"replay", "dlv_1", "--endpoint", "ep_1"});
+  EXPECT_NE(message.find("--endpoint"), std::string::npos) << message;
+  EXPECT_NE(message.find("cannot be combined"), std::string::npos) << message;
+  EXPECT_NE(usage_error_of({"replay", "dlv_1", "--dry-run"}), "");
+  EXPECT_NE(usage_error_of({"replay", "dlv_1", "--status", "failed"}), "");
+  EXPECT_NE(usage_error_of({"replay", "dlv_1", "dlv_2"}), "");
+  EXPECT_NE(usage_text("replay").find("DELIVERY_ID"), std::string::npos);
+}
+
 TEST(Cli, replay_does_not_take_serve_flags) {
   EXPECT_NE(usage_error_of({"replay", "--listen", "x:1"}), "");
 }

@@ -684,6 +684,19 @@ TEST(endpoint_secrets, signing_secrets_are_current_first_then_unexpired_retired)
   EXPECT_EQ(signing_secrets(ep, now + 10), std::vector<std::string>{"current"});
 }
 
+TEST(endpoint_secrets, chift_signs_with_the_oldest_secret_still_in_its_grace) {
+  // x-chift-signature carries one value: during a grace period it stays on the secret a
+  // receiver that has not switched yet holds, and moves on when that grace ends.
+  endpoint ep;
+  ep.secret = "current";
+  EXPECT_EQ(chift_signing_secret(ep, 1000), "current");
+  ep.retired_secrets = {{"second", 3000}, {"first", 2000}, {"expired", 500}};
+  EXPECT_EQ(chift_signing_secret(ep, 1000), "first");
+  EXPECT_EQ(chift_signing_secret(ep, 1999), "first");
+  EXPECT_EQ(chift_signing_secret(ep, 2000), "second");
+  EXPECT_EQ(chift_signing_secret(ep, 3000), "current");
+}
+
 TEST(endpoint_matching, empty_filters_match_everything) {
   endpoint ep;
   EXPECT_TRUE(matches(ep, "account.connection.created", consumer));

@@ -18,12 +18,43 @@ bool contains_line(const std::string& text, const std::string& line) {
   return false;
 }
 
+TEST(Metrics, attempts_by_endpoint_are_capped_and_the_rest_counted_as_other) {
+  metrics m;
+  m.attempts.set_cap(2);
+  m.attempts.inc("ep_b", false);
+  m.attempts.inc("ep_a", true);
+  m.attempts.inc("ep_c", false);  // third endpoint: over the cap
+  m.attempts.inc("ep_d", true);
+  m.attempts.inc("ep_b", false);  // known: keeps its own series
+  const std::string text = m.render();
+  EXPECT_TRUE(
+      contains_line(text, "dispatcher_attempts_total{endpoint=\"ep_b\",outcome=\"failure\"} 2"))
+      << text;
+  EXPECT_TRUE(
+      contains_line(text, "dispatcher_attempts_total{endpoint=\"ep_a\",outcome=\"success\"} 1"));
+  EXPECT_TRUE(
+      contains_line(text, "dispatcher_attempts_total{endpoint=\"other\",outcome=\"failure\"} 1"));
+  EXPECT_TRUE(
+      contains_line(text, "dispatcher_attempts_total{endpoint=\"other\",outcome=\"success\"} 1"));
+  EXPECT_EQ(text.find("ep_c"), std::string::npos);
+  EXPECT_EQ(text.find("ep_d"), std::string::npos);
+}
+
+TEST(Metrics, oldest_due_is_the_age_of_the_oldest_waiting_delivery) {
+  metrics m;
+  EXPECT_TRUE(contains_line(m.render(5'000), "dispatcher_oldest_due_seconds 0"));
+  m.oldest_due_created_ms.set(1'500);
+  const std::string text = m.render(4'000);
+  EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_oldest_due_seconds gauge")) << text;
+  EXPECT_TRUE(contains_line(text, "dispatcher_oldest_due_seconds 2.5")) << text;
+}
+
 TEST(Metrics, render_shows_counters_with_help_and_type) {
   metrics m;
   m.events_received.inc(3);
   m.deliveries_succeeded.inc();
-  m.attempts_succeeded.inc(5);
-  m.attempts_failed.inc(2);
+  for (int i = 0; i < 5; ++i) m.attempts.inc("ep_a", true);
+  for (int i = 0; i < 2; ++i) m.attempts.inc("ep_a", false);
   m.attempts_in_flight.set(4);
   const std::string text = m.render();
 
@@ -31,8 +62,11 @@ TEST(Metrics, render_shows_counters_with_help_and_type) {
   EXPECT_TRUE(contains_line(text, "dispatcher_events_received_total 3")) << text;
   EXPECT_TRUE(contains_line(text, "dispatcher_deliveries_succeeded_total 1"));
   EXPECT_TRUE(contains_line(text, "dispatcher_events_invalid_total 0"));
-  EXPECT_TRUE(contains_line(text, "dispatcher_attempts_total{outcome=\"success\"} 5"));
-  EXPECT_TRUE(contains_line(text, "dispatcher_attempts_total{outcome=\"failure\"} 2"));
+  EXPECT_TRUE(
+      contains_line(text, "dispatcher_attempts_total{endpoint=\"ep_a\",outcome=\"success\"} 5"))
+      << text;
+  EXPECT_TRUE(
+      contains_line(text, "dispatcher_attempts_total{endpoint=\"ep_a\",outcome=\"failure\"} 2"));
   EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_attempts_in_flight gauge"));
   EXPECT_TRUE(contains_line(text, "dispatcher_attempts_in_flight 4"));
   EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_attempt_duration_seconds histogram"));
@@ -51,7 +85,7 @@ TEST(Metrics, every_family_has_help_before_type) {
     }
     previous = line;
   }
-  EXPECT_EQ(families, 14);
+  EXPECT_EQ(families, 15);  // with dispatcher_oldest_due_seconds
   EXPECT_EQ(text.back(), '\n');
 }
 
