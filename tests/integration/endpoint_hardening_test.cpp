@@ -15,8 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-const std::string consumer_a = "11111111-1111-4111-8111-111111111111";
-const std::string connection_1 = "33333333-3333-4333-8333-333333333333";
 // base64 of 32 bytes of 'k' and of 32 bytes of 'o'.
 const std::string key_k = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=";
 const std::string key_o = "b29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb28=";

@@ -15,9 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-const std::string consumer_a = "11111111-1111-4111-8111-111111111111";
 const std::string consumer_b = "22222222-2222-4222-8222-222222222222";
-const std::string connection_1 = "33333333-3333-4333-8333-333333333333";
 
 class Pipeline : public ::testing::Test {
  protected:

@@ -22,6 +22,9 @@
 namespace dispatcher::testing {
 
 inline const std::string admin_token = "test-admin-token";
+// The consumer and connection most tests publish for.
+inline const std::string consumer_a = "11111111-1111-4111-8111-111111111111";
+inline const std::string connection_1 = "33333333-3333-4333-8333-333333333333";
 
 struct http_reply {
   int status = 0;
