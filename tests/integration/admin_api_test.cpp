@@ -19,7 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-
 // A blocking loopback socket with 10 s timeouts, closed on destruction.
 class raw_socket {
  public:

@@ -17,7 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-
 class Operator : public ::testing::Test {
  protected:
   void start(config::settings s) {
