@@ -453,6 +453,14 @@ asio::awaitable<response> api::async_publish_event(const request& req) {
                          bad->message);
   }
   auto& ev = std::get<ingest::event>(parsed);
+  // An id already accepted is not published again: the producer learns it was a repeat
+  // (CONTRACT section 6). One not yet ingested still goes to the stream, where the ingest
+  // script's dedupe drops it.
+  auto seen = co_await ctx_.conn.async_exec(redis::command{"EXISTS", "evt:" + ev.id});
+  if (auto ec = redis::error_of(seen)) co_return unavailable(ec);
+  if (seen.value.as_integer().value_or(0) > 0) {
+    co_return json_response(202, {{"id", ev.id}, {"duplicate", true}});
+  }
   auto r = co_await ctx_.conn.async_exec(
       redis::command{"XADD", ctx_.settings.stream, "*", "payload", ev.body});
   if (r.ec || r.value.is_error()) {

@@ -300,7 +300,8 @@ struct http_client::impl {
       }
     }
     if (allowed.empty()) {
-      co_return "target resolves only to non-public addresses (" + refused + ")";
+      co_return "target resolves only to non-public addresses (" + refused +
+          "); set DISPATCHER_ALLOW_PRIVATE_TARGETS=true to allow them";
     }
 
     beast::tcp_stream stream(executor_);

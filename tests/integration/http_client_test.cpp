@@ -406,8 +406,12 @@ TEST_F(HttpClient, private_targets_are_refused_unless_allowed) {
   auto literal = post(strict, receiver.url());
   auto by_name = post(strict, "http://localhost:" + std::to_string(receiver.port()) + "/");
 
-  EXPECT_EQ(literal.error, "target resolves only to non-public addresses (127.0.0.1)");
+  EXPECT_EQ(literal.error,
+            "target resolves only to non-public addresses (127.0.0.1); set "
+            "DISPATCHER_ALLOW_PRIVATE_TARGETS=true to allow them");
   EXPECT_NE(by_name.error.find("non-public"), std::string::npos) << by_name.error;
+  EXPECT_NE(by_name.error.find("DISPATCHER_ALLOW_PRIVATE_TARGETS"), std::string::npos)
+      << by_name.error;
   EXPECT_EQ(receiver.connections(), 0u);
 
   http_client relaxed(io_.get_executor(), local_options());

@@ -311,6 +311,24 @@ TEST_F(Pipeline, events_published_through_the_api_are_delivered) {
   EXPECT_EQ(bad.status, 422);
 }
 
+TEST_F(Pipeline, an_event_id_posted_again_is_answered_as_a_duplicate_and_not_published) {
+  start();
+  test_receiver r;
+  create_endpoint({{"url", r.url()}});
+  const auto event =
+      event_json("account.connection.created", consumer_a, connection_1, "active", 5, "order-7");
+  auto first = service_->api("POST", "/v1/events", event);
+  ASSERT_EQ(first.status, 202) << first.body;
+  EXPECT_FALSE(first.json().contains("duplicate")) << first.body;
+  ASSERT_TRUE(r.wait_for_requests(1, 10s));  // accepted: its record exists
+
+  auto again = service_->api("POST", "/v1/events", event);
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(again.json()["id"], "order-7");
+  EXPECT_EQ(again.json()["duplicate"], true);
+  EXPECT_EQ(redis_.cmd({"XLEN", "lifecycle:events"}), "1") << "published only once";
+}
+
 TEST_F(Pipeline, survives_a_redis_restart_and_recreates_the_group) {
   start();
   test_receiver r;
