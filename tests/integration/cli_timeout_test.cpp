@@ -99,11 +99,7 @@ class unanswered_connect {
   unanswered_connect() {
     listener_ = listening_socket(0, port_);
     filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port_);
-    if (::connect(filler_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (!connect_loopback(filler_, port_)) {
       throw std::runtime_error("cannot fill the backlog");
     }
     watchdog_ = std::thread([this] {

@@ -38,11 +38,7 @@ std::string slurp(const std::string& path) {
 // Whether something accepts TCP connections on this loopback port.
 bool port_taken(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  const bool taken = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const bool taken = connect_loopback(fd, port);
   ::close(fd);
   return taken;
 }

@@ -15,17 +15,21 @@
 
 namespace dispatcher::testing {
 
+bool connect_loopback(int fd, std::uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
 http_reply http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body, const std::string& token) {
   http_reply out;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (!connect_loopback(fd, port)) {
     ::close(fd);
     return out;
   }

@@ -26,6 +26,9 @@ inline const std::string admin_token = "test-admin-token";
 inline const std::string consumer_a = "11111111-1111-4111-8111-111111111111";
 inline const std::string connection_1 = "33333333-3333-4333-8333-333333333333";
 
+/// Connects a blocking TCP socket to 127.0.0.1:port; false when the connect fails.
+bool connect_loopback(int fd, std::uint16_t port);
+
 struct http_reply {
   int status = 0;
   std::string body;
