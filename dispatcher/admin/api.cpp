@@ -14,6 +14,7 @@
 #include "dispatcher/ingest/event.hpp"
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/fields.hpp"
+#include "dispatcher/redis/keys.hpp"
 #include "dispatcher/replay/request.hpp"
 
 namespace dispatcher::admin {
@@ -456,7 +457,8 @@ asio::awaitable<response> api::async_publish_event(const request& req) {
   // An id already accepted is not published again: the producer learns it was a repeat
   // (CONTRACT section 6). One not yet ingested still goes to the stream, where the ingest
   // script's dedupe drops it.
-  auto seen = co_await ctx_.conn.async_exec(redis::command{"EXISTS", "evt:" + ev.id});
+  auto seen = co_await ctx_.conn.async_exec(
+      redis::command{"HEXISTS", redis::keyspace(ctx_.settings.stream).seen(), ev.id});
   if (auto ec = redis::error_of(seen)) co_return unavailable(ec);
   if (seen.value.as_integer().value_or(0) > 0) {
     co_return json_response(202, {{"id", ev.id}, {"duplicate", true}});

@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/admin/api.hpp"
@@ -20,6 +22,7 @@
 #include "dispatcher/ingest/stream_trimmer.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/keys.hpp"
 #include "dispatcher/replay/requeuer.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
 #include "dispatcher/signing/secret_box.hpp"
@@ -28,6 +31,36 @@ namespace dispatcher::app {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+
+namespace {
+
+/// Marks an empty Redis with our layout version, and says why not to start on one that
+/// holds another (redis::layout_problem). Waits out a Redis that does not answer.
+asio::awaitable<std::optional<std::string>> async_check_layout(redis::connection& conn,
+                                                               const redis::keyspace& keys) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    std::vector<redis::command> cmds;
+    cmds.push_back(
+        redis::command{"EXISTS", "endpoints:version", "endpoints", "idx:dlv", "q:leases"});
+    cmds.push_back(redis::command{"GET", keys.layout()});
+    auto replies = co_await conn.async_exec(std::move(cmds));
+    if (!redis::error_of(replies[0]) && !redis::error_of(replies[1])) {
+      const bool legacy = replies[0].value.as_integer().value_or(0) > 0;
+      std::optional<std::string> stored;
+      if (!replies[1].value.is_nil()) stored = replies[1].value.str;
+      if (auto problem = redis::layout_problem(stored, legacy)) co_return problem;
+      if (stored) co_return std::nullopt;
+      auto set = co_await conn.async_exec(
+          redis::command{"SET", keys.layout(), redis::layout_version, "NX"});
+      if (!redis::error_of(set)) continue;  // read it back: another instance may have won
+    }
+    timer.expires_after(1s);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace
 
 struct service::impl {
   config::settings settings;
@@ -77,8 +110,9 @@ int service::run(bool handle_signals) {
   // Only XREADGROUP BLOCK runs here; its deadline is set per command.
   auto blocking = connection_for("reader", 10s);
 
+  const redis::keyspace keys(settings.stream);
   routing::endpoint_store endpoint_store(
-      *conn, settings.endpoint_concurrency,
+      *conn, keys, settings.endpoint_concurrency,
       settings.encryption_key.empty() ? std::nullopt
                                       : signing::secret_box::from_base64(settings.encryption_key));
   routing::registry registry(endpoint_store);
@@ -91,7 +125,7 @@ int service::run(bool handle_signals) {
                                 settings.consumer);
   ingest::stream_reader reader(*blocking, *conn, settings, registry, scheduler);
   ingest::stream_trimmer trimmer(executor, *conn, settings);
-  history::store history(*conn);
+  history::store history(*conn, keys);
   replay::requeuer replays(*conn, history, settings, [&scheduler] { scheduler.wake(); });
   admin::api api({settings, *conn, endpoint_store, history, registry, replays});
 
@@ -110,6 +144,7 @@ int service::run(bool handle_signals) {
   }
 
   asio::signal_set signals(s.io);
+  int exit_code = 0;
   bool shutting_down = false;
   s.shutdown = [&] {
     if (shutting_down) return;
@@ -150,6 +185,12 @@ int service::run(bool handle_signals) {
           obs::log_warn("redis is not reachable yet; retrying in the background",
                         {{"redis", address.host + ":" + std::to_string(address.port)}});
         }
+        if (auto problem = co_await async_check_layout(*conn, keys)) {
+          obs::log_error("cannot start: " + *problem, {{"layout_key", keys.layout()}});
+          exit_code = 2;
+          s.shutdown();
+          co_return;
+        }
         co_await registry.async_refresh();
         asio::co_spawn(executor, registry.async_run(250ms), log_exceptions("endpoint registry"));
         asio::co_spawn(executor, reader.async_run(), log_exceptions("stream reader"));
@@ -168,7 +209,7 @@ int service::run(bool handle_signals) {
   s.io.run();
   s.shutdown = nullptr;
   obs::log_info("dispatcher stopped");
-  return 0;
+  return exit_code;
 }
 
 }  // namespace dispatcher::app

@@ -1,7 +1,5 @@
 #include "dispatcher/delivery/scheduler.hpp"
 
-#include <cstdlib>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -26,17 +24,17 @@ namespace {
 // Claims are capped so one claim script stays short (it blocks Redis while it runs).
 constexpr std::size_t max_claim = 256;
 
-const char* status_name(retry::action_kind kind) {
+history::delivery_status status_after(retry::action_kind kind) {
   switch (kind) {
     case retry::action_kind::succeeded:
-      return "succeeded";
+      return history::delivery_status::succeeded;
     case retry::action_kind::retry:
-      return "retrying";
+      return history::delivery_status::retrying;
     case retry::action_kind::failed:
     case retry::action_kind::disable_endpoint:
-      return "failed";
+      return history::delivery_status::failed;
   }
-  return "failed";
+  return history::delivery_status::failed;
 }
 
 }  // namespace
@@ -51,6 +49,7 @@ scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, ht
       store_(store),
       settings_(settings),
       instance_id_(std::move(instance_id)),
+      keys_(settings.stream),
       wake_timer_(executor),
       record_timer_(executor),
       room_timer_(executor),
@@ -99,7 +98,7 @@ asio::awaitable<std::size_t> scheduler::async_wait_for_room(std::size_t wanted) 
 }
 
 void scheduler::start(claimed_delivery item, const std::string& token) {
-  running_.emplace(item.id, token);
+  running_.emplace(item.id, lease{token, item.endpoint_id});
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
   asio::co_spawn(executor_, async_attempt(std::move(item), token),
                  log_exceptions(std::string("delivery attempt")));
@@ -109,8 +108,6 @@ asio::awaitable<void> scheduler::async_run() {
   asio::co_spawn(executor_, async_record_loop(), log_exceptions("attempt recorder"));
   auto& m = obs::global_metrics();
   auto backoff = 100ms;
-  const std::string lease_ms = std::to_string(lease_duration().count());
-  const std::string limit = std::to_string(settings_.endpoint_concurrency);
   std::int64_t oldest_checked_ms = 0;
   while (!stopping_) {
     const auto now = unix_now_ms();
@@ -125,15 +122,16 @@ asio::awaitable<void> scheduler::async_run() {
     if (free > 0) {
       const std::size_t want = std::min(free, max_claim);
       std::string token = instance_id_ + ":" + std::to_string(++claims_);
-      // Named, not a braced temporary: GCC 12 cannot keep an initializer_list's array
-      // alive across co_await ("array used as initializer").
-      std::vector<std::string> claim_args{std::to_string(now), std::to_string(want), lease_ms,
-                                          limit, token};
-      auto r = co_await redis::async_eval(conn_, redis::claim_due, std::move(claim_args));
-      if (!r.ok() || r.value.elements.size() < 2) {
+      const auto args =
+          redis::encode(redis::claim_request{settings_.stream, now, want, lease_duration().count(),
+                                             settings_.endpoint_concurrency, token});
+      auto r = co_await redis::async_eval(conn_, redis::claim_due, args);
+      auto claim = r.ok() ? redis::decode_claim(std::move(r.value)) : std::nullopt;
+      if (!claim) {
         if (!stopping_) {
           m.redis_errors.inc();
-          obs::log_warn("claiming due deliveries failed", {{"error", r.error_message()}});
+          obs::log_warn("claiming due deliveries failed",
+                        {{"error", r.ok() ? "unexpected reply" : r.error_message()}});
           wake_timer_.expires_after(backoff);
           co_await wake_timer_.async_wait(use_tuple);
           backoff = std::min(backoff * 2, std::chrono::milliseconds(5s));
@@ -141,24 +139,13 @@ asio::awaitable<void> scheduler::async_run() {
         continue;
       }
       backoff = 100ms;
-      if (auto expired = r.value.elements[0].as_integer(); expired && *expired > 0) {
-        m.leases_expired.inc(static_cast<std::uint64_t>(*expired));
+      if (claim->expired_leases > 0) {
+        m.leases_expired.inc(static_cast<std::uint64_t>(claim->expired_leases));
         obs::log_warn("took back deliveries whose lease expired",
-                      {{"count", std::to_string(*expired)}});
+                      {{"count", std::to_string(claim->expired_leases)}});
       }
-      auto& items = r.value.elements[1].elements;
-      for (auto& item : items) {
-        if (item.elements.size() < 6) continue;
-        claimed_delivery d;
-        d.id = std::move(item.elements[0].str);
-        d.endpoint_id = std::move(item.elements[1].str);
-        d.event_id = std::move(item.elements[2].str);
-        d.attempts_before = static_cast<int>(item.elements[3].as_integer().value_or(0));
-        if (!item.elements[4].is_nil()) d.payload = std::move(item.elements[4].str);
-        d.manual = item.elements[5].str == "1";
-        start(std::move(d), token);
-      }
-      maybe_more = items.size() == want;
+      for (auto& d : claim->claimed) start(std::move(d), token);
+      maybe_more = claim->claimed.size() == want;
       room_limited_ = maybe_more && want == free;
     }
     if (maybe_more) continue;
@@ -171,22 +158,31 @@ asio::awaitable<void> scheduler::async_run() {
 }
 
 asio::awaitable<void> scheduler::async_measure_oldest_due() {
-  // The status indexes are scored by created_at, so the oldest waiting delivery is the
-  // first member of either; two reads a second, whatever the backlog.
+  // Each endpoint's due queue is ordered by due time, and a delivery's first due time is
+  // its creation: the head of each queue, and what follows it closely, holds the oldest
+  // waiting delivery. A few reads a second, whatever the backlog.
+  constexpr std::size_t heads = 8;
   std::vector<redis::command> reads;
-  for (const char* status : {"pending", "retrying"}) {
-    reads.push_back(
-        redis::command{"ZRANGE", std::string("idx:dlv:status:") + status, "0", "0", "WITHSCORES"});
+  const auto snapshot = endpoints_.snapshot();
+  std::vector<std::string> ids;
+  for (const auto& [id, ep] : *snapshot) {
+    ids.push_back(id);
+    reads.push_back(redis::command{"ZRANGE", keys_.due(id), "0", std::to_string(heads - 1)});
   }
   auto replies = co_await conn_.async_exec(std::move(reads));
-  std::int64_t oldest = 0;
-  for (const auto& r : replies) {
-    if (r.ec || r.value.elements.size() < 2) continue;
-    const auto created = static_cast<std::int64_t>(std::atof(r.value.elements[1].str.c_str()));
-    if (created > 0 && (oldest == 0 || created < oldest)) oldest = created;
-  }
+  std::vector<redis::command> records;
   for (const auto& r : replies) {
     if (r.ec) co_return;  // keep the last value rather than report an empty queue
+    for (const auto& member : r.value.elements) {
+      records.push_back(
+          redis::command{"HGET", keys_.bucket(history::bucket_of(member.str)), "d:" + member.str});
+    }
+  }
+  std::int64_t oldest = 0;
+  for (const auto& r : co_await conn_.async_exec(std::move(records))) {
+    if (r.ec) co_return;
+    const auto record = history::parse_delivery_record(r.value.str);
+    if (record && (oldest == 0 || record->created_at_ms < oldest)) oldest = record->created_at_ms;
   }
   obs::global_metrics().oldest_due_created_ms.set(oldest);
 }
@@ -220,7 +216,10 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     }
   }
 
-  completion done{item.id, token, "failed", "", "", "", "", ""};
+  redis::completion done;
+  done.delivery_id = item.id;
+  done.endpoint_id = item.endpoint_id;
+  done.token = token;
   if (!ep) {
     done.error = "endpoint was deleted";
   } else if (!item.payload) {
@@ -273,11 +272,11 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
                                       attempt_number, settings_.retry_schedule, jitter(random_));
     m.attempts.inc(ep->id, action.kind == retry::action_kind::succeeded);
     const auto now = unix_now_ms();
-    done.status = status_name(action.kind);
+    done.status = status_after(action.kind);
     if (action.kind == retry::action_kind::retry) {
-      done.next_attempt_at = std::to_string(now + action.delay.count());
+      done.next_attempt_at_ms = now + action.delay.count();
     }
-    if (record.status_code) done.status_code = std::to_string(*record.status_code);
+    done.status_code = record.status_code;
     done.error = record.error;
     done.attempt = history::to_storage(record);
     if (action.kind == retry::action_kind::disable_endpoint) {
@@ -289,18 +288,19 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
   }
   const std::string attempt_text = std::to_string(attempt_number);
   const std::string next_attempt_text =
-      done.next_attempt_at.empty() ? "none" : format_rfc3339(std::stoll(done.next_attempt_at));
-  if (!done.attempt.empty() && done.status != "succeeded") {
+      done.next_attempt_at_ms ? format_rfc3339(*done.next_attempt_at_ms) : "none";
+  const auto status_text = std::string(history::to_string(done.status));
+  if (!done.attempt.empty() && done.status != history::delivery_status::succeeded) {
     // An operator reading the log at info must see every failure (issue 14): which
     // delivery, which receiver, which attempt and why, and when it runs again.
     obs::log_warn("attempt failed", {{"delivery", item.id},
                                      {"endpoint", item.endpoint_id},
                                      {"attempt", attempt_text},
                                      {"reason", done.error},
-                                     {"status", done.status},
+                                     {"status", status_text},
                                      {"next_attempt_at", next_attempt_text}});
   }
-  if (done.status == "failed") {
+  if (done.status == history::delivery_status::failed) {
     m.deliveries_failed.inc();
     obs::log_error(
         "delivery failed; it stays replayable",
@@ -312,7 +312,7 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
   finish(item.id, std::move(done));
 }
 
-void scheduler::finish(const std::string& delivery_id, std::optional<completion> record) {
+void scheduler::finish(const std::string& delivery_id, std::optional<redis::completion> record) {
   running_.erase(delivery_id);
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
   if (record) {
@@ -333,7 +333,7 @@ asio::awaitable<void> scheduler::async_record_loop() {
       co_await record_timer_.async_wait(use_tuple);
       continue;
     }
-    std::vector<completion> batch;
+    std::vector<redis::completion> batch;
     if (outbox_.size() <= max_batch) {
       batch.swap(outbox_);
     } else {
@@ -347,39 +347,33 @@ asio::awaitable<void> scheduler::async_record_loop() {
   }
 }
 
-asio::awaitable<void> scheduler::async_record(std::vector<completion> batch) {
-  std::vector<std::string> args{"", std::to_string(settings_.retention.count()),
-                                std::to_string(settings_.endpoint_concurrency)};
-  args.reserve(3 + batch.size() * 8);
-  for (auto& c : batch) {
-    for (auto* field : {&c.delivery_id, &c.token, &c.status, &c.next_attempt_at, &c.status_code,
-                        &c.error, &c.attempt, &c.disable_reason}) {
-      args.push_back(std::move(*field));
-    }
-  }
+asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> batch) {
+  redis::complete_request request{settings_.stream, 0, settings_.endpoint_concurrency,
+                                  std::move(batch)};
   // The attempts happened; losing their records would make them invisible (Outpost
   // #1000). Retry while the leases are still ours; past them, the deliveries rerun.
   asio::steady_timer timer(executor_);
   auto delay = 100ms;
   const auto give_up = std::chrono::steady_clock::now() + lease_duration() / 2;
   for (;;) {
-    args[0] = std::to_string(unix_now_ms());
-    auto r = co_await redis::async_eval(conn_, redis::complete_attempts, args);
-    if (r.ok() && r.value.elements.size() == 2) {
-      const auto& written = r.value.elements[0].elements;
-      for (std::size_t i = 0; i < written.size(); ++i) {
-        if (written[i].as_integer().value_or(0) == 0) {
+    request.now_ms = unix_now_ms();
+    auto r = co_await redis::async_eval(conn_, redis::complete_attempts, redis::encode(request));
+    auto reply = r.ok() ? redis::decode_complete(std::move(r.value)) : std::nullopt;
+    if (reply) {
+      for (std::size_t i = 0; i < reply->written.size() && i < request.completions.size(); ++i) {
+        if (!reply->written[i]) {
           obs::log_warn("lease lost before the attempt was recorded; another instance owns it",
-                        {{"delivery", args[3 + i * 8]}});
+                        {{"delivery", request.completions[i].delivery_id}});
         }
       }
-      if (r.value.elements[1].as_integer().value_or(0) == 1) wake();
+      if (reply->due_now) wake();
       co_return;
     }
     obs::global_metrics().redis_errors.inc();
     if (std::chrono::steady_clock::now() + delay > give_up) {
       obs::log_error("could not record attempts; those deliveries will run again",
-                     {{"count", std::to_string(batch.size())}, {"error", r.error_message()}});
+                     {{"count", std::to_string(request.completions.size())},
+                      {"error", r.ok() ? "unexpected reply" : r.error_message()}});
       co_return;
     }
     timer.expires_after(delay);
@@ -409,15 +403,19 @@ asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline)
 }
 
 asio::awaitable<void> scheduler::async_release_running() {
-  std::unordered_map<std::string, std::vector<std::string>> by_token;
-  for (const auto& [id, token] : running_) by_token[token].push_back(id);
-  for (auto& [token, ids] : by_token) {
-    std::vector<std::string> args{std::to_string(unix_now_ms()), token,
-                                  std::to_string(settings_.endpoint_concurrency)};
-    args.insert(args.end(), ids.begin(), ids.end());
-    auto r = co_await redis::async_eval(conn_, redis::release_leases, std::move(args));
+  std::unordered_map<std::string, redis::release_request> by_token;
+  for (const auto& [id, held] : running_) {
+    auto& request = by_token[held.token];
+    request.leases.push_back({id, held.endpoint_id});
+  }
+  for (auto& [token, request] : by_token) {
+    request.stream = settings_.stream;
+    request.now_ms = unix_now_ms();
+    request.token = token;
+    request.endpoint_concurrency = settings_.endpoint_concurrency;
+    auto r = co_await redis::async_eval(conn_, redis::release_leases, redis::encode(request));
     obs::log_info("handed unfinished deliveries back to the queue",
-                  {{"count", std::to_string(ids.size())},
+                  {{"count", std::to_string(request.leases.size())},
                    {"result", r.ok() ? "released" : r.error_message()}});
   }
 }

@@ -19,18 +19,13 @@
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/delivery/http_client.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/keys.hpp"
+#include "dispatcher/redis/script_io.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
 
 namespace dispatcher::delivery {
 
-struct claimed_delivery {
-  std::string id;
-  std::string endpoint_id;
-  std::string event_id;
-  int attempts_before = 0;
-  std::optional<std::string> payload;  // nullopt when the event expired
-  bool manual = false;                 // an operator's replay
-};
+using claimed_delivery = redis::leased_delivery;
 
 /// Slots of this process's in-flight bound set aside for deliveries the ingest script
 /// leases directly, under `token`.
@@ -74,24 +69,18 @@ class scheduler {
   std::chrono::milliseconds lease_duration() const;
 
  private:
-  /// What complete_attempts needs for one attempt (see redis/scripts.hpp).
-  struct completion {
-    std::string delivery_id, token, status, next_attempt_at, status_code, error, attempt,
-        disable_reason;
-  };
-
   boost::asio::awaitable<void> async_attempt(claimed_delivery item, std::string token);
-  /// Sets the oldest-due gauge from the status indexes.
+  /// Sets the oldest-due gauge from the heads of the due queues.
   boost::asio::awaitable<void> async_measure_oldest_due();
   /// Writes queued attempt records, many per script call, until async_drain() ends.
   boost::asio::awaitable<void> async_record_loop();
-  boost::asio::awaitable<void> async_record(std::vector<completion> batch);
+  boost::asio::awaitable<void> async_record(std::vector<redis::completion> batch);
   /// Hands the leases of attempts still running back as due now.
   boost::asio::awaitable<void> async_release_running();
   std::size_t room() const;
   void start(claimed_delivery item, const std::string& token);
   /// Forgets a finished attempt, queues its record and frees its slot.
-  void finish(const std::string& delivery_id, std::optional<completion> record);
+  void finish(const std::string& delivery_id, std::optional<redis::completion> record);
 
   boost::asio::any_io_executor executor_;
   redis::connection& conn_;
@@ -100,14 +89,18 @@ class scheduler {
   routing::endpoint_store& store_;
   const config::settings& settings_;
   std::string instance_id_;
+  redis::keyspace keys_;
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer record_timer_;
   boost::asio::steady_timer room_timer_;
   std::size_t room_wanted_ = 0;  // what async_wait_for_room waits for; 0: nobody waits
-  std::unordered_map<std::string, std::string> running_;  // delivery id -> lease token
-  std::size_t reserved_ = 0;        // slots granted to the ingest path, not yet adopted
-  std::vector<completion> outbox_;  // attempt records not yet written
-  bool recording_ = false;          // a complete_attempts call is in flight
+  struct lease {
+    std::string token, endpoint_id;
+  };
+  std::unordered_map<std::string, lease> running_;  // by delivery id
+  std::size_t reserved_ = 0;               // slots granted to the ingest path, not yet adopted
+  std::vector<redis::completion> outbox_;  // attempt records not yet written
+  bool recording_ = false;                 // a complete_attempts call is in flight
   std::mt19937_64 random_;
   std::uint64_t claims_ = 0;
   bool woken_ = false;

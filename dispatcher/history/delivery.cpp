@@ -1,5 +1,6 @@
 #include "dispatcher/history/delivery.hpp"
 
+#include <array>
 #include <charconv>
 
 #include "dispatcher/common/json.hpp"
@@ -10,19 +11,35 @@ namespace dispatcher::history {
 
 namespace {
 
-std::optional<std::int64_t> to_int(const stored_fields& f, const char* name) {
-  auto it = f.find(name);
-  if (it == f.end() || it->second.empty()) return std::nullopt;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc()) return std::nullopt;
+constexpr std::array status_names{"pending", "retrying", "succeeded", "failed"};
+
+template <class Int>
+std::optional<Int> to_int(std::string_view s) {
+  Int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
 }
 
-nlohmann::json string_or_null(const stored_fields& f, const char* name) {
-  auto it = f.find(name);
-  if (it == f.end() || it->second.empty()) return nullptr;
-  return it->second;
+/// Splits `line` at tabs into exactly `n` fields; false when it has another count.
+template <std::size_t n>
+bool split_fields(std::string_view line, std::array<std::string_view, n>& out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto tab = line.find('\t');
+    if (i + 1 == n) {
+      if (tab != std::string_view::npos) return false;
+      out[i] = line;
+      return true;
+    }
+    if (tab == std::string_view::npos) return false;
+    out[i] = line.substr(0, tab);
+    line.remove_prefix(tab + 1);
+  }
+  return true;
+}
+
+std::string optional_text(const auto& v) {
+  return v ? std::to_string(*v) : std::string();
 }
 
 nlohmann::json time_or_null(std::optional<std::int64_t> ms) {
@@ -30,13 +47,36 @@ nlohmann::json time_or_null(std::optional<std::int64_t> ms) {
   return format_rfc3339(*ms);
 }
 
+nlohmann::json text_or_null(const std::string& s) {
+  if (s.empty()) return nullptr;
+  return s;
+}
+
 }  // namespace
 
-std::string delivery_id(std::string_view event_id, std::string_view endpoint_id) {
+std::string_view to_string(delivery_status s) {
+  return status_names[static_cast<std::size_t>(s)];
+}
+
+std::optional<delivery_status> parse_status(std::string_view text) {
+  for (std::size_t i = 0; i < status_names.size(); ++i) {
+    if (text == status_names[i]) return static_cast<delivery_status>(i);
+  }
+  return std::nullopt;
+}
+
+std::string delivery_id(std::string_view event_id, std::string_view endpoint_id,
+                        std::string_view bucket) {
   std::string key;
   key.reserve(event_id.size() + endpoint_id.size() + 1);
   key.append(event_id).append("\n").append(endpoint_id);
-  return "dlv_" + signing::sha256_hex(key).substr(0, 24);
+  std::string id = "dlv_";
+  id.append(bucket).append(signing::sha256_hex(key).substr(0, 18));
+  return id;
+}
+
+std::string_view bucket_of(std::string_view delivery_id) {
+  return delivery_id.size() >= 10 ? delivery_id.substr(4, 6) : std::string_view{};
 }
 
 std::string to_storage(const attempt_record& a) {
@@ -50,6 +90,7 @@ std::string to_storage(const attempt_record& a) {
       {"trigger", a.cause == trigger::manual ? "manual" : "scheduled"},
   };
   // The excerpt is arbitrary receiver bytes: replace what is not UTF-8 rather than fail.
+  // JSON escapes every control character, so the line holds no raw newline.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -62,23 +103,100 @@ nlohmann::json attempt_json(std::string_view stored) {
   return j;
 }
 
-std::optional<nlohmann::json> delivery_json(std::string_view id, const stored_fields& f) {
-  if (!f.contains("event_id") || !f.contains("status")) return std::nullopt;
+std::string record_text(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
+std::optional<delivery_record> parse_delivery_record(std::string_view packed) {
+  const auto newline = packed.find('\n');
+  std::array<std::string_view, 10> f;
+  if (!split_fields(packed.substr(0, newline), f)) return std::nullopt;
+  delivery_record r;
+  const auto status = parse_status(f[0]);
+  const auto count = to_int<int>(f[1]);
+  const auto created = to_int<std::int64_t>(f[4]);
+  const auto updated = to_int<std::int64_t>(f[5]);
+  if (!status || !count || !created || !updated || f[7].empty()) return std::nullopt;
+  r.status = *status;
+  r.attempt_count = *count;
+  r.last_status_code = to_int<int>(f[2]);
+  r.next_attempt_at_ms = to_int<std::int64_t>(f[3]);
+  r.created_at_ms = *created;
+  r.updated_at_ms = *updated;
+  r.manual = f[6] == "1";
+  r.event_id = f[7];
+  r.endpoint_id = f[8];
+  r.last_error = f[9];
+  for (auto rest = newline == std::string_view::npos ? std::string_view{}
+                                                     : packed.substr(newline + 1);
+       !rest.empty();) {
+    const auto end = rest.find('\n');
+    if (end != 0) r.attempts.emplace_back(rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+  }
+  return r;
+}
+
+std::string pack(const delivery_record& r) {
+  std::string out;
+  for (const std::string& field :
+       {std::string(to_string(r.status)), std::to_string(r.attempt_count),
+        optional_text(r.last_status_code), optional_text(r.next_attempt_at_ms),
+        std::to_string(r.created_at_ms), std::to_string(r.updated_at_ms),
+        std::string(r.manual ? "1" : "0"), r.event_id, r.endpoint_id}) {
+    out.append(field).append("\t");
+  }
+  out.append(record_text(r.last_error));
+  for (const auto& a : r.attempts) out.append("\n").append(a);
+  return out;
+}
+
+std::optional<event_record> parse_event_record(std::string_view packed) {
+  std::array<std::string_view, 6> f;
+  if (!split_fields(packed, f)) return std::nullopt;
+  const auto received = to_int<std::int64_t>(f[3]);
+  if (!received || f[0].empty()) return std::nullopt;
+  event_record r{std::string(f[0]), std::string(f[1]), std::string(f[2]),
+                 *received,         std::string(f[4]), {}};
+  for (auto rest = f[5]; !rest.empty();) {
+    const auto comma = rest.find(',');
+    r.delivery_ids.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  return r;
+}
+
+std::string pack(const event_record& r) {
+  std::string out = r.type + "\t" + r.consumerid + "\t" + r.connectionid + "\t" +
+                    std::to_string(r.received_at_ms) + "\t" + r.order + "\t";
+  for (std::size_t i = 0; i < r.delivery_ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += r.delivery_ids[i];
+  }
+  return out;
+}
+
+nlohmann::json delivery_json(std::string_view id, const delivery_record& d,
+                             const event_record* event) {
   nlohmann::json j;
   j["id"] = id;
-  j["event_id"] = f.at("event_id");
-  j["endpoint_id"] = string_or_null(f, "endpoint_id");
-  j["event"] = string_or_null(f, "event");
-  j["consumerid"] = string_or_null(f, "consumerid");
-  j["connectionid"] = string_or_null(f, "connectionid");
-  j["status"] = f.at("status");
-  j["attempt_count"] = to_int(f, "attempt_count").value_or(0);
-  auto code = to_int(f, "last_status_code");
-  j["last_status_code"] = code ? nlohmann::json(*code) : nlohmann::json(nullptr);
-  j["last_error"] = string_or_null(f, "last_error");
-  j["next_attempt_at"] = time_or_null(to_int(f, "next_attempt_at"));
-  j["created_at"] = time_or_null(to_int(f, "created_at"));
-  j["updated_at"] = time_or_null(to_int(f, "updated_at"));
+  j["event_id"] = d.event_id;
+  j["endpoint_id"] = text_or_null(d.endpoint_id);
+  j["event"] = event ? text_or_null(event->type) : nullptr;
+  j["consumerid"] = event ? text_or_null(event->consumerid) : nullptr;
+  j["connectionid"] = event ? text_or_null(event->connectionid) : nullptr;
+  j["status"] = to_string(d.status);
+  j["attempt_count"] = d.attempt_count;
+  j["last_status_code"] =
+      d.last_status_code ? nlohmann::json(*d.last_status_code) : nlohmann::json(nullptr);
+  j["last_error"] = text_or_null(d.last_error);
+  j["next_attempt_at"] = time_or_null(d.next_attempt_at_ms);
+  j["created_at"] = format_rfc3339(d.created_at_ms);
+  j["updated_at"] = format_rfc3339(d.updated_at_ms);
   return j;
 }
 

@@ -1,23 +1,40 @@
-// A delivery (one event for one endpoint) and its attempts as records: the deterministic
-// delivery id, the attempt record written by the complete script, and the API JSON built
-// from the stored hash. No I/O.
+// A delivery (one event for one endpoint) and its event as stored: the deterministic
+// delivery id, the packed values the scripts write into an hour's bucket (redis/keys.hpp),
+// the attempt record, and the API JSON built from them. No I/O.
+//
+// Packed values (fields separated by a tab; only the last field of a line may hold free
+// text, and the writers replace tabs and newlines in it):
+//
+//   d:<delivery id>  status, attempt_count, last_status_code, next_attempt_at (ms),
+//                    created_at (ms), updated_at (ms), manual (0|1), event_id, endpoint_id,
+//                    last_error; then one line per attempt (compact JSON), oldest first
+//   e:<event id>     type, consumerid, connectionid, received_at (ms), stream order,
+//                    delivery ids (comma separated)
+//   p:<event id>     the event's bytes, exactly as sent
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace dispatcher::history {
 
-using stored_fields = std::map<std::string, std::string>;
+enum class delivery_status { pending, retrying, succeeded, failed };
 
-/// "dlv_" + 24 hex digits of SHA-256(event_id, endpoint_id): reprocessing the same event
-/// for the same endpoint always lands on the same record.
-std::string delivery_id(std::string_view event_id, std::string_view endpoint_id);
+std::string_view to_string(delivery_status s);
+std::optional<delivery_status> parse_status(std::string_view text);
+
+/// "dlv_" + the bucket (six hex digits of the hour the event was received) + 18 hex digits
+/// of SHA-256(event_id, endpoint_id): reprocessing the same event for the same endpoint
+/// lands on the same record (the event is deduped first), and the id names its bucket.
+std::string delivery_id(std::string_view event_id, std::string_view endpoint_id,
+                        std::string_view bucket);
+/// The bucket a delivery id names (its six hex digits after "dlv_").
+std::string_view bucket_of(std::string_view delivery_id);
 
 enum class trigger { scheduled, manual };
 
@@ -31,14 +48,49 @@ struct attempt_record {
   trigger cause = trigger::scheduled;
 };
 
-/// Compact JSON kept in att:<delivery id>.
+/// One attempt as a line of the delivery's record: compact JSON, no raw newline.
 std::string to_storage(const attempt_record& a);
 
 /// The API form of a stored attempt (times as RFC 3339).
 nlohmann::json attempt_json(std::string_view stored);
 
-/// The API form of a delivery from its hash fields; nullopt when the fields are not a
-/// delivery (expired or never written).
-std::optional<nlohmann::json> delivery_json(std::string_view id, const stored_fields& fields);
+/// `text` with tabs and line breaks replaced by spaces: safe as the last field of a line.
+std::string record_text(std::string_view text);
+
+struct delivery_record {
+  delivery_status status = delivery_status::pending;
+  int attempt_count = 0;
+  std::optional<int> last_status_code;
+  std::optional<std::int64_t> next_attempt_at_ms;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  bool manual = false;
+  std::string event_id;
+  std::string endpoint_id;
+  std::string last_error;
+  std::vector<std::string> attempts;  // stored attempt lines, oldest first
+};
+
+/// nullopt when `packed` is not a delivery record (written by hand, or damaged).
+std::optional<delivery_record> parse_delivery_record(std::string_view packed);
+/// The packed form the scripts write; here for tests and tools.
+std::string pack(const delivery_record& r);
+
+struct event_record {
+  std::string type;
+  std::string consumerid;
+  std::string connectionid;
+  std::int64_t received_at_ms = 0;
+  std::string order;
+  std::vector<std::string> delivery_ids;
+};
+
+std::optional<event_record> parse_event_record(std::string_view packed);
+std::string pack(const event_record& r);
+
+/// The API form of a delivery. `event` (its event's record) is null when the event was
+/// not found; its fields then show as null.
+nlohmann::json delivery_json(std::string_view id, const delivery_record& d,
+                             const event_record* event);
 
 }  // namespace dispatcher::history

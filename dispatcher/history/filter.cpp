@@ -7,35 +7,6 @@
 
 namespace dispatcher::history {
 
-namespace {
-
-bool is_status(std::string_view s) {
-  return s == "pending" || s == "retrying" || s == "succeeded" || s == "failed";
-}
-
-std::optional<std::int64_t> field_int(const stored_fields& f, const char* name) {
-  auto it = f.find(name);
-  if (it == f.end()) return std::nullopt;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc()) return std::nullopt;
-  return v;
-}
-
-bool field_is(const stored_fields& f, const char* name, const std::optional<std::string>& want) {
-  if (!want) return true;
-  auto it = f.find(name);
-  return it != f.end() && it->second == *want;
-}
-
-bool event_is(const stored_fields& f, const std::optional<std::string>& filter) {
-  if (!filter) return true;
-  auto it = f.find("event");
-  return it != f.end() && routing::event_filter_matches(*filter, it->second);
-}
-
-}  // namespace
-
 std::string encode_cursor(const cursor& c) {
   return std::to_string(c.score) + "_" + c.id;
 }
@@ -56,10 +27,10 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
   delivery_filter f;
   for (const auto& [name, value] : params) {
     if (name == "status") {
-      if (!is_status(value)) {
+      f.status = parse_status(value);
+      if (!f.status) {
         return filter_error{name, "status must be one of pending, retrying, succeeded, failed"};
       }
-      f.status = value;
     } else if (name == "event") {
       if (!routing::is_event_filter(value)) {
         return filter_error{name,
@@ -97,29 +68,23 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
   return f;
 }
 
-std::string index_key(const delivery_filter& f) {
-  if (f.connectionid) return "idx:dlv:conn:" + *f.connectionid;
-  if (f.consumerid) return "idx:dlv:consumer:" + *f.consumerid;
-  if (f.endpoint_id) return "idx:dlv:ep:" + *f.endpoint_id;
-  // A wildcard spans several type indexes: scan a broader one and match each record.
-  if (f.event && !f.event->ends_with(".*")) return "idx:dlv:type:" + *f.event;
-  if (f.status) return "idx:dlv:status:" + *f.status;
-  return "idx:dlv";
+std::string index_key(const redis::keyspace& keys, const delivery_filter& f) {
+  if (f.connectionid) return keys.index_connection(*f.connectionid);
+  if (f.consumerid) return keys.index_consumer(*f.consumerid);
+  if (f.endpoint_id) return keys.index_endpoint(*f.endpoint_id);
+  return keys.index_all();
 }
 
-bool matches(const delivery_filter& f, const stored_fields& fields) {
-  if (!field_is(fields, "status", f.status) || !field_is(fields, "endpoint_id", f.endpoint_id) ||
-      !event_is(fields, f.event) || !field_is(fields, "consumerid", f.consumerid) ||
-      !field_is(fields, "connectionid", f.connectionid)) {
-    return false;
-  }
-  if (f.since_ms || f.until_ms) {
-    auto created = field_int(fields, "created_at");
-    if (!created) return false;
-    if (f.since_ms && *created < *f.since_ms) return false;
-    if (f.until_ms && *created >= *f.until_ms) return false;
-  }
-  return true;
+bool matches(const delivery_filter& f, const delivery_record& d, const event_record* event) {
+  if (f.status && d.status != *f.status) return false;
+  if (f.endpoint_id && d.endpoint_id != *f.endpoint_id) return false;
+  if (f.since_ms && d.created_at_ms < *f.since_ms) return false;
+  if (f.until_ms && d.created_at_ms >= *f.until_ms) return false;
+  if (!f.event && !f.consumerid && !f.connectionid) return true;
+  if (!event) return false;
+  if (f.event && !routing::event_filter_matches(*f.event, event->type)) return false;
+  if (f.consumerid && event->consumerid != *f.consumerid) return false;
+  return !f.connectionid || event->connectionid == *f.connectionid;
 }
 
 }  // namespace dispatcher::history

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "dispatcher/history/delivery.hpp"
+#include "dispatcher/redis/keys.hpp"
 
 namespace dispatcher::history {
 
@@ -23,7 +24,7 @@ std::string encode_cursor(const cursor& c);
 std::optional<cursor> decode_cursor(std::string_view text);
 
 struct delivery_filter {
-  std::optional<std::string> status;
+  std::optional<delivery_status> status;
   std::optional<std::string> endpoint_id;
   std::optional<std::string> event;
   std::optional<std::string> consumerid;
@@ -48,10 +49,13 @@ inline constexpr std::string_view valid_filters =
 std::variant<delivery_filter, filter_error> parse_delivery_filter(
     const std::map<std::string, std::string>& params);
 
-/// The Redis sorted set to scan: the most selective index the filter names.
-std::string index_key(const delivery_filter& f);
+/// The index sorted set to scan: the most selective one the filter names. Status and event
+/// type have no index of their own (a delivery's status changes; its type is one of a few):
+/// they are checked while walking.
+std::string index_key(const redis::keyspace& keys, const delivery_filter& f);
 
-/// Whether a delivery's stored fields satisfy every condition of the filter.
-bool matches(const delivery_filter& f, const stored_fields& fields);
+/// Whether a delivery and its event satisfy every condition of the filter. `event` is null
+/// when the event record is gone: only conditions on the delivery can then hold.
+bool matches(const delivery_filter& f, const delivery_record& d, const event_record* event);
 
 }  // namespace dispatcher::history

@@ -57,9 +57,10 @@ nlohmann::json connection_json(const std::string& id, const nlohmann::json& newe
 }  // namespace
 
 asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::size_t want,
-                                               std::size_t max_scanned) {
+                                               std::size_t max_scanned, bool with_events) {
   page out;
-  const std::string key = index_key(f);
+  const std::string key = index_key(keys_, f);
+  const bool need_events = with_events || f.event || f.consumerid || f.connectionid;
   const std::string max = f.after      ? std::to_string(f.after->score)
                           : f.until_ms ? "(" + std::to_string(*f.until_ms)
                                        : std::string("+inf");
@@ -79,21 +80,42 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
     std::vector<page::item> candidates;
     std::vector<redis::command> gets;
     for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
-      page::item c{flat[i].str, to_int(flat[i + 1].str), {}};
+      page::item c{flat[i].str, to_int(flat[i + 1].str), {}, {}};
       // Members with the cursor's score come in reverse id order; those at or above the
       // cursor's id were on earlier pages.
       if (f.after && c.score == f.after->score && c.id >= f.after->id) continue;
-      gets.push_back(redis::command{"HGETALL", "dlv:" + c.id});
+      gets.push_back(redis::command{"HGET", keys_.bucket(bucket_of(c.id)), "d:" + c.id});
       candidates.push_back(std::move(c));
     }
     auto records = co_await conn_.async_exec(std::move(gets));
+    std::vector<redis::command> event_gets;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       if ((out.ec = error_of(records[i]))) co_return out;
-      last_scanned = cursor{candidates[i].score, candidates[i].id};
-      auto fields = redis::to_fields(records[i].value);
-      if (fields.empty() || !matches(f, fields)) continue;  // expired, or filtered out
-      candidates[i].fields = std::move(fields);
-      out.items.push_back(std::move(candidates[i]));
+      auto d = parse_delivery_record(records[i].value.str);
+      if (!d) {
+        candidates[i].id.clear();  // gone past retention, or not a record
+        continue;
+      }
+      candidates[i].delivery = std::move(*d);
+      if (need_events) {
+        event_gets.push_back(redis::command{"HGET", keys_.bucket(bucket_of(candidates[i].id)),
+                                            "e:" + candidates[i].delivery.event_id});
+      }
+    }
+    auto events = co_await conn_.async_exec(std::move(event_gets));
+    std::size_t next_event = 0;
+    for (auto& c : candidates) {
+      if (!c.id.empty() && need_events) {
+        const auto& e = events[next_event++];
+        if ((out.ec = error_of(e))) co_return out;
+        c.event = parse_event_record(e.value.str);
+      }
+    }
+    for (auto& c : candidates) {
+      if (c.id.empty()) continue;
+      last_scanned = cursor{c.score, c.id};
+      if (!matches(f, c.delivery, c.event ? &*c.event : nullptr)) continue;
+      out.items.push_back(std::move(c));
       if (out.items.size() > want) break;
     }
     if (flat.size() / 2 < batch) {
@@ -114,11 +136,11 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
 }
 
 asio::awaitable<query_result> store::async_list_deliveries(const delivery_filter& f) {
-  auto p = co_await async_scan(f, f.limit, 10'000);
+  auto p = co_await async_scan(f, f.limit, 10'000, true);
   if (p.ec) co_return query_result{p.ec, std::nullopt};
   nlohmann::json data = nlohmann::json::array();
   for (const auto& item : p.items) {
-    if (auto j = delivery_json(item.id, item.fields)) data.push_back(std::move(*j));
+    data.push_back(delivery_json(item.id, item.delivery, item.event ? &*item.event : nullptr));
   }
   nlohmann::json body = {{"data", std::move(data)}, {"next_cursor", nullptr}};
   if (p.next) body["next_cursor"] = encode_cursor(*p.next);
@@ -126,62 +148,64 @@ asio::awaitable<query_result> store::async_list_deliveries(const delivery_filter
 }
 
 asio::awaitable<store::id_page> store::async_match_ids(const delivery_filter& f, std::size_t want) {
-  auto p = co_await async_scan(f, want, want * 20);
+  auto p = co_await async_scan(f, want, want * 20, false);
   id_page out{p.ec, {}, p.next};
   for (auto& item : p.items) out.ids.push_back(std::move(item.id));
   co_return out;
 }
 
 asio::awaitable<query_result> store::async_get_delivery(const std::string& id) {
-  std::vector<redis::command> cmds;
-  cmds.push_back(redis::command{"HGETALL", "dlv:" + id});
-  cmds.push_back(redis::command{"LRANGE", "att:" + id, "0", "-1"});
-  auto r = co_await conn_.async_exec(std::move(cmds));
-  for (const auto& one : r) {
-    if (auto ec = error_of(one)) co_return query_result{ec, std::nullopt};
-  }
-  auto j = delivery_json(id, redis::to_fields(r[0].value));
-  if (!j) co_return query_result{};
+  const auto bucket = keys_.bucket(bucket_of(id));
+  auto r = co_await conn_.async_exec(redis::command{"HGET", bucket, "d:" + id});
+  if (auto ec = error_of(r)) co_return query_result{ec, std::nullopt};
+  auto d = parse_delivery_record(r.value.str);
+  if (!d) co_return query_result{};
+  auto e = co_await conn_.async_exec(redis::command{"HGET", bucket, "e:" + d->event_id});
+  if (auto ec = error_of(e)) co_return query_result{ec, std::nullopt};
+  const auto event = parse_event_record(e.value.str);
+  auto j = delivery_json(id, *d, event ? &*event : nullptr);
   nlohmann::json attempts = nlohmann::json::array();
-  for (const auto& a : r[1].value.elements) attempts.push_back(attempt_json(a.str));
-  (*j)["attempts"] = std::move(attempts);
+  for (const auto& a : d->attempts) attempts.push_back(attempt_json(a));
+  j["attempts"] = std::move(attempts);
   co_return query_result{{}, std::move(j)};
 }
 
 asio::awaitable<query_result> store::async_get_event(const std::string& id) {
-  auto r = co_await conn_.async_exec(redis::command{"HGETALL", "evt:" + id});
+  auto where = co_await conn_.async_exec(redis::command{"HGET", keys_.seen(), id});
+  if (auto ec = error_of(where)) co_return query_result{ec, std::nullopt};
+  if (where.value.is_nil()) co_return query_result{};
+  const auto bucket = keys_.bucket(where.value.str);
+  auto r = co_await conn_.async_exec(redis::command{"HMGET", bucket, "e:" + id, "p:" + id});
   if (auto ec = error_of(r)) co_return query_result{ec, std::nullopt};
-  auto fields = redis::to_fields(r.value);
-  if (!fields.contains("payload")) co_return query_result{};
-  std::vector<std::string> ids;
-  for (std::string_view rest = fields["deliveries"]; !rest.empty();) {
-    const auto comma = rest.find(',');
-    ids.emplace_back(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-  }
-  std::vector<redis::command> gets;
-  for (const auto& d : ids) gets.push_back(redis::command{"HGETALL", "dlv:" + d});
-  auto records = co_await conn_.async_exec(std::move(gets));
+  if (r.value.elements.size() != 2) co_return query_result{};
+  const auto event = parse_event_record(r.value.elements[0].str);
+  if (!event || r.value.elements[1].is_nil()) co_return query_result{};
   nlohmann::json deliveries = nlohmann::json::array();
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (auto ec = error_of(records[i])) co_return query_result{ec, std::nullopt};
-    if (auto j = delivery_json(ids[i], redis::to_fields(records[i].value))) {
-      deliveries.push_back(std::move(*j));
+  if (!event->delivery_ids.empty()) {
+    redis::command get{"HMGET", bucket};
+    for (const auto& d : event->delivery_ids) get.arg("d:" + d);
+    auto records = co_await conn_.async_exec(std::move(get));
+    if (auto ec = error_of(records)) co_return query_result{ec, std::nullopt};
+    for (std::size_t i = 0; i < records.value.elements.size() && i < event->delivery_ids.size();
+         ++i) {
+      if (auto d = parse_delivery_record(records.value.elements[i].str)) {
+        deliveries.push_back(delivery_json(event->delivery_ids[i], *d, &*event));
+      }
     }
   }
   // What ingest stored passed the same checks, but an event written before they existed,
   // or straight into Redis, is shown as a string rather than parsed into a document too
   // deep to render.
   nlohmann::json body = {{"id", id},
-                         {"payload", json_or_text(fields["payload"])},
-                         {"received_at", format_rfc3339(to_int(fields["received_at"]))},
+                         {"payload", json_or_text(r.value.elements[1].str)},
+                         {"received_at", format_rfc3339(event->received_at_ms)},
                          {"deliveries", std::move(deliveries)}};
   co_return query_result{{}, std::move(body)};
 }
 
 asio::awaitable<query_result> store::async_get_connection(const std::string& id) {
   auto r =
-      co_await conn_.async_exec(redis::command{"ZRANGE", "conn:" + id + ":history", "0", "-1"});
+      co_await conn_.async_exec(redis::command{"ZRANGE", keys_.connection_history(id), "0", "-1"});
   if (auto ec = error_of(r)) co_return query_result{ec, std::nullopt};
   if (r.value.elements.empty()) co_return query_result{};
   nlohmann::json history = nlohmann::json::array();
@@ -197,14 +221,14 @@ asio::awaitable<query_result> store::async_get_connection(const std::string& id)
 
 asio::awaitable<query_result> store::async_consumer_connections(
     const std::string& consumerid, const std::optional<std::string>& status) {
-  auto members = co_await conn_.async_exec(
-      redis::command{"SMEMBERS", "consumer:" + consumerid + ":connections"});
+  auto members =
+      co_await conn_.async_exec(redis::command{"SMEMBERS", keys_.consumer_connections(consumerid)});
   if (auto ec = error_of(members)) co_return query_result{ec, std::nullopt};
   auto ids = redis::to_strings(members.value);
   std::sort(ids.begin(), ids.end());
   std::vector<redis::command> newest;
   for (const auto& id : ids) {
-    newest.push_back(redis::command{"ZRANGE", "conn:" + id + ":history", "-1", "-1"});
+    newest.push_back(redis::command{"ZRANGE", keys_.connection_history(id), "-1", "-1"});
   }
   auto records = co_await conn_.async_exec(std::move(newest));
   nlohmann::json data = nlohmann::json::array();

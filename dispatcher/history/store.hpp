@@ -1,7 +1,8 @@
 // Reads of the delivery history for the admin API: deliveries by filter with cursor
 // paging, one delivery with its attempts, one event with its deliveries, and the
-// connection status view. Every list walks an index sorted set written at ingest time,
-// so a query costs what it returns, not what is stored.
+// connection status view. Every list walks an index sorted set written at ingest time
+// and checks the conditions no index answers (status, event type) on the records it
+// meets, with a bound on the work per request.
 #pragma once
 
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "dispatcher/history/filter.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/keys.hpp"
 
 namespace dispatcher::history {
 
@@ -23,7 +25,7 @@ struct query_result {
 
 class store {
  public:
-  explicit store(redis::connection& conn) : conn_(conn) {}
+  store(redis::connection& conn, redis::keyspace keys) : conn_(conn), keys_(std::move(keys)) {}
 
   /// {"data": [...], "next_cursor": ...}, newest first.
   boost::asio::awaitable<query_result> async_list_deliveries(const delivery_filter& f);
@@ -48,15 +50,18 @@ class store {
     struct item {
       std::string id;
       std::int64_t score = 0;
-      stored_fields fields;
+      delivery_record delivery;
+      std::optional<event_record> event;
     };
     std::vector<item> items;
     std::optional<cursor> next;
   };
+  /// `with_events`: read each delivery's event record even when no condition needs it.
   boost::asio::awaitable<page> async_scan(const delivery_filter& f, std::size_t want,
-                                          std::size_t max_scanned);
+                                          std::size_t max_scanned, bool with_events);
 
   redis::connection& conn_;
+  redis::keyspace keys_;
 };
 
 }  // namespace dispatcher::history

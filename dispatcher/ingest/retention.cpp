@@ -75,4 +75,14 @@ std::vector<std::size_t> split_calls(const std::vector<std::size_t>& sizes, std:
   return ends;
 }
 
+std::optional<std::int64_t> last_expired_bucket(std::int64_t now_ms,
+                                                std::chrono::milliseconds retention,
+                                                std::int64_t bucket_ms) {
+  const std::int64_t cutoff = now_ms - retention.count();
+  // Bucket h holds records from h * bucket_ms to (h + 1) * bucket_ms - 1: all expired
+  // once its end is at or before the cutoff.
+  if (cutoff < bucket_ms) return std::nullopt;
+  return cutoff / bucket_ms - 1;
+}
+
 }  // namespace dispatcher::ingest

@@ -42,6 +42,13 @@ std::optional<std::string> trim_min_id(std::int64_t now_ms, std::chrono::millise
                                        const std::vector<group_position>& groups,
                                        std::string_view required_group);
 
+/// The newest hour bucket (redis/keys.hpp) whose every record is older than `retention`
+/// before `now_ms`, as its hour number; buckets up to it may be dropped whole. nullopt when
+/// none can be (the retention reaches back before the epoch).
+std::optional<std::int64_t> last_expired_bucket(std::int64_t now_ms,
+                                                std::chrono::milliseconds retention,
+                                                std::int64_t bucket_ms);
+
 /// Splits consecutive items of the given sizes (script arguments per event) into calls of
 /// at most `max_size` each, never splitting an item: an item larger than `max_size` gets a
 /// call of its own. Returns the end index (exclusive) of each call, in order.

@@ -14,6 +14,8 @@
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/eval.hpp"
+#include "dispatcher/redis/keys.hpp"
+#include "dispatcher/redis/script_io.hpp"
 
 namespace dispatcher::ingest {
 
@@ -30,9 +32,6 @@ constexpr auto autoclaim_interval = 5s;
 // every argument before the script starts: 10,000 is about 800 events to one endpoint or
 // 47 events to 100, a few milliseconds of script. An event is never split across calls.
 constexpr std::size_t max_script_args = 10'000;
-// The ingest script's fixed arguments, and those of an event before its endpoints.
-constexpr std::size_t header_args = 9;
-constexpr std::size_t per_event_args = 10;
 // Dead letters keep the start of an entry's payload: enough to see what it was.
 constexpr std::size_t dead_letter_excerpt = 4096;
 // Reloads of the endpoints for one batch before it is left pending for later: each one
@@ -228,68 +227,68 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       for (const auto& [id, ep] : *snapshot) {
         if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) matched[k].push_back(&id);
       }
-      sizes[k] = per_event_args + 2 * matched[k].size();
+      sizes[k] = redis::ingest_event_args(matched[k].size());
       deliveries += matched[k].size();
     }
     fanout_ = std::max<std::size_t>(1, (deliveries + todo.size() - 1) / todo.size());
-    const auto ends = split_calls(sizes, max_script_args - header_args);
+    const auto ends = split_calls(sizes, max_script_args - redis::ingest_header_args);
 
     const auto grant = scheduler_.reserve(deliveries);
     std::size_t room = grant.slots;  // shared out in order, so the calls never lease more
-    const std::string now = std::to_string(unix_now_ms());
+    const auto now = unix_now_ms();
+    const auto bucket = redis::bucket_name(now);
     std::vector<std::vector<std::string>> calls;
     calls.reserve(ends.size());
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
+      redis::ingest_request call{settings_.stream,
+                                 now,
+                                 settings_.retention.count(),
+                                 settings_.endpoint_concurrency,
+                                 0,
+                                 grant.token,
+                                 scheduler_.lease_duration().count(),
+                                 settings_.group,
+                                 version,
+                                 bucket,
+                                 {}};
       std::size_t call_deliveries = 0;
-      std::size_t call_args = header_args;
-      for (std::size_t k = begin; k < ends[c]; ++k) {
-        call_deliveries += matched[k].size();
-        call_args += sizes[k];
-      }
-      const auto call_room = std::min(room, call_deliveries);
-      room -= call_room;
-      std::vector<std::string> args;
-      args.reserve(call_args);
-      args.push_back(now);
-      args.push_back(std::to_string(settings_.retention.count()));
-      args.push_back(std::to_string(settings_.endpoint_concurrency));
-      args.push_back(std::to_string(call_room));
-      args.push_back(grant.token);
-      args.push_back(std::to_string(scheduler_.lease_duration().count()));
-      args.push_back(settings_.stream);
-      args.push_back(settings_.group);
-      args.push_back(version);
       for (std::size_t k = begin; k < ends[c]; ++k) {
         const auto& ev = todo[k]->ev;
-        for (const auto* field :
-             {&ev.id, &ev.body, &ev.type, &ev.consumerid, &ev.connectionid, &ev.status}) {
-          args.push_back(*field);
-        }
-        args.push_back(std::to_string(ev.created));
-        args.push_back(stream_order_key(todo[k]->entry_id));
-        args.push_back(todo[k]->entry_id);
-        args.push_back(std::to_string(matched[k].size()));
+        call_deliveries += matched[k].size();
+        redis::ingest_event e{ev.id,
+                              ev.body,
+                              ev.type,
+                              ev.consumerid,
+                              ev.connectionid,
+                              ev.status,
+                              ev.created,
+                              stream_order_key(todo[k]->entry_id),
+                              todo[k]->entry_id,
+                              {}};
         for (const auto* endpoint_id : matched[k]) {
-          args.push_back(*endpoint_id);
-          args.push_back(history::delivery_id(ev.id, *endpoint_id));
+          e.deliveries.push_back({*endpoint_id, history::delivery_id(ev.id, *endpoint_id, bucket)});
         }
+        call.events.push_back(std::move(e));
       }
-      calls.push_back(std::move(args));
+      call.room = std::min(room, call_deliveries);
+      room -= call.room;
+      calls.push_back(redis::encode(std::move(call)));
     }
 
     auto replies = co_await redis::async_eval(conn_, redis::ingest_events, std::move(calls));
     std::vector<const valid_event*> stale;
-    std::vector<delivery::claimed_delivery> leased;
+    std::vector<redis::leased_delivery> leased;
     std::size_t created = 0;
     bool queued = false;
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
       auto& r = replies[c];
-      if (r.ok() && r.value.type == redis::reply::kind::string && r.value.str == "stale") {
+      auto reply = r.ok() ? redis::decode_ingest(std::move(r.value)) : std::nullopt;
+      if (reply && reply->stale) {
         stale.insert(stale.end(), todo.begin() + static_cast<std::ptrdiff_t>(begin),
                      todo.begin() + static_cast<std::ptrdiff_t>(ends[c]));
         continue;
       }
-      if (!r.ok() || r.value.type != redis::reply::kind::array || r.value.elements.size() != 3) {
+      if (!reply) {
         // Not acknowledged: the entries stay pending and are read again (ours) or claimed.
         all_ok = false;
         obs::log_error("could not record a batch of stream entries; it will be retried",
@@ -297,24 +296,18 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
                         {"error", r.ok() ? "unexpected reply" : r.error_message()}});
         continue;
       }
-      for (const auto& count : r.value.elements[0].elements) {
-        const auto n = count.as_integer().value_or(0);
+      for (const auto n : reply->counts) {
         if (n < 0) {
           m.events_duplicate.inc();
         } else {
           created += static_cast<std::size_t>(n);
         }
       }
-      auto& flat = r.value.elements[1].elements;
-      for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
-        delivery::claimed_delivery d;
-        d.id = std::move(flat[i].str);
-        d.endpoint_id = std::move(flat[i + 1].str);
-        d.event_id = std::move(flat[i + 2].str);
+      for (auto& d : reply->leased) {
         if (auto body = bodies.find(d.event_id); body != bodies.end()) d.payload = *body->second;
         leased.push_back(std::move(d));
       }
-      queued = queued || r.value.elements[2].as_integer().value_or(0) > 0;
+      queued = queued || reply->queued;
     }
     m.deliveries_created.inc(created);
     if (queued) scheduler_.wake();

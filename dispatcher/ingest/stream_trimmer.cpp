@@ -43,7 +43,7 @@ std::vector<group_info> parse_groups(const redis::reply& r) {
 
 stream_trimmer::stream_trimmer(asio::any_io_executor executor, redis::connection& conn,
                                const config::settings& settings)
-    : conn_(conn), settings_(settings), timer_(std::move(executor)) {}
+    : conn_(conn), settings_(settings), keys_(settings.stream), timer_(std::move(executor)) {}
 
 void stream_trimmer::stop() {
   stopped_ = true;
@@ -92,6 +92,44 @@ asio::awaitable<trim_result> stream_trimmer::async_trim_once() {
   co_return trim_result{{}, static_cast<std::size_t>(trimmed.value.as_integer().value_or(0))};
 }
 
+asio::awaitable<trim_result> stream_trimmer::async_sweep_once() {
+  const auto last = last_expired_bucket(unix_now_ms(), settings_.retention, redis::bucket_ms);
+  if (!last) co_return trim_result{};
+  auto r = co_await conn_.async_exec(redis::command{"ZRANGEBYSCORE", keys_.buckets(), "-inf",
+                                                    std::to_string(*last), "LIMIT", "0", "100"});
+  if (auto ec = redis::error_of(r)) co_return trim_result{ec};
+  trim_result out;
+  for (const auto& name : r.value.elements) {
+    // The events' dedupe entries first: were the bucket gone and they not, a crash here
+    // would leave them forever. In steps, so no single command blocks Redis for long.
+    const auto bucket = keys_.bucket(name.str);
+    std::string scan_cursor = "0";
+    do {
+      auto page = co_await conn_.async_exec(
+          redis::command{"HSCAN", bucket, scan_cursor, "MATCH", "e:*", "COUNT", "1000"});
+      if (auto ec = redis::error_of(page)) co_return trim_result{ec};
+      if (page.value.elements.size() != 2) co_return trim_result{errc::redis_error_reply};
+      scan_cursor = page.value.elements[0].str;
+      redis::command forget{"HDEL", keys_.seen()};
+      const auto& fields = page.value.elements[1].elements;
+      for (std::size_t i = 0; i < fields.size(); i += 2) forget.arg(fields[i].str.substr(2));
+      if (forget.size() > 2) {
+        if (auto ec = redis::error_of(co_await conn_.async_exec(std::move(forget)))) {
+          co_return trim_result{ec};
+        }
+      }
+    } while (scan_cursor != "0");
+    std::vector<redis::command> drop;
+    drop.push_back(redis::command{"UNLINK", bucket});  // freed off Redis's main thread
+    drop.push_back(redis::command{"ZREM", keys_.buckets(), name.str});
+    for (const auto& d : co_await conn_.async_exec(std::move(drop))) {
+      if (auto ec = redis::error_of(d)) co_return trim_result{ec};
+    }
+    ++out.removed;
+  }
+  co_return out;
+}
+
 asio::awaitable<void> stream_trimmer::async_run(std::chrono::milliseconds interval) {
   auto backoff = 1000ms;
   // The first trim waits a little, so a starting instance reads its backlog first.
@@ -100,7 +138,14 @@ asio::awaitable<void> stream_trimmer::async_run(std::chrono::milliseconds interv
     timer_.expires_after(wait);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopped_) break;
-    const auto result = co_await async_trim_once();
+    auto result = co_await async_trim_once();
+    if (!result.ec) {
+      const auto swept = co_await async_sweep_once();
+      if (swept.ec) result.ec = swept.ec;
+      if (swept.removed > 0) {
+        obs::log_info("dropped history past retention", {{"hours", std::to_string(swept.removed)}});
+      }
+    }
     if (result.ec) {
       obs::log_warn("could not trim the event stream; retrying",
                     {{"stream", settings_.stream},

@@ -3,6 +3,10 @@
 // read and not acknowledged (retention.hpp decides the bound). Every instance runs it;
 // trims by several instances at once are harmless, as each removes only what all groups
 // are done with. The dead-letter stream is capped where dead letters are written.
+//
+// It also drops the history past retention: records live in one hash per hour
+// (redis/keys.hpp), so an expired hour goes whole, with its events' entries in the dedupe
+// hash, instead of a TTL on every record.
 #pragma once
 
 #include <chrono>
@@ -15,6 +19,7 @@
 
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/keys.hpp"
 
 namespace dispatcher::ingest {
 
@@ -30,6 +35,8 @@ class stream_trimmer {
 
   /// Trims once now.
   boost::asio::awaitable<trim_result> async_trim_once();
+  /// Drops the hour buckets past retention; `removed` counts buckets.
+  boost::asio::awaitable<trim_result> async_sweep_once();
   /// Trims every `interval` until stop(); a failed trim is logged and retried with backoff.
   /// Never throws.
   boost::asio::awaitable<void> async_run(std::chrono::milliseconds interval);
@@ -38,6 +45,7 @@ class stream_trimmer {
  private:
   redis::connection& conn_;
   const config::settings& settings_;
+  redis::keyspace keys_;
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
 };

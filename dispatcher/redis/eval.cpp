@@ -9,7 +9,8 @@ namespace {
 command eval_command(const char* verb, const std::string& body,
                      const std::vector<std::string>& args) {
   command c;
-  c.arg(verb).arg(body).arg(std::string_view("0"));
+  // The first argument is KEYS[1], the stream: Redis Cluster routes the call by it.
+  c.arg(verb).arg(body).arg(std::string_view("1"));
   for (const auto& a : args) c.arg(a);
   return c;
 }

@@ -12,7 +12,8 @@
 
 namespace dispatcher::redis {
 
-/// EVALSHA <sha> 0 <args...>: the scripts build their keys from their arguments.
+/// EVALSHA <sha> 1 <stream> <args...>: args as redis/script_io.hpp encodes them, the
+/// stream first; the scripts build every other key under its hash tag.
 command evalsha_command(const script& s, const std::vector<std::string>& args);
 
 /// Runs the script once per argument list, pipelined; replies in order.

@@ -8,48 +8,72 @@ namespace {
 
 // Shared helpers, prepended to every script.
 constexpr const char* helpers = R"lua(
+-- Every key carries the stream's hash tag (redis/keys.hpp); KEYS[1] is the stream.
+local P = '{' .. KEYS[1] .. '}:'
+
+-- A delivery id's bucket: the hour it was created in, as the id's six hex digits.
+local function bucket(did) return P .. 'b:' .. string.sub(did, 5, 10) end
+
+-- A packed delivery record (history/delivery.hpp): ten tab-separated fields, then the
+-- attempt lines. Returns the fields and the rest (starting with its newline, or '').
+local function record_parse(v)
+  local nl = string.find(v, '\n', 1, true)
+  local head, rest = v, ''
+  if nl then head, rest = string.sub(v, 1, nl - 1), string.sub(v, nl) end
+  local f = {}
+  for part in string.gmatch(head .. '\t', '([^\t]*)\t') do f[#f + 1] = part end
+  for k = #f + 1, 10 do f[k] = '' end  -- a damaged record must not stop the pipeline
+  return f, rest
+end
+
+-- A lease is a member of q:leases scored by its expiry: only its owner, who knows the
+-- token, can complete or release it, and an expired one says what to requeue.
+local function lease(did, ep, token) return did .. '|' .. ep .. '|' .. token end
+
+local function record_pack(f, rest)
+  return table.concat(f, '\t', 1, 10) .. rest
+end
+
+-- In-flight attempts per endpoint, in one hash: counts that reach 0 leave it.
+local function busy(ep) return tonumber(redis.call('HGET', P .. 'q:busy', ep) or '0') end
+local function busy_add(ep, n)
+  if n ~= 0 and redis.call('HINCRBY', P .. 'q:busy', ep, n) <= 0 then
+    redis.call('HDEL', P .. 'q:busy', ep)
+  end
+end
+
 -- An endpoint is ready when it has due work, a free in-flight slot and is not paused.
 local function make_ready(ep, limit)
-  if redis.call('HGET', 'ep:' .. ep, 'enabled') == '0' then
-    redis.call('ZREM', 'q:ready', ep)
+  local ready = P .. 'q:ready'
+  if redis.call('HGET', P .. 'ep:' .. ep, 'enabled') == '0' or busy(ep) >= limit then
+    redis.call('ZREM', ready, ep)
     return
   end
-  if redis.call('ZCARD', 'q:lease:' .. ep) >= limit then
-    redis.call('ZREM', 'q:ready', ep)
-    return
-  end
-  local first = redis.call('ZRANGE', 'q:due:' .. ep, 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
   if #first == 0 then
-    redis.call('ZREM', 'q:ready', ep)
+    redis.call('ZREM', ready, ep)
   else
-    redis.call('ZADD', 'q:ready', first[2], ep)
+    redis.call('ZADD', ready, first[2], ep)
   end
 end
 
 -- Dropping index members past retention is housekeeping only (lists skip records that
--- expired), so one call in 64 does it; the TTL keeps an idle index from outliving them.
-local function index_expire(key, now, ttl)
-  if now % 64 == 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl) end
-  redis.call('PEXPIRE', key, ttl)
-end
-
-local function index_add(key, score, id, now, ttl)
-  redis.call('ZADD', key, score, id)
-  index_expire(key, now, ttl)
-end
-
+-- are gone), so one call in 64 does it; the TTL keeps an idle index from outliving them.
 -- members: a flat {score, member, ...} list.
 local function index_add_all(key, members, now, ttl)
   for first = 1, #members, 1000 do
     redis.call('ZADD', key, unpack(members, first, math.min(first + 999, #members)))
   end
-  index_expire(key, now, ttl)
+  if now % 64 == 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl) end
+  redis.call('PEXPIRE', key, ttl)
 end
 
-local function set_status(id, old, new, created, now, ttl)
-  if old == new then return end
-  if old then redis.call('ZREM', 'idx:dlv:status:' .. old, id) end
-  index_add('idx:dlv:status:' .. new, created, id, now, ttl)
+-- HSET of a flat {field, value, ...} list, in slices: Lua's unpack fails past about
+-- 8,000 values (LUAI_MAXCSTACK).
+local function hset_all(key, list)
+  for first = 1, #list, 1000 do
+    redis.call('HSET', key, unpack(list, first, math.min(first + 999, #list)))
+  end
 end
 )lua";
 
@@ -69,15 +93,16 @@ script::script(const char* script_name, const char* body)
 
 const script ingest_events{"ingest_events", R"lua(
 local now, ttl, limit, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local token, lease_ms, stream, group = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
--- The caller matched these events against the endpoints as of ARGV[9]; if an endpoint
+local token, lease_ms, group, hour = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[9]
+-- The caller matched these events against the endpoints as of ARGV[8]; if an endpoint
 -- changed since, writing would apply the old set to events read after the change
 -- answered. Write nothing: the caller reloads the endpoints and matches again.
-if (redis.call('GET', 'endpoints:version') or '0') ~= ARGV[9] then return 'stale' end
+if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return 'stale' end
 -- Numbers handed to redis.call are formatted with printf each time; the strings are free.
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
+local B, seen, leases = P .. 'b:' .. hour, P .. 'seen', P .. 'q:leases'
 local indexes, endpoints, counts, leased, acks = {}, {}, {}, {}, {}
-local queued = 0
+local queued, written = 0, false
 local function index(key, did)
   local members = indexes[key]
   if not members then members = {}; indexes[key] = members end
@@ -89,20 +114,19 @@ local i = 10
 while i <= #ARGV do
   local id, body, etype, consumer, conn, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
   local created_text, order, entry, n = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], tonumber(ARGV[i + 9])
-  local created = tonumber(created_text)
   local first, last = i + 10, i + 9 + 2 * n
   i = last + 1
   acks[#acks + 1] = entry
-  local evt_key = 'evt:' .. id
-  if redis.call('EXISTS', evt_key) == 1 then
+  -- The dedupe and the event's address in one command: which bucket holds it.
+  if redis.call('HSETNX', seen, id, hour) == 0 then
     counts[#counts + 1] = -1
   else
+    written = true
     local ids = {}
     for j = first, last, 2 do ids[#ids + 1] = ARGV[j + 1] end
-    redis.call('HSET', evt_key, 'payload', body, 'type', etype, 'consumerid', consumer,
-      'connectionid', conn, 'received_at', now_s, 'order', order, 'deliveries', table.concat(ids, ','))
-    redis.call('PEXPIRE', evt_key, ttl_s)
-
+    local fields = {'e:' .. id, etype .. '\t' .. consumer .. '\t' .. conn .. '\t' .. now_s .. '\t' ..
+      order .. '\t' .. table.concat(ids, ','), 'p:' .. id, body}
+    local pending = 'pending\t0\t\t' .. now_s .. '\t' .. now_s .. '\t' .. now_s .. '\t0\t' .. id .. '\t'
     for j = first, last, 2 do
       local ep, did = ARGV[j], ARGV[j + 1]
       local e = endpoints[ep]
@@ -110,40 +134,34 @@ while i <= #ARGV do
         -- Lease at once (no claim round trip) only what the claim script would hand out
         -- next anyway: an enabled endpoint without a rate limit, with nothing due before
         -- it and a free slot.
-        local info = redis.call('HMGET', 'ep:' .. ep, 'enabled', 'rate_limit')
-        local head = redis.call('ZRANGE', 'q:due:' .. ep, 0, 0, 'WITHSCORES')
+        local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit')
+        local head = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
         e = {direct = info[1] ~= '0' and not info[2] and (#head == 0 or tonumber(head[2]) > now),
-             leases = redis.call('ZCARD', 'q:lease:' .. ep), queued = false}
+             busy = busy(ep), taken = 0, queued = false}
         endpoints[ep] = e
       end
-      local key = 'dlv:' .. did
-      local lease = ''
-      if e.direct and room > 0 and e.leases < limit then lease = token end
-      redis.call('HSET', key, 'event_id', id, 'endpoint_id', ep, 'event', etype,
-        'consumerid', consumer, 'connectionid', conn, 'status', 'pending', 'attempt_count', '0',
-        'next_attempt_at', now_s, 'created_at', now_s, 'updated_at', now_s, 'lease', lease)
-      if lease ~= '' then
-        redis.call('ZADD', 'q:lease:' .. ep, lease_until, did)
-        redis.call('ZADD', 'q:leases', lease_until, did)
-        e.leases = e.leases + 1
+      fields[#fields + 1] = 'd:' .. did
+      fields[#fields + 1] = pending .. ep .. '\t'
+      if e.direct and room > 0 and e.busy < limit then
+        redis.call('ZADD', leases, lease_until, lease(did, ep, token))
+        e.busy = e.busy + 1
+        e.taken = e.taken + 1
         room = room - 1
         leased[#leased + 1] = did
         leased[#leased + 1] = ep
         leased[#leased + 1] = id
       else
-        redis.call('ZADD', 'q:due:' .. ep, now_s, did)
+        redis.call('ZADD', P .. 'q:due:' .. ep, now_s, did)
         e.direct = false  -- first in, first out: later ones wait behind this one
         e.queued = true
         queued = queued + 1
       end
-      redis.call('PEXPIRE', key, ttl_s)
-      index('idx:dlv', did)
-      index('idx:dlv:ep:' .. ep, did)
-      index('idx:dlv:type:' .. etype, did)
-      index('idx:dlv:consumer:' .. consumer, did)
-      if conn ~= '' then index('idx:dlv:conn:' .. conn, did) end
-      index('idx:dlv:status:pending', did)
+      index(P .. 'i:all', did)
+      index(P .. 'i:ep:' .. ep, did)
+      index(P .. 'i:consumer:' .. consumer, did)
+      if conn ~= '' then index(P .. 'i:conn:' .. conn, did) end
     end
+    hset_all(B, fields)
     counts[#counts + 1] = n
 
     -- The connection status view: history ordered by (created, stream position); the
@@ -154,28 +172,32 @@ while i <= #ARGV do
       local st = status
       if string.sub(etype, -8) == '.deleted' then st = 'deleted' end
       if st ~= '' then
-        local hkey = 'conn:' .. conn .. ':history'
+        local hkey = P .. 'conn:' .. conn .. ':history'
         redis.call('ZADD', hkey, created_text, order .. '|{"event":"' .. etype .. '","status":"' ..
           st .. '","at":' .. created_text .. ',"event_id":"' .. id .. '","consumerid":"' ..
           consumer .. '"}')
         redis.call('PEXPIRE', hkey, ttl_s)
-        redis.call('SADD', 'consumer:' .. consumer .. ':connections', conn)
-        redis.call('PEXPIRE', 'consumer:' .. consumer .. ':connections', ttl_s)
+        local ckey = P .. 'consumer:' .. consumer .. ':connections'
+        redis.call('SADD', ckey, conn)
+        redis.call('PEXPIRE', ckey, ttl_s)
       end
     end
   end
 end
 
 -- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
--- to the same type, consumer and connection indexes).
+-- to the same consumer and connection indexes).
 for key, members in pairs(indexes) do index_add_all(key, members, now, ttl_s) end
+-- The retention sweep finds buckets here (ingest/retention_sweeper).
+if written then redis.call('ZADD', P .. 'buckets', tonumber(hour, 16), hour) end
 for ep, e in pairs(endpoints) do
+  busy_add(ep, e.taken)
   if e.queued then make_ready(ep, limit) end
 end
 -- Acknowledged in the same atomic step that wrote the records: never before them. In
--- slices, as every unpack is: Lua fails past about 8,000 values (LUAI_MAXCSTACK).
+-- slices, as every unpack is.
 for first = 1, #acks, 1000 do
-  redis.call('XACK', stream, group, unpack(acks, first, math.min(first + 999, #acks)))
+  redis.call('XACK', KEYS[1], group, unpack(acks, first, math.min(first + 999, #acks)))
 end
 return {counts, leased, queued}
 )lua"};
@@ -183,33 +205,37 @@ return {counts, leased, queued}
 const script claim_due{"claim_due", R"lua(
 local now, max, lease_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, token = tonumber(ARGV[4]), ARGV[5]
+local leases = P .. 'q:leases'
 
 -- Leases that expired belong to an instance that died mid-attempt: due again now.
-local expired = redis.call('ZRANGEBYSCORE', 'q:leases', '-inf', now, 'LIMIT', 0, 100)
-for _, did in ipairs(expired) do
-  redis.call('ZREM', 'q:leases', did)
-  local ep = redis.call('HGET', 'dlv:' .. did, 'endpoint_id')
+local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 100)
+for _, member in ipairs(expired) do
+  redis.call('ZREM', leases, member)
+  local did, ep = string.match(member, '^([^|]*)|([^|]*)|')
   if ep then
-    redis.call('ZREM', 'q:lease:' .. ep, did)
-    redis.call('HDEL', 'dlv:' .. did, 'lease')
-    redis.call('ZADD', 'q:due:' .. ep, now, did)
+    busy_add(ep, -1)
+    if redis.call('HEXISTS', bucket(did), 'd:' .. did) == 1 then
+      redis.call('ZADD', P .. 'q:due:' .. ep, now, did)
+    end
     make_ready(ep, limit)
   end
 end
 
 local claimed = {}
-local eps = redis.call('ZRANGEBYSCORE', 'q:ready', '-inf', now, 'LIMIT', 0, max)
+local lease_until = now + lease_ms
+local eps = redis.call('ZRANGEBYSCORE', P .. 'q:ready', '-inf', now, 'LIMIT', 0, max)
 for _, ep in ipairs(eps) do
   if #claimed >= max then break end
-  local info = redis.call('HMGET', 'ep:' .. ep, 'enabled', 'rate_limit')
+  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit')
   if info[1] == '0' then
-    redis.call('ZREM', 'q:ready', ep)
+    redis.call('ZREM', P .. 'q:ready', ep)
   else
-    local want = math.min(limit - redis.call('ZCARD', 'q:lease:' .. ep), max - #claimed)
+    local want = math.min(limit - busy(ep), max - #claimed)
     local rate = tonumber(info[2])
     -- Not a positive number (NaN fails the test too): a damaged hash, which limits nothing.
     if rate and not (rate > 0) then rate = nil end
     local tat, interval, window = now, 0, 0
+    local rl = P .. 'rl:' .. ep
     if rate then
       -- GCRA: one delivery per `interval` ms; `tat` is when the one after the last sent may
       -- go. A delivery may go `window - interval` ms early, which allows a burst of one
@@ -217,7 +243,7 @@ for _, ep in ipairs(eps) do
       -- The interval is capped (about 31 years) so a vanishing rate keeps finite times.
       interval = math.min(1000 / rate, 1e12)
       window = math.max(1000, interval)
-      tat = math.max(tonumber(redis.call('GET', 'rl:' .. ep) or '0') or 0, now)
+      tat = math.max(tonumber(redis.call('GET', rl) or '0') or 0, now)
       -- Under an unchanged rate tat never passes now + window; a later one was set under a
       -- slower rate the endpoint no longer has, and must not hold the new one back.
       tat = math.min(tat, now + window)
@@ -227,33 +253,34 @@ for _, ep in ipairs(eps) do
     end
     local taken = 0
     if want > 0 then
-      local items = redis.call('ZRANGEBYSCORE', 'q:due:' .. ep, '-inf', now, 'LIMIT', 0, want)
+      local due = P .. 'q:due:' .. ep
+      local items = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, want)
       for _, did in ipairs(items) do
-        redis.call('ZREM', 'q:due:' .. ep, did)
-        local d = redis.call('HMGET', 'dlv:' .. did, 'event_id', 'attempt_count', 'manual')
-        if d[1] then
-          redis.call('ZADD', 'q:lease:' .. ep, now + lease_ms, did)
-          redis.call('ZADD', 'q:leases', now + lease_ms, did)
-          redis.call('HSET', 'dlv:' .. did, 'lease', token)
-          claimed[#claimed + 1] = {did, ep, d[1], d[2], redis.call('HGET', 'evt:' .. d[1], 'payload'),
-            d[3] or '0'}
+        redis.call('ZREM', due, did)
+        local B = bucket(did)
+        local v = redis.call('HGET', B, 'd:' .. did)
+        if v then
+          local f = record_parse(v)
+          redis.call('ZADD', leases, lease_until, lease(did, ep, token))
+          claimed[#claimed + 1] = {did, ep, f[8], f[2], redis.call('HGET', B, 'p:' .. f[8]), f[7]}
           taken = taken + 1
         end
       end
     end
+    busy_add(ep, taken)
     if rate and taken > 0 then
       tat = tat + taken * interval
       -- %.17g keeps every bit (tostring rounds to 14 digits); kept until the next one may
       -- go, and a minute more, so a slow rate is not forgotten in between.
-      redis.call('SET', 'rl:' .. ep, string.format('%.17g', tat), 'PX',
+      redis.call('SET', rl, string.format('%.17g', tat), 'PX',
         string.format('%d', math.ceil(tat - now) + 60000))
     end
     make_ready(ep, limit)
-    if rate and redis.call('ZSCORE', 'q:ready', ep) then
+    if rate and redis.call('ZSCORE', P .. 'q:ready', ep) then
       -- Not before the rate limit lets the next one through.
       local earliest = tat - window + interval
-      local score = tonumber(redis.call('ZSCORE', 'q:ready', ep))
-      if earliest > score then redis.call('ZADD', 'q:ready', string.format('%.17g', earliest), ep) end
+      local score = tonumber(redis.call('ZSCORE', P .. 'q:ready', ep))
+      if earliest > score then redis.call('ZADD', P .. 'q:ready', string.format('%.17g', earliest), ep) end
     end
   end
 end
@@ -261,68 +288,58 @@ return {#expired, claimed}
 )lua"};
 
 const script complete_attempts{"complete_attempts", R"lua(
-local now, ttl, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local now_s, ttl_s = ARGV[1], ARGV[2]  -- as strings: no printf per redis.call
-local results, by_status, touched = {}, {}, {}
-for i = 4, #ARGV, 8 do
-  local did, token, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local code, err, attempt, disable_reason = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-  local key = 'dlv:' .. did
-  local d = redis.call('HMGET', key, 'lease', 'endpoint_id', 'status', 'created_at', 'attempt_count')
-  if d[1] ~= token then
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now_s = ARGV[1]
+local leases = P .. 'q:leases'
+local results, touched = {}, {}
+for i = 3, #ARGV, 9 do
+  local did, ep, token, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local code, err, attempt, disable_reason = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+  if redis.call('ZREM', leases, lease(did, ep, token)) == 0 then
     results[#results + 1] = 0  -- the lease is no longer ours: write nothing
   else
-    local ep, count = d[2], tonumber(d[5])
-    if attempt ~= '' then
-      count = count + 1
-      redis.call('RPUSH', 'att:' .. did, attempt)
-      redis.call('PEXPIRE', 'att:' .. did, ttl_s)
+    touched[ep] = (touched[ep] or 0) + 1
+    local B = bucket(did)
+    local v = redis.call('HGET', B, 'd:' .. did)
+    if v then
+      local f, rest = record_parse(v)
+      if attempt ~= '' then
+        f[2] = tostring((tonumber(f[2]) or 0) + 1)
+        rest = rest .. '\n' .. attempt
+      end
+      f[1], f[3], f[4], f[6], f[7], f[10] = status, code, next_at, now_s, '0', err
+      redis.call('HSET', B, 'd:' .. did, record_pack(f, rest))
+      if status == 'retrying' then redis.call('ZADD', P .. 'q:due:' .. ep, next_at, did) end
     end
-    redis.call('HSET', key, 'status', status, 'attempt_count', count, 'last_status_code', code,
-      'last_error', err, 'next_attempt_at', next_at, 'updated_at', now_s, 'lease', '',
-      'manual', '')
-    if d[3] ~= status then
-      redis.call('ZREM', 'idx:dlv:status:' .. d[3], did)
-      local members = by_status[status]
-      if not members then members = {}; by_status[status] = members end
-      members[#members + 1] = d[4]
-      members[#members + 1] = did
-    end
-    redis.call('ZREM', 'q:lease:' .. ep, did)
-    redis.call('ZREM', 'q:leases', did)
-    if status == 'retrying' then redis.call('ZADD', 'q:due:' .. ep, next_at, did) end
 
     if disable_reason ~= '' then
       -- 410 Gone: the receiver asked us to stop. Disable the endpoint and fail what waits.
-      if redis.call('EXISTS', 'ep:' .. ep) == 1 then
-        redis.call('HSET', 'ep:' .. ep, 'enabled', '0', 'disabled_reason', disable_reason,
+      if redis.call('EXISTS', P .. 'ep:' .. ep) == 1 then
+        redis.call('HSET', P .. 'ep:' .. ep, 'enabled', '0', 'disabled_reason', disable_reason,
           'updated_at', now)
-        redis.call('INCR', 'endpoints:version')
+        redis.call('INCR', P .. 'endpoints:version')
       end
-      local waiting = redis.call('ZRANGE', 'q:due:' .. ep, 0, -1)
-      for _, other in ipairs(waiting) do
-        local okey = 'dlv:' .. other
-        local o = redis.call('HMGET', okey, 'status', 'created_at')
-        if o[1] then
-          redis.call('HSET', okey, 'status', 'failed', 'last_error', disable_reason,
-            'next_attempt_at', '', 'updated_at', now)
-          set_status(other, o[1], 'failed', tonumber(o[2]), now, ttl)
+      local due = P .. 'q:due:' .. ep
+      for _, other in ipairs(redis.call('ZRANGE', due, 0, -1)) do
+        local OB = bucket(other)
+        local ov = redis.call('HGET', OB, 'd:' .. other)
+        if ov then
+          local o, orest = record_parse(ov)
+          o[1], o[4], o[6], o[10] = 'failed', '', now_s, disable_reason
+          redis.call('HSET', OB, 'd:' .. other, record_pack(o, orest))
         end
       end
-      redis.call('DEL', 'q:due:' .. ep)
+      redis.call('DEL', due)
     end
-    touched[ep] = true
     results[#results + 1] = 1
   end
 end
-for status, members in pairs(by_status) do
-  index_add_all('idx:dlv:status:' .. status, members, now, ttl_s)
-end
 -- Tell the caller whether a freed slot left due work waiting, so it claims only then.
 local due_now = 0
-for ep in pairs(touched) do
+for ep, n in pairs(touched) do
+  busy_add(ep, -n)
   make_ready(ep, limit)
-  local score = redis.call('ZSCORE', 'q:ready', ep)
+  local score = redis.call('ZSCORE', P .. 'q:ready', ep)
   if score and tonumber(score) <= now then due_now = 1 end
 end
 return {results, due_now}
@@ -331,15 +348,11 @@ return {results, due_now}
 const script release_leases{"release_leases", R"lua(
 local now, token, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local released = 0
-for i = 4, #ARGV do
-  local did = ARGV[i]
-  local key = 'dlv:' .. did
-  if redis.call('HGET', key, 'lease') == token then
-    local ep = redis.call('HGET', key, 'endpoint_id')
-    redis.call('HDEL', key, 'lease')
-    redis.call('ZREM', 'q:leases', did)
-    redis.call('ZREM', 'q:lease:' .. ep, did)
-    redis.call('ZADD', 'q:due:' .. ep, now, did)
+for i = 4, #ARGV, 2 do
+  local did, ep = ARGV[i], ARGV[i + 1]
+  if redis.call('ZREM', P .. 'q:leases', lease(did, ep, token)) == 1 then
+    busy_add(ep, -1)
+    redis.call('ZADD', P .. 'q:due:' .. ep, now, did)
     make_ready(ep, limit)
     released = released + 1
   end
@@ -348,39 +361,47 @@ return released
 )lua"};
 
 const script requeue_deliveries{"requeue_deliveries", R"lua(
-local now, ttl, limit, pace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local allowed = ',' .. ARGV[5] .. ','
+local now, limit, pace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local allowed = ',' .. ARGV[4] .. ','
 local outcomes = {}
-for i = 6, #ARGV do
+for i = 5, #ARGV do
   local did = ARGV[i]
-  local key = 'dlv:' .. did
-  local d = redis.call('HMGET', key, 'status', 'endpoint_id', 'event_id', 'lease', 'created_at')
+  local B = bucket(did)
+  local v = redis.call('HGET', B, 'd:' .. did)
   local outcome = 'queued'
-  if not d[1] then
+  local f, rest
+  if not v then
     outcome = 'not_found'
-  elseif d[4] and d[4] ~= '' then
-    outcome = 'in_flight'
-  elseif not string.find(allowed, ',' .. d[1] .. ',', 1, true) then
-    outcome = d[1]
-  elseif redis.call('EXISTS', 'evt:' .. d[3]) == 0 then
-    outcome = 'event_expired'
   else
-    local enabled = redis.call('HGET', 'ep:' .. d[2], 'enabled')
-    if not enabled then outcome = 'endpoint_deleted'
-    elseif enabled == '0' then outcome = 'endpoint_disabled' end
+    f, rest = record_parse(v)
+    local status, ep = f[1], f[9]
+    -- A delivery waiting or retrying is in its due queue; one that is not is leased to an
+    -- attempt running now.
+    local waiting = redis.call('ZSCORE', P .. 'q:due:' .. ep, did)
+    if (status == 'pending' or status == 'retrying') and not waiting then
+      outcome = 'in_flight'
+    elseif not string.find(allowed, ',' .. status .. ',', 1, true) then
+      outcome = status
+    elseif redis.call('HEXISTS', B, 'p:' .. f[8]) == 0 then
+      outcome = 'event_expired'
+    else
+      local enabled = redis.call('HGET', P .. 'ep:' .. ep, 'enabled')
+      if not enabled then outcome = 'endpoint_deleted'
+      elseif enabled == '0' then outcome = 'endpoint_disabled' end
+    end
   end
   if outcome == 'queued' then
-    local ep, due = d[2], now
+    local ep, due = f[9], now
     if pace > 0 then
       -- Paced per endpoint: replays take one slot every `pace` ms, after any earlier
       -- replay's slots, and fresh deliveries (due now) sort between them.
-      due = math.max(now, tonumber(redis.call('GET', 'rp:' .. ep) or '0'))
-      redis.call('SET', 'rp:' .. ep, tostring(due + pace), 'PX', math.floor(due + pace - now) + 60000)
+      local rp = P .. 'rp:' .. ep
+      due = math.max(now, tonumber(redis.call('GET', rp) or '0'))
+      redis.call('SET', rp, tostring(due + pace), 'PX', math.floor(due + pace - now) + 60000)
     end
-    redis.call('HSET', key, 'status', 'pending', 'manual', '1', 'next_attempt_at', math.floor(due),
-      'updated_at', now)
-    set_status(did, d[1], 'pending', tonumber(d[5]), now, ttl)
-    redis.call('ZADD', 'q:due:' .. ep, due, did)
+    f[1], f[4], f[6], f[7] = 'pending', string.format('%d', math.floor(due)), ARGV[1], '1'
+    redis.call('HSET', B, 'd:' .. did, record_pack(f, rest))
+    redis.call('ZADD', P .. 'q:due:' .. ep, due, did)
     make_ready(ep, limit)
   end
   outcomes[#outcomes + 1] = outcome
@@ -389,7 +410,7 @@ return outcomes
 )lua"};
 
 const script wake_endpoint{"wake_endpoint", R"lua(
-make_ready(ARGV[1], tonumber(ARGV[3]))
+make_ready(ARGV[1], tonumber(ARGV[2]))
 return 1
 )lua"};
 

@@ -55,11 +55,12 @@ std::variant<bulk_request, filter_error> parse_bulk_retry(const json& body) {
                                      "since", "until"}),
                     body);
   if (auto* request = std::get_if<bulk_request>(&out)) {
+    using history::delivery_status;
     auto& status = request->filter.status;
-    if (!status) status = "failed";
+    if (!status) status = delivery_status::failed;
     // Pending and retrying deliveries are already queued: replaying them would only
     // reorder the queue.
-    if (*status != "failed" && *status != "succeeded") {
+    if (*status != delivery_status::failed && *status != delivery_status::succeeded) {
       return filter_error{"status", "status must be failed or succeeded"};
     }
   }
@@ -71,7 +72,7 @@ std::variant<bulk_request, filter_error> parse_recover(const json& body,
   auto out = finish(to_params(body, {"since", "until"}), body);
   if (auto* request = std::get_if<bulk_request>(&out)) {
     request->filter.endpoint_id = endpoint_id;
-    request->filter.status = "failed";
+    request->filter.status = history::delivery_status::failed;
   }
   return out;
 }

@@ -44,8 +44,13 @@ class requeuer {
                                                               bool dry_run);
 
  private:
-  boost::asio::awaitable<redis::result> async_requeue(const std::vector<std::string>& ids,
-                                                      bool paced, const std::string& statuses);
+  /// The outcome per id (redis::decode_requeue), or the error.
+  struct outcomes {
+    std::error_code ec;
+    std::vector<std::string> per_id;
+  };
+  boost::asio::awaitable<outcomes> async_requeue(std::vector<std::string> ids, bool paced,
+                                                 std::vector<history::delivery_status> statuses);
 
   redis::connection& conn_;
   history::store& history_;

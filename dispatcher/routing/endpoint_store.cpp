@@ -12,6 +12,7 @@
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/redis/eval.hpp"
 #include "dispatcher/redis/fields.hpp"
+#include "dispatcher/redis/script_io.hpp"
 
 namespace dispatcher::routing {
 
@@ -60,7 +61,7 @@ std::variant<endpoint, std::string> endpoint_from_hash(
 }
 
 asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
-  const std::string key = "ep:" + ep.id;
+  const std::string key = keys_.endpoint(ep.id);
   std::vector<redis::command> cmds;
   cmds.push_back(redis::command{"MULTI"});
   const std::string enabled = ep.enabled ? "1" : "0";
@@ -76,11 +77,13 @@ asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
   } else {
     cmds.push_back(redis::command{"HDEL", key, "rate_limit"});
   }
-  cmds.push_back(redis::command{"ZADD", "endpoints", std::to_string(ep.created_at_ms), ep.id});
-  cmds.push_back(redis::command{"INCR", "endpoints:version"});
+  cmds.push_back(
+      redis::command{"ZADD", keys_.endpoints(), std::to_string(ep.created_at_ms), ep.id});
+  cmds.push_back(redis::command{"INCR", keys_.endpoints_version()});
   // Named, not a braced temporary: GCC 12 cannot keep an initializer_list's array alive
   // across co_await ("array used as initializer").
-  const std::vector<std::string> wake_args{ep.id, "0", std::to_string(endpoint_concurrency_)};
+  const auto wake_args =
+      redis::encode(redis::wake_request{keys_.stream(), ep.id, endpoint_concurrency_});
   cmds.push_back(redis::evalsha_command(redis::wake_endpoint, wake_args));
   cmds.push_back(redis::command{"EXEC"});
   auto replies = co_await conn_.async_exec(std::move(cmds));
@@ -99,18 +102,19 @@ asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
 }
 
 asio::awaitable<lookup<std::optional<endpoint>>> endpoint_store::async_get(const std::string& id) {
-  auto r = co_await conn_.async_exec(redis::command{"HGETALL", "ep:" + id});
+  const auto key = keys_.endpoint(id);
+  auto r = co_await conn_.async_exec(redis::command{"HGETALL", key});
   if (auto ec = error_of(r)) co_return lookup<std::optional<endpoint>>{ec, std::nullopt};
-  co_return lookup<std::optional<endpoint>>{{}, from_hash(r.value, "ep:" + id, sealing_key())};
+  co_return lookup<std::optional<endpoint>>{{}, from_hash(r.value, key, sealing_key())};
 }
 
 asio::awaitable<lookup<std::vector<endpoint>>> endpoint_store::async_list() {
-  auto ids = co_await conn_.async_exec(redis::command{"ZREVRANGE", "endpoints", "0", "-1"});
+  auto ids = co_await conn_.async_exec(redis::command{"ZREVRANGE", keys_.endpoints(), "0", "-1"});
   if (auto ec = error_of(ids)) co_return lookup<std::vector<endpoint>>{ec, {}};
   std::vector<redis::command> gets;
   std::vector<std::string> gets_keys;
   for (const auto& id : redis::to_strings(ids.value)) {
-    gets_keys.push_back("ep:" + id);
+    gets_keys.push_back(keys_.endpoint(id));
     gets.push_back(redis::command{"HGETALL", gets_keys.back()});
   }
   auto replies = co_await conn_.async_exec(std::move(gets));
@@ -127,9 +131,9 @@ asio::awaitable<lookup<std::vector<endpoint>>> endpoint_store::async_list() {
 asio::awaitable<lookup<bool>> endpoint_store::async_remove(const std::string& id) {
   std::vector<redis::command> cmds;
   cmds.push_back(redis::command{"MULTI"});
-  cmds.push_back(redis::command{"DEL", "ep:" + id});
-  cmds.push_back(redis::command{"ZREM", "endpoints", id});
-  cmds.push_back(redis::command{"INCR", "endpoints:version"});
+  cmds.push_back(redis::command{"DEL", keys_.endpoint(id)});
+  cmds.push_back(redis::command{"ZREM", keys_.endpoints(), id});
+  cmds.push_back(redis::command{"INCR", keys_.endpoints_version()});
   cmds.push_back(redis::command{"EXEC"});
   auto replies = co_await conn_.async_exec(std::move(cmds));
   for (const auto& r : replies) {
@@ -142,7 +146,7 @@ asio::awaitable<lookup<bool>> endpoint_store::async_remove(const std::string& id
 }
 
 asio::awaitable<lookup<long long>> endpoint_store::async_version() {
-  auto r = co_await conn_.async_exec(redis::command{"GET", "endpoints:version"});
+  auto r = co_await conn_.async_exec(redis::command{"GET", keys_.endpoints_version()});
   if (auto ec = error_of(r)) co_return lookup<long long>{ec, 0};
   co_return lookup<long long>{{}, r.value.as_integer().value_or(0)};
 }

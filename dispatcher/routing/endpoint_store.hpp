@@ -22,6 +22,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/keys.hpp"
 #include "dispatcher/routing/endpoint.hpp"
 #include "dispatcher/signing/secret_box.hpp"
 
@@ -36,9 +37,12 @@ struct lookup {
 class endpoint_store {
  public:
   /// With `key`, secrets are sealed when written (DISPATCHER_ENCRYPTION_KEY).
-  endpoint_store(redis::connection& conn, std::size_t endpoint_concurrency,
+  endpoint_store(redis::connection& conn, redis::keyspace keys, std::size_t endpoint_concurrency,
                  std::optional<signing::secret_box> key = std::nullopt)
-      : conn_(conn), endpoint_concurrency_(endpoint_concurrency), key_(std::move(key)) {}
+      : conn_(conn),
+        keys_(std::move(keys)),
+        endpoint_concurrency_(endpoint_concurrency),
+        key_(std::move(key)) {}
 
   /// Writes the endpoint (create or replace) and bumps the version; an enabled endpoint's
   /// waiting deliveries become eligible again.
@@ -56,6 +60,7 @@ class endpoint_store {
   const signing::secret_box* sealing_key() const { return key_ ? &*key_ : nullptr; }
 
   redis::connection& conn_;
+  redis::keyspace keys_;
   std::size_t endpoint_concurrency_;
   std::optional<signing::secret_box> key_;
 };

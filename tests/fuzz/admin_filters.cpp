@@ -36,7 +36,7 @@ std::map<std::string, std::string> as_params(std::string_view text) {
 
 void check_filter(const history::delivery_filter& f) {
   FUZZ_CHECK(f.limit >= 1 && f.limit <= 500, "limit outside 1..500");
-  (void)history::index_key(f);
+  (void)history::index_key(redis::keyspace("lifecycle:events"), f);
   if (f.after) {
     const auto again = history::decode_cursor(history::encode_cursor(*f.after));
     FUZZ_CHECK(again && again->score == f.after->score && again->id == f.after->id,
@@ -66,8 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto recover = replay::parse_recover(body, "ep_fuzz");
   if (const auto* r = std::get_if<replay::bulk_request>(&recover)) {
     check_filter(r->filter);
-    FUZZ_CHECK(r->filter.endpoint_id == "ep_fuzz" && r->filter.status == "failed",
-               "recover widened beyond the endpoint's failed deliveries");
+    FUZZ_CHECK(
+        r->filter.endpoint_id == "ep_fuzz" && r->filter.status == history::delivery_status::failed,
+        "recover widened beyond the endpoint's failed deliveries");
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 // secrets sealed at rest with DISPATCHER_ENCRYPTION_KEY while webhooks still verify.
 #include <gtest/gtest.h>
 
+#include "dispatcher/redis/keys.hpp"
 #include "dispatcher/routing/endpoint.hpp"
 #include "dispatcher/signing/signature.hpp"
 #include "tests/support/harness.hpp"
@@ -21,6 +22,7 @@ const std::string key_o = "b29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb28=";
 
 class EndpointHardening : public ::testing::Test {
  protected:
+  const redis::keyspace keys{"lifecycle:events"};
   void start(const std::string& encryption_key = {}) {
     service_.reset();
     auto s = test_settings(redis_.url());
@@ -41,7 +43,7 @@ class EndpointHardening : public ::testing::Test {
   }
 
   std::string stored(const std::string& endpoint_id) {
-    return redis_.cmd({"HGETALL", "ep:" + endpoint_id});
+    return redis_.cmd({"HGETALL", keys.endpoint(endpoint_id)});
   }
 
   redis_server redis_;
@@ -100,10 +102,10 @@ TEST_F(EndpointHardening, damaged_endpoint_hashes_do_not_stop_the_registry) {
   const std::string bad_id = bad["id"];
   // A non-numeric updated_at (std::stoll used to throw out of the refresh loop), and a
   // listed endpoint whose JSON does not parse.
-  redis_.cmd({"HSET", "ep:" + bad_id, "updated_at", "garbage"});
-  redis_.cmd({"HSET", "ep:ep_broken", "json", "{not json", "enabled", "1"});
-  redis_.cmd({"ZADD", "endpoints", "1", "ep_broken"});
-  redis_.cmd({"INCR", "endpoints:version"});
+  redis_.cmd({"HSET", keys.endpoint(bad_id), "updated_at", "garbage"});
+  redis_.cmd({"HSET", keys.endpoint("ep_broken"), "json", "{not json", "enabled", "1"});
+  redis_.cmd({"ZADD", keys.endpoints(), "1", "ep_broken"});
+  redis_.cmd({"INCR", keys.endpoints_version()});
   // Let the 250 ms registry poll run into both records before anything else changes.
   std::this_thread::sleep_for(600ms);
 
@@ -115,10 +117,10 @@ TEST_F(EndpointHardening, damaged_endpoint_hashes_do_not_stop_the_registry) {
   direct.url = later_direct.url();
   direct.secret = routing::generate_secret();
   direct.created_at_ms = direct.updated_at_ms = 1;
-  redis_.cmd({"HSET", "ep:" + direct.id, "json", routing::to_storage(direct), "enabled", "1",
+  redis_.cmd({"HSET", keys.endpoint(direct.id), "json", routing::to_storage(direct), "enabled", "1",
               "updated_at", "1"});
-  redis_.cmd({"ZADD", "endpoints", "1", direct.id});
-  redis_.cmd({"INCR", "endpoints:version"});
+  redis_.cmd({"ZADD", keys.endpoints(), "1", direct.id});
+  redis_.cmd({"INCR", keys.endpoints_version()});
   std::this_thread::sleep_for(600ms);
 
   publish(1);

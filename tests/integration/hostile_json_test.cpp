@@ -3,6 +3,8 @@
 // shows what is stored, and keeps answering.
 #include <gtest/gtest.h>
 
+#include "dispatcher/history/delivery.hpp"
+#include "dispatcher/redis/keys.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/test_receiver.hpp"
@@ -31,6 +33,7 @@ std::string nested_arrays(std::size_t levels) {
 
 class HostileJson : public ::testing::Test {
  protected:
+  const redis::keyspace keys{"lifecycle:events"};
   void SetUp() override {
     service_ = std::make_unique<in_process_dispatcher>(test_settings(redis_.url()));
   }
@@ -50,10 +53,12 @@ class HostileJson : public ::testing::Test {
 TEST_F(HostileJson, a_stored_event_nested_90000_deep_is_shown_as_text) {
   // As the ingest script writes it, but by someone who skipped validation.
   const std::string payload = event_with(",\"data\":" + nested_arrays(90'000), 1, "deep-1");
-  ASSERT_EQ(redis_.cmd({"HSET", "evt:deep-1", "payload", payload, "type",
-                        "account.connection.created", "consumerid", consumer, "connectionid",
-                        connection, "received_at", "1700000000", "order", "1", "deliveries", ""}),
-            "7");
+  history::event_record record{
+      "account.connection.created", consumer, connection, 1'700'000'000'000, "1", {}};
+  ASSERT_EQ(redis_.cmd({"HSET", keys.bucket("000001"), "e:deep-1", history::pack(record),
+                        "p:deep-1", payload}),
+            "2");
+  ASSERT_EQ(redis_.cmd({"HSET", keys.seen(), "deep-1", "000001"}), "1");
 
   const auto reply = service_->api("GET", "/v1/events/deep-1");
   ASSERT_EQ(reply.status, 200) << reply.body.substr(0, 200);
@@ -67,14 +72,20 @@ TEST_F(HostileJson, a_stored_event_nested_90000_deep_is_shown_as_text) {
 
 TEST_F(HostileJson, stored_history_and_attempts_built_by_hand_do_not_break_their_views) {
   const std::string deep = "{\"status\":\"active\",\"x\":" + nested_arrays(90'000) + "}";
-  redis_.cmd({"ZADD", "conn:" + connection + ":history", "1", "1|" + deep});
-  redis_.cmd({"SADD", "consumer:" + consumer + ":connections", connection});
+  redis_.cmd({"ZADD", keys.connection_history(connection), "1", "1|" + deep});
+  redis_.cmd({"SADD", keys.consumer_connections(consumer), connection});
   const std::string delivery = "dlv_0123456789abcdef0123dee9";
-  redis_.cmd({"HSET", "dlv:" + delivery, "event_id", "e1", "status", "failed"});
-  redis_.cmd({"RPUSH", "att:" + delivery, deep});
+  history::delivery_record record;
+  record.status = history::delivery_status::failed;
+  record.attempt_count = 1;
+  record.created_at_ms = record.updated_at_ms = 1;
+  record.event_id = "e1";
+  record.attempts.push_back(deep);
+  redis_.cmd(
+      {"HSET", keys.bucket(history::bucket_of(delivery)), "d:" + delivery, history::pack(record)});
 
   // And one whose time would overflow when turned into milliseconds.
-  redis_.cmd({"ZADD", "conn:" + connection + ":history", "2",
+  redis_.cmd({"ZADD", keys.connection_history(connection), "2",
               R"(2|{"status":"inactive","at":9223372036854775807,"event_id":"e2"})"});
 
   const auto history = service_->api("GET", "/v1/connections/" + connection);

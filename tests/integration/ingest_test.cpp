@@ -15,6 +15,8 @@
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/ingest/stream_trimmer.hpp"
 #include "dispatcher/redis/connection.hpp"
+#include "dispatcher/redis/keys.hpp"
+#include "dispatcher/redis/script_io.hpp"
 #include "dispatcher/redis/scripts.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
@@ -63,6 +65,8 @@ std::string pending_count(const redis_server& redis) {
 
 class IngestScript : public ::testing::Test {
  protected:
+  const redis::keyspace keys{stream};
+
   void SetUp() override { redis_.cmd({"XGROUP", "CREATE", stream, "dispatcher", "0", "MKSTREAM"}); }
 
   /// Adds `n` entries and reads them into the group's pending list; returns their ids.
@@ -79,19 +83,24 @@ class IngestScript : public ::testing::Test {
   /// The script's arguments for these entries, matched to no endpoint, at `version`.
   std::vector<std::string> call(const std::vector<std::string>& entries,
                                 const std::string& version) {
-    std::vector<std::string> args{"EVAL",       redis::ingest_events.source,
-                                  "0",          std::to_string(unix_now_ms()),
-                                  "3600000",    "16",
-                                  "0",          "token",
-                                  "60000",      stream,
-                                  "dispatcher", version};
+    const auto now = unix_now_ms();
+    redis::ingest_request request{stream,  now,    3'600'000,    16,      0,
+                                  "token", 60'000, "dispatcher", version, redis::bucket_name(now),
+                                  {}};
     for (const auto& id : entries) {
-      for (const std::string& v :
-           {"evt_" + id, std::string("{}"), std::string("account.connection.updated"), consumer_a,
-            connection_1, std::string("active"), std::string("1"), id, id, std::string("0")}) {
-        args.push_back(v);
-      }
+      request.events.push_back({"evt_" + id,
+                                "{}",
+                                "account.connection.updated",
+                                consumer_a,
+                                connection_1,
+                                "active",
+                                1,
+                                id,
+                                id,
+                                {}});
     }
+    std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
+    for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
     return args;
   }
 
@@ -99,15 +108,15 @@ class IngestScript : public ::testing::Test {
 };
 
 TEST_F(IngestScript, a_stale_endpoints_version_writes_and_acknowledges_nothing) {
-  redis_.cmd({"SET", "endpoints:version", "3"});
+  redis_.cmd({"SET", keys.endpoints_version(), "3"});
   const auto entries = read_entries(2);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(redis_.cmd(call(entries, "2")), "stale");
-  EXPECT_EQ(redis_.cmd({"EXISTS", "evt:evt_" + entries[0]}), "0");
+  EXPECT_EQ(redis_.cmd({"HEXISTS", keys.seen(), "evt_" + entries[0]}), "0");
   EXPECT_EQ(pending_count(redis_), "2");
   // At the current version the same call records and acknowledges both.
   redis_.cmd(call(entries, "3"));
-  EXPECT_EQ(redis_.cmd({"EXISTS", "evt:evt_" + entries[0], "evt:evt_" + entries[1]}), "2");
+  EXPECT_EQ(redis_.cmd({"HLEN", keys.seen()}), "2");
   EXPECT_EQ(pending_count(redis_), "0");
 }
 
@@ -132,12 +141,11 @@ TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {
 
 TEST(Ingest, an_endpoint_created_on_one_instance_applies_at_once_on_another) {
   redis_server redis;
-  // `api` shares the endpoints but reads another stream, so `reader` is the only instance
-  // reading the events: its registry learns of the endpoint only through the version check
-  // or its 250 ms poll, and the events are read within a few milliseconds of the 201.
-  auto api_settings = test_settings(redis.url());
-  api_settings.stream = "elsewhere";
-  in_process_dispatcher api(api_settings);
+  // Both instances read the stream (endpoints belong to the stream's keyspace), so about
+  // half of each round's events are read by `reader`, whose registry learns of the endpoint
+  // only through the version check or its 250 ms poll, while the events are read within a
+  // few milliseconds of the 201.
+  in_process_dispatcher api(test_settings(redis.url()));
   in_process_dispatcher reader(test_settings(redis.url()));
 
   constexpr int rounds = 3;
@@ -171,7 +179,8 @@ TEST(Ingest, the_largest_batch_size_drains_a_backlog) {
   ASSERT_TRUE(r.wait_for_requests(events, 180s)) << r.requests().size();
   EXPECT_EQ(webhook_ids(r).size(), static_cast<std::size_t>(events));
   EXPECT_TRUE(eventually([&] { return pending_count(redis) == "0"; }));
-  EXPECT_EQ(redis.cmd({"ZCARD", "idx:dlv"}), std::to_string(events)) << "one delivery each";
+  EXPECT_EQ(redis.cmd({"ZCARD", redis::keyspace(s.stream).index_all()}), std::to_string(events))
+      << "one delivery each";
 }
 
 TEST(Ingest, dead_letters_are_capped_and_keep_an_excerpt_of_a_huge_payload) {

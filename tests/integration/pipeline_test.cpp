@@ -420,5 +420,28 @@ TEST(PipelineProcess, two_instances_share_the_group_and_deliver_each_event) {
   EXPECT_EQ(two.terminate(), 0);
 }
 
+// The service refuses, with a message naming the layouts, to start on a Redis that holds
+// data it would misread; on an empty one it records its own layout version.
+TEST(Layout, the_service_refuses_a_redis_of_another_layout) {
+  redis_server redis;
+  auto env = process_env(redis, "layout");
+  env["DISPATCHER_ADMIN_TOKEN"] = admin_token;
+  env["DISPATCHER_LISTEN"] = "127.0.0.1:0";
+  redis.cmd({"SET", "endpoints:version", "4"});  // what the first layout left behind
+  auto first = run_cli({"serve"}, env);
+  EXPECT_EQ(first.exit_code, 2) << first.out << first.err;
+  EXPECT_NE((first.out + first.err).find("layout 1"), std::string::npos) << first.out << first.err;
+
+  redis.cmd({"DEL", "endpoints:version"});
+  redis.cmd({"SET", "{lifecycle:events}:layout", "3"});
+  auto newer = run_cli({"serve"}, env);
+  EXPECT_EQ(newer.exit_code, 2) << newer.out << newer.err;
+  EXPECT_NE((newer.out + newer.err).find("layout 3"), std::string::npos) << newer.out << newer.err;
+
+  redis.cmd({"DEL", "{lifecycle:events}:layout"});
+  dispatcher_process fresh(env);
+  EXPECT_TRUE(eventually([&] { return redis.cmd({"GET", "{lifecycle:events}:layout"}) == "2"; }));
+}
+
 }  // namespace
 }  // namespace dispatcher::testing

@@ -1,5 +1,5 @@
 // Delivery list filters (CONTRACT §6): `event` takes an exact type or a `prefix.*` wildcard,
-// the grammar of endpoint filters; a wildcard scans a broader index and matches each
+// the grammar of endpoint filters; status and type have no index and are matched on each
 // record; an unknown parameter's error lists the valid ones.
 #include "dispatcher/history/filter.hpp"
 
@@ -19,28 +19,65 @@ delivery_filter parse_ok(const std::map<std::string, std::string>& params) {
   return std::get<delivery_filter>(parsed);
 }
 
-stored_fields record(const std::string& event) {
-  return {{"event", event}, {"status", "failed"}, {"created_at", "1000"}};
+const redis::keyspace keys("lifecycle:events");
+
+delivery_record failed_delivery() {
+  delivery_record d;
+  d.status = delivery_status::failed;
+  d.created_at_ms = d.updated_at_ms = 1000;
+  d.event_id = "evt_1";
+  d.endpoint_id = "ep_1";
+  return d;
+}
+
+/// Whether a failed delivery of an event of this type matches.
+bool matches_type(const delivery_filter& f, const std::string& type) {
+  event_record e;
+  e.type = type;
+  e.consumerid = "c1";
+  return matches(f, failed_delivery(), &e);
 }
 
 TEST(delivery_filter, event_wildcard_matches_by_prefix_at_a_dot) {
   const auto f = parse_ok({{"event", "account.connection.*"}});
-  EXPECT_TRUE(matches(f, record("account.connection.created")));
-  EXPECT_TRUE(matches(f, record("account.connection.deleted")));
-  EXPECT_FALSE(matches(f, record("account.connections.created")));
-  EXPECT_FALSE(matches(f, record("account.other")));
-  EXPECT_FALSE(matches(f, stored_fields{{"status", "failed"}}));
-  // Not the per-type index (there is no "idx:dlv:type:account.connection.*").
-  EXPECT_EQ(index_key(f), "idx:dlv");
-  EXPECT_EQ(index_key(parse_ok({{"event", "account.*"}, {"status", "failed"}})),
-            "idx:dlv:status:failed");
+  EXPECT_TRUE(matches_type(f, "account.connection.created"));
+  EXPECT_TRUE(matches_type(f, "account.connection.deleted"));
+  EXPECT_FALSE(matches_type(f, "account.connections.created"));
+  EXPECT_FALSE(matches_type(f, "account.other"));
+  // Without its event record a condition on the type cannot hold.
+  EXPECT_FALSE(matches(f, failed_delivery(), nullptr));
+  EXPECT_EQ(index_key(keys, f), "{lifecycle:events}:i:all");
 }
 
-TEST(delivery_filter, exact_event_still_uses_its_type_index) {
-  const auto f = parse_ok({{"event", "account.connection.created"}});
-  EXPECT_TRUE(matches(f, record("account.connection.created")));
-  EXPECT_FALSE(matches(f, record("account.connection.updated")));
-  EXPECT_EQ(index_key(f), "idx:dlv:type:account.connection.created");
+TEST(delivery_filter, exact_event_and_status_are_matched_on_the_records) {
+  const auto f = parse_ok({{"event", "account.connection.created"}, {"status", "failed"}});
+  EXPECT_TRUE(matches_type(f, "account.connection.created"));
+  EXPECT_FALSE(matches_type(f, "account.connection.updated"));
+  auto retrying = failed_delivery();
+  retrying.status = delivery_status::retrying;
+  event_record e;
+  e.type = "account.connection.created";
+  EXPECT_FALSE(matches(f, retrying, &e));
+  EXPECT_EQ(index_key(keys, f), "{lifecycle:events}:i:all");
+}
+
+TEST(delivery_filter, the_most_selective_index_is_walked) {
+  EXPECT_EQ(index_key(keys, parse_ok({{"endpoint_id", "ep_1"}, {"consumerid", "c1"}})),
+            "{lifecycle:events}:i:consumer:c1");
+  EXPECT_EQ(index_key(keys, parse_ok({{"connectionid", "n1"}, {"consumerid", "c1"}})),
+            "{lifecycle:events}:i:conn:n1");
+  EXPECT_EQ(index_key(keys, parse_ok({{"endpoint_id", "ep_1"}, {"status", "failed"}})),
+            "{lifecycle:events}:i:ep:ep_1");
+}
+
+TEST(delivery_filter, time_window_is_checked_on_created_at) {
+  const auto f = parse_ok({{"since", "1"}, {"until", "2"}});  // unix seconds: [1000, 2000)
+  auto d = failed_delivery();
+  EXPECT_TRUE(matches(f, d, nullptr));
+  d.created_at_ms = 2000;
+  EXPECT_FALSE(matches(f, d, nullptr));
+  d.created_at_ms = 999;
+  EXPECT_FALSE(matches(f, d, nullptr));
 }
 
 TEST(delivery_filter, event_that_is_neither_a_type_nor_a_prefix_is_refused) {
@@ -67,8 +104,8 @@ TEST(delivery_filter, bulk_replay_takes_the_wildcard_too) {
   auto parsed = replay::parse_bulk_retry(nlohmann::json{{"event", "account.connection.*"}});
   ASSERT_TRUE(std::holds_alternative<replay::bulk_request>(parsed));
   const auto& f = std::get<replay::bulk_request>(parsed).filter;
-  EXPECT_TRUE(matches(f, record("account.connection.updated")));
-  EXPECT_FALSE(matches(f, record("billing.invoice.paid")));
+  EXPECT_TRUE(matches_type(f, "account.connection.updated"));
+  EXPECT_FALSE(matches_type(f, "billing.invoice.paid"));
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ std::string field_of(const std::variant<bulk_request, history::filter_error>& pa
 
 TEST(ReplayRequest, an_empty_body_replays_failed_deliveries) {
   const auto r = ok(parse_bulk_retry(json::object()));
-  EXPECT_EQ(r.filter.status, "failed");
+  EXPECT_EQ(r.filter.status, history::delivery_status::failed);
   EXPECT_FALSE(r.dry_run);
   EXPECT_FALSE(r.filter.endpoint_id);
 }
@@ -37,7 +37,7 @@ TEST(ReplayRequest, takes_every_filter_and_dry_run) {
                                       {"since", 1700000000},
                                       {"until", "2023-11-15T00:00:00Z"},
                                       {"dry_run", true}}));
-  EXPECT_EQ(r.filter.status, "succeeded");
+  EXPECT_EQ(r.filter.status, history::delivery_status::succeeded);
   EXPECT_EQ(r.filter.endpoint_id, "ep_1");
   EXPECT_EQ(r.filter.event, "account.connection.created");
   EXPECT_EQ(r.filter.consumerid, "c");
@@ -62,10 +62,11 @@ TEST(ReplayRequest, errors_name_the_field) {
 TEST(ReplayRequest, recover_is_the_endpoints_failed_deliveries_in_the_window) {
   const auto r = ok(parse_recover({{"since", 100}, {"until", 200}}, "ep_9"));
   EXPECT_EQ(r.filter.endpoint_id, "ep_9");
-  EXPECT_EQ(r.filter.status, "failed");
+  EXPECT_EQ(r.filter.status, history::delivery_status::failed);
   EXPECT_EQ(r.filter.since_ms, 100000);
   EXPECT_EQ(r.filter.until_ms, 200000);
-  EXPECT_EQ(ok(parse_recover(json::object(), "ep_9")).filter.status, "failed");
+  EXPECT_EQ(ok(parse_recover(json::object(), "ep_9")).filter.status,
+            history::delivery_status::failed);
   EXPECT_EQ(field_of(parse_recover({{"status", "succeeded"}}, "ep_9")), "status");
   EXPECT_EQ(field_of(parse_recover({{"endpoint_id", "ep_other"}}, "ep_9")), "endpoint_id");
 }

@@ -1,0 +1,170 @@
+#include "dispatcher/redis/script_io.hpp"
+
+#include <cstdio>
+
+namespace dispatcher::redis {
+
+namespace {
+
+std::string text(std::int64_t v) {
+  return std::to_string(v);
+}
+std::string text(std::size_t v) {
+  return std::to_string(v);
+}
+
+bool is_array(const reply& r, std::size_t size) {
+  return r.type == reply::kind::array && r.elements.size() == size;
+}
+
+}  // namespace
+
+std::size_t ingest_event_args(std::size_t deliveries) {
+  return 10 + 2 * deliveries;
+}
+
+std::vector<std::string> encode(ingest_request&& r) {
+  std::size_t size = ingest_header_args;
+  for (const auto& e : r.events) size += ingest_event_args(e.deliveries.size());
+  std::vector<std::string> args;
+  args.reserve(size);
+  args.push_back(std::move(r.stream));
+  args.push_back(text(r.now_ms));
+  args.push_back(text(r.retention_ms));
+  args.push_back(text(r.endpoint_concurrency));
+  args.push_back(text(r.room));
+  args.push_back(std::move(r.token));
+  args.push_back(text(r.lease_ms));
+  args.push_back(std::move(r.group));
+  args.push_back(std::move(r.endpoints_version));
+  args.push_back(std::move(r.bucket));
+  for (auto& e : r.events) {
+    for (auto* field : {&e.id, &e.body, &e.type, &e.consumerid, &e.connectionid, &e.status}) {
+      args.push_back(std::move(*field));
+    }
+    args.push_back(text(e.created));
+    args.push_back(std::move(e.order));
+    args.push_back(std::move(e.entry_id));
+    args.push_back(text(e.deliveries.size()));
+    for (auto& d : e.deliveries) {
+      args.push_back(std::move(d.endpoint_id));
+      args.push_back(std::move(d.delivery_id));
+    }
+  }
+  return args;
+}
+
+std::optional<ingest_reply> decode_ingest(reply&& r) {
+  ingest_reply out;
+  if (r.type == reply::kind::string || r.type == reply::kind::status) {
+    if (r.str != "stale") return std::nullopt;
+    out.stale = true;
+    return out;
+  }
+  if (!is_array(r, 3)) return std::nullopt;
+  for (const auto& count : r.elements[0].elements) {
+    auto n = count.as_integer();
+    if (!n) return std::nullopt;
+    out.counts.push_back(*n);
+  }
+  auto& flat = r.elements[1].elements;
+  if (flat.size() % 3 != 0) return std::nullopt;
+  for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
+    leased_delivery d;
+    d.id = std::move(flat[i].str);
+    d.endpoint_id = std::move(flat[i + 1].str);
+    d.event_id = std::move(flat[i + 2].str);
+    out.leased.push_back(std::move(d));
+  }
+  out.queued = r.elements[2].as_integer().value_or(0) > 0;
+  return out;
+}
+
+std::vector<std::string> encode(const claim_request& r) {
+  return {r.stream, text(r.now_ms), text(r.max), text(r.lease_ms), text(r.endpoint_concurrency),
+          r.token};
+}
+
+std::optional<claim_reply> decode_claim(reply&& r) {
+  if (!is_array(r, 2)) return std::nullopt;
+  claim_reply out;
+  out.expired_leases = r.elements[0].as_integer().value_or(0);
+  for (auto& item : r.elements[1].elements) {
+    if (item.elements.size() < 6) return std::nullopt;
+    leased_delivery d;
+    d.id = std::move(item.elements[0].str);
+    d.endpoint_id = std::move(item.elements[1].str);
+    d.event_id = std::move(item.elements[2].str);
+    d.attempts_before = static_cast<int>(item.elements[3].as_integer().value_or(0));
+    if (!item.elements[4].is_nil()) d.payload = std::move(item.elements[4].str);
+    d.manual = item.elements[5].str == "1";
+    out.claimed.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<std::string> encode(const complete_request& r) {
+  std::vector<std::string> args{r.stream, text(r.now_ms), text(r.endpoint_concurrency)};
+  args.reserve(3 + r.completions.size() * 9);
+  for (const auto& c : r.completions) {
+    args.push_back(c.delivery_id);
+    args.push_back(c.endpoint_id);
+    args.push_back(c.token);
+    args.emplace_back(history::to_string(c.status));
+    args.push_back(c.next_attempt_at_ms ? text(*c.next_attempt_at_ms) : std::string());
+    args.push_back(c.status_code ? std::to_string(*c.status_code) : std::string());
+    // The last field of the record's line: no tab or newline may reach it.
+    args.push_back(history::record_text(c.error));
+    args.push_back(c.attempt);
+    args.push_back(c.disable_reason);
+  }
+  return args;
+}
+
+std::optional<complete_reply> decode_complete(reply&& r) {
+  if (!is_array(r, 2)) return std::nullopt;
+  complete_reply out;
+  for (const auto& w : r.elements[0].elements) out.written.push_back(w.as_integer() == 1);
+  out.due_now = r.elements[1].as_integer() == 1;
+  return out;
+}
+
+std::vector<std::string> encode(const release_request& r) {
+  std::vector<std::string> args{r.stream, text(r.now_ms), r.token, text(r.endpoint_concurrency)};
+  for (const auto& l : r.leases) {
+    args.push_back(l.delivery_id);
+    args.push_back(l.endpoint_id);
+  }
+  return args;
+}
+
+std::optional<long long> decode_release(const reply& r) {
+  return r.as_integer();
+}
+
+std::vector<std::string> encode(const requeue_request& r) {
+  std::string statuses;
+  for (auto s : r.requeueable) {
+    if (!statuses.empty()) statuses += ',';
+    statuses += history::to_string(s);
+  }
+  char pace[32];
+  std::snprintf(pace, sizeof pace, "%.17g", r.pace_ms);
+  std::vector<std::string> args{r.stream, text(r.now_ms), text(r.endpoint_concurrency), pace,
+                                std::move(statuses)};
+  args.insert(args.end(), r.delivery_ids.begin(), r.delivery_ids.end());
+  return args;
+}
+
+std::optional<std::vector<std::string>> decode_requeue(reply&& r) {
+  if (r.type != reply::kind::array) return std::nullopt;
+  std::vector<std::string> out;
+  for (auto& o : r.elements) out.push_back(std::move(o.str));
+  return out;
+}
+
+std::vector<std::string> encode(const wake_request& r) {
+  return {r.stream, r.endpoint_id, text(r.endpoint_concurrency)};
+}
+
+}  // namespace dispatcher::redis

@@ -1,0 +1,153 @@
+// The typed boundary to the Lua scripts (redis/scripts.hpp): for each script, one function
+// encodes its arguments and one decodes its reply, so argument positions and reply shapes
+// live here and nowhere else. The first element of every encoded list is KEYS[1], the
+// stream: every key a script touches carries its hash tag (redis/keys.hpp). Pure, so unit
+// tests check each pair without Redis.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dispatcher/history/delivery.hpp"
+#include "dispatcher/redis/reply.hpp"
+
+namespace dispatcher::redis {
+
+/// A delivery leased to this process, by the ingest or the claim script.
+struct leased_delivery {
+  std::string id;
+  std::string endpoint_id;
+  std::string event_id;
+  int attempts_before = 0;
+  std::optional<std::string> payload;  // nullopt when the event expired
+  bool manual = false;                 // an operator's replay
+};
+
+// ingest_events -------------------------------------------------------------------------
+
+struct ingest_event {
+  std::string id, body, type, consumerid, connectionid, status;
+  std::int64_t created = 0;
+  std::string order;     // the stream order key (ingest::stream_order_key)
+  std::string entry_id;  // the stream entry to acknowledge
+  struct target {
+    std::string endpoint_id, delivery_id;
+  };
+  std::vector<target> deliveries;
+};
+
+struct ingest_request {
+  std::string stream;
+  std::int64_t now_ms = 0;
+  std::int64_t retention_ms = 0;
+  std::size_t endpoint_concurrency = 0;
+  std::size_t room = 0;  // deliveries the caller can start now
+  std::string token;     // the lease token for those
+  std::int64_t lease_ms = 0;
+  std::string group;
+  std::string endpoints_version;  // what the deliveries were matched at
+  std::string bucket;             // redis::bucket_name(now_ms): the delivery ids carry it
+  std::vector<ingest_event> events;
+};
+
+/// Arguments one event adds to an ingest call, and those of the call itself.
+std::size_t ingest_event_args(std::size_t deliveries);
+inline constexpr std::size_t ingest_header_args = 10;
+
+std::vector<std::string> encode(ingest_request&& r);
+
+struct ingest_reply {
+  bool stale = false;  // endpoints changed since the match: nothing was written
+  /// Per event: its delivery count, or -1 when the event id was already accepted.
+  std::vector<long long> counts;
+  std::vector<leased_delivery> leased;  // without payloads: the caller has them
+  bool queued = false;                  // some deliveries wait in a due queue
+};
+std::optional<ingest_reply> decode_ingest(reply&& r);
+
+// claim_due -----------------------------------------------------------------------------
+
+struct claim_request {
+  std::string stream;
+  std::int64_t now_ms = 0;
+  std::size_t max = 0;
+  std::int64_t lease_ms = 0;
+  std::size_t endpoint_concurrency = 0;
+  std::string token;
+};
+std::vector<std::string> encode(const claim_request& r);
+
+struct claim_reply {
+  long long expired_leases = 0;  // taken back from instances that died mid-attempt
+  std::vector<leased_delivery> claimed;
+};
+std::optional<claim_reply> decode_claim(reply&& r);
+
+// complete_attempts ---------------------------------------------------------------------
+
+struct completion {
+  std::string delivery_id, endpoint_id, token;
+  history::delivery_status status = history::delivery_status::failed;
+  std::optional<std::int64_t> next_attempt_at_ms;
+  std::optional<int> status_code;
+  std::string error;           // the delivery's last_error
+  std::string attempt;         // the attempt's stored line; empty: no attempt was made
+  std::string disable_reason;  // non-empty: disable the endpoint (410 Gone)
+};
+
+struct complete_request {
+  std::string stream;
+  std::int64_t now_ms = 0;
+  std::size_t endpoint_concurrency = 0;
+  std::vector<completion> completions;
+};
+std::vector<std::string> encode(const complete_request& r);
+
+struct complete_reply {
+  std::vector<bool> written;  // false: the lease was no longer ours, nothing written
+  bool due_now = false;       // a freed slot has due work waiting
+};
+std::optional<complete_reply> decode_complete(reply&& r);
+
+// release_leases ------------------------------------------------------------------------
+
+struct release_request {
+  std::string stream;
+  std::int64_t now_ms = 0;
+  std::string token;
+  std::size_t endpoint_concurrency = 0;
+  struct lease {
+    std::string delivery_id, endpoint_id;
+  };
+  std::vector<lease> leases;
+};
+std::vector<std::string> encode(const release_request& r);
+std::optional<long long> decode_release(const reply& r);
+
+// requeue_deliveries --------------------------------------------------------------------
+
+struct requeue_request {
+  std::string stream;
+  std::int64_t now_ms = 0;
+  std::size_t endpoint_concurrency = 0;
+  double pace_ms = 0;  // 0: all due now
+  std::vector<history::delivery_status> requeueable;
+  std::vector<std::string> delivery_ids;
+};
+std::vector<std::string> encode(const requeue_request& r);
+/// One outcome per id: "queued", or why not ("not_found", "in_flight", "event_expired",
+/// "endpoint_deleted", "endpoint_disabled", or the delivery's status).
+std::optional<std::vector<std::string>> decode_requeue(reply&& r);
+
+// wake_endpoint -------------------------------------------------------------------------
+
+struct wake_request {
+  std::string stream;
+  std::string endpoint_id;
+  std::size_t endpoint_concurrency = 0;
+};
+std::vector<std::string> encode(const wake_request& r);
+
+}  // namespace dispatcher::redis

@@ -1,0 +1,247 @@
+// The Redis layout's pure parts: key names under the stream's hash tag, hour buckets and
+// the delivery ids that name them, the packed records, the layout version check, and the
+// encode/decode pair of every script (argument positions and reply shapes live there only).
+#include <gtest/gtest.h>
+
+#include "dispatcher/history/delivery.hpp"
+#include "dispatcher/ingest/retention.hpp"
+#include "dispatcher/redis/keys.hpp"
+#include "dispatcher/redis/script_io.hpp"
+
+namespace dispatcher {
+namespace {
+
+using history::delivery_status;
+
+redis::reply string_reply(std::string s) {
+  redis::reply r;
+  r.type = redis::reply::kind::string;
+  r.str = std::move(s);
+  return r;
+}
+
+redis::reply integer_reply(long long v) {
+  redis::reply r;
+  r.type = redis::reply::kind::integer;
+  r.integer = v;
+  return r;
+}
+
+redis::reply array_reply(std::vector<redis::reply> elements) {
+  redis::reply r;
+  r.type = redis::reply::kind::array;
+  r.elements = std::move(elements);
+  return r;
+}
+
+TEST(Layout, every_key_carries_the_streams_hash_tag) {
+  const redis::keyspace keys("lifecycle:events");
+  EXPECT_EQ(keys.prefix(), "{lifecycle:events}:");
+  for (const auto& key :
+       {keys.layout(), keys.endpoint("ep_1"), keys.endpoints(), keys.endpoints_version(),
+        keys.seen(), keys.bucket("0001a2"), keys.buckets(), keys.index_all(),
+        keys.index_endpoint("ep_1"), keys.index_consumer("c"), keys.index_connection("n"),
+        keys.connection_history("n"), keys.consumer_connections("c"), keys.due("ep_1")}) {
+    EXPECT_TRUE(key.starts_with("{lifecycle:events}:")) << key;
+  }
+  EXPECT_EQ(keys.bucket("0001a2"), "{lifecycle:events}:b:0001a2");
+  EXPECT_EQ(keys.connection_history("n1"), "{lifecycle:events}:conn:n1:history");
+}
+
+TEST(Layout, buckets_are_hours_named_in_six_hex_digits) {
+  EXPECT_EQ(redis::bucket_name(0), "000000");
+  EXPECT_EQ(redis::bucket_name(3'599'999), "000000");
+  EXPECT_EQ(redis::bucket_name(3'600'000), "000001");
+  // 2026-11-29T12:00:00Z is hour 495,228.
+  EXPECT_EQ(redis::bucket_name(495'228LL * 3'600'000), "078e7c");
+  EXPECT_EQ(redis::bucket_start_ms("078e7c"), 495'228LL * 3'600'000);
+  EXPECT_EQ(redis::bucket_start_ms("78e7c"), -1);
+  EXPECT_EQ(redis::bucket_start_ms("078E7C"), -1);
+  EXPECT_EQ(redis::bucket_start_ms("07xe7c"), -1);
+}
+
+TEST(Layout, a_delivery_id_is_deterministic_and_names_its_bucket) {
+  const auto id = history::delivery_id("evt_1", "ep_1", "078e7c");
+  EXPECT_EQ(id.size(), 4u + 24u);
+  EXPECT_TRUE(id.starts_with("dlv_078e7c"));
+  EXPECT_EQ(id, history::delivery_id("evt_1", "ep_1", "078e7c"));
+  EXPECT_NE(id, history::delivery_id("evt_1", "ep_2", "078e7c"));
+  EXPECT_NE(id, history::delivery_id("evt_2", "ep_1", "078e7c"));
+  EXPECT_EQ(history::bucket_of(id), "078e7c");
+  EXPECT_EQ(history::bucket_of("dlv_"), "");
+}
+
+TEST(Layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
+  EXPECT_EQ(redis::layout_problem(std::nullopt, false), std::nullopt) << "an empty Redis";
+  EXPECT_EQ(redis::layout_problem(std::string(redis::layout_version), false), std::nullopt);
+  const auto old = redis::layout_problem(std::nullopt, true);
+  ASSERT_TRUE(old);
+  EXPECT_NE(old->find("layout 1"), std::string::npos) << *old;
+  const auto newer = redis::layout_problem(std::string("3"), false);
+  ASSERT_TRUE(newer);
+  EXPECT_NE(newer->find("layout 3"), std::string::npos) << *newer;
+}
+
+TEST(Layout, a_delivery_record_round_trips_with_its_attempts) {
+  history::delivery_record r;
+  r.status = delivery_status::retrying;
+  r.attempt_count = 2;
+  r.last_status_code = 503;
+  r.next_attempt_at_ms = 1'700'000'060'000;
+  r.created_at_ms = 1'700'000'000'000;
+  r.updated_at_ms = 1'700'000'030'000;
+  r.manual = true;
+  r.event_id = "evt_1";
+  r.endpoint_id = "ep_1";
+  r.last_error = "receiver\tanswered\n503";
+  r.attempts = {R"({"attempt":1})", R"({"attempt":2})"};
+  const auto packed = history::pack(r);
+  const auto back = history::parse_delivery_record(packed);
+  ASSERT_TRUE(back) << packed;
+  EXPECT_EQ(back->status, delivery_status::retrying);
+  EXPECT_EQ(back->attempt_count, 2);
+  EXPECT_EQ(back->last_status_code, 503);
+  EXPECT_EQ(back->next_attempt_at_ms, 1'700'000'060'000);
+  EXPECT_EQ(back->created_at_ms, 1'700'000'000'000);
+  EXPECT_EQ(back->updated_at_ms, 1'700'000'030'000);
+  EXPECT_TRUE(back->manual);
+  EXPECT_EQ(back->event_id, "evt_1");
+  EXPECT_EQ(back->endpoint_id, "ep_1");
+  EXPECT_EQ(back->last_error, "receiver answered 503") << "tabs and newlines cannot split it";
+  EXPECT_EQ(back->attempts, r.attempts);
+}
+
+TEST(Layout, the_record_the_ingest_script_writes_reads_as_pending) {
+  // pending, 0 attempts, no code, next = created = updated = now, not manual, no error.
+  const auto r = history::parse_delivery_record("pending\t0\t\t5\t5\t5\t0\tevt_1\tep_1\t");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, delivery_status::pending);
+  EXPECT_EQ(r->last_status_code, std::nullopt);
+  EXPECT_EQ(r->next_attempt_at_ms, 5);
+  EXPECT_TRUE(r->attempts.empty());
+}
+
+TEST(Layout, damaged_records_are_refused_not_misread) {
+  for (const char* bad :
+       {"", "pending", "pending\t0\t\t5\t5\t5\t0\tevt_1\tep_1",
+        "paused\t0\t\t5\t5\t5\t0\tevt_1\tep_1\t", "pending\tx\t\t5\t5\t5\t0\tevt_1\tep_1\t",
+        "pending\t0\t\t5\t5\t5\t0\t\tep_1\t"}) {
+    EXPECT_FALSE(history::parse_delivery_record(bad)) << bad;
+  }
+  EXPECT_FALSE(history::parse_event_record("a\tb\tc\tnot-a-time\to\t"));
+  EXPECT_FALSE(history::parse_event_record("a\tb\tc\t1\to"));
+}
+
+TEST(Layout, an_event_record_round_trips) {
+  history::event_record e{"account.connection.created", "c1", "", 42, "000-1", {"dlv_a", "dlv_b"}};
+  const auto back = history::parse_event_record(history::pack(e));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->type, e.type);
+  EXPECT_EQ(back->connectionid, "");
+  EXPECT_EQ(back->received_at_ms, 42);
+  EXPECT_EQ(back->delivery_ids, e.delivery_ids);
+  e.delivery_ids.clear();
+  EXPECT_TRUE(history::parse_event_record(history::pack(e))->delivery_ids.empty());
+}
+
+TEST(Layout, expired_buckets_are_those_that_ended_before_the_retention) {
+  using namespace std::chrono_literals;
+  const std::int64_t hour = redis::bucket_ms;
+  // At 10:30 with 2 h of retention, everything before 08:30 may go: hours up to 07.
+  EXPECT_EQ(ingest::last_expired_bucket(10 * hour + hour / 2, 2h, hour), 7);
+  EXPECT_EQ(ingest::last_expired_bucket(10 * hour, 2h, hour), 7);
+  EXPECT_EQ(ingest::last_expired_bucket(3 * hour, 2h, hour), 0);
+  EXPECT_EQ(ingest::last_expired_bucket(2 * hour + 1, 2h, hour), std::nullopt);
+}
+
+TEST(ScriptIo, ingest_arguments_are_in_the_scripts_order) {
+  redis::ingest_request r{"s", 1000, 2000, 16, 3, "tok", 4000, "g", "7", "000000", {}};
+  r.events.push_back({"evt_1", "{}", "t", "c", "n", "active", 12, "o", "1-0", {{"ep_1", "dlv_1"}}});
+  const auto args = redis::encode(std::move(r));
+  const std::vector<std::string> want{
+      "s",  "1000", "2000", "16", "3",      "tok", "4000", "g",   "7", "000000", "evt_1",
+      "{}", "t",    "c",    "n",  "active", "12",  "o",    "1-0", "1", "ep_1",   "dlv_1"};
+  EXPECT_EQ(args, want);
+  EXPECT_EQ(args.size(), redis::ingest_header_args + redis::ingest_event_args(1));
+}
+
+TEST(ScriptIo, ingest_replies_decode_or_are_refused) {
+  auto stale = redis::decode_ingest(string_reply("stale"));
+  ASSERT_TRUE(stale);
+  EXPECT_TRUE(stale->stale);
+  EXPECT_FALSE(redis::decode_ingest(string_reply("other")));
+  auto ok = redis::decode_ingest(array_reply(
+      {array_reply({integer_reply(1), integer_reply(-1)}),
+       array_reply({string_reply("dlv_1"), string_reply("ep_1"), string_reply("evt_1")}),
+       integer_reply(2)}));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->counts, (std::vector<long long>{1, -1}));
+  ASSERT_EQ(ok->leased.size(), 1u);
+  EXPECT_EQ(ok->leased[0].endpoint_id, "ep_1");
+  EXPECT_EQ(ok->leased[0].event_id, "evt_1");
+  EXPECT_TRUE(ok->queued);
+  EXPECT_FALSE(redis::decode_ingest(
+      array_reply({array_reply({}), array_reply({string_reply("x")}), integer_reply(0)})))
+      << "leases come in threes";
+}
+
+TEST(ScriptIo, claims_decode_with_payloads_that_may_be_gone) {
+  redis::reply nil;
+  auto r = redis::decode_claim(array_reply(
+      {integer_reply(2),
+       array_reply({array_reply({string_reply("dlv_1"), string_reply("ep_1"), string_reply("evt_1"),
+                                 string_reply("3"), string_reply("{}"), string_reply("1")}),
+                    array_reply({string_reply("dlv_2"), string_reply("ep_1"), string_reply("evt_2"),
+                                 string_reply("0"), nil, string_reply("0")})})}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->expired_leases, 2);
+  ASSERT_EQ(r->claimed.size(), 2u);
+  EXPECT_EQ(r->claimed[0].attempts_before, 3);
+  EXPECT_EQ(r->claimed[0].payload, "{}");
+  EXPECT_TRUE(r->claimed[0].manual);
+  EXPECT_EQ(r->claimed[1].payload, std::nullopt);
+  EXPECT_FALSE(r->claimed[1].manual);
+  EXPECT_EQ(redis::encode(redis::claim_request{"s", 5, 10, 60, 16, "tok"}),
+            (std::vector<std::string>{"s", "5", "10", "60", "16", "tok"}));
+}
+
+TEST(ScriptIo, completions_carry_typed_status_and_a_clean_error) {
+  redis::completion c;
+  c.delivery_id = "dlv_1";
+  c.endpoint_id = "ep_1";
+  c.token = "tok";
+  c.status = delivery_status::retrying;
+  c.next_attempt_at_ms = 99;
+  c.status_code = 500;
+  c.error = "line one\nline two";
+  c.attempt = "{}";
+  const auto args = redis::encode(redis::complete_request{"s", 7, 16, {c}});
+  const std::vector<std::string> want{"s",   "7",        "16", "dlv_1", "ep_1",
+                                      "tok", "retrying", "99", "500",   "line one line two",
+                                      "{}",  ""};
+  EXPECT_EQ(args, want);
+  auto reply = redis::decode_complete(
+      array_reply({array_reply({integer_reply(1), integer_reply(0)}), integer_reply(1)}));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->written, (std::vector<bool>{true, false}));
+  EXPECT_TRUE(reply->due_now);
+}
+
+TEST(ScriptIo, release_requeue_and_wake_arguments) {
+  redis::release_request release{"s", 1, "tok", 16, {{"dlv_1", "ep_1"}, {"dlv_2", "ep_2"}}};
+  EXPECT_EQ(redis::encode(release),
+            (std::vector<std::string>{"s", "1", "tok", "16", "dlv_1", "ep_1", "dlv_2", "ep_2"}));
+  redis::requeue_request requeue{
+      "s", 1, 16, 0.5, {delivery_status::failed, delivery_status::succeeded}, {"dlv_1"}};
+  EXPECT_EQ(redis::encode(requeue),
+            (std::vector<std::string>{"s", "1", "16", "0.5", "failed,succeeded", "dlv_1"}));
+  auto outcomes =
+      redis::decode_requeue(array_reply({string_reply("queued"), string_reply("in_flight")}));
+  ASSERT_TRUE(outcomes);
+  EXPECT_EQ(*outcomes, (std::vector<std::string>{"queued", "in_flight"}));
+  EXPECT_EQ(redis::encode(redis::wake_request{"s", "ep_1", 16}),
+            (std::vector<std::string>{"s", "ep_1", "16"}));
+}
+
+}  // namespace
+}  // namespace dispatcher
