@@ -40,7 +40,8 @@ function parseArgs(argv) {
 function usage() {
   process.stderr.write(
     "usage: node peer.js produce --port P --count N [--size B] [--queue Q]\n" +
-      "       node peer.js work --port P --url URL --ready-file PATH [--concurrency C] [--queue Q]\n");
+      "       node peer.js work --port P --url URL --ready-file PATH [--concurrency C]" +
+      " [--queue Q]\n");
   process.exit(2);
 }
 
@@ -115,8 +116,8 @@ async function produce(args) {
 // Standard Webhooks: "v1," + base64(HMAC-SHA256(key, id.timestamp.body)), where the key is
 // the base64 text after "whsec_".
 function sign(key, id, timestamp, body) {
-  const mac = crypto.createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
-  return `v1,${mac}`;
+  const mac = crypto.createHmac("sha256", key).update(`${id}.${timestamp}.${body}`);
+  return `v1,${mac.digest("base64")}`;
 }
 
 function post(agent, url, headers, body) {
