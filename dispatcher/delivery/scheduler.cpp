@@ -286,6 +286,21 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     }
     if (action.kind == retry::action_kind::succeeded) m.deliveries_succeeded.inc();
   }
+  if (item.attempts_before == 0) {
+    // Nothing stored to keep: the whole record goes in one write, no read first.
+    history::delivery_record r;
+    r.status = done.status;
+    r.attempt_count = done.attempt.empty() ? 0 : 1;
+    r.last_status_code = done.status_code;
+    r.next_attempt_at_ms = done.next_attempt_at_ms;
+    r.created_at_ms = item.created_at_ms;
+    r.updated_at_ms = unix_now_ms();
+    r.event_id = item.event_id;
+    r.endpoint_id = item.endpoint_id;
+    r.last_error = done.error;
+    if (!done.attempt.empty()) r.attempts.push_back(done.attempt);
+    done.record = history::pack(r);
+  }
   const std::string attempt_text = std::to_string(attempt_number);
   const std::string next_attempt_text =
       done.next_attempt_at_ms ? format_rfc3339(*done.next_attempt_at_ms) : "none";

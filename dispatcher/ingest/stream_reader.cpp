@@ -304,6 +304,7 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
         }
       }
       for (auto& d : reply->leased) {
+        d.created_at_ms = now;
         if (auto body = bodies.find(d.event_id); body != bodies.end()) d.payload = *body->second;
         leased.push_back(std::move(d));
       }

@@ -90,7 +90,7 @@ std::optional<claim_reply> decode_claim(reply&& r) {
   claim_reply out;
   out.expired_leases = r.elements[0].as_integer().value_or(0);
   for (auto& item : r.elements[1].elements) {
-    if (item.elements.size() < 6) return std::nullopt;
+    if (item.elements.size() < 7) return std::nullopt;
     leased_delivery d;
     d.id = std::move(item.elements[0].str);
     d.endpoint_id = std::move(item.elements[1].str);
@@ -98,6 +98,7 @@ std::optional<claim_reply> decode_claim(reply&& r) {
     d.attempts_before = static_cast<int>(item.elements[3].as_integer().value_or(0));
     if (!item.elements[4].is_nil()) d.payload = std::move(item.elements[4].str);
     d.manual = item.elements[5].str == "1";
+    d.created_at_ms = item.elements[6].as_integer().value_or(0);
     out.claimed.push_back(std::move(d));
   }
   return out;
@@ -105,7 +106,7 @@ std::optional<claim_reply> decode_claim(reply&& r) {
 
 std::vector<std::string> encode(const complete_request& r) {
   std::vector<std::string> args{r.stream, text(r.now_ms), text(r.endpoint_concurrency)};
-  args.reserve(3 + r.completions.size() * 9);
+  args.reserve(3 + r.completions.size() * 10);
   for (const auto& c : r.completions) {
     args.push_back(c.delivery_id);
     args.push_back(c.endpoint_id);
@@ -117,6 +118,7 @@ std::vector<std::string> encode(const complete_request& r) {
     args.push_back(history::record_text(c.error));
     args.push_back(c.attempt);
     args.push_back(c.disable_reason);
+    args.push_back(c.record);
   }
   return args;
 }

@@ -23,6 +23,7 @@ struct leased_delivery {
   int attempts_before = 0;
   std::optional<std::string> payload;  // nullopt when the event expired
   bool manual = false;                 // an operator's replay
+  std::int64_t created_at_ms = 0;
 };
 
 // ingest_events -------------------------------------------------------------------------
@@ -95,6 +96,9 @@ struct completion {
   std::string error;           // the delivery's last_error
   std::string attempt;         // the attempt's stored line; empty: no attempt was made
   std::string disable_reason;  // non-empty: disable the endpoint (410 Gone)
+  /// The delivery's whole new record (history::pack) when the caller knows it: a first
+  /// attempt, with no stored attempts to keep. Empty: the script appends to the stored one.
+  std::string record;
 };
 
 struct complete_request {

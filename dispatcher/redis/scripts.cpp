@@ -26,9 +26,18 @@ local function record_parse(v)
   return f, rest
 end
 
--- A lease is a member of q:leases scored by its expiry: only its owner, who knows the
--- token, can complete or release it, and an expired one says what to requeue.
-local function lease(did, ep, token) return did .. '|' .. ep .. '|' .. token end
+-- Leases are granted in batches: the set lease:<token> holds "<delivery>|<endpoint>" for
+-- every delivery leased under the token, and q:leases scores the token with its expiry.
+-- Only the owner, who knows the token, can complete or release a lease; an expired token
+-- says what to requeue. One set write per batch instead of a sorted-set write per delivery.
+local function lease_set(token) return P .. 'lease:' .. token end
+local function grant(token, members, until_ms)
+  if #members == 0 then return end
+  for first = 1, #members, 1000 do
+    redis.call('SADD', lease_set(token), unpack(members, first, math.min(first + 999, #members)))
+  end
+  redis.call('ZADD', P .. 'q:leases', until_ms, token)
+end
 
 local function record_pack(f, rest)
   return table.concat(f, '\t', 1, 10) .. rest
@@ -100,8 +109,8 @@ local token, lease_ms, group, hour = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[9
 if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return 'stale' end
 -- Numbers handed to redis.call are formatted with printf each time; the strings are free.
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
-local B, seen, leases = P .. 'b:' .. hour, P .. 'seen', P .. 'q:leases'
-local indexes, endpoints, counts, leased, acks = {}, {}, {}, {}, {}
+local B, seen = P .. 'b:' .. hour, P .. 'seen'
+local indexes, endpoints, counts, leased, acks, granted = {}, {}, {}, {}, {}, {}
 local queued, written = 0, false
 local function index(key, did)
   local members = indexes[key]
@@ -143,7 +152,7 @@ while i <= #ARGV do
       fields[#fields + 1] = 'd:' .. did
       fields[#fields + 1] = pending .. ep .. '\t'
       if e.direct and room > 0 and e.busy < limit then
-        redis.call('ZADD', leases, lease_until, lease(did, ep, token))
+        granted[#granted + 1] = did .. '|' .. ep
         e.busy = e.busy + 1
         e.taken = e.taken + 1
         room = room - 1
@@ -190,6 +199,7 @@ end
 for key, members in pairs(indexes) do index_add_all(key, members, now, ttl_s) end
 -- The retention sweep finds buckets here (ingest/retention_sweeper).
 if written then redis.call('ZADD', P .. 'buckets', tonumber(hour, 16), hour) end
+grant(token, granted, lease_until)
 for ep, e in pairs(endpoints) do
   busy_add(ep, e.taken)
   if e.queued then make_ready(ep, limit) end
@@ -205,23 +215,27 @@ return {counts, leased, queued}
 const script claim_due{"claim_due", R"lua(
 local now, max, lease_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, token = tonumber(ARGV[4]), ARGV[5]
-local leases = P .. 'q:leases'
 
--- Leases that expired belong to an instance that died mid-attempt: due again now.
-local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 100)
-for _, member in ipairs(expired) do
-  redis.call('ZREM', leases, member)
-  local did, ep = string.match(member, '^([^|]*)|([^|]*)|')
-  if ep then
-    busy_add(ep, -1)
-    if redis.call('HEXISTS', bucket(did), 'd:' .. did) == 1 then
-      redis.call('ZADD', P .. 'q:due:' .. ep, now, did)
+-- Leases that expired belong to an instance that died mid-attempt: due again now. Tokens
+-- whose deliveries all completed leave an empty set, and go here too.
+local expired = 0
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'q:leases', '-inf', now, 'LIMIT', 0, 100)) do
+  redis.call('ZREM', P .. 'q:leases', old)
+  for _, member in ipairs(redis.call('SMEMBERS', lease_set(old))) do
+    local did, ep = string.match(member, '^([^|]*)|(.*)$')
+    if ep then
+      expired = expired + 1
+      busy_add(ep, -1)
+      if redis.call('HEXISTS', bucket(did), 'd:' .. did) == 1 then
+        redis.call('ZADD', P .. 'q:due:' .. ep, now, did)
+      end
+      make_ready(ep, limit)
     end
-    make_ready(ep, limit)
   end
+  redis.call('DEL', lease_set(old))
 end
 
-local claimed = {}
+local claimed, granted = {}, {}
 local lease_until = now + lease_ms
 local eps = redis.call('ZRANGEBYSCORE', P .. 'q:ready', '-inf', now, 'LIMIT', 0, max)
 for _, ep in ipairs(eps) do
@@ -261,8 +275,8 @@ for _, ep in ipairs(eps) do
         local v = redis.call('HGET', B, 'd:' .. did)
         if v then
           local f = record_parse(v)
-          redis.call('ZADD', leases, lease_until, lease(did, ep, token))
-          claimed[#claimed + 1] = {did, ep, f[8], f[2], redis.call('HGET', B, 'p:' .. f[8]), f[7]}
+          granted[#granted + 1] = did .. '|' .. ep
+          claimed[#claimed + 1] = {did, ep, f[8], f[2], redis.call('HGET', B, 'p:' .. f[8]), f[7], f[5]}
           taken = taken + 1
         end
       end
@@ -284,31 +298,63 @@ for _, ep in ipairs(eps) do
     end
   end
 end
-return {#expired, claimed}
+grant(token, granted, lease_until)
+return {expired, claimed}
 )lua"};
 
 const script complete_attempts{"complete_attempts", R"lua(
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now_s = ARGV[1]
-local leases = P .. 'q:leases'
-local results, touched = {}, {}
-for i = 3, #ARGV, 9 do
-  local did, ep, token, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local code, err, attempt, disable_reason = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
-  if redis.call('ZREM', leases, lease(did, ep, token)) == 0 then
+-- Which leases are still ours: one question per token.
+local by_token = {}
+for i = 3, #ARGV, 10 do
+  local t = by_token[ARGV[i + 2]]
+  if not t then t = {members = {}, at = {}}; by_token[ARGV[i + 2]] = t end
+  t.members[#t.members + 1] = ARGV[i] .. '|' .. ARGV[i + 1]
+  t.at[#t.at + 1] = i
+end
+local ours = {}
+for token, t in pairs(by_token) do
+  local set = lease_set(token)
+  local held = redis.call('SMISMEMBER', set, unpack(t.members))
+  local gone = {}
+  for k, flag in ipairs(held) do
+    if flag == 1 then
+      ours[t.at[k]] = true
+      gone[#gone + 1] = t.members[k]
+    end
+  end
+  if #gone > 0 then redis.call('SREM', set, unpack(gone)) end
+end
+
+local results, touched, writes = {}, {}, {}
+for i = 3, #ARGV, 10 do
+  local did, ep, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
+  local code, err, attempt, disable_reason, record = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
+  if not ours[i] then
     results[#results + 1] = 0  -- the lease is no longer ours: write nothing
   else
     touched[ep] = (touched[ep] or 0) + 1
     local B = bucket(did)
-    local v = redis.call('HGET', B, 'd:' .. did)
-    if v then
-      local f, rest = record_parse(v)
-      if attempt ~= '' then
-        f[2] = tostring((tonumber(f[2]) or 0) + 1)
-        rest = rest .. '\n' .. attempt
+    if record == '' then
+      -- Not a first attempt: the stored attempts are kept and this one appended.
+      local v = redis.call('HGET', B, 'd:' .. did)
+      if v then
+        local f, rest = record_parse(v)
+        if attempt ~= '' then
+          f[2] = tostring((tonumber(f[2]) or 0) + 1)
+          rest = rest .. '\n' .. attempt
+        end
+        f[1], f[3], f[4], f[6], f[7], f[10] = status, code, next_at, now_s, '0', err
+        record = record_pack(f, rest)
       end
-      f[1], f[3], f[4], f[6], f[7], f[10] = status, code, next_at, now_s, '0', err
-      redis.call('HSET', B, 'd:' .. did, record_pack(f, rest))
+    end
+    if record ~= '' then
+      -- Written together per bucket: one HSET for the batch's records of each hour.
+      local w = writes[B]
+      if not w then w = {}; writes[B] = w end
+      w[#w + 1] = 'd:' .. did
+      w[#w + 1] = record
       if status == 'retrying' then redis.call('ZADD', P .. 'q:due:' .. ep, next_at, did) end
     end
 
@@ -334,6 +380,7 @@ for i = 3, #ARGV, 9 do
     results[#results + 1] = 1
   end
 end
+for key, w in pairs(writes) do hset_all(key, w) end
 -- Tell the caller whether a freed slot left due work waiting, so it claims only then.
 local due_now = 0
 for ep, n in pairs(touched) do
@@ -350,7 +397,7 @@ local now, token, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local released = 0
 for i = 4, #ARGV, 2 do
   local did, ep = ARGV[i], ARGV[i + 1]
-  if redis.call('ZREM', P .. 'q:leases', lease(did, ep, token)) == 1 then
+  if redis.call('SREM', lease_set(token), did .. '|' .. ep) == 1 then
     busy_add(ep, -1)
     redis.call('ZADD', P .. 'q:due:' .. ep, now, did)
     make_ready(ep, limit)

@@ -189,16 +189,19 @@ TEST(ScriptIo, claims_decode_with_payloads_that_may_be_gone) {
   redis::reply nil;
   auto r = redis::decode_claim(array_reply(
       {integer_reply(2),
-       array_reply({array_reply({string_reply("dlv_1"), string_reply("ep_1"), string_reply("evt_1"),
-                                 string_reply("3"), string_reply("{}"), string_reply("1")}),
-                    array_reply({string_reply("dlv_2"), string_reply("ep_1"), string_reply("evt_2"),
-                                 string_reply("0"), nil, string_reply("0")})})}));
+       array_reply(
+           {array_reply({string_reply("dlv_1"), string_reply("ep_1"), string_reply("evt_1"),
+                         string_reply("3"), string_reply("{}"), string_reply("1"),
+                         string_reply("1700")}),
+            array_reply({string_reply("dlv_2"), string_reply("ep_1"), string_reply("evt_2"),
+                         string_reply("0"), nil, string_reply("0"), string_reply("1800")})})}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->expired_leases, 2);
   ASSERT_EQ(r->claimed.size(), 2u);
   EXPECT_EQ(r->claimed[0].attempts_before, 3);
   EXPECT_EQ(r->claimed[0].payload, "{}");
   EXPECT_TRUE(r->claimed[0].manual);
+  EXPECT_EQ(r->claimed[0].created_at_ms, 1700);
   EXPECT_EQ(r->claimed[1].payload, std::nullopt);
   EXPECT_FALSE(r->claimed[1].manual);
   EXPECT_EQ(redis::encode(redis::claim_request{"s", 5, 10, 60, 16, "tok"}),
@@ -215,10 +218,11 @@ TEST(ScriptIo, completions_carry_typed_status_and_a_clean_error) {
   c.status_code = 500;
   c.error = "line one\nline two";
   c.attempt = "{}";
+  c.record = "packed";
   const auto args = redis::encode(redis::complete_request{"s", 7, 16, {c}});
-  const std::vector<std::string> want{"s",   "7",        "16", "dlv_1", "ep_1",
-                                      "tok", "retrying", "99", "500",   "line one line two",
-                                      "{}",  ""};
+  const std::vector<std::string> want{"s",   "7",        "16",    "dlv_1", "ep_1",
+                                      "tok", "retrying", "99",    "500",   "line one line two",
+                                      "{}",  "",         "packed"};
   EXPECT_EQ(args, want);
   auto reply = redis::decode_complete(
       array_reply({array_reply({integer_reply(1), integer_reply(0)}), integer_reply(1)}));
