@@ -18,6 +18,17 @@ std::optional<std::string> from_environment(const std::string& name) {
   return std::string(value);
 }
 
+dispatcher::config::environment process_environment() {
+  dispatcher::config::environment out;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    out.emplace_back(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,15 +50,28 @@ int main(int argc, char** argv) {
       return 0;
     case command_line::command::replay:
       return dispatcher::app::run_replay(cli.replay, from_environment);
+    case command_line::command::dead_letters:
+      return dispatcher::app::run_dead_letters(cli.dead_letters, from_environment);
     default:
       break;
   }
+
+  // A misspelt variable would otherwise pass silently (CONTRACT section 7). serve says so
+  // even when it cannot start: DISPATCHER_ADMIN_TOKN is why the token is missing.
+  const bool serve = cli.cmd == command_line::command::serve;
+  const auto warn_unknown_variables = [&] {
+    if (!serve) return;
+    for (const auto& unknown : dispatcher::config::unknown_variables(process_environment())) {
+      dispatcher::obs::log_warn(unknown.message(), {{"setting", unknown.name}});
+    }
+  };
 
   dispatcher::config::settings settings;
   try {
     settings =
         dispatcher::config::load_settings(from_environment, cli.config_file, cli.setting_flags);
   } catch (const dispatcher::config::config_error& e) {
+    warn_unknown_variables();
     std::cerr << "dispatcher: invalid setting " << e.what() << "\n";
     return 2;
   }
@@ -56,11 +80,14 @@ int main(int argc, char** argv) {
   if (cli.cmd == command_line::command::publish) {
     return dispatcher::app::run_publish(cli.publish, settings);
   }
+  warn_unknown_variables();
   if (settings.admin_token.empty()) {
     std::cerr << "dispatcher: invalid setting DISPATCHER_ADMIN_TOKEN: serve needs an admin token "
                  "(set DISPATCHER_ADMIN_TOKEN or --admin-token)\n";
     return 2;
   }
+  dispatcher::obs::log_fields(dispatcher::obs::level::info, "settings in effect",
+                              dispatcher::config::effective_settings(settings));
   dispatcher::app::service service(std::move(settings));
   return service.run();
 }

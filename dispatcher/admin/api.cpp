@@ -187,6 +187,7 @@ asio::awaitable<response> api::async_handle(request req) {
   }
 
   if (resource == "deliveries") co_return co_await async_deliveries(req, parts);
+  if (resource == "dead-letters") co_return co_await async_dead_letters(req, parts);
 
   if (resource == "connections" && parts.size() == 3) {
     if (!is_get(req)) co_return method_not_allowed();
@@ -453,7 +454,10 @@ asio::awaitable<response> api::async_publish_event(const request& req) {
     co_return json_error(req.body.size() > ctx_.settings.max_payload ? 413 : 422, "invalid_event",
                          bad->message);
   }
-  auto& ev = std::get<ingest::event>(parsed);
+  co_return co_await async_publish(std::get<ingest::event>(parsed));
+}
+
+asio::awaitable<response> api::async_publish(const ingest::event& ev) {
   // An id already accepted is not published again: the producer learns it was a repeat
   // (CONTRACT section 6). One not yet ingested still goes to the stream, where the ingest
   // script's dedupe drops it.
@@ -469,6 +473,79 @@ asio::awaitable<response> api::async_publish_event(const request& req) {
     co_return unavailable(r.ec ? r.ec : std::error_code(errc::redis_error_reply));
   }
   co_return json_response(202, {{"id", ev.id}});
+}
+
+asio::awaitable<response> api::async_dead_letters(const request& req,
+                                                  const std::vector<std::string_view>& parts) {
+  if (parts.size() == 2) {
+    if (!is_get(req)) co_return method_not_allowed();
+    auto parsed = ingest::parse_dead_letter_query(req.query);
+    if (auto* bad = std::get_if<ingest::dead_letter_input_error>(&parsed)) {
+      co_return json_error(400, "invalid_parameter", bad->message, bad->field);
+    }
+    auto page = co_await dead_letters_.async_list(std::get<ingest::dead_letter_query>(parsed));
+    if (page.ec) co_return unavailable(page.ec);
+    json data = json::array();
+    for (const auto& letter : page.items) data.push_back(ingest::to_api_json(letter));
+    co_return json_response(200, {{"data", std::move(data)},
+                                  {"next_cursor", page.next ? json(*page.next) : json(nullptr)}});
+  }
+  // The id goes into XRANGE and XDEL: only a stream id may reach them.
+  if (!ingest::is_stream_id(parts[2])) co_return not_found("dead letter");
+  const std::string id(parts[2]);
+  if (parts.size() == 3) {
+    if (is_get(req)) {
+      auto found = co_await dead_letters_.async_get(id);
+      if (found.ec) co_return unavailable(found.ec);
+      if (!found.value) co_return not_found("dead letter");
+      co_return json_response(200, ingest::to_api_json(*found.value));
+    }
+    if (req.method != "DELETE") co_return method_not_allowed();
+    auto removed = co_await dead_letters_.async_remove(id);
+    if (removed.ec) co_return unavailable(removed.ec);
+    if (!removed.removed) co_return not_found("dead letter");
+    response r;
+    r.status = 204;
+    r.content_type.clear();
+    co_return r;
+  }
+  if (parts.size() == 4 && parts[3] == "retry") {
+    if (req.method != "POST") co_return method_not_allowed();
+    co_return co_await async_retry_dead_letter(req, id);
+  }
+  co_return not_found("path");
+}
+
+asio::awaitable<response> api::async_retry_dead_letter(const request& req, const std::string& id) {
+  json body;
+  if (auto bad = parse_body(req, body, true)) co_return *bad;
+  auto corrected = ingest::parse_retry_body(body);
+  if (auto* bad = std::get_if<ingest::dead_letter_input_error>(&corrected)) {
+    co_return json_error(422, "validation_error", bad->message, bad->field);
+  }
+  auto found = co_await dead_letters_.async_get(id);
+  if (found.ec) co_return unavailable(found.ec);
+  if (!found.value) co_return not_found("dead letter");
+  const auto& letter = *found.value;
+  const auto& payload = std::get<std::optional<std::string>>(corrected);
+
+  // Without an id of its own the event gets the one its stream entry would have had, so a
+  // retry repeated after a lost answer is a duplicate rather than a second event.
+  const std::string entry_id =
+      ingest::is_stream_id(letter.source_id) ? letter.source_id : "api_" + random_id(20);
+  auto parsed =
+      ingest::parse_event(payload.value_or(letter.payload), entry_id, ctx_.settings.max_payload);
+  if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {
+    co_return json_error(422, "invalid_event", "the payload is still invalid: " + bad->message,
+                         bad->field.empty() ? "payload" : "payload." + bad->field);
+  }
+  auto published = co_await async_publish(std::get<ingest::event>(parsed));
+  if (published.status != 202) co_return published;
+  // Published: the dead letter has served its purpose. Should the XDEL fail, a second
+  // retry publishes the same event id again, which the duplicate check absorbs.
+  auto removed = co_await dead_letters_.async_remove(id);
+  if (removed.ec) co_return unavailable(removed.ec);
+  co_return published;
 }
 
 }  // namespace dispatcher::admin

@@ -12,6 +12,8 @@
 #include "dispatcher/admin/http_types.hpp"
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/history/store.hpp"
+#include "dispatcher/ingest/dead_letters.hpp"
+#include "dispatcher/ingest/event.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/replay/request.hpp"
 #include "dispatcher/replay/requeuer.hpp"
@@ -36,7 +38,8 @@ response json_error(int status, std::string_view code, std::string_view message,
 
 class api {
  public:
-  explicit api(api_context ctx) : ctx_(std::move(ctx)) {}
+  explicit api(api_context ctx)
+      : ctx_(std::move(ctx)), dead_letters_(ctx_.conn, ctx_.settings.dead_letter_stream()) {}
   boost::asio::awaitable<response> async_handle(request req);
 
   /// The 401 a request to this (decoded) path gets with this Authorization header, or
@@ -51,6 +54,13 @@ class api {
   boost::asio::awaitable<response> async_endpoints(const request& req,
                                                    const std::vector<std::string_view>& parts);
   boost::asio::awaitable<response> async_publish_event(const request& req);
+  /// Publishes a validated event unless its id was accepted before: 202 {"id"}, with
+  /// "duplicate": true for a repeat. Shared by POST /v1/events and the dead-letter retry.
+  boost::asio::awaitable<response> async_publish(const ingest::event& ev);
+  boost::asio::awaitable<response> async_dead_letters(const request& req,
+                                                      const std::vector<std::string_view>& parts);
+  boost::asio::awaitable<response> async_retry_dead_letter(const request& req,
+                                                           const std::string& id);
   boost::asio::awaitable<response> async_deliveries(const request& req,
                                                     const std::vector<std::string_view>& parts);
   boost::asio::awaitable<response> async_retry_one(const std::string& id);
@@ -58,6 +68,7 @@ class api {
   boost::asio::awaitable<response> async_bulk_replay(const replay::bulk_request& bulk);
 
   api_context ctx_;
+  ingest::dead_letter_store dead_letters_;
 };
 
 }  // namespace dispatcher::admin

@@ -6,6 +6,7 @@
 #include "dispatcher/app/cli.hpp"
 
 #include <array>
+#include <charconv>
 #include <functional>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/config/settings.hpp"
+#include "dispatcher/ingest/event.hpp"
 
 namespace dispatcher::app {
 namespace {
@@ -198,7 +200,8 @@ command_line help_for(std::string topic) {
 }
 
 bool is_command(std::string_view word) {
-  return word == "serve" || word == "replay" || word == "publish" || word == "help";
+  return word == "serve" || word == "replay" || word == "publish" || word == "dead-letters" ||
+         word == "help";
 }
 
 void collect_settings(const po::variables_map& vm, command_line& out) {
@@ -213,12 +216,13 @@ void collect_settings(const po::variables_map& vm, command_line& out) {
 std::chrono::milliseconds timeout_flag(const po::variables_map& vm, const std::string& command) {
   if (!vm.count("timeout")) return default_command_timeout;
   const std::string& text = vm["timeout"].as<std::string>();
-  const auto parsed = config::parse_duration(text);
+  const auto parsed = config::parse_duration_or_zero(text);
   if (!parsed) {
     throw usage_error(
         command + ": --timeout must be a duration such as 500ms, 5s or 2m, not \"" + text + "\"",
         command);
   }
+  if (parsed->count() == 0) throw usage_error(command + ": --timeout must be positive", command);
   // A day is already far past any answer worth waiting for, and the bound keeps the
   // deadlines computed from it (steady_clock nanoseconds, timeval) clear of overflow.
   if (*parsed > max_command_timeout) {
@@ -320,6 +324,88 @@ command_line parse_publish(const std::vector<std::string>& args) {
   return out;
 }
 
+command_line parse_dead_letters(const std::vector<std::string>& args) {
+  const std::string command = "dead-letters";
+  po::options_description desc;
+  desc.add_options()                        //
+      ("limit", po::value<std::string>())   //
+      ("cursor", po::value<std::string>())  //
+      ("url", po::value<std::string>())     //
+      ("timeout", po::value<std::string>());
+  add_help(desc);
+  po::options_description hidden;
+  hidden.add_options()("words", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("words", -1);
+  const po::variables_map vm = parse(args, all, positional, command);
+  if (wants_help(vm)) return help_for(command);
+
+  command_line out;
+  out.cmd = command_line::command::dead_letters;
+  auto& o = out.dead_letters;
+  const auto words =
+      vm.count("words") ? vm["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const std::string action = words.empty() ? "list" : words.front();
+  const auto takes = [&](std::size_t least, std::size_t most, const char* form) {
+    if (words.size() < least || words.size() > most) {
+      throw usage_error(command + " " + action + " takes " + form, command);
+    }
+  };
+  if (action == "list") {
+    takes(0, 1, "no arguments");
+    o.act = dead_letters_options::action::list;
+  } else if (action == "retry") {
+    takes(2, 3, "a dead-letter ID and optionally a FILE (or -) holding the corrected event");
+    o.act = dead_letters_options::action::retry;
+    if (words.size() == 3) {
+      if (words[2].empty()) throw usage_error(command + ": FILE must not be empty", command);
+      o.file = words[2];
+    }
+  } else if (action == "delete") {
+    takes(2, 2, "one dead-letter ID");
+    o.act = dead_letters_options::action::remove;
+  } else {
+    throw usage_error(command + ": unknown action \"" + action + "\"; use list, retry or delete",
+                      command);
+  }
+  if (o.act != dead_letters_options::action::list) {
+    o.id = words[1];
+    if (!ingest::is_stream_id(o.id)) {
+      throw usage_error(command + ": \"" + o.id +
+                            "\" is not a dead-letter id (they look like 1700000000000-0, as "
+                            "dispatcher dead-letters lists them)",
+                        command);
+    }
+    for (const auto* name : {"limit", "cursor"}) {
+      if (vm.count(name)) {
+        throw usage_error(command + ": --" + std::string(name) + " pages the list; " + action +
+                              " does not take it",
+                          command);
+      }
+    }
+  }
+  if (auto limit = optional_string(vm, "limit")) {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc{} || end != limit->data() + limit->size() || n < 1 || n > 500) {
+      throw usage_error(command + ": --limit must be an integer from 1 to 500", command);
+    }
+    o.limit = n;
+  }
+  if (auto cursor = optional_string(vm, "cursor")) {
+    if (!ingest::is_stream_id(*cursor)) {
+      throw usage_error(command + ": --cursor must be a next cursor a list printed", command);
+    }
+    o.cursor = *cursor;
+  }
+  o.url = optional_string(vm, "url");
+  if (o.url && o.url->empty()) throw usage_error(command + ": --url must not be empty", command);
+  o.timeout = timeout_flag(vm, command);
+  return out;
+}
+
 // The help is rendered from our own rows rather than by ProgramOptions, whose layout
 // wraps the environment variable names mid-word and shows "-h [ --help ]".
 struct help_row {
@@ -368,6 +454,16 @@ std::vector<help_row> replay_rows() {
       {"--since TIME", "only deliveries since TIME (RFC 3339 or unix seconds)", ""},
       {"--until TIME", "only deliveries until TIME (RFC 3339 or unix seconds)", ""},
       {"--dry-run", "count the matching deliveries, requeue none", ""},
+      {"--url URL", "admin API base URL", "DISPATCHER_URL"},
+      timeout_row("the whole exchange with the API"),
+      help_row_,
+  };
+}
+
+std::vector<help_row> dead_letters_rows() {
+  return {
+      {"--limit N", "list at most N dead letters, newest first", "default: 50, at most 500"},
+      {"--cursor C", "list those after the ones a previous list showed", ""},
       {"--url URL", "admin API base URL", "DISPATCHER_URL"},
       timeout_row("the whole exchange with the API"),
       help_row_,
@@ -429,6 +525,7 @@ command_line parse_command_line(int argc, const char* const argv[]) {
   if (word == "serve") return parse_serve(rest);
   if (word == "replay") return parse_replay(rest);
   if (word == "publish") return parse_publish(rest);
+  if (word == "dead-letters") return parse_dead_letters(rest);
   if (!word.empty() && word.front() == '-') {
     throw usage_error("unknown option \"" + word + "\"; options go after the command");
   }
@@ -474,10 +571,28 @@ std::string usage_text(std::string_view topic) {
            "\n" +
            render(publish_rows());
   }
+  if (topic == "dead-letters") {
+    return "Usage: dispatcher dead-letters [list] [--limit N] [--cursor C] [--url URL]\n"
+           "                               [--timeout DURATION]\n"
+           "       dispatcher dead-letters retry ID [FILE|-] [--url URL] [--timeout DURATION]\n"
+           "       dispatcher dead-letters delete ID [--url URL] [--timeout DURATION]\n"
+           "\n"
+           "Stream entries that were not valid events are kept in the dead-letter stream with\n"
+           "the reason. list shows them, newest first, with their ID, time, error and\n"
+           "payload. retry validates the event again and publishes it: the stored payload, or\n"
+           "the corrected event (one JSON object) in FILE or on standard input (-); once it\n"
+           "is published the dead letter is removed, and while it is still invalid it stays\n"
+           "and the error is shown (exit 1). delete discards one. Each goes through the admin\n"
+           "API of a running dispatcher (DISPATCHER_URL, authenticated with\n"
+           "DISPATCHER_ADMIN_TOKEN from the environment).\n"
+           "\n" +
+           render(dead_letters_rows());
+  }
   if (topic == "help") {
     return "Usage: dispatcher help [COMMAND]\n"
            "\n"
-           "Shows the usage of COMMAND (serve, replay, publish), or of the dispatcher.\n";
+           "Shows the usage of COMMAND (serve, replay, publish, dead-letters), or of the\n"
+           "dispatcher.\n";
   }
   return "Usage: dispatcher COMMAND [OPTIONS]\n"
          "\n"
@@ -487,6 +602,7 @@ std::string usage_text(std::string_view topic) {
          "  serve              run the service\n"
          "  replay             requeue deliveries through the admin API\n"
          "  publish [FILE|-]   add events (one JSON object a line) to the stream\n"
+         "  dead-letters       list, retry or delete the entries that were not valid events\n"
          "  help [COMMAND]     show the usage of a command\n"
          "\n"
          "  --version          print the version\n"

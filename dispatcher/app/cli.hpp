@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -55,13 +56,27 @@ struct publish_options {
   std::chrono::milliseconds timeout = default_command_timeout;
 };
 
+/// `dispatcher dead-letters [list]`, `... retry ID [FILE|-]`, `... delete ID`: the
+/// dead-letter stream through the admin API.
+struct dead_letters_options {
+  enum class action { list, retry, remove };
+  action act = action::list;
+  std::string id;                     // retry, delete: the dead letter's id (a stream entry id)
+  std::optional<std::string> file;    // retry: the corrected event from FILE, "-" for stdin
+  std::size_t limit = 50;             // list --limit N: at most N, newest first
+  std::optional<std::string> cursor;  // list --cursor C: continue after a previous list
+  std::optional<std::string> url;     // --url: admin API base, overrides DISPATCHER_URL
+  /// --timeout: the whole exchange with the admin API.
+  std::chrono::milliseconds timeout = default_command_timeout;
+};
+
 /// `dispatcher help [COMMAND]`.
 struct help_options {
-  std::string topic;  // empty, "serve", "replay", "publish" or "help"
+  std::string topic;  // empty, "serve", "replay", "publish", "dead-letters" or "help"
 };
 
 struct command_line {
-  enum class command { serve, replay, publish, help, version };
+  enum class command { serve, replay, publish, dead_letters, help, version };
   command cmd = command::help;
   /// --config FILE (serve, publish).
   std::optional<std::string> config_file;
@@ -70,6 +85,7 @@ struct command_line {
   std::map<std::string, std::string> setting_flags;
   replay_options replay;
   publish_options publish;
+  dead_letters_options dead_letters;
   help_options help;
 };
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -31,6 +32,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/common/json.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/delivery/target.hpp"
 #include "dispatcher/ingest/event.hpp"
@@ -271,6 +273,105 @@ std::string api_error_text(const http_response& res) {
   return res.body().size() > shown ? res.body().substr(0, shown) + "..." : res.body();
 }
 
+// -- the admin API as the commands reach it ------------------------------------------
+
+/// Where the admin API is (--url, else DISPATCHER_URL), the token, and one deadline for the
+/// whole command, however many requests it makes.
+class admin_client {
+ public:
+  admin_client(std::string url, delivery::target target, std::string token,
+               std::vector<tcp::endpoint> endpoints, std::chrono::milliseconds timeout,
+               steady::time_point deadline)
+      : who_("the admin API at " + url),
+        target_(std::move(target)),
+        token_(std::move(token)),
+        endpoints_(std::move(endpoints)),
+        timeout_(timeout),
+        deadline_(deadline) {}
+
+  /// "the admin API at http://...", the subject of the sentences that report failures.
+  const std::string& who() const noexcept { return who_; }
+
+  /// One request and its answer; a non-empty result says why there is no answer.
+  std::string exchange(http::verb method, const std::string& path, const std::string& body,
+                       http_response& res) const {
+    http_request req{method, path, 11};
+    req.set(http::field::host, target_.host);
+    req.set(http::field::authorization, "Bearer " + token_);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    std::string failure;
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    asio::co_spawn(io,
+                   async_exchange(stream, endpoints_, deadline_, req, res, failure, who_, timeout_),
+                   asio::detached);
+    io.run();
+    return failure;
+  }
+
+ private:
+  std::string who_;
+  delivery::target target_;
+  std::string token_;
+  std::vector<tcp::endpoint> endpoints_;
+  std::chrono::milliseconds timeout_;
+  steady::time_point deadline_;
+};
+
+/// Reads --url or DISPATCHER_URL and DISPATCHER_ADMIN_TOKEN and looks the host up. On a
+/// failure it prints "dispatcher <command>: <why>" and returns the exit code: 2 for a
+/// missing token or a bad URL, 1 when the lookup failed.
+std::variant<admin_client, int> open_admin_client(
+    const std::string& command, const std::optional<std::string>& url_flag,
+    std::chrono::milliseconds timeout,
+    const std::function<std::optional<std::string>(const std::string&)>& env) {
+  const auto deadline = steady::now() + timeout;
+  const std::string prefix = "dispatcher " + command + ": ";
+  const std::string url =
+      url_flag.value_or(env("DISPATCHER_URL").value_or("http://127.0.0.1:8080"));
+  const std::string token = env("DISPATCHER_ADMIN_TOKEN").value_or("");
+  if (token.empty()) {
+    std::cerr << prefix << "DISPATCHER_ADMIN_TOKEN is not set\n";
+    return 2;
+  }
+  auto parsed = delivery::parse_target(url);
+  if (auto* bad = std::get_if<std::string>(&parsed)) {
+    std::cerr << prefix << "DISPATCHER_URL: " << *bad << "\n";
+    return 2;
+  }
+  auto& target = std::get<delivery::target>(parsed);
+  if (target.tls) {
+    std::cerr << prefix << "DISPATCHER_URL: the admin API is served over http\n";
+    return 2;
+  }
+  auto resolved = resolve_within(target.host, target.port, timeout);
+  if (auto* bad = std::get_if<std::string>(&resolved)) {
+    std::cerr << prefix << *bad << "\n";
+    return 1;
+  }
+  return admin_client(url, std::move(target), token,
+                      std::get<std::vector<tcp::endpoint>>(std::move(resolved)), timeout, deadline);
+}
+
+// Control characters of a stored payload shown as spaces: it was written by whoever
+// produced the bad entry, and must not be able to drive the operator's terminal.
+std::string printable(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+std::string string_member(const nlohmann::json& object, const char* name) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 int run_publish(const publish_options& options, const config::settings& settings) {
@@ -347,55 +448,17 @@ int run_publish(const publish_options& options, const config::settings& settings
 
 int run_replay(const replay_options& options,
                const std::function<std::optional<std::string>(const std::string&)>& env) {
-  const std::string url =
-      options.url.value_or(env("DISPATCHER_URL").value_or("http://127.0.0.1:8080"));
-  const std::string token = env("DISPATCHER_ADMIN_TOKEN").value_or("");
-  if (token.empty()) {
-    std::cerr << "dispatcher replay: DISPATCHER_ADMIN_TOKEN is not set\n";
-    return 2;
-  }
-  auto parsed = delivery::parse_target(url);
-  if (auto* bad = std::get_if<std::string>(&parsed)) {
-    std::cerr << "dispatcher replay: DISPATCHER_URL: " << *bad << "\n";
-    return 2;
-  }
-  const auto& target = std::get<delivery::target>(parsed);
-  if (target.tls) {
-    std::cerr << "dispatcher replay: DISPATCHER_URL: the admin API is served over http\n";
-    return 2;
-  }
-
+  auto opened = open_admin_client("replay", options.url, options.timeout, env);
+  if (auto* code = std::get_if<int>(&opened)) return *code;
+  const auto& client = std::get<admin_client>(opened);
   const auto fail = [](const std::string& sentence) {
     std::cerr << "dispatcher replay: " << sentence << "\n";
     return 1;
   };
-  const std::string who = "the admin API at " + url;
-  // One deadline for the whole command, however many requests it makes.
-  const auto deadline = steady::now() + options.timeout;
-
-  auto resolved = resolve_within(target.host, target.port, options.timeout);
-  if (auto* bad = std::get_if<std::string>(&resolved)) return fail(*bad);
-  const auto endpoints = std::get<std::vector<tcp::endpoint>>(std::move(resolved));
-
-  // One request and its answer; a non-empty failure says why there is no answer.
+  const std::string& who = client.who();
   const auto exchange = [&](http::verb method, const std::string& path, const std::string& body,
                             http_response& res) {
-    http_request req{method, path, 11};
-    req.set(http::field::host, target.host);
-    req.set(http::field::authorization, "Bearer " + token);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    std::string failure;
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    asio::co_spawn(
-        io, async_exchange(stream, endpoints, deadline, req, res, failure, who, options.timeout),
-        asio::detached);
-    io.run();
-    return failure;
+    return client.exchange(method, path, body, res);
   };
 
   if (options.delivery) {
@@ -467,6 +530,109 @@ int run_replay(const replay_options& options,
   } else {
     std::cout << "matched " << count("matched") << " deliveries, queued " << count("queued")
               << "\n";
+  }
+  return 0;
+}
+
+namespace {
+
+// Reads the corrected event of a retry into the request body {"payload": {...}}; the
+// sentence saying why the file does not hold one, or nullopt.
+std::optional<std::string> read_retry_body(const std::string& file, std::string& body) {
+  std::ifstream opened;
+  std::istream* in = &std::cin;
+  const std::string name = file == "-" ? "standard input" : file;
+  if (file != "-") {
+    opened.open(file);
+    if (!opened) return "cannot open " + file + ": " + std::strerror(errno);
+    in = &opened;
+  }
+  const std::string text{std::istreambuf_iterator<char>(*in), std::istreambuf_iterator<char>()};
+  auto parsed = parse_untrusted_json(text);
+  if (auto* problem = std::get_if<json_problem>(&parsed)) return name + " " + problem->message;
+  const auto& event = std::get<nlohmann::json>(parsed);
+  if (!event.is_object()) return name + " must hold one JSON object, the corrected event";
+  body = nlohmann::json{{"payload", event}}.dump();
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run_dead_letters(const dead_letters_options& options,
+                     const std::function<std::optional<std::string>(const std::string&)>& env) {
+  const auto fail = [](const std::string& sentence) {
+    std::cerr << "dispatcher dead-letters: " << sentence << "\n";
+    return 1;
+  };
+  // The corrected event is read before anything goes out: a bad file costs no request.
+  std::string retry_body = "{}";
+  if (options.act == dead_letters_options::action::retry && options.file) {
+    if (auto bad = read_retry_body(*options.file, retry_body)) return fail(*bad);
+  }
+
+  auto opened = open_admin_client("dead-letters", options.url, options.timeout, env);
+  if (auto* code = std::get_if<int>(&opened)) return *code;
+  const auto& client = std::get<admin_client>(opened);
+  const std::string& id = options.id;
+  const std::string path = "/v1/dead-letters/" + path_segment(id);
+  const auto refused = [&](const http_response& res) {
+    return fail(client.who() + " answered " + std::to_string(res.result_int()) + ": " +
+                api_error_text(res));
+  };
+  http_response res;
+
+  if (options.act == dead_letters_options::action::remove) {
+    if (auto failure = client.exchange(http::verb::delete_, path, "", res); !failure.empty()) {
+      return fail(failure);
+    }
+    if (res.result_int() == 404) return fail("no dead letter " + id);
+    if (res.result_int() >= 300) return refused(res);
+    std::cout << "deleted dead letter " << id << "\n";
+    return 0;
+  }
+
+  if (options.act == dead_letters_options::action::retry) {
+    if (auto failure = client.exchange(http::verb::post, path + "/retry", retry_body, res);
+        !failure.empty()) {
+      return fail(failure);
+    }
+    if (res.result_int() == 404) return fail("no dead letter " + id);
+    if (res.result_int() == 422) {
+      return fail("dead letter " + id + " is still invalid and stays: " + api_error_text(res));
+    }
+    if (res.result_int() >= 300) return refused(res);
+    const auto answer = nlohmann::json::parse(res.body(), nullptr, false);
+    const std::string event_id = answer.is_object() ? string_member(answer, "id") : "";
+    const bool duplicate = answer.is_object() && answer.value("duplicate", false);
+    std::cout << "retried dead letter " << id << ": "
+              << (duplicate ? "event " + event_id + " was already accepted; nothing sent again"
+                            : "published as event " + event_id)
+              << "; the dead letter is removed\n";
+    return 0;
+  }
+
+  std::string target = "/v1/dead-letters?limit=" + std::to_string(options.limit);
+  if (options.cursor) target += "&cursor=" + *options.cursor;
+  if (auto failure = client.exchange(http::verb::get, target, "", res); !failure.empty()) {
+    return fail(failure);
+  }
+  if (res.result_int() >= 300) return refused(res);
+  const auto answer = nlohmann::json::parse(res.body(), nullptr, false);
+  if (!answer.is_object() || !answer.contains("data") || !answer["data"].is_array()) {
+    return fail(client.who() + " answered without a list");
+  }
+  const auto& data = answer["data"];
+  if (data.empty()) std::cout << "no dead letters\n";
+  for (const auto& letter : data) {
+    if (!letter.is_object()) continue;
+    std::cout << string_member(letter, "id") << "  " << string_member(letter, "at")
+              << "  from stream entry " << string_member(letter, "source_id") << "\n"
+              << "  error:   " << printable(string_member(letter, "error")) << "\n"
+              << "  payload: " << printable(string_member(letter, "payload")) << "\n";
+  }
+  if (const auto next = answer.find("next_cursor"); next != answer.end() && next->is_string()) {
+    std::cout << "more: dispatcher dead-letters --limit " << options.limit << " --cursor "
+              << next->get<std::string>() << "\n";
   }
   return 0;
 }

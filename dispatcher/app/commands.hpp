@@ -1,6 +1,7 @@
 // The operator commands besides serve: `publish` (JSON lines onto the stream, validated
-// like the stream reader validates them) and `replay` (a bulk requeue through the admin
-// API). Each returns the process exit code and prints its own report.
+// like the stream reader validates them), `replay` (a requeue through the admin API) and
+// `dead-letters` (list, retry, delete through the admin API). Each returns the process
+// exit code and prints its own report.
 #pragma once
 
 #include <functional>
@@ -23,5 +24,12 @@ int run_publish(const publish_options& options, const config::settings& settings
 /// exchange within options.timeout.
 int run_replay(const replay_options& options,
                const std::function<std::optional<std::string>(const std::string&)>& env);
+
+/// Lists, retries or deletes dead letters through the admin API (DISPATCHER_URL,
+/// DISPATCHER_ADMIN_TOKEN). A retry reads the corrected event from options.file ("-":
+/// standard input) when given. Exit 1 when the API refused (a retry still invalid, an id
+/// that does not exist) or did not answer within options.timeout; 2 without a token.
+int run_dead_letters(const dead_letters_options& options,
+                     const std::function<std::optional<std::string>(const std::string&)>& env);
 
 }  // namespace dispatcher::app

@@ -4,10 +4,14 @@
 
 namespace dispatcher::config {
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+std::optional<std::chrono::milliseconds> parse_duration_or_zero(std::string_view text) {
+  // A zero needs no unit: "0" means the same in every one.
+  if (!text.empty() && text.find_first_not_of('0') == std::string_view::npos) {
+    return std::chrono::milliseconds(0);
+  }
   std::size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  // Nine digits of days still fit in int64 milliseconds; zero is not a duration.
+  // Nine digits of days still fit in int64 milliseconds.
   if (digits == 0 || digits > 9) return std::nullopt;
   long long value = 0;
   std::from_chars(text.data(), text.data() + digits, value);
@@ -25,18 +29,24 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     factor = 86'400'000;
   else
     return std::nullopt;
-  if (value == 0) return std::nullopt;
   return std::chrono::milliseconds(value * factor);
 }
 
-std::optional<std::vector<std::chrono::milliseconds>> parse_duration_list(std::string_view text) {
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  auto d = parse_duration_or_zero(text);
+  if (!d || d->count() == 0) return std::nullopt;
+  return d;
+}
+
+std::optional<std::vector<std::chrono::milliseconds>> parse_duration_list(std::string_view text,
+                                                                          bool zero_ok) {
   std::vector<std::chrono::milliseconds> out;
   while (true) {
     const auto comma = text.find(',');
     auto item = text.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    auto d = parse_duration(item);
+    auto d = zero_ok ? parse_duration_or_zero(item) : parse_duration(item);
     if (!d) return std::nullopt;
     out.push_back(*d);
     if (comma == std::string_view::npos) break;

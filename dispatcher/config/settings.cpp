@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -37,7 +38,8 @@ using member =
 struct field {
   std::string_view name;  // lower_snake: the config file key and the flag map key
   member target;
-  bool secret = false;  // never echo the value
+  bool secret = false;   // never echo the value
+  bool zero_ok = false;  // a duration that may be 0; the others must be positive
 };
 
 const auto fields = std::to_array<field>({
@@ -61,7 +63,7 @@ const auto fields = std::to_array<field>({
     {"replay_rate", &settings::replay_rate},
     {"metrics_endpoints", &settings::metrics_endpoints},
     {"poll_interval", &settings::poll_interval},
-    {"shutdown_timeout", &settings::shutdown_timeout},
+    {"shutdown_timeout", &settings::shutdown_timeout, false, true},
     {"log_level", &settings::log_level},
     {"encryption_key", &settings::encryption_key, true},
 });
@@ -134,15 +136,19 @@ void apply(settings& s, const field& f, const std::string& value, const std::str
           if (!n) throw config_error(setting, bad + " is not a positive integer");
           s.*ptr = *n;
         } else if constexpr (std::is_same_v<type, milliseconds>) {
-          const auto d = parse_duration(value);
+          const auto d = parse_duration_or_zero(value);
           if (!d) {
             throw config_error(setting, bad +
                                             " is not a duration; write a number and a unit, e.g. "
                                             "250ms, 5s, 5m, 2h or 30d");
           }
+          if (d->count() == 0 && !f.zero_ok) {
+            throw config_error(setting, "must be positive, not " + bad);
+          }
           s.*ptr = *d;
         } else if constexpr (std::is_same_v<type, std::vector<milliseconds>>) {
-          const auto list = parse_duration_list(value);
+          // Zeros are read here and refused by validate() as "must be positive".
+          const auto list = parse_duration_list(value, true);
           if (!list) {
             throw config_error(setting, bad +
                                             " is not a comma-separated list of durations, "
@@ -321,7 +327,7 @@ void validate(settings& s, const origins& where) {
   for (const auto d : s.retry_schedule) {
     if (d <= milliseconds(0)) {
       throw config_error("DISPATCHER_RETRY_SCHEDULE",
-                         "every delay must be greater than zero" + from(where, "retry_schedule"));
+                         "every delay must be positive" + from(where, "retry_schedule"));
     }
   }
   // Below an hour, history would vanish while a delivery is still being retried.
@@ -377,7 +383,147 @@ void validate(settings& s, const origins& where) {
   }
 }
 
+// Variables read outside the settings table: the admin API's address, for the commands
+// that talk to it (replay, dead-letters), often set in the same environment as serve's.
+constexpr std::array<std::string_view, 1> other_variables{"DISPATCHER_URL"};
+
+bool is_known_variable(std::string_view name) {
+  for (const auto& f : fields) {
+    if (env_name(f.name) == name) return true;
+  }
+  return std::find(other_variables.begin(), other_variables.end(), name) != other_variables.end();
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return out;
+}
+
+// Edits (insert, delete, substitute, swap two neighbours) turning a into b: the optimal
+// string alignment distance, which counts the usual typo, two keys swapped, as one.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// How close an unknown name is to a known one, or nullopt when too far to suggest: up to
+// two edits, or one name a prefix of the other (DISPATCHER_LISTEN_ADDR, DISPATCHER_RETRY).
+// Compared in upper case, so DISPATCHER_listen finds DISPATCHER_LISTEN. A prefix shorter
+// than three characters after DISPATCHER_ says too little to point at one setting.
+std::optional<std::size_t> closeness(const std::string& unknown, const std::string& known) {
+  constexpr std::size_t max_edits = 2;
+  constexpr std::size_t min_prefix = std::string_view("DISPATCHER_").size() + 3;
+  const std::size_t distance = edit_distance(unknown, known);
+  if (distance <= max_edits) return distance;
+  const auto& shorter = unknown.size() < known.size() ? unknown : known;
+  const auto& longer = unknown.size() < known.size() ? known : unknown;
+  if (shorter.size() >= min_prefix && longer.starts_with(shorter)) return distance;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string unknown_variable::message() const {
+  std::string out = "unknown setting " + name;
+  if (suggestions.empty()) return out + "; it is ignored";
+  out += "; did you mean ";
+  for (std::size_t i = 0; i < suggestions.size(); ++i) {
+    if (i > 0) out += i + 1 == suggestions.size() ? " or " : ", ";
+    out += suggestions[i];
+  }
+  return out + "?";
+}
+
+std::vector<unknown_variable> unknown_variables(const environment& env) {
+  std::vector<std::string> known;
+  for (const auto& f : fields) known.push_back(env_name(f.name));
+  for (const auto name : other_variables) known.emplace_back(name);
+
+  std::vector<unknown_variable> out;
+  for (const auto& [name, value] : env) {
+    if (!name.starts_with("DISPATCHER_") || is_known_variable(name)) continue;
+    unknown_variable unknown{name, {}};
+    // The closest known names; ties are all offered (DISPATCHER_MAX_IN_FLIGHTS is one edit
+    // from one setting, but a bare prefix may fit two equally).
+    std::optional<std::size_t> best;
+    const std::string wanted = upper(name);
+    for (const auto& candidate : known) {
+      const auto c = closeness(wanted, candidate);
+      if (!c || (best && *c > *best)) continue;
+      if (!best || *c < *best) unknown.suggestions.clear();
+      best = c;
+      unknown.suggestions.push_back(candidate);
+    }
+    out.push_back(std::move(unknown));
+  }
+  return out;
+}
+
+std::string mask_url_credentials(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const std::size_t authority = scheme_end + 3;
+  const std::size_t authority_end = std::min(url.find_first_of("/?#", authority), url.size());
+  const auto at = url.substr(0, authority_end).rfind('@');
+  if (at == std::string_view::npos || at < authority) return std::string(url);
+  const std::string_view userinfo = url.substr(authority, at - authority);
+  const auto colon = userinfo.find(':');
+  std::string out(url.substr(0, authority));
+  if (colon != std::string_view::npos) out += userinfo.substr(0, colon + 1);
+  out += "***";
+  out += url.substr(at);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> effective_settings(const settings& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(fields.size());
+  for (const auto& f : fields) {
+    std::string text = std::visit(
+        [&](auto ptr) -> std::string {
+          const auto& value = s.*ptr;
+          using type = std::remove_cvref_t<decltype(value)>;
+          if constexpr (std::is_same_v<type, std::string>) {
+            return value;
+          } else if constexpr (std::is_same_v<type, std::size_t>) {
+            return std::to_string(value);
+          } else if constexpr (std::is_same_v<type, milliseconds>) {
+            return format_duration(value);
+          } else if constexpr (std::is_same_v<type, std::vector<milliseconds>>) {
+            std::string joined;
+            for (const auto d : value) {
+              if (!joined.empty()) joined += ',';
+              joined += format_duration(d);
+            }
+            return joined;
+          } else {
+            static_assert(std::is_same_v<type, bool>);
+            return value ? "true" : "false";
+          }
+        },
+        f.target);
+    // The Redis URL is worth showing (which host?) once its password is out of it.
+    if (f.name == "redis_url") {
+      text = mask_url_credentials(text);
+    } else if (f.secret && !text.empty()) {
+      text = "***";
+    }
+    out.emplace_back(std::string(f.name), std::move(text));
+  }
+  return out;
+}
 
 settings load_settings(const env_lookup& env, const std::optional<std::string>& config_file,
                        const std::map<std::string, std::string>& flags) {

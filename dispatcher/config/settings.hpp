@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dispatcher::config {
@@ -100,6 +101,34 @@ struct redis_address {
   std::string password;
   int db = 0;
 };
+
+/// A process environment as name/value pairs (main reads `environ` into one).
+using environment = std::vector<std::pair<std::string, std::string>>;
+
+/// A DISPATCHER_* variable that no setting reads: most likely a misspelt one.
+struct unknown_variable {
+  std::string name;
+  /// Known variables close to the name (an edit or two away, or one is a prefix of the
+  /// other), closest first; empty when none is.
+  std::vector<std::string> suggestions;
+  /// "unknown setting DISPATCHER_ALLOW_PRIVATE_TARGET; did you mean
+  /// DISPATCHER_ALLOW_PRIVATE_TARGETS?", or "unknown setting DISPATCHER_X; it is ignored".
+  std::string message() const;
+};
+
+/// The DISPATCHER_* variables of env that the dispatcher does not read, in env's order,
+/// each with the known names it may have meant. serve logs them at warn at startup so a
+/// misspelt setting does not pass silently (CONTRACT section 7).
+std::vector<unknown_variable> unknown_variables(const environment& env);
+
+/// Every setting, lower_snake name and value as text, in the order of the settings struct:
+/// what serve logs at startup. Secrets (the tokens, the encryption key) show as "***", or
+/// "" when unset, and the Redis URL with its password as ***: never their values.
+std::vector<std::pair<std::string, std::string>> effective_settings(const settings& s);
+
+/// The URL with the password of its user information (or all of it, when it has no ':')
+/// replaced by ***: redis://:hunter2@host:6379 -> redis://:***@host:6379.
+std::string mask_url_credentials(std::string_view url);
 
 /// Parses redis://[:password@]host[:port][/db]; throws config_error("DISPATCHER_REDIS_URL").
 redis_address parse_redis_url(const std::string& url);

@@ -3,6 +3,8 @@
 // the payload itself, with at most an "id" member spliced in after the opening brace.
 #include "dispatcher/ingest/event.hpp"
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "dispatcher/common/json.hpp"
@@ -33,7 +35,7 @@ const char* type_name(const json& value) {
 }
 
 validation_error missing(std::string_view field) {
-  return {"field '" + std::string(field) + "' is required"};
+  return {"field '" + std::string(field) + "' is required", std::string(field)};
 }
 
 // Reads a required UUID string member into `out`; an error message when it is not one.
@@ -41,7 +43,7 @@ std::optional<validation_error> read_uuid(const json& object, const char* field,
   const auto it = object.find(field);
   if (it == object.end()) return missing(field);
   if (!it->is_string() || !is_uuid(it->get_ref<const std::string&>())) {
-    return validation_error{"field '" + std::string(field) + "' must be a UUID string"};
+    return validation_error{"field '" + std::string(field) + "' must be a UUID string", field};
   }
   out = it->get<std::string>();
   return std::nullopt;
@@ -78,6 +80,18 @@ bool is_event_id(std::string_view text) {
     if (!ok) return false;
   }
   return true;
+}
+
+bool is_stream_id(std::string_view text) {
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) return false;
+  // Redis answers an error, not an empty result, for a part past 2^64 - 1.
+  const auto is_number = [](std::string_view part) {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+    return !part.empty() && ec == std::errc{} && end == part.data() + part.size();
+  };
+  return is_number(text.substr(0, dash)) && is_number(text.substr(dash + 1));
 }
 
 bool is_uuid(std::string_view text) {
@@ -142,7 +156,8 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
   if (!type_it->is_string() || !is_event_type(type_it->get_ref<const std::string&>())) {
     return validation_error{
         "field 'event' must be a string of dot-separated lowercase segments, like "
-        "account.connection.created"};
+        "account.connection.created",
+        "event"};
   }
   ev.type = type_it->get<std::string>();
 
@@ -161,7 +176,8 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
                  created_it->get<std::int64_t>() <= max_created);
   if (!created_ok) {
     return validation_error{"field 'created' must be an integer from 0 to " +
-                            std::to_string(max_created) + " (unix seconds)"};
+                                std::to_string(max_created) + " (unix seconds)",
+                            "created"};
   }
   ev.created = created_it->get<std::int64_t>();
 
@@ -172,7 +188,7 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
     // leave the body with two "id" members that receivers could read differently.
     if (!id_it->is_string() || !is_event_id(id_it->get_ref<const std::string&>())) {
       return validation_error{
-          "field 'id' must be a string of 1 to 128 letters, digits, '_', '.', ':' or '-'"};
+          "field 'id' must be a string of 1 to 128 letters, digits, '_', '.', ':' or '-'", "id"};
     }
     ev.id = id_it->get<std::string>();
   } else {
@@ -198,7 +214,7 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
   if (has_status) {
     if (!status_it->is_string() || (status_it->get_ref<const std::string&>() != "active" &&
                                     status_it->get_ref<const std::string&>() != "inactive")) {
-      return validation_error{"field 'status' must be \"active\" or \"inactive\""};
+      return validation_error{"field 'status' must be \"active\" or \"inactive\"", "status"};
     }
     ev.status = status_it->get<std::string>();
   } else if (status_required) {

@@ -28,6 +28,9 @@ struct event {
 
 struct validation_error {
   std::string message;  // one sentence naming the field, e.g. "field 'consumerid' must be a UUID"
+  /// The member the message is about ("consumerid"); empty when the payload as a whole is
+  /// wrong (not JSON, too large, not an object).
+  std::string field = {};
 };
 
 /// Validates one stream entry's payload per the contract (section 1): JSON nested at most
@@ -40,6 +43,10 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
 /// True for event ids as the contract allows them: ^[A-Za-z0-9_.:-]{1,128}$. The assigned
 /// forms, evt_<stream entry id> and api_<random>, fit it too.
 bool is_event_id(std::string_view text);
+
+/// True for Redis stream entry ids as XADD * makes them: <ms>-<seq>, both decimal, each
+/// within 64 bits. Ids from a path are checked with it before they reach a command.
+bool is_stream_id(std::string_view text);
 
 /// True for 8-4-4-4-12 hexadecimal UUID strings (either case).
 bool is_uuid(std::string_view text);

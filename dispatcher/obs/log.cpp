@@ -95,7 +95,10 @@ bool set_log_level(std::string_view name) {
   return true;
 }
 
-void log(level lvl, std::string_view message, std::initializer_list<log_field> fields) {
+namespace {
+
+template <class Fields>
+void write_entry(level lvl, std::string_view message, const Fields& fields) {
   if (static_cast<int>(lvl) < min_level.load(std::memory_order_relaxed)) return;
 
   // Keys are written in a fixed order (ts, level, msg, then fields as given) so lines read
@@ -116,6 +119,17 @@ void log(level lvl, std::string_view message, std::initializer_list<log_field> f
   }
   line += "}\n";
   write_line(line);
+}
+
+}  // namespace
+
+void log(level lvl, std::string_view message, std::initializer_list<log_field> fields) {
+  write_entry(lvl, message, fields);
+}
+
+void log_fields(level lvl, std::string_view message,
+                const std::vector<std::pair<std::string, std::string>>& fields) {
+  write_entry(lvl, message, fields);
 }
 
 }  // namespace dispatcher::obs

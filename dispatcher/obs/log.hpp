@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace dispatcher::obs {
 
@@ -18,6 +19,10 @@ using log_field = std::pair<std::string_view, std::string_view>;
 
 /// {"ts":"<rfc3339>","level":"info","msg":"...", "<key>":"<value>", ...}
 void log(level lvl, std::string_view message, std::initializer_list<log_field> fields = {});
+
+/// As log(), with fields known only at run time (the settings in effect at startup).
+void log_fields(level lvl, std::string_view message,
+                const std::vector<std::pair<std::string, std::string>>& fields);
 
 inline void log_debug(std::string_view m, std::initializer_list<log_field> f = {}) {
   log(level::debug, m, f);

@@ -1,6 +1,7 @@
 #include "tests/support/harness.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -101,7 +102,8 @@ int in_process_dispatcher::stop() {
   return exit_code_;
 }
 
-dispatcher_process::dispatcher_process(std::map<std::string, std::string> env) {
+dispatcher_process::dispatcher_process(std::map<std::string, std::string> env,
+                                       const std::string& log_path) {
   port_ = free_port();
   env["DISPATCHER_LISTEN"] = "127.0.0.1:" + std::to_string(port_);
   env.try_emplace("DISPATCHER_ADMIN_TOKEN", admin_token);
@@ -109,6 +111,12 @@ dispatcher_process::dispatcher_process(std::map<std::string, std::string> env) {
   env.try_emplace("DISPATCHER_LOG_LEVEL", "warn");
   pid_ = ::fork();
   if (pid_ == 0) {
+    if (!log_path.empty()) {
+      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd < 0) ::_exit(126);
+      ::dup2(fd, STDERR_FILENO);
+      ::close(fd);
+    }
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     ::execl(DISPATCHER_BINARY, DISPATCHER_BINARY, "serve", static_cast<char*>(nullptr));
     ::_exit(127);

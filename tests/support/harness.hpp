@@ -64,7 +64,9 @@ class in_process_dispatcher {
 /// The dispatcher binary as a child process, configured by environment variables.
 class dispatcher_process {
  public:
-  dispatcher_process(std::map<std::string, std::string> env);
+  /// With a log_path, the child's standard error (its log) goes to that file.
+  explicit dispatcher_process(std::map<std::string, std::string> env,
+                              const std::string& log_path = {});
   ~dispatcher_process();
   std::uint16_t port() const { return port_; }
   void kill9();

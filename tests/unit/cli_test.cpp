@@ -207,6 +207,61 @@ TEST(Cli, timeout_refuses_what_is_not_a_duration) {
   EXPECT_NE(usage_error_of({"serve", "--timeout", "5s"}), "") << "serve has its own timeouts";
 }
 
+TEST(Cli, a_zero_timeout_must_be_positive) {
+  const std::string message = usage_error_of({"replay", "--timeout", "0s"});
+  EXPECT_NE(message.find("--timeout must be positive"), std::string::npos) << message;
+}
+
+TEST(Cli, dead_letters_lists_by_default) {
+  const command_line c = parse({"dead-letters"});
+  EXPECT_EQ(c.cmd, cmd::dead_letters);
+  EXPECT_EQ(c.dead_letters.act, dead_letters_options::action::list);
+  EXPECT_EQ(c.dead_letters.limit, 50u);
+  EXPECT_FALSE(c.dead_letters.cursor);
+  EXPECT_EQ(c.dead_letters.timeout, std::chrono::seconds(30));
+  const command_line paged = parse({"dead-letters", "list", "--limit", "2", "--cursor",
+                                    "1700000000000-1", "--url", "http://a:1", "--timeout", "5s"});
+  EXPECT_EQ(paged.dead_letters.act, dead_letters_options::action::list);
+  EXPECT_EQ(paged.dead_letters.limit, 2u);
+  EXPECT_EQ(paged.dead_letters.cursor, "1700000000000-1");
+  EXPECT_EQ(paged.dead_letters.url, "http://a:1");
+  EXPECT_EQ(paged.dead_letters.timeout, std::chrono::seconds(5));
+}
+
+TEST(Cli, dead_letters_retry_and_delete_take_an_id) {
+  const command_line retry = parse({"dead-letters", "retry", "1700000000000-0"});
+  EXPECT_EQ(retry.dead_letters.act, dead_letters_options::action::retry);
+  EXPECT_EQ(retry.dead_letters.id, "1700000000000-0");
+  EXPECT_FALSE(retry.dead_letters.file);
+  EXPECT_EQ(parse({"dead-letters", "retry", "1-0", "fixed.json"}).dead_letters.file, "fixed.json");
+  EXPECT_EQ(parse({"dead-letters", "retry", "1-0", "-"}).dead_letters.file, "-");
+  const command_line del = parse({"dead-letters", "delete", "1-0"});
+  EXPECT_EQ(del.dead_letters.act, dead_letters_options::action::remove);
+  EXPECT_EQ(del.dead_letters.id, "1-0");
+}
+
+TEST(Cli, dead_letters_refuses_what_it_cannot_do) {
+  std::string message = usage_error_of({"dead-letters", "retry", "dlv_1"});
+  EXPECT_NE(message.find("is not a dead-letter id"), std::string::npos) << message;
+  message = usage_error_of({"dead-letters", "purge"});
+  EXPECT_NE(message.find("use list, retry or delete"), std::string::npos) << message;
+  EXPECT_NE(usage_error_of({"dead-letters", "retry"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "delete"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "delete", "1-0", "extra"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "retry", "1-0", "a.json", "b.json"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "list", "extra"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "delete", "1-0", "--limit", "5"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "--limit", "0"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "--limit", "501"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "--cursor", "next"}), "");
+  EXPECT_NE(usage_error_of({"dead-letters", "--listen", "x:1"}), "");
+  const std::string usage = usage_text("dead-letters");
+  EXPECT_NE(usage.find("retry ID [FILE|-]"), std::string::npos) << usage;
+  EXPECT_NE(usage_text("").find("dead-letters"), std::string::npos);
+  EXPECT_EQ(parse({"help", "dead-letters"}).help.topic, "dead-letters");
+  EXPECT_EQ(parse({"dead-letters", "--help"}).help.topic, "dead-letters");
+}
+
 TEST(Cli, version_and_help) {
   EXPECT_EQ(parse({"--version"}).cmd, cmd::version);
   EXPECT_EQ(parse({"help"}).cmd, cmd::help);

@@ -88,5 +88,18 @@ TEST(duration, zero_and_overflowing_values_are_rejected) {
   EXPECT_FALSE(parse_duration_list("5s,0s"));
 }
 
+TEST(duration, a_zero_is_told_apart_from_text_that_is_no_duration) {
+  // Settings read with parse_duration_or_zero, so "0s" can be refused as "must be positive".
+  for (const char* zero : {"0", "0s", "0ms", "00m", "0d"}) {
+    EXPECT_EQ(parse_duration_or_zero(zero), 0ms) << zero;
+    EXPECT_FALSE(parse_duration(zero)) << zero;
+  }
+  EXPECT_EQ(parse_duration_or_zero("5s"), 5s);
+  for (const char* bad : {"", "5", "0x", "-0s", "0 s", "s"}) {
+    EXPECT_FALSE(parse_duration_or_zero(bad)) << bad;
+  }
+  EXPECT_EQ(parse_duration_list("5s,0s", true), (std::vector<milliseconds>{5s, 0ms}));
+}
+
 }  // namespace
 }  // namespace dispatcher::config

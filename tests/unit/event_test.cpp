@@ -304,5 +304,37 @@ TEST(uuid, accepts_either_case_and_only_the_8_4_4_4_12_shape) {
   EXPECT_FALSE(is_uuid("0b7c1f0e-6a0e-4d0a-9d5e_1f3a2b4c5d6e"));
 }
 
+TEST(event, a_validation_error_names_its_field) {
+  const auto field_of = [](std::string_view payload) {
+    auto result = parse_event(payload, entry_id, max_payload);
+    return std::holds_alternative<validation_error>(result)
+               ? std::get<validation_error>(result).field
+               : std::string("accepted");
+  };
+  EXPECT_EQ(field_of(R"({"event":"account.connection.created"})"), "accountid");
+  EXPECT_EQ(field_of(connection_payload(R"(,"id":7)")), "id");
+  EXPECT_EQ(field_of(R"({"event":"Bad"})"), "event");
+  EXPECT_EQ(field_of("{\"event\":\"a.b\",\"accountid\":\"" + std::string(account) +
+                     "\",\"consumerid\":\"nope\",\"created\":1}"),
+            "consumerid");
+  EXPECT_EQ(field_of("{\"event\":\"a.b\",\"accountid\":\"" + std::string(account) +
+                     "\",\"consumerid\":\"" + std::string(consumer) + "\",\"created\":-1}"),
+            "created");
+  // The payload as a whole: no field.
+  EXPECT_EQ(field_of("not json"), "");
+  EXPECT_EQ(field_of("[]"), "");
+}
+
+TEST(event, stream_ids_are_two_64_bit_numbers) {
+  for (const char* id : {"0-0", "1700000000000-0", "1700000000000-12",
+                         "18446744073709551615-18446744073709551615"}) {
+    EXPECT_TRUE(is_stream_id(id)) << id;
+  }
+  for (const char* id : {"", "-", "1-", "-1", "1", "1-2-3", "1-a", "a-1", "+1-0", "1--1", "1 -0",
+                         "18446744073709551616-0", "0-18446744073709551616", "*", "$", "1-0:x"}) {
+    EXPECT_FALSE(is_stream_id(id)) << id;
+  }
+}
+
 }  // namespace
 }  // namespace dispatcher::ingest

@@ -92,5 +92,18 @@ TEST_F(Log, unknown_level_name_is_refused) {
   EXPECT_EQ(lines.size(), 1u);
 }
 
+TEST_F(Log, fields_known_at_run_time_keep_their_order_and_level) {
+  const std::vector<std::pair<std::string, std::string>> fields{{"stream", "s"}, {"batch", "7"}};
+  const auto lines = capture_stderr([&] {
+    log_fields(level::info, "settings in effect", fields);
+    set_log_level("warn");
+    log_fields(level::info, "dropped", fields);
+  });
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(R"("msg":"settings in effect","stream":"s","batch":"7"})"),
+            std::string::npos)
+      << lines[0];
+}
+
 }  // namespace
 }  // namespace dispatcher::obs

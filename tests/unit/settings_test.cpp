@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -380,6 +381,173 @@ TEST(Settings, host_port_forms) {
   EXPECT_FALSE(parse_host_port("[::1]"));
   EXPECT_FALSE(parse_host_port("host:"));
   EXPECT_FALSE(parse_host_port("host:http"));
+}
+
+// -- issue 14: zero durations, unknown variables, the settings in effect ----------------
+
+TEST(Settings, a_zero_duration_must_be_positive_not_malformed) {
+  for (const auto* name :
+       {"DISPATCHER_REQUEST_TIMEOUT", "DISPATCHER_RETENTION", "DISPATCHER_POLL_INTERVAL"}) {
+    for (const auto* zero : {"0s", "0", "0ms", "00m"}) {
+      const std::string message = error_message(env_of({{name, zero}}), std::nullopt, {});
+      EXPECT_EQ(failing_env(name, zero), name) << zero;
+      EXPECT_NE(message.find(std::string(name) + ": must be positive"), std::string::npos)
+          << message;
+      EXPECT_EQ(message.find("is not a duration"), std::string::npos) << message;
+    }
+  }
+  // The same from a flag and from the file (a JSON 0 is the text "0").
+  EXPECT_NE(error_message(no_env, std::nullopt, {{"poll_interval", "0s"}}).find("must be positive"),
+            std::string::npos);
+  const temp_file file(R"({"request_timeout": 0})");
+  EXPECT_NE(error_message(no_env, file.path(), {}).find("must be positive"), std::string::npos);
+  // A delay of the schedule too.
+  const std::string schedule =
+      error_message(env_of({{"DISPATCHER_RETRY_SCHEDULE", "5s,0s"}}), std::nullopt, {});
+  EXPECT_NE(schedule.find("DISPATCHER_RETRY_SCHEDULE: every delay must be positive"),
+            std::string::npos)
+      << schedule;
+  // Text that is no duration at all still says so.
+  EXPECT_NE(error_message(env_of({{"DISPATCHER_POLL_INTERVAL", "0x"}}), std::nullopt, {})
+                .find("is not a duration"),
+            std::string::npos);
+}
+
+TEST(Settings, shutdown_timeout_may_be_zero) {
+  EXPECT_EQ(load_settings(env_of({{"DISPATCHER_SHUTDOWN_TIMEOUT", "0s"}}), std::nullopt, {})
+                .shutdown_timeout,
+            0ms);
+  EXPECT_EQ(load_settings(no_env, std::nullopt, {{"shutdown_timeout", "0"}}).shutdown_timeout, 0ms);
+}
+
+// The warning of each unknown variable, in the environment's order.
+std::vector<std::string> warnings(const environment& env) {
+  std::vector<std::string> out;
+  for (const auto& unknown : unknown_variables(env)) out.push_back(unknown.message());
+  return out;
+}
+
+TEST(Settings, a_misspelt_variable_is_warned_about_with_the_setting_it_meant) {
+  EXPECT_EQ(warnings({{"DISPATCHER_ALLOW_PRIVATE_TARGET", "true"}}),
+            std::vector<std::string>{"unknown setting DISPATCHER_ALLOW_PRIVATE_TARGET; did you "
+                                     "mean DISPATCHER_ALLOW_PRIVATE_TARGETS?"});
+  const auto unknown = unknown_variables({{"DISPATCHER_ALLOW_PRIVATE_TARGET", "true"}});
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].name, "DISPATCHER_ALLOW_PRIVATE_TARGET");
+  EXPECT_EQ(unknown[0].suggestions, std::vector<std::string>{"DISPATCHER_ALLOW_PRIVATE_TARGETS"});
+
+  const std::vector<std::pair<std::string, std::string>> typos{
+      {"DISPATCHER_LSITEN", "DISPATCHER_LISTEN"},                   // two keys swapped
+      {"DISPATCHER_REQUEST_TIMOUT", "DISPATCHER_REQUEST_TIMEOUT"},  // one left out
+      {"DISPATCHER_ADMIN_TOKENS", "DISPATCHER_ADMIN_TOKEN"},        // a trailing S
+      {"DISPATCHER_REDIS_ULR", "DISPATCHER_REDIS_URL"},
+      {"DISPATCHER_log_level", "DISPATCHER_LOG_LEVEL"},    // case
+      {"DISPATCHER_LISTEN_ADDRESS", "DISPATCHER_LISTEN"},  // a known name as its prefix
+      {"DISPATCHER_RETRY", "DISPATCHER_RETRY_SCHEDULE"},   // a prefix of a known name
+      {"DISPATCHER_UR", "DISPATCHER_URL"},                 // the commands' variable
+  };
+  for (const auto& [typo, meant] : typos) {
+    EXPECT_EQ(warnings({{typo, "x"}}), std::vector<std::string>{"unknown setting " + typo +
+                                                                "; did you mean " + meant + "?"});
+  }
+}
+
+TEST(Settings, an_unknown_variable_close_to_nothing_is_still_named) {
+  EXPECT_EQ(warnings({{"DISPATCHER_COLOUR", "blue"}}),
+            std::vector<std::string>{"unknown setting DISPATCHER_COLOUR; it is ignored"});
+  // An empty one too: the name is wrong whatever its value.
+  EXPECT_EQ(unknown_variables({{"DISPATCHER_BATCHSIZE_X", ""}}).size(), 1u);
+  // Too short a prefix points at nothing in particular.
+  EXPECT_TRUE(unknown_variables({{"DISPATCHER_MA", "1"}})[0].suggestions.empty());
+}
+
+TEST(Settings, the_closest_setting_is_offered_and_ties_are_all_named) {
+  // A prefix of both DISPATCHER_RETENTION and DISPATCHER_RETRY_SCHEDULE: the nearer wins.
+  EXPECT_EQ(unknown_variables({{"DISPATCHER_RET", "1"}})[0].suggestions,
+            std::vector<std::string>{"DISPATCHER_RETENTION"});
+  const unknown_variable two{"DISPATCHER_X", {"DISPATCHER_A", "DISPATCHER_B"}};
+  EXPECT_EQ(two.message(),
+            "unknown setting DISPATCHER_X; did you mean DISPATCHER_A or DISPATCHER_B?");
+}
+
+TEST(Settings, known_and_foreign_variables_are_not_warned_about) {
+  environment env{{"PATH", "/usr/bin"},
+                  {"HOME", "/root"},
+                  {"DISPATCHER_URL", "http://x"},
+                  {"dispatcher_listen", "lower case is not ours"},
+                  {"XDISPATCHER_FOO", "1"}};
+  // Every setting's own variable.
+  for (const auto& [name, value] : effective_settings(settings{})) {
+    std::string upper;
+    for (const char c : name)
+      upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    env.emplace_back("DISPATCHER_" + upper, "x");
+  }
+  EXPECT_EQ(env.size(), 5u + 23u);
+  EXPECT_TRUE(unknown_variables(env).empty()) << warnings(env).front();
+  // In the environment's order, each once.
+  env.emplace_back("DISPATCHER_B_UNKNOWN", "1");
+  env.emplace_back("DISPATCHER_A_UNKNOWN", "1");
+  const auto unknown = unknown_variables(env);
+  ASSERT_EQ(unknown.size(), 2u);
+  EXPECT_EQ(unknown[0].name, "DISPATCHER_B_UNKNOWN");
+  EXPECT_EQ(unknown[1].name, "DISPATCHER_A_UNKNOWN");
+}
+
+// The value shown for one setting.
+std::string shown(const settings& s, const std::string& name) {
+  for (const auto& [key, value] : effective_settings(s)) {
+    if (key == name) return value;
+  }
+  ADD_FAILURE() << name << " is not shown";
+  return {};
+}
+
+TEST(Settings, the_settings_in_effect_show_every_value_but_the_secrets) {
+  const settings s = load_settings(
+      env_of({{"DISPATCHER_REDIS_URL", "redis://:hunter2-password@cache.internal:6380/2"},
+              {"DISPATCHER_ADMIN_TOKEN", "admin-token-value-0123"},
+              {"DISPATCHER_METRICS_TOKEN", "metrics-token-value-0123"},
+              {"DISPATCHER_ENCRYPTION_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="},
+              {"DISPATCHER_REQUEST_TIMEOUT", "250ms"},
+              {"DISPATCHER_RETRY_SCHEDULE", "1s,5m"},
+              {"DISPATCHER_ALLOW_PRIVATE_TARGETS", "true"},
+              {"DISPATCHER_BATCH_SIZE", "7"}}),
+      std::nullopt, {});
+  const auto all = effective_settings(s);
+  EXPECT_EQ(all.size(), 23u);
+  for (const auto& [name, value] : all) {
+    for (const auto* secret :
+         {"hunter2-password", "admin-token-value-0123", "metrics-token-value-0123", "a2tra2tra2"}) {
+      EXPECT_EQ(value.find(secret), std::string::npos) << name << " shows " << value;
+    }
+  }
+  EXPECT_EQ(shown(s, "redis_url"), "redis://:***@cache.internal:6380/2");
+  EXPECT_EQ(shown(s, "admin_token"), "***");
+  EXPECT_EQ(shown(s, "metrics_token"), "***");
+  EXPECT_EQ(shown(s, "encryption_key"), "***");
+  EXPECT_EQ(shown(s, "request_timeout"), "250ms");
+  EXPECT_EQ(shown(s, "retry_schedule"), "1s,5m");
+  EXPECT_EQ(shown(s, "allow_private_targets"), "true");
+  EXPECT_EQ(shown(s, "batch_size"), "7");
+  EXPECT_EQ(shown(s, "stream"), "lifecycle:events");
+  EXPECT_EQ(shown(s, "retention"), "30d");
+  // Unset secrets show as empty: nothing to hide, and the operator sees they are unset.
+  const settings plain = load_settings(no_env, std::nullopt, {});
+  EXPECT_EQ(shown(plain, "metrics_token"), "");
+  EXPECT_EQ(shown(plain, "encryption_key"), "");
+  EXPECT_EQ(shown(plain, "redis_url"), "redis://127.0.0.1:6379/0");
+}
+
+TEST(Settings, url_credentials_are_masked) {
+  EXPECT_EQ(mask_url_credentials("redis://:pw@host:6379/0"), "redis://:***@host:6379/0");
+  EXPECT_EQ(mask_url_credentials("redis://default:pw@[::1]:7000"),
+            "redis://default:***@[::1]:7000");
+  EXPECT_EQ(mask_url_credentials("redis://token@host"), "redis://***@host");
+  EXPECT_EQ(mask_url_credentials("redis://:p@ss@host/1"), "redis://:***@host/1");
+  EXPECT_EQ(mask_url_credentials("redis://host:6379/0"), "redis://host:6379/0");
+  EXPECT_EQ(mask_url_credentials("redis://host/a@b"), "redis://host/a@b");
+  EXPECT_EQ(mask_url_credentials("not a url"), "not a url");
 }
 
 }  // namespace
