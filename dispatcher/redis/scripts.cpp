@@ -111,12 +111,27 @@ if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return '
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local indexes, endpoints, counts, leased, acks, granted = {}, {}, {}, {}, {}, {}
-local queued, written = 0, false
+local queued, fields, fresh, due = 0, {}, {}, {}
 local function index(key, did)
   local members = indexes[key]
   if not members then members = {}; indexes[key] = members end
   members[#members + 1] = now_s
   members[#members + 1] = did
+end
+
+-- The dedupe in one read for the whole call: which event ids were accepted before.
+local ids_in_call = {}
+do
+  local i = 10
+  while i <= #ARGV do
+    ids_in_call[#ids_in_call + 1] = ARGV[i]
+    i = i + 10 + 2 * tonumber(ARGV[i + 9])
+  end
+end
+local known = {}
+for first = 1, #ids_in_call, 1000 do
+  local got = redis.call('HMGET', seen, unpack(ids_in_call, first, math.min(first + 999, #ids_in_call)))
+  for k, v in ipairs(got) do if v then known[ids_in_call[first + k - 1]] = true end end
 end
 
 local i = 10
@@ -126,15 +141,20 @@ while i <= #ARGV do
   local first, last = i + 10, i + 9 + 2 * n
   i = last + 1
   acks[#acks + 1] = entry
-  -- The dedupe and the event's address in one command: which bucket holds it.
-  if redis.call('HSETNX', seen, id, hour) == 0 then
+  if known[id] then
     counts[#counts + 1] = -1
   else
-    written = true
+    known[id] = true  -- the same id twice in one call: the second is a duplicate
+    -- The event's address: which bucket holds it.
+    fresh[#fresh + 1] = id
+    fresh[#fresh + 1] = hour
     local ids = {}
     for j = first, last, 2 do ids[#ids + 1] = ARGV[j + 1] end
-    local fields = {'e:' .. id, etype .. '\t' .. consumer .. '\t' .. conn .. '\t' .. now_s .. '\t' ..
-      order .. '\t' .. table.concat(ids, ','), 'p:' .. id, body}
+    fields[#fields + 1] = 'e:' .. id
+    fields[#fields + 1] = etype .. '\t' .. consumer .. '\t' .. conn .. '\t' .. now_s .. '\t' ..
+      order .. '\t' .. table.concat(ids, ',')
+    fields[#fields + 1] = 'p:' .. id
+    fields[#fields + 1] = body
     local pending = 'pending\t0\t\t' .. now_s .. '\t' .. now_s .. '\t' .. now_s .. '\t0\t' .. id .. '\t'
     for j = first, last, 2 do
       local ep, did = ARGV[j], ARGV[j + 1]
@@ -160,7 +180,10 @@ while i <= #ARGV do
         leased[#leased + 1] = ep
         leased[#leased + 1] = id
       else
-        redis.call('ZADD', P .. 'q:due:' .. ep, now_s, did)
+        local d = due[ep]
+        if not d then d = {}; due[ep] = d end
+        d[#d + 1] = now_s
+        d[#d + 1] = did
         e.direct = false  -- first in, first out: later ones wait behind this one
         e.queued = true
         queued = queued + 1
@@ -170,7 +193,6 @@ while i <= #ARGV do
       index(P .. 'i:consumer:' .. consumer, did)
       if conn ~= '' then index(P .. 'i:conn:' .. conn, did) end
     end
-    hset_all(B, fields)
     counts[#counts + 1] = n
 
     -- The connection status view: history ordered by (created, stream position); the
@@ -197,8 +219,18 @@ end
 -- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
 -- to the same consumer and connection indexes).
 for key, members in pairs(indexes) do index_add_all(key, members, now, ttl_s) end
--- The retention sweep finds buckets here (ingest/retention_sweeper).
-if written then redis.call('ZADD', P .. 'buckets', tonumber(hour, 16), hour) end
+-- Every record of the call in one write per hash.
+if #fresh > 0 then
+  hset_all(seen, fresh)
+  hset_all(B, fields)
+  -- The retention sweep finds buckets here (ingest/stream_trimmer).
+  redis.call('ZADD', P .. 'buckets', tonumber(hour, 16), hour)
+end
+for ep, d in pairs(due) do
+  for first = 1, #d, 1000 do
+    redis.call('ZADD', P .. 'q:due:' .. ep, unpack(d, first, math.min(first + 999, #d)))
+  end
+end
 grant(token, granted, lease_until)
 for ep, e in pairs(endpoints) do
   busy_add(ep, e.taken)
@@ -269,15 +301,42 @@ for _, ep in ipairs(eps) do
     if want > 0 then
       local due = P .. 'q:due:' .. ep
       local items = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, want)
-      for _, did in ipairs(items) do
-        redis.call('ZREM', due, did)
-        local B = bucket(did)
-        local v = redis.call('HGET', B, 'd:' .. did)
-        if v then
-          local f = record_parse(v)
-          granted[#granted + 1] = did .. '|' .. ep
-          claimed[#claimed + 1] = {did, ep, f[8], f[2], redis.call('HGET', B, 'p:' .. f[8]), f[7], f[5]}
-          taken = taken + 1
+      if #items > 0 then
+        -- From -inf the items are the queue's first ranks: one removal for all of them.
+        redis.call('ZREMRANGEBYRANK', due, 0, #items - 1)
+        -- Records and payloads read with one HMGET per hour bucket, not one per delivery.
+        local by_bucket, order = {}, {}
+        for _, did in ipairs(items) do
+          local B = bucket(did)
+          local g = by_bucket[B]
+          if not g then g = {}; by_bucket[B] = g; order[#order + 1] = B end
+          g[#g + 1] = did
+        end
+        for _, B in ipairs(order) do
+          local dids = by_bucket[B]
+          local fields = {}
+          for k, did in ipairs(dids) do fields[k] = 'd:' .. did end
+          local records = redis.call('HMGET', B, unpack(fields))
+          local parsed, payload_fields = {}, {}
+          for k, v in ipairs(records) do
+            if v then
+              local f = record_parse(v)
+              parsed[k] = f
+              payload_fields[#payload_fields + 1] = 'p:' .. f[8]
+            end
+          end
+          local payloads = {}
+          if #payload_fields > 0 then payloads = redis.call('HMGET', B, unpack(payload_fields)) end
+          local p = 0
+          for k, did in ipairs(dids) do
+            local f = parsed[k]
+            if f then
+              p = p + 1
+              granted[#granted + 1] = did .. '|' .. ep
+              claimed[#claimed + 1] = {did, ep, f[8], f[2], payloads[p], f[7], f[5]}
+              taken = taken + 1
+            end
+          end
         end
       end
     end
