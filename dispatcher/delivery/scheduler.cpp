@@ -1,5 +1,7 @@
 #include "dispatcher/delivery/scheduler.hpp"
 
+#include <unordered_map>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -23,6 +25,8 @@ namespace {
 
 // Claims are capped so one claim script stays short (it blocks Redis while it runs).
 constexpr std::size_t max_claim = 256;
+// Records per complete_attempts call, for the same reason.
+constexpr std::size_t max_record_batch = 256;
 
 history::delivery_status status_after(retry::action_kind kind) {
   switch (kind) {
@@ -53,6 +57,7 @@ scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, ht
       wake_timer_(executor),
       record_timer_(executor),
       room_timer_(executor),
+      slots_(settings.max_in_flight),
       random_(std::random_device{}()) {
   obs::global_metrics().attempts.set_cap(settings.metrics_endpoints);
 }
@@ -64,42 +69,37 @@ std::chrono::milliseconds scheduler::lease_duration() const {
 }
 
 void scheduler::wake() {
-  woken_ = true;
-  wake_timer_.cancel();
+  carry_out(slots_.wake());
 }
 
-std::size_t scheduler::room() const {
-  const std::size_t busy = running_.size() + reserved_;
-  return settings_.max_in_flight > busy ? settings_.max_in_flight - busy : 0;
+void scheduler::carry_out(wakeups w) {
+  if (w.claim_loop) wake_timer_.cancel();
+  if (w.room_waiter) room_timer_.cancel();
 }
 
 lease_grant scheduler::reserve(std::size_t wanted) {
-  if (stopping_) return {};
-  lease_grant grant{std::min(wanted, room()), instance_id_ + ":" + std::to_string(++claims_)};
-  reserved_ += grant.slots;
-  return grant;
+  const auto granted = slots_.reserve(wanted);
+  if (!granted) return {};
+  return {*granted, instance_id_ + ":" + std::to_string(++claims_)};
 }
 
 void scheduler::adopt(std::vector<claimed_delivery> items, const lease_grant& grant) {
-  reserved_ -= grant.slots;
+  const std::size_t leased = items.size();
   for (auto& item : items) start(std::move(item), grant.token);
-  if (room_limited_ && items.size() < grant.slots) wake();
+  carry_out(slots_.adopt(grant.slots, leased));
 }
 
 asio::awaitable<std::size_t> scheduler::async_wait_for_room(std::size_t wanted) {
-  wanted = std::clamp<std::size_t>(wanted, 1, settings_.max_in_flight);
-  while (!stopping_ && room() < wanted) {
-    room_wanted_ = wanted;
+  while (slots_.wait_for_room(wanted)) {
     room_timer_.expires_after(100ms);  // a safety net; finish() ends the wait sooner
     co_await room_timer_.async_wait(use_tuple);
   }
-  room_wanted_ = 0;
-  co_return room();
+  co_return slots_.end_room_wait();
 }
 
 void scheduler::start(claimed_delivery item, const std::string& token) {
-  running_.emplace(item.id, lease{token, item.endpoint_id});
-  obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
+  slots_.start(item.id, {token, item.endpoint_id});
+  obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(slots_.in_flight()));
   asio::co_spawn(executor_, async_attempt(std::move(item), token),
                  log_exceptions(std::string("delivery attempt")));
 }
@@ -109,18 +109,15 @@ asio::awaitable<void> scheduler::async_run() {
   auto& m = obs::global_metrics();
   auto backoff = 100ms;
   std::int64_t oldest_checked_ms = 0;
-  while (!stopping_) {
+  while (!slots_.stopping()) {
     const auto now = unix_now_ms();
     m.last_scheduler_run_unix.set(now / 1000);
     if (now - oldest_checked_ms >= 1000) {
       oldest_checked_ms = now;
       co_await async_measure_oldest_due();
     }
-    const std::size_t free = room();
-    room_limited_ = free == 0;
-    bool maybe_more = false;
-    if (free > 0) {
-      const std::size_t want = std::min(free, max_claim);
+    const std::size_t want = slots_.begin_claim(max_claim);
+    if (want > 0) {
       std::string token = instance_id_ + ":" + std::to_string(++claims_);
       const auto args =
           redis::encode(redis::claim_request{settings_.stream, now, want, lease_duration().count(),
@@ -128,7 +125,7 @@ asio::awaitable<void> scheduler::async_run() {
       auto r = co_await redis::async_eval(conn_, redis::claim_due, args);
       auto claim = r.ok() ? redis::decode_claim(std::move(r.value)) : std::nullopt;
       if (!claim) {
-        if (!stopping_) {
+        if (!slots_.stopping()) {
           m.redis_errors.inc();
           obs::log_warn("claiming due deliveries failed",
                         {{"error", r.ok() ? "unexpected reply" : r.error_message()}});
@@ -144,16 +141,15 @@ asio::awaitable<void> scheduler::async_run() {
         obs::log_warn("took back deliveries whose lease expired",
                       {{"count", std::to_string(claim->expired_leases)}});
       }
+      const std::size_t got = claim->claimed.size();
       for (auto& d : claim->claimed) start(std::move(d), token);
-      maybe_more = claim->claimed.size() == want;
-      room_limited_ = maybe_more && want == free;
+      if (slots_.claimed(got)) continue;  // there may be more due now
     }
-    if (maybe_more) continue;
-    if (!woken_) {
+    if (slots_.poll_wait()) {
       wake_timer_.expires_after(settings_.poll_interval);
       co_await wake_timer_.async_wait(use_tuple);
     }
-    woken_ = false;
+    slots_.end_pass();
   }
 }
 
@@ -328,37 +324,23 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
 }
 
 void scheduler::finish(const std::string& delivery_id, std::optional<redis::completion> record) {
-  running_.erase(delivery_id);
-  obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(running_.size()));
-  if (record) {
-    outbox_.push_back(std::move(*record));
-    if (!recording_) record_timer_.cancel();
-  }
-  if (room_limited_) wake();  // the claim loop waits for this slot
-  if (room_wanted_ > 0 && room() >= room_wanted_) room_timer_.cancel();
+  const auto w = slots_.finish(delivery_id);
+  obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(slots_.in_flight()));
+  if (record && outbox_.push(std::move(*record))) record_timer_.cancel();
+  carry_out(w);
 }
 
 asio::awaitable<void> scheduler::async_record_loop() {
   // Records wait while a write is in flight and go together in the next one: under load
   // one script call records many attempts, idle it records one at once.
-  constexpr std::size_t max_batch = 256;
-  while (!closed_ || !outbox_.empty()) {
+  while (!outbox_.finished()) {
     if (outbox_.empty()) {
       record_timer_.expires_at(std::chrono::steady_clock::time_point::max());
       co_await record_timer_.async_wait(use_tuple);
       continue;
     }
-    std::vector<redis::completion> batch;
-    if (outbox_.size() <= max_batch) {
-      batch.swap(outbox_);
-    } else {
-      batch.assign(std::make_move_iterator(outbox_.begin()),
-                   std::make_move_iterator(outbox_.begin() + max_batch));
-      outbox_.erase(outbox_.begin(), outbox_.begin() + max_batch);
-    }
-    recording_ = true;
-    co_await async_record(std::move(batch));
-    recording_ = false;
+    co_await async_record(outbox_.take(max_record_batch));
+    outbox_.written();
   }
 }
 
@@ -398,20 +380,18 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
 }
 
 asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline) {
-  stopping_ = true;
-  wake();
-  room_timer_.cancel();
+  carry_out(slots_.stop());
   asio::steady_timer timer(executor_);
   const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!running_.empty() && std::chrono::steady_clock::now() < until) {
+  while (slots_.in_flight() > 0 && std::chrono::steady_clock::now() < until) {
     timer.expires_after(10ms);
     co_await timer.async_wait(use_tuple);
   }
-  if (!running_.empty()) co_await async_release_running();
+  if (slots_.in_flight() > 0) co_await async_release_running();
   // Every attempt that ended has its record written before the connection closes.
-  closed_ = true;
+  outbox_.close();
   record_timer_.cancel();
-  while (!outbox_.empty() || recording_) {
+  while (!outbox_.settled()) {
     timer.expires_after(10ms);
     co_await timer.async_wait(use_tuple);
   }
@@ -419,7 +399,7 @@ asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline)
 
 asio::awaitable<void> scheduler::async_release_running() {
   std::unordered_map<std::string, redis::release_request> by_token;
-  for (const auto& [id, held] : running_) {
+  for (const auto& [id, held] : slots_.running()) {
     auto& request = by_token[held.token];
     request.leases.push_back({id, held.endpoint_id});
   }

@@ -2,14 +2,14 @@
 // attempt each, and records the attempt with the delivery's next state in one atomic step
 // (complete_attempts, batched). In-flight attempts are bounded per process here and per endpoint in
 // the claim script, so a slow endpoint's backlog waits in Redis, not in memory. A lease
-// that outlives its owner (a crash) expires and the delivery becomes due again.
+// that outlives its owner (a crash) expires and the delivery becomes due again. The slot
+// accounting and the wake-up decisions are in slots.hpp; this file carries them out.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <random>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -18,6 +18,7 @@
 
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/delivery/http_client.hpp"
+#include "dispatcher/delivery/slots.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/redis/script_io.hpp"
@@ -64,7 +65,7 @@ class scheduler {
   /// every attempt record still waiting.
   boost::asio::awaitable<void> async_drain(std::chrono::milliseconds deadline);
 
-  std::size_t in_flight() const noexcept { return running_.size(); }
+  std::size_t in_flight() const noexcept { return slots_.in_flight(); }
   /// How long a lease lasts: well past the longest attempt.
   std::chrono::milliseconds lease_duration() const;
 
@@ -77,10 +78,11 @@ class scheduler {
   boost::asio::awaitable<void> async_record(std::vector<redis::completion> batch);
   /// Hands the leases of attempts still running back as due now.
   boost::asio::awaitable<void> async_release_running();
-  std::size_t room() const;
   void start(claimed_delivery item, const std::string& token);
   /// Forgets a finished attempt, queues its record and frees its slot.
   void finish(const std::string& delivery_id, std::optional<redis::completion> record);
+  /// Ends the waits the accounting says must end.
+  void carry_out(wakeups w);
 
   boost::asio::any_io_executor executor_;
   redis::connection& conn_;
@@ -93,20 +95,10 @@ class scheduler {
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer record_timer_;
   boost::asio::steady_timer room_timer_;
-  std::size_t room_wanted_ = 0;  // what async_wait_for_room waits for; 0: nobody waits
-  struct lease {
-    std::string token, endpoint_id;
-  };
-  std::unordered_map<std::string, lease> running_;  // by delivery id
-  std::size_t reserved_ = 0;               // slots granted to the ingest path, not yet adopted
-  std::vector<redis::completion> outbox_;  // attempt records not yet written
-  bool recording_ = false;                 // a complete_attempts call is in flight
+  slots slots_;
+  record_outbox<redis::completion> outbox_;  // attempt records not yet written
   std::mt19937_64 random_;
   std::uint64_t claims_ = 0;
-  bool woken_ = false;
-  bool room_limited_ = false;  // the last claim was cut short by this process's bound
-  bool stopping_ = false;
-  bool closed_ = false;  // no more records will come: the record loop ends
 };
 
 }  // namespace dispatcher::delivery

@@ -1,0 +1,136 @@
+// The scheduler's accounting, without I/O: which in-flight slots are taken (attempts
+// running, grants held by the ingest path), how many deliveries a claim may ask for,
+// when the claim loop, a room waiter or the record writer must be woken, and which
+// attempt records go in the next write. The scheduler (scheduler.cpp) owns the timers and
+// the Redis calls and does what these classes answer; keeping the decisions here lets
+// unit tests walk every rule step by step with no sockets, no clocks and no sleeps, the
+// way Boost.Redis tests its connection logic (run_fsm).
+#pragma once
+
+#include <cstddef>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace dispatcher::delivery {
+
+/// Waits the scheduler must end after an event. A wait that is not waiting when told to
+/// end is not harmed: each flag only ends a wait whose reason has gone.
+struct wakeups {
+  bool claim_loop = false;   // end the claim loop's poll or backoff wait
+  bool room_waiter = false;  // end async_wait_for_room's wait
+};
+
+/// In-flight slots of one process: at most `bound` attempts running or granted to the
+/// ingest path, so a backlog waits in Redis, not in memory.
+class slots {
+ public:
+  /// Who holds a running delivery's lease: handed back under it at shutdown.
+  struct lease {
+    std::string token, endpoint_id;
+  };
+
+  explicit slots(std::size_t bound) : bound_(bound) {}
+
+  /// Slots neither running nor granted.
+  std::size_t room() const noexcept;
+  std::size_t in_flight() const noexcept { return running_.size(); }
+  std::size_t reserved() const noexcept { return reserved_; }
+  bool stopping() const noexcept { return stopping_; }
+  const std::unordered_map<std::string, lease>& running() const noexcept { return running_; }
+
+  /// New work may be due now (deliveries were queued): the claim loop claims without
+  /// waiting for the poll interval.
+  wakeups wake();
+
+  /// Sets aside up to `wanted` free slots for deliveries the ingest script leases
+  /// directly. Nullopt once stopping: no grant at all, not even an empty one.
+  std::optional<std::size_t> reserve(std::size_t wanted);
+  /// An attempt started, under the lease `held`, from a claim or a grant.
+  void start(std::string delivery_id, lease held);
+  /// Closes a grant of `granted` slots once the `leased` deliveries leased under it were
+  /// start()ed: its unused slots become free again.
+  wakeups adopt(std::size_t granted, std::size_t leased);
+  /// An attempt ended: its slot is free.
+  wakeups finish(const std::string& delivery_id);
+
+  /// A claim pass begins: how many deliveries to ask for, at most `cap`. Zero: no room
+  /// (the loop then waits for a slot to free: finish() wakes it), or stopping.
+  std::size_t begin_claim(std::size_t cap);
+  /// The claim asked for by begin_claim() returned `got` deliveries, all start()ed. True:
+  /// there may be more due now, claim again at once.
+  bool claimed(std::size_t got);
+  /// Whether the claim loop waits for the poll interval before its next pass: not when it
+  /// was woken since the last end_pass().
+  bool poll_wait() const noexcept { return !woken_; }
+  /// The pass's wait is over: wake-ups from now on are for the next pass.
+  void end_pass() noexcept { woken_ = false; }
+
+  /// Whether the stream reader must (still) wait for `wanted` free slots (clamped to
+  /// 1..bound); while it does, finish() tells when to end its wait.
+  bool wait_for_room(std::size_t wanted);
+  /// The reader's wait is over; returns the free room.
+  std::size_t end_room_wait() noexcept;
+
+  /// Shutdown: no more claims or grants; every wait ends.
+  wakeups stop();
+
+ private:
+  std::size_t bound_;
+  std::unordered_map<std::string, lease> running_;  // by delivery id
+  std::size_t reserved_ = 0;     // slots granted to the ingest path, not yet adopted
+  std::size_t room_wanted_ = 0;  // what wait_for_room waits for; 0: nobody waits
+  std::size_t claim_room_ = 0;   // the room when the current claim was sized
+  std::size_t claim_want_ = 0;   // what the current claim asked for
+  bool woken_ = false;
+  bool room_limited_ = false;  // the last claim was cut short by this process's bound
+  bool stopping_ = false;
+};
+
+/// Attempt records waiting to be written, one write in flight at a time (the record loop
+/// in scheduler.cpp says why). A template so that the accounting needs no Redis type.
+template <class Record>
+class record_outbox {
+ public:
+  /// Queues a record; true when the writer must be woken (no write is in flight, so it
+  /// may be waiting for records).
+  bool push(Record r) {
+    waiting_.push_back(std::move(r));
+    return !writing_;
+  }
+  bool empty() const noexcept { return waiting_.empty(); }
+  std::size_t size() const noexcept { return waiting_.size(); }
+
+  /// The next write: the oldest records, at most `max` of them, in the order they came.
+  /// The write is in flight until written().
+  std::vector<Record> take(std::size_t max) {
+    std::vector<Record> batch;
+    if (waiting_.size() <= max) {
+      batch.swap(waiting_);
+    } else {
+      const auto end = waiting_.begin() + static_cast<std::ptrdiff_t>(max);
+      batch.assign(std::make_move_iterator(waiting_.begin()), std::make_move_iterator(end));
+      waiting_.erase(waiting_.begin(), end);
+    }
+    writing_ = true;
+    return batch;
+  }
+  void written() noexcept { writing_ = false; }
+
+  /// No more records will come once the waiting ones are written: the writer ends.
+  void close() noexcept { closed_ = true; }
+  /// The writer's loop is over: closed and nothing waits.
+  bool finished() const noexcept { return closed_ && waiting_.empty(); }
+  /// Every record queued so far is written (or given up on): a drain may end.
+  bool settled() const noexcept { return waiting_.empty() && !writing_; }
+
+ private:
+  std::vector<Record> waiting_;
+  bool writing_ = false;  // a write is in flight
+  bool closed_ = false;
+};
+
+}  // namespace dispatcher::delivery
