@@ -69,7 +69,6 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
 }
 
 std::string index_key(const redis::keyspace& keys, const delivery_filter& f) {
-  if (f.connectionid) return keys.index_connection(*f.connectionid);
   if (f.consumerid) return keys.index_consumer(*f.consumerid);
   if (f.endpoint_id) return keys.index_endpoint(*f.endpoint_id);
   return keys.index_all();

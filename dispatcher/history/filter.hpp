@@ -51,7 +51,8 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
 
 /// The index sorted set to scan: the most selective one the filter names. Status and event
 /// type have no index of their own (a delivery's status changes; its type is one of a few):
-/// they are checked while walking.
+/// they are checked while walking. A connection is found through its history instead
+/// (history/connection.hpp), which the store reads whole.
 std::string index_key(const redis::keyspace& keys, const delivery_filter& f);
 
 /// Whether a delivery and its event satisfy every condition of the filter. `event` is null

@@ -1,12 +1,14 @@
 #include "dispatcher/history/store.hpp"
 
 #include <charconv>
+#include <cstdlib>
 
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
+#include "dispatcher/history/connection.hpp"
 #include "dispatcher/redis/fields.hpp"
 
 namespace dispatcher::history {
@@ -23,44 +25,110 @@ std::int64_t to_int(std::string_view s) {
   return v;
 }
 
-/// A history member is "<order>|<json>"; the JSON also names the consumer, which the
-/// connection view shows once rather than in every entry.
-nlohmann::json history_entry(std::string_view member) {
-  const auto bar = member.find('|');
-  auto j = json_or_text(member.substr(bar == std::string_view::npos ? 0 : bar + 1));
-  if (!j.is_object()) return nlohmann::json::object();
-  if (const auto at = j.find("at"); at != j.end() && at->is_number_integer()) {
-    // The ingest script writes a checked `created`; an entry written by hand is shown as
-    // stored rather than overflowing the multiplication.
-    const auto seconds = at->get<std::int64_t>();
-    if (seconds >= 0 && seconds <= max_rfc3339_seconds) *at = format_rfc3339(seconds * 1000);
+/// Connections with more events than this list only their newest this many.
+constexpr std::size_t max_connection_events = 10'000;
+
+struct scored_member {
+  history_member member;
+  std::int64_t created = 0;  // seconds, the member's score
+};
+
+/// The members of a ZRANGE ... WITHSCORES reply that parse, in order.
+std::vector<scored_member> members_of(const redis::reply& r) {
+  std::vector<scored_member> out;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    if (auto m = parse_history_member(r.elements[i].str)) {
+      // Scores are doubles: "1e+15" is a time too far to show as one, not 1 second.
+      const double score = std::strtod(r.elements[i + 1].str.c_str(), nullptr);
+      const bool fits = score >= -9.2e18 && score <= 9.2e18;
+      out.push_back({std::move(*m), fits ? static_cast<std::int64_t>(score) : 0});
+    }
   }
-  return j;
+  return out;
 }
 
-// Entries are written by the ingest script, but one written by hand, with a number where a
-// string belongs, must not turn the view into an exception.
-std::string string_member(const nlohmann::json& entry, const char* name) {
-  const auto it = entry.find(name);
-  return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
+/// The newest status change: the connection's current state.
+const scored_member* newest_status(const std::vector<scored_member>& members) {
+  for (auto it = members.rbegin(); it != members.rend(); ++it) {
+    if (it->member.status != '-') return &*it;
+  }
+  return nullptr;
 }
 
-/// The connection's current state is the newest entry of its ordered history.
-nlohmann::json connection_json(const std::string& id, const nlohmann::json& newest) {
+nlohmann::json connection_json(const std::string& id, const scored_member& newest,
+                               std::string consumerid) {
+  auto entry = history_entry_json(newest.member, newest.created);
   return {{"connectionid", id},
-          {"status", string_member(newest, "status")},
-          {"consumerid", string_member(newest, "consumerid")},
-          {"updated_at", string_member(newest, "at")},
-          {"event_id", string_member(newest, "event_id")}};
+          {"status", std::move(entry["status"])},
+          {"consumerid", std::move(consumerid)},
+          {"updated_at", std::move(entry["at"])},
+          {"event_id", newest.member.event_id}};
 }
 
 }  // namespace
 
+asio::awaitable<store::page> store::async_scan_connection(const delivery_filter& f,
+                                                          std::size_t want) {
+  // A connection has few events: read them all (up to a bound), then its deliveries, and
+  // order and page those here.
+  page out;
+  auto r = co_await conn_.async_exec(
+      redis::command{"ZREVRANGE", keys_.connection_history(*f.connectionid), "0",
+                     std::to_string(max_connection_events - 1), "WITHSCORES"});
+  if ((out.ec = error_of(r))) co_return out;
+  std::vector<redis::command> event_gets;
+  std::vector<std::string> buckets;
+  for (const auto& m : members_of(r.value)) {
+    buckets.push_back(m.member.bucket);
+    event_gets.push_back(
+        redis::command{"HGET", keys_.bucket(m.member.bucket), "e:" + m.member.event_id});
+  }
+  auto events = co_await conn_.async_exec(std::move(event_gets));
+  std::vector<event_record> records;
+  std::vector<redis::command> delivery_gets;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if ((out.ec = error_of(events[i]))) co_return out;
+    auto e = parse_event_record(events[i].value.str);
+    if (!e || e->delivery_ids.empty()) continue;
+    redis::command get{"HMGET", keys_.bucket(buckets[i])};
+    for (const auto& d : e->delivery_ids) get.arg("d:" + d);
+    delivery_gets.push_back(std::move(get));
+    records.push_back(std::move(*e));
+  }
+  auto deliveries = co_await conn_.async_exec(std::move(delivery_gets));
+  std::vector<page::item> all;
+  for (std::size_t i = 0; i < deliveries.size(); ++i) {
+    if ((out.ec = error_of(deliveries[i]))) co_return out;
+    const auto& values = deliveries[i].value.elements;
+    for (std::size_t k = 0; k < values.size() && k < records[i].delivery_ids.size(); ++k) {
+      auto d = parse_delivery_record(values[k].str);
+      if (!d || !matches(f, *d, &records[i])) continue;
+      const auto& id = records[i].delivery_ids[k];
+      if (f.after && (d->created_at_ms > f.after->score ||
+                      (d->created_at_ms == f.after->score && id >= f.after->id))) {
+        continue;  // on an earlier page
+      }
+      all.push_back({id, d->created_at_ms, std::move(*d), records[i]});
+    }
+  }
+  // Newest first, as the indexes walk: by created_at, then id, both descending.
+  std::sort(all.begin(), all.end(), [](const page::item& a, const page::item& b) {
+    return a.score != b.score ? a.score > b.score : a.id > b.id;
+  });
+  if (all.size() > want) {
+    all.resize(want);
+    out.next = cursor{all.back().score, all.back().id};
+  }
+  out.items = std::move(all);
+  co_return out;
+}
+
 asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::size_t want,
                                                std::size_t max_scanned, bool with_events) {
+  if (f.connectionid) co_return co_await async_scan_connection(f, want);
   page out;
   const std::string key = index_key(keys_, f);
-  const bool need_events = with_events || f.event || f.consumerid || f.connectionid;
+  const bool need_events = with_events || f.event || f.consumerid;
   const std::string max = f.after      ? std::to_string(f.after->score)
                           : f.until_ms ? "(" + std::to_string(*f.until_ms)
                                        : std::string("+inf");
@@ -204,17 +272,22 @@ asio::awaitable<query_result> store::async_get_event(const std::string& id) {
 }
 
 asio::awaitable<query_result> store::async_get_connection(const std::string& id) {
-  auto r =
-      co_await conn_.async_exec(redis::command{"ZRANGE", keys_.connection_history(id), "0", "-1"});
+  auto r = co_await conn_.async_exec(
+      redis::command{"ZRANGE", keys_.connection_history(id), "0", "-1", "WITHSCORES"});
   if (auto ec = error_of(r)) co_return query_result{ec, std::nullopt};
-  if (r.value.elements.empty()) co_return query_result{};
+  const auto members = members_of(r.value);
+  const auto* newest = newest_status(members);
+  if (!newest) co_return query_result{};
   nlohmann::json history = nlohmann::json::array();
-  for (const auto& member : r.value.elements) {
-    auto entry = history_entry(member.str);
-    entry.erase("consumerid");
-    history.push_back(std::move(entry));
+  for (const auto& m : members) {
+    if (m.member.status != '-') history.push_back(history_entry_json(m.member, m.created));
   }
-  auto body = connection_json(id, history_entry(r.value.elements.back().str));
+  // The consumer is read from the newest status change's event.
+  auto e = co_await conn_.async_exec(
+      redis::command{"HGET", keys_.bucket(newest->member.bucket), "e:" + newest->member.event_id});
+  if (auto ec = error_of(e)) co_return query_result{ec, std::nullopt};
+  const auto event = parse_event_record(e.value.str);
+  auto body = connection_json(id, *newest, event ? event->consumerid : std::string());
   body["history"] = std::move(history);
   co_return query_result{{}, std::move(body)};
 }
@@ -226,16 +299,19 @@ asio::awaitable<query_result> store::async_consumer_connections(
   if (auto ec = error_of(members)) co_return query_result{ec, std::nullopt};
   auto ids = redis::to_strings(members.value);
   std::sort(ids.begin(), ids.end());
-  std::vector<redis::command> newest;
+  std::vector<redis::command> histories;
   for (const auto& id : ids) {
-    newest.push_back(redis::command{"ZRANGE", keys_.connection_history(id), "-1", "-1"});
+    histories.push_back(
+        redis::command{"ZRANGE", keys_.connection_history(id), "0", "-1", "WITHSCORES"});
   }
-  auto records = co_await conn_.async_exec(std::move(newest));
+  auto records = co_await conn_.async_exec(std::move(histories));
   nlohmann::json data = nlohmann::json::array();
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (auto ec = error_of(records[i])) co_return query_result{ec, std::nullopt};
-    if (records[i].value.elements.empty()) continue;  // expired
-    auto connection = connection_json(ids[i], history_entry(records[i].value.elements[0].str));
+    const auto all = members_of(records[i].value);
+    const auto* newest = newest_status(all);
+    if (!newest) continue;  // expired
+    auto connection = connection_json(ids[i], *newest, consumerid);
     if (status && connection["status"] != *status) continue;
     data.push_back(std::move(connection));
   }

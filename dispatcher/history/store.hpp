@@ -56,6 +56,8 @@ class store {
     std::vector<item> items;
     std::optional<cursor> next;
   };
+  /// Deliveries of the filter's connection, through its history.
+  boost::asio::awaitable<page> async_scan_connection(const delivery_filter& f, std::size_t want);
   /// `with_events`: read each delivery's event record even when no condition needs it.
   boost::asio::awaitable<page> async_scan(const delivery_filter& f, std::size_t want,
                                           std::size_t max_scanned, bool with_events);

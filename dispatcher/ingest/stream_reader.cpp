@@ -8,6 +8,7 @@
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/common/utf8.hpp"
+#include "dispatcher/history/connection.hpp"
 #include "dispatcher/history/delivery.hpp"
 #include "dispatcher/ingest/event.hpp"
 #include "dispatcher/ingest/retention.hpp"
@@ -41,15 +42,6 @@ constexpr int max_stale_rounds = 16;
 using redis::error_of;
 
 }  // namespace
-
-std::string stream_order_key(std::string_view stream_id) {
-  const auto dash = stream_id.find('-');
-  std::string ms(stream_id.substr(0, dash));
-  std::string seq(dash == std::string_view::npos ? "0" : stream_id.substr(dash + 1));
-  if (ms.size() < 18) ms.insert(0, 18 - ms.size(), '0');
-  if (seq.size() < 10) seq.insert(0, 10 - seq.size(), '0');
-  return ms + "-" + seq;
-}
 
 stream_reader::stream_reader(redis::connection& blocking, redis::connection& conn,
                              const config::settings& settings, routing::registry& endpoints,
@@ -262,7 +254,7 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
                               ev.connectionid,
                               ev.status,
                               ev.created,
-                              stream_order_key(todo[k]->entry_id),
+                              history::stream_order_key(todo[k]->entry_id),
                               todo[k]->entry_id,
                               {}};
         for (const auto* endpoint_id : matched[k]) {

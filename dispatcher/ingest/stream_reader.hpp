@@ -65,8 +65,4 @@ class stream_reader {
   bool stopped_ = false;
 };
 
-/// The history order key of a stream id "ms-seq": fixed-width so that string order is
-/// stream order ("000001700000000000-0000000003").
-std::string stream_order_key(std::string_view stream_id);
-
 }  // namespace dispatcher::ingest

@@ -55,7 +55,6 @@ class keyspace {
   std::string index_all() const { return prefix_ + "i:all"; }
   std::string index_endpoint(std::string_view id) const { return cat("i:ep:", id); }
   std::string index_consumer(std::string_view id) const { return cat("i:consumer:", id); }
-  std::string index_connection(std::string_view id) const { return cat("i:conn:", id); }
   std::string connection_history(std::string_view id) const { return cat("conn:", id, ":history"); }
   std::string consumer_connections(std::string_view id) const {
     return cat("consumer:", id, ":connections");

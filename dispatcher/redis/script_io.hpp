@@ -31,7 +31,7 @@ struct leased_delivery {
 struct ingest_event {
   std::string id, body, type, consumerid, connectionid, status;
   std::int64_t created = 0;
-  std::string order;     // the stream order key (ingest::stream_order_key)
+  std::string order;     // the stream order key (history::stream_order_key)
   std::string entry_id;  // the stream entry to acknowledge
   struct target {
     std::string endpoint_id, delivery_id;

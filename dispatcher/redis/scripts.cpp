@@ -112,6 +112,8 @@ local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local indexes, endpoints, counts, leased, acks, granted = {}, {}, {}, {}, {}, {}
 local queued, fields, fresh, due = 0, {}, {}, {}
+local types = {['account.connection.created'] = 'c', ['account.connection.updated'] = 'u',
+  ['account.connection.deleted'] = 'd'}
 local function index(key, did)
   local members = indexes[key]
   if not members then members = {}; indexes[key] = members end
@@ -191,23 +193,22 @@ while i <= #ARGV do
       index(P .. 'i:all', did)
       index(P .. 'i:ep:' .. ep, did)
       index(P .. 'i:consumer:' .. consumer, did)
-      if conn ~= '' then index(P .. 'i:conn:' .. conn, did) end
     end
     counts[#counts + 1] = n
 
-    -- The connection status view: history ordered by (created, stream position); the
-    -- current status is the last entry in that order, so a late older event never
-    -- overwrites it. Every part of the entry was validated against a pattern with no
-    -- character that needs escaping in JSON.
-    if conn ~= '' and string.sub(etype, 1, 19) == 'account.connection.' then
-      local st = status
-      if string.sub(etype, -8) == '.deleted' then st = 'deleted' end
-      if st ~= '' then
-        local hkey = P .. 'conn:' .. conn .. ':history'
-        redis.call('ZADD', hkey, created_text, order .. '|{"event":"' .. etype .. '","status":"' ..
-          st .. '","at":' .. created_text .. ',"event_id":"' .. id .. '","consumerid":"' ..
-          consumer .. '"}')
-        redis.call('PEXPIRE', hkey, ttl_s)
+    -- The connection's history (history/connection.hpp): every event naming it, ordered
+    -- by (created, stream position), so a late older event never overwrites the current
+    -- status; status changes are marked, other events are there for the delivery list.
+    if conn ~= '' then
+      local st, code = '-', types[etype] or etype
+      if string.sub(etype, 1, 19) == 'account.connection.' then
+        if code == 'd' then st = 'd' elseif status == 'active' then st = 'a'
+        elseif status == 'inactive' then st = 'i' end
+      end
+      local hkey = P .. 'conn:' .. conn .. ':history'
+      redis.call('ZADD', hkey, created_text, order .. '|' .. st .. '|' .. hour .. '|' .. id .. '|' .. code)
+      redis.call('PEXPIRE', hkey, ttl_s)
+      if st ~= '-' then
         local ckey = P .. 'consumer:' .. consumer .. ':connections'
         redis.call('SADD', ckey, conn)
         redis.call('PEXPIRE', ckey, ttl_s)

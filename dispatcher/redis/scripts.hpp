@@ -9,7 +9,7 @@
 //   P b:<hour>               hash per hour of receipt: e:<event id> (metadata), p:<event id>
 //                            (the exact bytes sent), d:<delivery id> (state and attempts),
 //                            packed as history/delivery.hpp says; P buckets lists them
-//   P i:all, P i:ep:<ep>, P i:consumer:<id>, P i:conn:<id>
+//   P i:all, P i:ep:<ep>, P i:consumer:<id>
 //                            zset delivery id -> created_at (ms): the list indexes
 //   P ep:<id>                hash: json (the endpoint), enabled, disabled_reason, rate_limit
 //   P endpoints              zset of endpoint ids by creation time; P endpoints:version
@@ -19,8 +19,9 @@
 //   P q:busy                 hash endpoint -> attempts in flight
 //   P rl:<ep>                rate limit: theoretical arrival time (GCRA) in ms
 //   P rp:<ep>                the next free slot (ms) for a paced replay to this endpoint
-//   P conn:<id>:history      zset by event created time: "<stream order>|<json entry>";
-//                            the newest entry is the connection's current status
+//   P conn:<id>:history      zset by event created time, one member per event naming the
+//                            connection (history/connection.hpp): the status view, and
+//                            the delivery list's connectionid filter
 //   P consumer:<id>:connections  set of the consumer's connection ids
 #pragma once
 

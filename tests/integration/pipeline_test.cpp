@@ -123,17 +123,25 @@ TEST_F(Pipeline, list_pages_with_cursor_newest_first) {
     publish(event_json("account.connection.updated", consumer_a, connection_1, "active", 100 + i));
   }
   ASSERT_TRUE(r.wait_for_requests(7, 10s));
-  std::set<std::string> seen;
-  std::string cursor;
-  int pages = 0;
-  do {
-    auto page = deliveries("limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor));
-    for (const auto& d : page["data"]) EXPECT_TRUE(seen.insert(d["id"].get<std::string>()).second);
-    cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
-    ++pages;
-  } while (!cursor.empty() && pages < 10);
-  EXPECT_EQ(seen.size(), 7u);
-  EXPECT_EQ(pages, 3);
+  // The index walk, and a connection's deliveries (read through its history) alike.
+  for (const std::string& filter : {std::string(), "&connectionid=" + connection_1}) {
+    std::set<std::string> seen;
+    std::string cursor;
+    std::string last_created = "9999";
+    int pages = 0;
+    do {
+      auto page = deliveries("limit=3" + filter + (cursor.empty() ? "" : "&cursor=" + cursor));
+      for (const auto& d : page["data"]) {
+        EXPECT_TRUE(seen.insert(d["id"].get<std::string>()).second) << filter;
+        EXPECT_LE(d["created_at"].get<std::string>(), last_created) << "newest first " << filter;
+        last_created = d["created_at"];
+      }
+      cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
+      ++pages;
+    } while (!cursor.empty() && pages < 10);
+    EXPECT_EQ(seen.size(), 7u) << filter;
+    EXPECT_EQ(pages, 3) << filter;
+  }
 }
 
 TEST_F(Pipeline, receiver_failing_then_recovering_succeeds_on_a_retry) {

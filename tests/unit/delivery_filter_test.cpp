@@ -64,8 +64,6 @@ TEST(delivery_filter, exact_event_and_status_are_matched_on_the_records) {
 TEST(delivery_filter, the_most_selective_index_is_walked) {
   EXPECT_EQ(index_key(keys, parse_ok({{"endpoint_id", "ep_1"}, {"consumerid", "c1"}})),
             "{lifecycle:events}:i:consumer:c1");
-  EXPECT_EQ(index_key(keys, parse_ok({{"connectionid", "n1"}, {"consumerid", "c1"}})),
-            "{lifecycle:events}:i:conn:n1");
   EXPECT_EQ(index_key(keys, parse_ok({{"endpoint_id", "ep_1"}, {"status", "failed"}})),
             "{lifecycle:events}:i:ep:ep_1");
 }

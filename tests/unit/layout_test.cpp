@@ -3,6 +3,7 @@
 // encode/decode pair of every script (argument positions and reply shapes live there only).
 #include <gtest/gtest.h>
 
+#include "dispatcher/history/connection.hpp"
 #include "dispatcher/history/delivery.hpp"
 #include "dispatcher/ingest/retention.hpp"
 #include "dispatcher/redis/keys.hpp"
@@ -40,8 +41,8 @@ TEST(Layout, every_key_carries_the_streams_hash_tag) {
   for (const auto& key :
        {keys.layout(), keys.endpoint("ep_1"), keys.endpoints(), keys.endpoints_version(),
         keys.seen(), keys.bucket("0001a2"), keys.buckets(), keys.index_all(),
-        keys.index_endpoint("ep_1"), keys.index_consumer("c"), keys.index_connection("n"),
-        keys.connection_history("n"), keys.consumer_connections("c"), keys.due("ep_1")}) {
+        keys.index_endpoint("ep_1"), keys.index_consumer("c"), keys.connection_history("n"),
+        keys.consumer_connections("c"), keys.due("ep_1")}) {
     EXPECT_TRUE(key.starts_with("{lifecycle:events}:")) << key;
   }
   EXPECT_EQ(keys.bucket("0001a2"), "{lifecycle:events}:b:0001a2");
@@ -152,6 +153,56 @@ TEST(Layout, expired_buckets_are_those_that_ended_before_the_retention) {
   EXPECT_EQ(ingest::last_expired_bucket(10 * hour, 2h, hour), 7);
   EXPECT_EQ(ingest::last_expired_bucket(3 * hour, 2h, hour), 0);
   EXPECT_EQ(ingest::last_expired_bucket(2 * hour + 1, 2h, hour), std::nullopt);
+}
+
+TEST(ConnectionHistory, order_keys_sort_as_the_stream_does) {
+  const std::vector<std::string> ids{"0-0",
+                                     "1-5",
+                                     "9-0",
+                                     "10-0",
+                                     "10-1",
+                                     "10-2",
+                                     "10-10",
+                                     "1700000000000-0",
+                                     "1700000000000-9",
+                                     "1700000000000-10",
+                                     "18446744073709551615-18446744073709551615"};
+  for (std::size_t i = 0; i + 1 < ids.size(); ++i) {
+    EXPECT_LT(history::stream_order_key(ids[i]), history::stream_order_key(ids[i + 1]))
+        << ids[i] << " before " << ids[i + 1];
+  }
+  EXPECT_EQ(history::stream_order_key("1700000000000-3"), "n1700000000000b3");
+  EXPECT_EQ(history::stream_order_key("5"), "b5b0") << "a bare ms is ms-0";
+}
+
+TEST(ConnectionHistory, members_round_trip_and_stay_compact) {
+  history::history_member m{history::stream_order_key("1795956600155-0"), 'a', "079cbc",
+                            "3f2c1a9e-1111-2222-3333-444455556666", "account.connection.created"};
+  const auto packed = history::pack(m);
+  // Redis keeps a sorted set compact (listpack) only while members are at most 64 bytes.
+  EXPECT_LE(packed.size(), 64u) << packed;
+  const auto back = history::parse_history_member(packed);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->order, m.order);
+  EXPECT_EQ(back->status, 'a');
+  EXPECT_EQ(back->bucket, "079cbc");
+  EXPECT_EQ(back->event_id, m.event_id);
+  EXPECT_EQ(back->type, "account.connection.created");
+  m.type = "billing.invoice.paid";
+  m.status = '-';
+  EXPECT_EQ(history::parse_history_member(history::pack(m))->type, "billing.invoice.paid");
+  for (const char* bad : {"", "x", "o|a|b|e", "o|ab|b|e|c", "o|x|b|e|c", "o|a|b||c", "o|a|b|e|"}) {
+    EXPECT_FALSE(history::parse_history_member(bad)) << bad;
+  }
+}
+
+TEST(ConnectionHistory, entries_show_a_time_or_the_stored_number) {
+  history::history_member m{"b1b0", 'i', "000000", "evt_1", "account.connection.updated"};
+  const auto entry = history::history_entry_json(m, 1'700'000'000);
+  EXPECT_EQ(entry["status"], "inactive");
+  EXPECT_EQ(entry["at"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(history::history_entry_json(m, 9'223'372'036'854'775'807LL)["at"],
+            9'223'372'036'854'775'807LL);
 }
 
 TEST(ScriptIo, ingest_arguments_are_in_the_scripts_order) {
