@@ -34,10 +34,11 @@ Definitions (the table):
   killed between the receiver's 2xx and the attempt's record).
 - takeover: for each kill, right after the process is reaped, the controller lists what the
   dead consumer held: its stream entries pending in the group (XPENDING <consumer>) and the
-  deliveries leased under its tokens (dlv:<id> `lease` = "<consumer>:<n>"). It polls every
-  200 ms; an entry is taken over once it is no longer pending under the dead consumer
-  (acknowledged, or claimed by another), a lease once the delivery no longer carries the
-  dead token (handed back by an expired-lease sweep, or recorded). The kill's takeover
+  deliveries leased under its tokens (the sets {stream}:lease:<consumer>:<n> named in
+  {stream}:q:leases). It polls every 200 ms; an entry is taken over once it is no longer
+  pending under the dead consumer (acknowledged, or claimed by another), a lease once the
+  delivery has left the dead token's set (handed back by an expired-lease sweep, or
+  recorded). The kill's takeover
   time is when the last of them went; "longest takeover" is the maximum over kills.
 - peak RSS: VmHWM of each instance, sampled every 0.5 s and just before each kill; the
   maximum over all lives of that instance.
@@ -67,6 +68,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 STREAM = "lifecycle:events"
 GROUP = "dispatcher"
+KEYS = "{" + STREAM + "}:"  # every other key carries the stream's hash tag
 TYPES = ("created", "updated", "deleted")
 CONSUMERS = 8
 
@@ -338,7 +340,8 @@ class Takeover:
     def __init__(self, slot, consumer, t_kill, entries, leases):
         self.slot, self.consumer, self.t_kill = slot, consumer, t_kill
         self.entries = {e: None for e in entries}  # stream id -> seconds after the kill
-        self.leases = {d: [tok, None] for d, tok in leases.items()}  # dlv id -> [token, s]
+        # "<delivery id>|<endpoint id>" -> [token, s]
+        self.leases = {d: [tok, None] for d, tok in leases.items()}
         self.stale_leases = 0
 
     def open(self):
@@ -523,19 +526,22 @@ class Chaos:
                 c = self.redis()
                 try:
                     pending = c.command("XPENDING", STREAM, GROUP, "-", "+", 100000, consumer)
-                    flat = c.command("ZRANGE", "q:leases", 0, -1, "WITHSCORES")
-                    leased, expiry = flat[::2], [float(x) for x in flat[1::2]]
-                    tokens = c.pipeline([("HGET", f"dlv:{d}", "lease") for d in leased]) \
-                        if leased else []
+                    flat = c.command("ZRANGE", KEYS + "q:leases", 0, -1, "WITHSCORES")
+                    tokens = [(t, float(e)) for t, e in zip(flat[::2], flat[1::2])
+                              if t.startswith(consumer + ":")]
+                    sets = c.pipeline([("SMEMBERS", KEYS + "lease:" + t) for t, _ in tokens]) \
+                        if tokens else []
                 finally:
                     c.close()
                 now_ms = time.time() * 1000
-                mine = {d: t for d, t in zip(leased, tokens)
-                        if isinstance(t, str) and t.startswith(consumer + ":")}
-                # Leases already past their expiry at the kill (left from before a Redis
-                # restart, say) are swept at the next claim, not after a lease period.
-                stale = sum(1 for d, t, e in zip(leased, tokens, expiry)
-                            if d in mine and e <= now_ms)
+                mine, stale = {}, 0
+                for (token, expiry), members in zip(tokens, sets):
+                    for member in members or []:
+                        mine[member] = token
+                        # Leases already past their expiry at the kill (left from before a
+                        # Redis restart, say) are swept at the next claim, not after a lease
+                        # period.
+                        stale += expiry <= now_ms
                 return [p[0] for p in pending or []], mine, stale
             except (OSError, RedisError):
                 time.sleep(0.1)
@@ -566,11 +572,11 @@ class Chaos:
                 continue
             if not r or r[0][1] != t.consumer:
                 t.entries[e] = elapsed
-        dids = [d for d, v in t.leases.items() if v[1] is None]
-        replies = c.pipeline([("HGET", f"dlv:{d}", "lease") for d in dids])
-        for d, r in zip(dids, replies):
-            if not isinstance(r, RedisError) and r != t.leases[d][0]:
-                t.leases[d][1] = elapsed
+        held = [m for m, v in t.leases.items() if v[1] is None]
+        replies = c.pipeline([("SISMEMBER", KEYS + "lease:" + t.leases[m][0], m) for m in held])
+        for m, r in zip(held, replies):
+            if not isinstance(r, RedisError) and r == 0:
+                t.leases[m][1] = elapsed
 
     # ---- sampling and crash detection -------------------------------------------------
     def watch(self):
