@@ -84,6 +84,14 @@ lease_grant scheduler::reserve(std::size_t wanted) {
 }
 
 void scheduler::adopt(std::vector<claimed_delivery> items, const lease_grant& grant) {
+  if (slots_.stopping()) {
+    carry_out(slots_.adopt(grant.slots, 0));
+    if (!items.empty()) {
+      asio::co_spawn(executor_, async_hand_back(std::move(items), grant.token),
+                     log_exceptions("lease hand-back"));
+    }
+    return;
+  }
   const std::size_t leased = items.size();
   for (auto& item : items) start(std::move(item), grant.token);
   carry_out(slots_.adopt(grant.slots, leased));
@@ -142,6 +150,10 @@ asio::awaitable<void> scheduler::async_run() {
                       {{"count", std::to_string(claim->expired_leases)}});
       }
       const std::size_t got = claim->claimed.size();
+      if (slots_.stopping()) {
+        if (got > 0) co_await async_hand_back(std::move(claim->claimed), token);
+        break;
+      }
       for (auto& d : claim->claimed) start(std::move(d), token);
       if (slots_.claimed(got)) continue;  // there may be more due now
     }
@@ -326,6 +338,13 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
 void scheduler::finish(const std::string& delivery_id, std::optional<redis::completion> record) {
   const auto w = slots_.finish(delivery_id);
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(slots_.in_flight()));
+  if (record && outbox_.closed()) {
+    // The drain has handed this attempt's lease back and written the last records: the
+    // delivery runs again elsewhere, as after a crash.
+    obs::log_warn("attempt ended after shutdown released it; its delivery will run again",
+                  {{"delivery", delivery_id}});
+    record.reset();
+  }
   if (record && outbox_.push(std::move(*record))) record_timer_.cancel();
   carry_out(w);
 }
@@ -395,6 +414,17 @@ asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline)
     timer.expires_after(10ms);
     co_await timer.async_wait(use_tuple);
   }
+}
+
+asio::awaitable<void> scheduler::async_hand_back(std::vector<claimed_delivery> items,
+                                                 std::string token) {
+  redis::release_request request{
+      settings_.stream, unix_now_ms(), std::move(token), settings_.endpoint_concurrency, {}};
+  for (auto& item : items) request.leases.push_back({item.id, item.endpoint_id});
+  auto r = co_await redis::async_eval(conn_, redis::release_leases, redis::encode(request));
+  obs::log_info("handed deliveries leased during shutdown back to the queue",
+                {{"count", std::to_string(request.leases.size())},
+                 {"result", r.ok() ? "released" : r.error_message()}});
 }
 
 asio::awaitable<void> scheduler::async_release_running() {

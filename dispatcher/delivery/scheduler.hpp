@@ -76,6 +76,11 @@ class scheduler {
   /// Writes queued attempt records, many per script call, until async_drain() ends.
   boost::asio::awaitable<void> async_record_loop();
   boost::asio::awaitable<void> async_record(std::vector<redis::completion> batch);
+  /// Hands leases that arrived after the drain began (an ingest or claim call that was
+  /// already running) straight back as due now, without attempting them: the drain does
+  /// not wait for attempts it never saw start.
+  boost::asio::awaitable<void> async_hand_back(std::vector<claimed_delivery> items,
+                                               std::string token);
   /// Hands the leases of attempts still running back as due now.
   boost::asio::awaitable<void> async_release_running();
   void start(claimed_delivery item, const std::string& token);

@@ -122,6 +122,7 @@ class record_outbox {
 
   /// No more records will come once the waiting ones are written: the writer ends.
   void close() noexcept { closed_ = true; }
+  bool closed() const noexcept { return closed_; }
   /// The writer's loop is over: closed and nothing waits.
   bool finished() const noexcept { return closed_ && waiting_.empty(); }
   /// Every record queued so far is written (or given up on): a drain may end.
