@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/replies.hpp"
+
 namespace dispatcher::ingest {
 namespace {
 
@@ -64,28 +66,19 @@ TEST(dead_letters, a_retry_body_is_empty_or_a_corrected_payload_object) {
   EXPECT_EQ(e.field, "paylod");
 }
 
-redis::reply text(std::string s) {
-  redis::reply r;
-  r.type = redis::reply::kind::string;
-  r.str = std::move(s);
-  return r;
-}
-
-redis::reply array(std::vector<redis::reply> items) {
-  redis::reply r;
-  r.type = redis::reply::kind::array;
-  r.elements = std::move(items);
-  return r;
-}
+using testing::array_reply;
+using testing::string_reply;
 
 TEST(dead_letters, entries_are_read_from_a_range_reply) {
-  const auto reply = array({
-      array({text("1700000000123-0"),
-             array({text("payload"), text("{not json"), text("error"),
-                    text("payload is not valid JSON"), text("source_id"), text("1699-7")})}),
-      text("not an entry"),
-      array({text("1700000000124-1"), array({text("error"), text("stream entry has no 'payload' "
-                                                                 "field")})}),
+  const auto reply = array_reply({
+      array_reply({string_reply("1700000000123-0"),
+                   array_reply({string_reply("payload"), string_reply("{not json"),
+                                string_reply("error"), string_reply("payload is not valid JSON"),
+                                string_reply("source_id"), string_reply("1699-7")})}),
+      string_reply("not an entry"),
+      array_reply({string_reply("1700000000124-1"),
+                   array_reply({string_reply("error"), string_reply("stream entry has no 'payload' "
+                                                                    "field")})}),
   });
   const auto letters = to_dead_letters(reply);
   ASSERT_EQ(letters.size(), 2u);
@@ -96,7 +89,7 @@ TEST(dead_letters, entries_are_read_from_a_range_reply) {
   EXPECT_EQ(letters[1].id, "1700000000124-1");
   EXPECT_EQ(letters[1].payload, "");
   EXPECT_EQ(letters[1].error, "stream entry has no 'payload' field");
-  EXPECT_TRUE(to_dead_letters(text("x")).empty());
+  EXPECT_TRUE(to_dead_letters(string_reply("x")).empty());
 }
 
 TEST(dead_letters, the_api_shows_id_payload_error_source_and_time) {

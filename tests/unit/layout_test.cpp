@@ -8,32 +8,16 @@
 #include "dispatcher/ingest/retention.hpp"
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/redis/script_io.hpp"
+#include "tests/support/replies.hpp"
 
 namespace dispatcher {
 namespace {
 
 using history::delivery_status;
 
-redis::reply string_reply(std::string s) {
-  redis::reply r;
-  r.type = redis::reply::kind::string;
-  r.str = std::move(s);
-  return r;
-}
-
-redis::reply integer_reply(long long v) {
-  redis::reply r;
-  r.type = redis::reply::kind::integer;
-  r.integer = v;
-  return r;
-}
-
-redis::reply array_reply(std::vector<redis::reply> elements) {
-  redis::reply r;
-  r.type = redis::reply::kind::array;
-  r.elements = std::move(elements);
-  return r;
-}
+using testing::array_reply;
+using testing::integer_reply;
+using testing::string_reply;
 
 TEST(Layout, every_key_carries_the_streams_hash_tag) {
   const redis::keyspace keys("lifecycle:events");
