@@ -416,32 +416,35 @@ asio::awaitable<void> scheduler::async_drain(std::chrono::milliseconds deadline)
   }
 }
 
+asio::awaitable<void> scheduler::async_release(std::string token,
+                                               std::vector<redis::release_request::lease> leases,
+                                               std::string_view what) {
+  const auto count = leases.size();
+  const redis::release_request request{settings_.stream, unix_now_ms(), std::move(token),
+                                       settings_.endpoint_concurrency, std::move(leases)};
+  auto r = co_await redis::async_eval(conn_, redis::release_leases, redis::encode(request));
+  const auto released = r.ok() ? redis::decode_release(r.value) : std::nullopt;
+  obs::log_info(std::string(what),
+                {{"count", std::to_string(count)},
+                 {"released", released ? std::to_string(*released) : r.error_message()}});
+}
+
 asio::awaitable<void> scheduler::async_hand_back(std::vector<claimed_delivery> items,
                                                  std::string token) {
-  redis::release_request request{
-      settings_.stream, unix_now_ms(), std::move(token), settings_.endpoint_concurrency, {}};
-  for (auto& item : items) request.leases.push_back({item.id, item.endpoint_id});
-  auto r = co_await redis::async_eval(conn_, redis::release_leases, redis::encode(request));
-  obs::log_info("handed deliveries leased during shutdown back to the queue",
-                {{"count", std::to_string(request.leases.size())},
-                 {"result", r.ok() ? "released" : r.error_message()}});
+  std::vector<redis::release_request::lease> leases;
+  for (auto& item : items) leases.push_back({std::move(item.id), std::move(item.endpoint_id)});
+  co_await async_release(std::move(token), std::move(leases),
+                         "handed deliveries leased during shutdown back to the queue");
 }
 
 asio::awaitable<void> scheduler::async_release_running() {
-  std::unordered_map<std::string, redis::release_request> by_token;
+  std::unordered_map<std::string, std::vector<redis::release_request::lease>> by_token;
   for (const auto& [id, held] : slots_.running()) {
-    auto& request = by_token[held.token];
-    request.leases.push_back({id, held.endpoint_id});
+    by_token[held.token].push_back({id, held.endpoint_id});
   }
-  for (auto& [token, request] : by_token) {
-    request.stream = settings_.stream;
-    request.now_ms = unix_now_ms();
-    request.token = token;
-    request.endpoint_concurrency = settings_.endpoint_concurrency;
-    auto r = co_await redis::async_eval(conn_, redis::release_leases, redis::encode(request));
-    obs::log_info("handed unfinished deliveries back to the queue",
-                  {{"count", std::to_string(request.leases.size())},
-                   {"result", r.ok() ? "released" : r.error_message()}});
+  for (auto& [token, leases] : by_token) {
+    co_await async_release(token, std::move(leases),
+                           "handed unfinished deliveries back to the queue");
   }
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -81,6 +82,10 @@ class scheduler {
   /// not wait for attempts it never saw start.
   boost::asio::awaitable<void> async_hand_back(std::vector<claimed_delivery> items,
                                                std::string token);
+  /// Hands these leases, all under `token`, back as due now; logs `what` with the count.
+  boost::asio::awaitable<void> async_release(std::string token,
+                                             std::vector<redis::release_request::lease> leases,
+                                             std::string_view what);
   /// Hands the leases of attempts still running back as due now.
   boost::asio::awaitable<void> async_release_running();
   void start(claimed_delivery item, const std::string& token);
