@@ -204,7 +204,7 @@ struct connection::impl {
     }
     if (hello.empty()) co_return std::error_code{};
     std::string bytes;
-    for (const auto& c : hello) bytes += c.encoded();
+    for (const auto& c : hello) c.append_to(bytes);
     auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(bytes), use_tuple);
     if (wec) co_return wec;
     std::size_t answered = 0;

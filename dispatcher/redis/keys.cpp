@@ -11,17 +11,6 @@ std::string bucket_name(std::int64_t ms) {
   return out;
 }
 
-std::int64_t bucket_start_ms(std::string_view name) {
-  if (name.size() != 6) return -1;
-  std::int64_t hour = 0;
-  for (char c : name) {
-    const bool digit = c >= '0' && c <= '9';
-    if (!digit && !(c >= 'a' && c <= 'f')) return -1;
-    hour = hour * 16 + (digit ? c - '0' : c - 'a' + 10);
-  }
-  return hour * bucket_ms;
-}
-
 std::optional<std::string> layout_problem(const std::optional<std::string>& stored,
                                           bool legacy_keys) {
   const std::string needed(layout_version);

@@ -24,8 +24,6 @@ inline constexpr std::int64_t bucket_ms = 3'600'000;
 /// The hour `ms` falls in as six lowercase hex digits: the bucket's name, and the start of
 /// every delivery id created in it (history::delivery_id), so an id alone finds its record.
 std::string bucket_name(std::int64_t ms);
-/// The start of the hour named by bucket_name(); nullopt-like -1 when `name` is not one.
-std::int64_t bucket_start_ms(std::string_view name);
 
 /// Why the service must not start on a Redis whose layout key holds `stored` (nullopt:
 /// none yet) and which does (`legacy_keys`) or does not hold keys of the first layout,

@@ -36,12 +36,6 @@ class command {
   }
   command& arg(std::int64_t value) { return arg(std::string_view(std::to_string(value))); }
 
-  /// The RESP array, ready to write.
-  std::string encoded() const {
-    std::string out;
-    append_to(out);
-    return out;
-  }
   /// Appends the RESP array to `out`, without a temporary copy: a script call can be
   /// hundreds of kilobytes, and every fresh buffer of that size costs page faults.
   void append_to(std::string& out) const {
@@ -52,7 +46,6 @@ class command {
   }
   /// Sets aside room for `bytes` more of arguments.
   void reserve(std::size_t bytes) { body_.reserve(body_.size() + bytes); }
-  std::size_t encoded_size() const noexcept { return body_.size() + 24; }
   std::size_t size() const noexcept { return count_; }
 
  private:
