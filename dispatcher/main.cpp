@@ -6,6 +6,8 @@
 
 #include "dispatcher/app/cli.hpp"
 #include "dispatcher/app/commands.hpp"
+#include "dispatcher/app/healthcheck.hpp"
+#include "dispatcher/app/listen.hpp"
 #include "dispatcher/app/service.hpp"
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/obs/log.hpp"
@@ -33,6 +35,13 @@ dispatcher::config::environment process_environment() {
 
 int main(int argc, char** argv) {
   using dispatcher::app::command_line;
+  // Tools beside the service that parse their own flags (app/listen.hpp, app/healthcheck.hpp).
+  if (argc > 1 && std::string_view(argv[1]) == "listen") {
+    return dispatcher::app::run_listen({argv + 2, argv + argc});
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "healthcheck") {
+    return dispatcher::app::run_healthcheck({argv + 2, argv + argc}, from_environment);
+  }
   command_line cli;
   try {
     cli = dispatcher::app::parse_command_line(argc, argv);

@@ -603,6 +603,8 @@ std::string usage_text(std::string_view topic) {
          "  replay             requeue deliveries through the admin API\n"
          "  publish [FILE|-]   add events (one JSON object a line) to the stream\n"
          "  dead-letters       list, retry or delete the entries that were not valid events\n"
+         "  listen             a local webhook receiver that verifies and prints what arrives\n"
+         "  healthcheck        exit 0 when the service's /healthz answers (container check)\n"
          "  help [COMMAND]     show the usage of a command\n"
          "\n"
          "  --version          print the version\n"

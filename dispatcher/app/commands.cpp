@@ -6,6 +6,8 @@
 // built from error codes, never as exception texts that carry Boost source locations.
 #include "dispatcher/app/commands.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
 #include <condition_variable>
@@ -32,6 +34,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/app/progress.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/delivery/target.hpp"
@@ -507,11 +510,35 @@ int run_replay(const replay_options& options,
   if (options.since) body["since"] = *options.since;
   if (options.until) body["until"] = *options.until;
 
+  // On a terminal a large replay shows its progress (app/progress.hpp): the count first
+  // (a dry run), then the time spent queueing; in a pipe only the result below.
+  const bool progress = replay_shows_progress(::isatty(STDERR_FILENO) == 1, options.dry_run,
+                                              options.delivery.has_value());
+  std::optional<long long> counted;
   http_response res;
-  if (auto failure = exchange(http::verb::post, "/v1/deliveries/retry", body.dump(), res);
-      !failure.empty()) {
-    return fail(failure);
+  std::string failure;
+  if (progress) {
+    auto dry = body;
+    dry["dry_run"] = true;
+    run_with_progress(
+        true,
+        [&] { failure = exchange(http::verb::post, "/v1/deliveries/retry", dry.dump(), res); },
+        [](std::chrono::seconds s) { return progress_line(std::nullopt, s); });
+    const auto answer = nlohmann::json::parse(res.body(), nullptr, false);
+    if (failure.empty() && res.result_int() < 300 && answer.is_object() &&
+        answer.value("matched", nlohmann::json()).is_number_integer()) {
+      counted = answer["matched"].get<long long>();
+    }
+    res = {};
   }
+  if (failure.empty()) {
+    run_with_progress(
+        progress,
+        [&] { failure = exchange(http::verb::post, "/v1/deliveries/retry", body.dump(), res); },
+        [&](std::chrono::seconds s) { return progress_line(counted, s); });
+  }
+  if (progress) std::cerr << "\r\x1b[K" << std::flush;  // the result line replaces it
+  if (!failure.empty()) return fail(failure);
 
   const auto answer = nlohmann::json::parse(res.body(), nullptr, false);
   if (res.result_int() >= 300) {

@@ -8,6 +8,8 @@
 
 #include "dispatcher/common/spawn_guard.hpp"
 #include "dispatcher/common/time.hpp"
+#include "dispatcher/delivery/backlog.hpp"
+#include "dispatcher/delivery/latency.hpp"
 #include "dispatcher/history/delivery.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/obs/metrics.hpp"
@@ -39,6 +41,12 @@ history::delivery_status status_after(retry::action_kind kind) {
       return history::delivery_status::failed;
   }
   return history::delivery_status::failed;
+}
+
+std::vector<std::string> endpoint_ids(const routing::registry& endpoints) {
+  std::vector<std::string> ids;
+  for (const auto& [id, ep] : *endpoints.snapshot()) ids.push_back(id);
+  return ids;
 }
 
 }  // namespace
@@ -123,6 +131,7 @@ asio::awaitable<void> scheduler::async_run() {
     if (now - oldest_checked_ms >= 1000) {
       oldest_checked_ms = now;
       co_await async_measure_oldest_due();
+      co_await async_sample_backlog(conn_, keys_, settings_.group, endpoint_ids(endpoints_));
     }
     const std::size_t want = slots_.begin_claim(max_claim);
     if (want > 0) {
@@ -292,7 +301,11 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
       m.endpoints_disabled.inc();
       obs::log_warn("endpoint answered 410 Gone; disabling it", {{"endpoint", ep->id}});
     }
-    if (action.kind == retry::action_kind::succeeded) m.deliveries_succeeded.inc();
+    if (action.kind == retry::action_kind::succeeded) {
+      m.deliveries_succeeded.inc();
+      m.delivery_latency.observe(latency_seconds(
+          latency_origin_ms(item.entry_ms, item.event_id, item.created_at_ms), now));
+    }
   }
   if (item.attempts_before == 0) {
     // Nothing stored to keep: the whole record goes in one write, no read first.

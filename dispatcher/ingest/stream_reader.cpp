@@ -8,6 +8,7 @@
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/common/utf8.hpp"
+#include "dispatcher/delivery/latency.hpp"
 #include "dispatcher/history/connection.hpp"
 #include "dispatcher/history/delivery.hpp"
 #include "dispatcher/ingest/event.hpp"
@@ -187,8 +188,8 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
 
 asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> events) {
   auto& m = obs::global_metrics();
-  std::unordered_map<std::string_view, const std::string*> bodies;  // event id -> body
-  for (const auto& v : events) bodies.emplace(v.ev.id, &v.ev.body);
+  std::unordered_map<std::string_view, const valid_event*> bodies;  // event id -> event
+  for (const auto& v : events) bodies.emplace(v.ev.id, &v);
 
   std::vector<const valid_event*> todo;
   todo.reserve(events.size());
@@ -297,7 +298,10 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       }
       for (auto& d : reply->leased) {
         d.created_at_ms = now;
-        if (auto body = bodies.find(d.event_id); body != bodies.end()) d.payload = *body->second;
+        if (auto body = bodies.find(d.event_id); body != bodies.end()) {
+          d.payload = body->second->ev.body;
+          d.entry_ms = delivery::stream_entry_ms(body->second->entry_id);
+        }
         leased.push_back(std::move(d));
       }
       queued = queued || reply->queued;

@@ -39,18 +39,17 @@ void append_gauge(std::string& out, std::string_view name, std::string_view help
   out.append(name).append(" ").append(std::to_string(g.get())).append("\n");
 }
 
+template <const auto& Bounds>
 void append_histogram(std::string& out, std::string_view name, std::string_view help,
-                      const duration_histogram& h) {
+                      const histogram<Bounds>& h) {
   append_header(out, name, "histogram", help);
   // Buckets are stored per interval and summed here into Prometheus' cumulative form.
   // _count is that same sum rather than h.count, so the +Inf bucket always equals _count
   // even while other threads observe during the render.
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i <= duration_histogram::bounds.size(); ++i) {
+  for (std::size_t i = 0; i <= Bounds.size(); ++i) {
     cumulative += h.buckets[i].load(std::memory_order_relaxed);
-    const std::string le = i < duration_histogram::bounds.size()
-                               ? format_double(duration_histogram::bounds[i])
-                               : std::string("+Inf");
+    const std::string le = i < Bounds.size() ? format_double(Bounds[i]) : std::string("+Inf");
     out.append(name).append("_bucket{le=\"").append(le).append("\"} ");
     out.append(std::to_string(cumulative)).append("\n");
   }
@@ -62,7 +61,8 @@ void append_histogram(std::string& out, std::string_view name, std::string_view 
 
 }  // namespace
 
-void duration_histogram::observe(double seconds) noexcept {
+template <const auto& Bounds>
+void histogram<Bounds>::observe(double seconds) noexcept {
   // A clock step can make a measured duration negative; count it as zero rather than
   // corrupting the sum.
   if (!(seconds > 0)) seconds = 0;
@@ -73,6 +73,9 @@ void duration_histogram::observe(double seconds) noexcept {
   sum_micros.fetch_add(static_cast<std::uint64_t>(std::llround(seconds * 1e6)),
                        std::memory_order_relaxed);
 }
+
+template struct histogram<attempt_duration_bounds>;
+template struct histogram<delivery_latency_bounds>;
 
 void endpoint_attempts::set_cap(std::size_t cap) {
   const std::lock_guard lock(mutex_);
@@ -167,6 +170,18 @@ std::string metrics::render(std::int64_t now_ms) const {
   append_histogram(out, "dispatcher_attempt_duration_seconds",
                    "Duration of webhook attempts, connect to last response byte.",
                    attempt_duration);
+  append_histogram(out, "dispatcher_delivery_latency_seconds",
+                   "From the event's stream entry to the attempt that succeeded.",
+                   delivery_latency);
+  append_gauge(out, "dispatcher_stream_lag",
+               "Stream entries the consumer group has not read yet (sampled each second).",
+               stream_lag);
+  append_gauge(out, "dispatcher_stream_pending",
+               "Stream entries read by the group and not yet acknowledged (sampled each second).",
+               stream_pending);
+  append_gauge(out, "dispatcher_deliveries_due",
+               "Deliveries waiting for an attempt, pending or retrying (sampled each second).",
+               deliveries_due);
   return out;
 }
 

@@ -26,15 +26,25 @@ struct gauge {
   std::int64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
 };
 
-/// Cumulative histogram of attempt durations in seconds, fixed buckets.
-struct duration_histogram {
-  static constexpr std::array<double, 12> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                 0.5,   1,    2.5,   5,    10,  30};
-  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets{};  // last = +Inf
+/// Cumulative histogram in seconds over the fixed bucket bounds `Bounds`.
+template <const auto& Bounds>
+struct histogram {
+  static constexpr const auto& bounds = Bounds;
+  std::array<std::atomic<std::uint64_t>, Bounds.size() + 1> buckets{};  // last = +Inf
   std::atomic<std::uint64_t> count{0};
   std::atomic<std::uint64_t> sum_micros{0};
   void observe(double seconds) noexcept;
 };
+
+inline constexpr std::array<double, 12> attempt_duration_bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                0.5,   1,    2.5,   5,    10,  30};
+/// From the stream entry to the successful attempt: milliseconds when the receiver is up,
+/// up to the retry schedule's 27 hours when it was down.
+inline constexpr std::array<double, 16> delivery_latency_bounds{
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000};
+
+using duration_histogram = histogram<attempt_duration_bounds>;
+using latency_histogram = histogram<delivery_latency_bounds>;
 
 /// Attempt outcomes by endpoint. The first `cap` endpoints seen get series of their own
 /// and the rest share endpoint="other", so a deployment with many endpoints cannot grow a
@@ -76,6 +86,11 @@ struct metrics {
   gauge last_scheduler_run_unix;        // dispatcher_scheduler_last_run_timestamp_seconds
   gauge oldest_due_created_ms;          // dispatcher_oldest_due_seconds: age of this, 0 = none
   duration_histogram attempt_duration;  // dispatcher_attempt_duration_seconds
+  latency_histogram delivery_latency;   // dispatcher_delivery_latency_seconds
+  // Sampled from Redis once a second (delivery/backlog.hpp).
+  gauge stream_lag;      // dispatcher_stream_lag
+  gauge stream_pending;  // dispatcher_stream_pending
+  gauge deliveries_due;  // dispatcher_deliveries_due
 
   /// Prometheus text exposition format 0.0.4, with HELP and TYPE lines.
   std::string render(std::int64_t now_ms) const;

@@ -24,6 +24,7 @@ struct leased_delivery {
   std::optional<std::string> payload;  // nullopt when the event expired
   bool manual = false;                 // an operator's replay
   std::int64_t created_at_ms = 0;
+  std::int64_t entry_ms = 0;  // the stream entry's time when leased at ingest, else 0
 };
 
 // ingest_events -------------------------------------------------------------------------

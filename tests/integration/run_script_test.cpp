@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -54,9 +55,13 @@ TEST_P(RunScript, a_signal_to_the_script_stops_the_service_and_redis) {
   const int log_fd = ::mkstemp(log_path);
   ASSERT_GE(log_fd, 0);
 
+  char data_dir[] = "/tmp/dispatcher-run-data-XXXXXX";
+  ASSERT_NE(::mkdtemp(data_dir), nullptr);
+
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
+    ::setenv("DISPATCHER_DATA_DIR", data_dir, 1);  // not the checkout's .data
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     ::unsetenv("DISPATCHER_REDIS_URL");
@@ -73,6 +78,7 @@ TEST_P(RunScript, a_signal_to_the_script_stops_the_service_and_redis) {
     if (group_alive(pid)) ::kill(-pid, SIGKILL);
     ::waitpid(pid, nullptr, WNOHANG);
     ::unlink(log_path);
+    std::system(("rm -rf '" + std::string(data_dir) + "'").c_str());
   };
 
   const bool ready =

@@ -85,7 +85,7 @@ TEST(Metrics, every_family_has_help_before_type) {
     }
     previous = line;
   }
-  EXPECT_EQ(families, 15);  // with dispatcher_oldest_due_seconds
+  EXPECT_EQ(families, 19);  // with the backlog gauges and the delivery latency
   EXPECT_EQ(text.back(), '\n');
 }
 
@@ -131,6 +131,25 @@ TEST(Metrics, negative_durations_count_as_zero) {
   const std::string text = m.render();
   EXPECT_TRUE(contains_line(text, "dispatcher_attempt_duration_seconds_bucket{le=\"0.005\"} 1"));
   EXPECT_TRUE(contains_line(text, "dispatcher_attempt_duration_seconds_sum 0"));
+}
+
+TEST(Metrics, backlog_gauges_and_the_latency_histogram_are_rendered) {
+  metrics m;
+  m.stream_lag.set(5);
+  m.stream_pending.set(2);
+  m.deliveries_due.set(7);
+  m.delivery_latency.observe(40.0);  // between the 30 and 60 bounds
+  const std::string text = m.render();
+  EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_stream_lag gauge")) << text;
+  EXPECT_TRUE(contains_line(text, "dispatcher_stream_lag 5"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_stream_pending 2"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_deliveries_due 7"));
+  EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_delivery_latency_seconds histogram"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_delivery_latency_seconds_bucket{le=\"30\"} 0"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_delivery_latency_seconds_bucket{le=\"60\"} 1"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_delivery_latency_seconds_bucket{le=\"+Inf\"} 1"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_delivery_latency_seconds_sum 40"));
+  EXPECT_TRUE(contains_line(text, "dispatcher_delivery_latency_seconds_count 1"));
 }
 
 TEST(Metrics, global_metrics_is_one_instance) {

@@ -1,0 +1,59 @@
+// Samples the backlog gauges; see backlog.hpp for why once a second.
+#include "dispatcher/delivery/backlog.hpp"
+
+#include "dispatcher/obs/metrics.hpp"
+
+namespace dispatcher::delivery {
+
+std::optional<group_backlog> find_group_backlog(const redis::reply& xinfo_groups,
+                                                std::string_view group) {
+  if (xinfo_groups.type != redis::reply::kind::array) return std::nullopt;
+  for (const auto& row : xinfo_groups.elements) {
+    if (row.type != redis::reply::kind::array || row.elements.size() % 2 != 0) continue;
+    std::optional<std::string_view> name;
+    group_backlog out;
+    bool has_pending = false;
+    for (std::size_t i = 0; i + 1 < row.elements.size(); i += 2) {
+      const auto& key = row.elements[i].str;
+      const auto& value = row.elements[i + 1];
+      if (key == "name") {
+        name = value.str;
+      } else if (key == "pending") {
+        const auto n = value.as_integer();
+        if (!n) return std::nullopt;
+        out.pending = *n;
+        has_pending = true;
+      } else if (key == "lag" && !value.is_nil()) {
+        out.lag = value.as_integer();
+      }
+    }
+    if (name == group) return has_pending ? std::optional(out) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+boost::asio::awaitable<void> async_sample_backlog(redis::connection& conn,
+                                                  const redis::keyspace& keys, std::string group,
+                                                  std::vector<std::string> endpoint_ids) {
+  std::vector<redis::command> reads;
+  reads.reserve(endpoint_ids.size() + 1);
+  reads.push_back(redis::command{"XINFO", "GROUPS", keys.stream()});
+  for (const auto& id : endpoint_ids) reads.push_back(redis::command{"ZCARD", keys.due(id)});
+  const auto replies = co_await conn.async_exec(std::move(reads));
+  auto& m = obs::global_metrics();
+  if (!replies.empty() && !replies[0].ec && !replies[0].value.is_error()) {
+    if (const auto g = find_group_backlog(replies[0].value, group)) {
+      m.stream_pending.set(g->pending);
+      if (g->lag) m.stream_lag.set(*g->lag);
+    }
+  }
+  std::int64_t due = 0;
+  for (std::size_t i = 1; i < replies.size(); ++i) {
+    const auto n = replies[i].ec ? std::nullopt : replies[i].value.as_integer();
+    if (!n) co_return;
+    due += *n;
+  }
+  m.deliveries_due.set(due);
+}
+
+}  // namespace dispatcher::delivery

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Structural checks of compose.yaml and the Dockerfile, for machines without a container
+runtime (CI has none): compose.yaml parses, Redis keeps an append-only file and is
+health-checked, the dispatcher waits for Redis to be healthy, the demo receiver is
+`dispatcher listen` with the secret the demo's endpoint is created with, and the demo
+waits for a healthy dispatcher; the Dockerfile's runtime stage is slim, runs as a
+non-root user and has a HEALTHCHECK that the binary answers. Prints each problem, exits 1
+if there is one. Usage: check_packaging.py SOURCE_DIR"""
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+root = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+problems = []
+
+
+def check(ok, what):
+    if not ok:
+        problems.append(what)
+
+
+compose = yaml.safe_load((root / "compose.yaml").read_text())
+services = compose.get("services", {})
+for name in ("redis", "dispatcher", "receiver", "demo"):
+    check(name in services, f"compose.yaml: no service {name}")
+if not problems:
+    redis, dispatcher, receiver, demo = (services[n] for n in ("redis", "dispatcher", "receiver", "demo"))
+    redis_cmd = redis.get("command", [])
+    check("--appendonly" in redis_cmd and redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes",
+          "compose.yaml: redis runs without --appendonly yes")
+    check(any(v.split(":")[-1] == "/data" for v in redis.get("volumes", [])),
+          "compose.yaml: redis's /data is not on a volume")
+    check("redis-cli" in " ".join(redis.get("healthcheck", {}).get("test", [])),
+          "compose.yaml: redis has no health check")
+    check(dispatcher.get("depends_on", {}).get("redis", {}).get("condition") == "service_healthy",
+          "compose.yaml: the dispatcher does not wait for a healthy redis")
+    env = dispatcher.get("environment", {})
+    check(env.get("DISPATCHER_REDIS_URL", "").startswith("redis://redis:6379"),
+          "compose.yaml: the dispatcher does not point at the redis service")
+    check(len(env.get("DISPATCHER_ADMIN_TOKEN", "").split(":-")[-1].rstrip("}")) >= 16,
+          "compose.yaml: the default admin token is shorter than 16 characters")
+    rcmd = receiver.get("command", [])
+    check(rcmd[:1] == ["listen"], "compose.yaml: the receiver is not `dispatcher listen`")
+    check(receiver.get("image") == dispatcher.get("image"),
+          "compose.yaml: the receiver does not run the dispatcher's image")
+    flag = lambda name: rcmd[rcmd.index(name) + 1] if name in rcmd else None
+    check(flag("--host") == "0.0.0.0", "compose.yaml: the receiver listens on loopback only")
+    script = " ".join(demo.get("command", []))
+    check(f"http://receiver:{flag('--port')}/" in script,
+          "compose.yaml: the demo's endpoint is not the receiver's port")
+    check(demo.get("environment", {}).get("SECRET") == flag("--secret"),
+          "compose.yaml: the demo's endpoint secret is not the receiver's --secret")
+    check("/v1/endpoints" in script and "/v1/events" in script,
+          "compose.yaml: the demo does not create an endpoint and publish an event")
+    check(demo.get("depends_on", {}).get("dispatcher", {}).get("condition") == "service_healthy",
+          "compose.yaml: the demo does not wait for a healthy dispatcher")
+
+dockerfile = (root / "Dockerfile").read_text()
+runtime = dockerfile[dockerfile.rindex("\nFROM "):]
+check("bookworm-slim" in runtime.splitlines()[1], "Dockerfile: the runtime stage is not slim")
+user = re.findall(r"^USER\s+(\S+)", runtime, re.M)
+check(bool(user) and user[-1] not in ("root", "0"), "Dockerfile: the runtime runs as root")
+check(re.search(r'^HEALTHCHECK .*\n?.*CMD \["dispatcher", "healthcheck"\]', runtime, re.M),
+      "Dockerfile: no HEALTHCHECK running `dispatcher healthcheck`")
+
+for p in problems:
+    print(p)
+sys.exit(1 if problems else 0)
