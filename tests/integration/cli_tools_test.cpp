@@ -4,6 +4,7 @@
 // progress, shown on a terminal (a pty from script(1)) and absent in a pipe.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,7 +44,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 // `dispatcher listen ARGS` as a child whose standard output goes to a file.
 class listener {
  public:
-  explicit listener(const std::vector<std::string>& args) {
+  explicit listener(std::uint16_t port, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--port", std::to_string(port)});
     char path[] = "/tmp/dispatcher-listen-XXXXXX";
     const int fd = ::mkstemp(path);
     out_ = path;
@@ -59,6 +61,13 @@ class listener {
       ::_exit(127);
     }
     ::close(fd);
+    // Listening before a webhook is sent; a bare connection prints nothing.
+    eventually([&] {
+      const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const bool up = connect_loopback(probe, port);
+      ::close(probe);
+      return up;
+    });
   }
   ~listener() {
     if (pid_ > 0) {
@@ -101,10 +110,10 @@ class CliTools : public ::testing::Test {
 
 TEST_F(CliTools, listen_prints_a_verified_line_per_webhook_and_a_tampered_secret_fails) {
   const auto port = free_port();
-  listener good({"--port", std::to_string(port), "--secret", secret, "--count", "1"});
+  listener good(port, {"--secret", secret, "--count", "1"});
   const auto other_port = free_port();
   const std::string wrong = "whsec_" + std::string(32, 'A');
-  listener bad({"--port", std::to_string(other_port), "--secret", wrong, "--count", "1"});
+  listener bad(other_port, {"--secret", wrong, "--count", "1"});
   for (const auto p : {port, other_port}) {
     const auto r = service_->api(
         "POST", "/v1/endpoints",
@@ -128,15 +137,15 @@ TEST_F(CliTools, listen_prints_a_verified_line_per_webhook_and_a_tampered_secret
 TEST_F(CliTools, listen_with_status_500_makes_the_dispatcher_retry) {
   // test_settings retries three times: four attempts, all answered 500, then failed.
   const auto port = free_port();
-  listener l(
-      {"--port", std::to_string(port), "--secret", secret, "--status", "500", "--count", "4"});
+  listener l(port, {"--secret", secret, "--status", "500", "--count", "4"});
   const auto ep = service_->api(
       "POST", "/v1/endpoints",
       json{{"url", "http://127.0.0.1:" + std::to_string(port) + "/hook"}, {"secret", secret}}
           .dump());
   ASSERT_EQ(ep.status, 201) << ep.body;
   publish("inactive", 2);
-  ASSERT_EQ(l.wait_exit(20s), 0) << l.output();
+  ASSERT_EQ(l.wait_exit(20s), 0) << l.output()
+                                 << service_->api("GET", "/v1/deliveries?limit=1").body;
   const auto lines = lines_of(l.output());
   ASSERT_EQ(lines.size(), 4u) << l.output();
   for (const auto& line : lines) {

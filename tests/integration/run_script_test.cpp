@@ -61,7 +61,7 @@ TEST_P(RunScript, a_signal_to_the_script_stops_the_service_and_redis) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
-    ::setenv("DISPATCHER_DATA_DIR", data_dir, 1);  // not the checkout's .data
+    ::setenv("DATA_DIR", data_dir, 1);  // not the checkout's .data
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     ::unsetenv("DISPATCHER_REDIS_URL");

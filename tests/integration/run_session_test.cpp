@@ -1,5 +1,5 @@
 // What a new user does (issue 11): `scripts/run` keeps its data in the checkout's .data/
-// (here a temporary one through DISPATCHER_DATA_DIR), so a stop and a start keep the
+// (here a temporary one through DATA_DIR), so a stop and a start keep the
 // endpoints, the history and the token; and the README's session block, taken from the
 // README as written, runs and succeeds after `scripts/run` in a folder laid out like a
 // checkout (build/release/dispatcher is the binary under test).
@@ -64,7 +64,7 @@ class run_script {
         ::unsetenv(name);
       }
       ::setenv("BINARY", DISPATCHER_BINARY, 1);
-      ::setenv("DISPATCHER_DATA_DIR", data.c_str(), 1);
+      ::setenv("DATA_DIR", data.c_str(), 1);
       ::setenv("DISPATCHER_LISTEN", ("127.0.0.1:" + std::to_string(port)).c_str(), 1);
       ::setenv("DISPATCHER_ALLOW_PRIVATE_TARGETS", "true", 1);
       const std::string script = std::string(DISPATCHER_SOURCE_DIR) + "/scripts/run";
@@ -115,6 +115,8 @@ TEST(RunScript, keeps_endpoints_history_and_token_across_a_restart) {
     token = token_of(dir.data());
     ASSERT_EQ(token.size(), 48u) << slurp(log);
     EXPECT_NE(slurp(log).find("admin token: " + token), std::string::npos);
+    // DATA_DIR is the script's, not a setting serve would warn about.
+    EXPECT_EQ(slurp(log).find("unknown setting"), std::string::npos) << slurp(log);
     const std::string env = slurp(dir.data() / "env");
     EXPECT_NE(env.find("export DISPATCHER_ADMIN_TOKEN='" + token + "'"), std::string::npos);
     EXPECT_NE(env.find("export DISPATCHER_URL='http://127.0.0.1:" + std::to_string(port) + "'"),
