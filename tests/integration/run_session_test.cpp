@@ -122,6 +122,16 @@ TEST(RunScript, keeps_endpoints_history_and_token_across_a_restart) {
     EXPECT_NE(env.find("export DISPATCHER_URL='http://127.0.0.1:" + std::to_string(port) + "'"),
               std::string::npos)
         << env;
+    // 6379 when it was free, another port otherwise: the export names the one Redis took.
+    std::smatch started;
+    const std::string run_log = slurp(log);
+    ASSERT_TRUE(std::regex_search(run_log, started,
+                                  std::regex("started redis-server on 127\\.0\\.0\\.1:([0-9]+)")))
+        << run_log;
+    EXPECT_NE(
+        env.find("export DISPATCHER_REDIS_URL='redis://127.0.0.1:" + started[1].str() + "/0'"),
+        std::string::npos)
+        << env;
 
     // An endpoint nothing listens on: the attempt fails and stays in the history.
     const auto closed = free_port();
