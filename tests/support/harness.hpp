@@ -32,6 +32,7 @@ bool connect_loopback(int fd, std::uint16_t port);
 struct http_reply {
   int status = 0;
   std::string body;
+  std::string content_type{};
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
