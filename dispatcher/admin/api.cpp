@@ -17,6 +17,11 @@
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/replay/request.hpp"
 
+// schemas/openapi.yaml, compiled in by cmake/embed_file.cmake.
+namespace dispatcher::embedded {
+extern const std::string_view openapi_yaml;
+}
+
 namespace dispatcher::admin {
 
 namespace asio = boost::asio;
@@ -159,6 +164,13 @@ asio::awaitable<response> api::async_handle(request req) {
     co_return json_response(200, {{"status", "ok"}});
   }
   if (parts.size() == 1 && parts[0] == "readyz") co_return co_await async_readiness();
+  if (parts.size() == 1 && parts[0] == "openapi.yaml") {
+    if (!is_get(req)) co_return method_not_allowed();
+    response r;
+    r.content_type = "application/yaml";
+    r.body = embedded::openapi_yaml;
+    co_return r;
+  }
   if (parts.size() == 1 && parts[0] == "metrics") {
     response r;
     r.content_type = "text/plain; version=0.0.4";

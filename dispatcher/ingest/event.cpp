@@ -210,7 +210,9 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
   const bool status_required =
       connection_event && (ev.type.ends_with(".created") || ev.type.ends_with(".updated"));
   const auto status_it = doc.find("status");
-  const bool has_status = status_it != doc.end() && !status_it->is_null();
+  // On a connection event the contract allows a status absent or one of the two: a null
+  // one is refused, not read as absent (tests/corpus: status_null_on_deleted).
+  const bool has_status = status_it != doc.end() && !(status_it->is_null() && !connection_event);
   if (has_status) {
     if (!status_it->is_string() || (status_it->get_ref<const std::string&>() != "active" &&
                                     status_it->get_ref<const std::string&>() != "inactive")) {

@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
+#include "tests/support/api_exchanges.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace dispatcher::testing {
@@ -23,6 +25,32 @@ bool connect_loopback(int fd, std::uint16_t port) {
   addr.sin_port = htons(port);
   return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
+
+namespace {
+
+/// The value of a header in a raw response head, matched without regard to case.
+std::string header_value(const std::string& head, const std::string& lower_name) {
+  for (std::size_t at = head.find("\r\n"); at != std::string::npos;) {
+    const auto end = head.find("\r\n", at + 2);
+    const auto line = head.substr(at + 2, end == std::string::npos ? end : end - at - 2);
+    const auto colon = line.find(':');
+    if (colon == lower_name.size()) {
+      bool same = true;
+      for (std::size_t i = 0; i < colon; ++i) {
+        same = same && std::tolower(static_cast<unsigned char>(line[i])) == lower_name[i];
+      }
+      if (same) {
+        auto value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        return value;
+      }
+    }
+    at = end;
+  }
+  return {};
+}
+
+}  // namespace
 
 http_reply http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body, const std::string& token) {
@@ -58,6 +86,8 @@ http_reply http_request(std::uint16_t port, const std::string& method, const std
   out.status = std::atoi(raw.c_str() + 9);
   const auto header_end = raw.find("\r\n\r\n");
   if (header_end != std::string::npos) out.body = raw.substr(header_end + 4);
+  out.content_type = header_value(raw.substr(0, header_end), "content-type");
+  record_api_exchange(method, target, out.status, out.content_type, out.body);
   return out;
 }
 

@@ -32,10 +32,12 @@ bool connect_loopback(int fd, std::uint16_t port);
 struct http_reply {
   int status = 0;
   std::string body;
+  std::string content_type{};
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
-/// One request on a fresh connection (Connection: close); status 0 when it failed.
+/// One request on a fresh connection (Connection: close); status 0 when it failed. Each
+/// answer is recorded for the check against schemas/openapi.yaml (api_exchanges.hpp).
 http_reply http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body = {}, const std::string& token = admin_token);
 
