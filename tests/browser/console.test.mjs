@@ -205,6 +205,12 @@ async function main() {
         check(await table.getByRole('columnheader', { name: col, exact: true }).count() === 1, `column ${col}`);
       }
       check((await bodyRows.first().innerText()).includes('receiver answered 500'), 'last error shown');
+      // Applied as typed (no Enter): another endpoint's id empties the list, its own fills it.
+      await page.getByLabel('Endpoint').fill('ep_someoneelse');
+      await until('no row for another endpoint', async () => (await bodyRows.count()) === 0);
+      await page.getByLabel('Endpoint').fill(endpoint.id);
+      await until('the four rows again', async () => (await bodyRows.count()) === 4);
+      await page.getByLabel('Endpoint').fill('');
       await shot('deliveries');
       await bodyRows.first().getByRole('button', { name: 'Attempts' }).click();
       const attempts = page.getByRole('table', { name: /^Attempts of dlv_/ });
@@ -256,6 +262,9 @@ async function main() {
       }
       const row = eps.locator('tbody tr', { hasText: receiver.url });
       await until('the success rate', async () => (await row.innerText()).includes('100% of 4'));
+      // The circuit as the API has it (CONTRACT section 9), or a dash from a server without it.
+      const circuit = (await v1('GET', `/v1/endpoints/${endpoint.id}`)).circuit || '—';
+      check((await row.locator('td').nth(2).innerText()) === circuit, `circuit cell shows ${circuit}`);
       await shot('endpoints');
       await row.getByRole('button', { name: 'Pause' }).click();
       await row.getByRole('button', { name: 'Resume' }).waitFor();
@@ -274,6 +283,19 @@ async function main() {
       check(await dialog.getByLabel('Since').count() === 1 && await dialog.getByLabel('Until').count() === 1, 'window fields');
       check(await dialog.getByRole('button', { name: 'Confirm' }).isDisabled(), 'nothing to confirm');
       await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    });
+
+    await step('rotate the secret and see the new one once', async () => {
+      const row = page.getByRole('table', { name: 'Endpoints' }).locator('tbody tr', { hasText: receiver.url });
+      await row.getByRole('button', { name: 'Rotate secret' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Grace').fill('1h');
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+      await until('the new secret', async () => /whsec_\S+/.test(await dialog.innerText()));
+      const shown = /whsec_\S+/.exec(await dialog.innerText())[0];
+      check(shown !== endpoint.secret, 'a new secret');
+      await dialog.getByRole('button', { name: 'Close' }).click();
       await dialog.waitFor({ state: 'hidden' });
     });
 
