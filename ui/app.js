@@ -111,6 +111,7 @@ function describe(e) {
 
 function confirmDialog({ title, text, fields = [], confirmable = true, cancelLabel = 'Cancel' }) {
   const d = document.getElementById('confirm');
+  if (d.open) return Promise.resolve(false);  // a second click while one question is open
   document.getElementById('confirm-title').textContent = title;
   const t = document.getElementById('confirm-text');
   t.replaceChildren(...(Array.isArray(text) ? text : [text]));

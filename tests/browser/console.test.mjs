@@ -341,6 +341,17 @@ async function main() {
     await browser.close();
     receiver.close();
   }
+
+  await step('the service stops cleanly (under SANITIZE=1: no sanitizer report)', async () => {
+    check(dispatcher.exitCode === null && dispatcher.signalCode === null,
+      `the service still runs (it exited with ${dispatcher.exitCode ?? dispatcher.signalCode})`);
+    const exited = new Promise((resolve) => dispatcher.once('exit', (code, signal) => resolve({ code, signal })));
+    dispatcher.kill('SIGTERM');
+    const { code, signal } = await exited;
+    const text = fs.readFileSync(path.join(artifacts, 'dispatcher.log'), 'utf8');
+    check(!/Sanitizer|runtime error:/.test(text), 'no sanitizer report in dispatcher.log');
+    check(code === 0, `exit code ${code}${signal ? ` (signal ${signal})` : ''}`);
+  });
 }
 
 let code = 0;
