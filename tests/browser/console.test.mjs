@@ -109,7 +109,7 @@ function startReceiver() {
 
 async function main() {
   check(binary && fs.existsSync(binary), `DISPATCHER_BINARY (${binary}) exists`);
-  check(fs.existsSync(chromiumPath), `${chromiumPath} exists (scripts/setup installs chromium)`);
+  check(fs.existsSync(chromiumPath), `${chromiumPath} exists (WITH_BROWSER=1 scripts/setup installs it; scripts/test does)`);
   fs.mkdirSync(artifacts, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'console-redis-'));
 
