@@ -6,6 +6,7 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include "dispatcher/admin/console.hpp"
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/random.hpp"
@@ -177,6 +178,7 @@ asio::awaitable<response> api::async_handle(request req) {
     r.body = obs::global_metrics().render();
     co_return r;
   }
+  if (auto page = console_response(req)) co_return std::move(*page);
   if (parts.empty() || parts[0] != "v1") co_return not_found("path");
   if (parts.size() < 2) co_return not_found("path");
   const auto resource = parts[1];
