@@ -60,6 +60,9 @@ const auto fields = std::to_array<field>({
     {"batch_size", &settings::batch_size},
     {"max_in_flight", &settings::max_in_flight},
     {"endpoint_concurrency", &settings::endpoint_concurrency},
+    {"breaker_failures", &settings::breaker_failures},
+    {"breaker_probe", &settings::breaker_probe},
+    {"disable_after", &settings::disable_after},
     {"replay_rate", &settings::replay_rate},
     {"metrics_endpoints", &settings::metrics_endpoints},
     {"poll_interval", &settings::poll_interval},
@@ -342,6 +345,12 @@ void validate(settings& s, const origins& where) {
   check_range<std::size_t>(where, "max_in_flight", s.max_in_flight, 1, 100'000, "1 to 100000");
   check_range<std::size_t>(where, "endpoint_concurrency", s.endpoint_concurrency, 1, 10'000,
                            "1 to 10000");
+  check_range<std::size_t>(where, "breaker_failures", s.breaker_failures, 1, 1'000'000,
+                           "1 to 1000000");
+  check_range<milliseconds>(where, "breaker_probe", s.breaker_probe, std::chrono::seconds(1),
+                            std::chrono::hours(24), "1s to 24h");
+  check_range<milliseconds>(where, "disable_after", s.disable_after, std::chrono::seconds(1),
+                            std::chrono::hours(24 * 365), "1s to 365d");
   check_range<std::size_t>(where, "replay_rate", s.replay_rate, 1, 100'000, "1 to 100000");
   check_range<std::size_t>(where, "metrics_endpoints", s.metrics_endpoints, 0, 100'000,
                            "0 to 100000");

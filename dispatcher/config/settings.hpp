@@ -55,6 +55,13 @@ struct settings {
   std::size_t max_in_flight = 256;
   /// DISPATCHER_ENDPOINT_CONCURRENCY: attempts in flight per endpoint, across all instances.
   std::size_t endpoint_concurrency = 16;
+  /// DISPATCHER_BREAKER_FAILURES: failed attempts in a row that open an endpoint's circuit.
+  std::size_t breaker_failures = 20;
+  /// DISPATCHER_BREAKER_PROBE: while a circuit is open, one probe attempt per this period.
+  std::chrono::milliseconds breaker_probe = 30s;
+  /// DISPATCHER_DISABLE_AFTER: an endpoint whose attempts have all failed this long is
+  /// disabled (counted from the first failure after its last success or creation).
+  std::chrono::milliseconds disable_after = std::chrono::hours(24 * 5);
   /// DISPATCHER_REPLAY_RATE: deliveries per second per endpoint that a bulk replay or a
   /// recover queues; fresh deliveries slot in between, so a large replay cannot starve them.
   std::size_t replay_rate = 100;

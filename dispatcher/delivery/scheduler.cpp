@@ -186,7 +186,24 @@ asio::awaitable<void> scheduler::async_measure_oldest_due() {
     ids.push_back(id);
     reads.push_back(redis::command{"ZRANGE", keys_.due(id), "0", std::to_string(heads - 1)});
   }
+  // Each endpoint's circuit too (the scripts keep it in the hash): the gauge of open ones.
+  const std::size_t queues = reads.size();
+  for (const auto& id : ids) {
+    reads.push_back(redis::command{"HMGET", keys_.endpoint(id), "cb_open", "cb_probe"});
+  }
   auto replies = co_await conn_.async_exec(std::move(reads));
+  std::int64_t open = 0;
+  for (std::size_t i = queues; i < replies.size(); ++i) {
+    if (replies[i].ec) co_return;
+    for (const auto& field : replies[i].value.elements) {
+      if (field.type != redis::reply::kind::nil) {
+        ++open;
+        break;
+      }
+    }
+  }
+  obs::global_metrics().endpoint_circuit_open.set(open);
+  replies.resize(queues);
   std::vector<redis::command> records;
   for (const auto& r : replies) {
     if (r.ec) co_return;  // keep the last value rather than report an empty queue
@@ -377,8 +394,13 @@ asio::awaitable<void> scheduler::async_record_loop() {
 }
 
 asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> batch) {
-  redis::complete_request request{settings_.stream, 0, settings_.endpoint_concurrency,
-                                  std::move(batch)};
+  redis::complete_request request{settings_.stream,
+                                  0,
+                                  settings_.endpoint_concurrency,
+                                  std::move(batch),
+                                  settings_.breaker_failures,
+                                  settings_.breaker_probe.count(),
+                                  settings_.disable_after.count()};
   // The attempts happened; losing their records would make them invisible (Outpost
   // #1000). Retry while the leases are still ours; past them, the deliveries rerun.
   asio::steady_timer timer(executor_);

@@ -167,6 +167,8 @@ std::string metrics::render(std::int64_t now_ms) const {
   out.append("dispatcher_oldest_due_seconds ")
       .append(format_double(static_cast<double>(age_ms) / 1000.0))
       .append("\n");
+  append_gauge(out, "dispatcher_endpoint_circuit_open",
+               "Endpoints whose circuit breaker is open or half-open.", endpoint_circuit_open);
   append_histogram(out, "dispatcher_attempt_duration_seconds",
                    "Duration of webhook attempts, connect to last response byte.",
                    attempt_duration);

@@ -85,6 +85,7 @@ struct metrics {
   gauge attempts_in_flight;             // dispatcher_attempts_in_flight
   gauge last_scheduler_run_unix;        // dispatcher_scheduler_last_run_timestamp_seconds
   gauge oldest_due_created_ms;          // dispatcher_oldest_due_seconds: age of this, 0 = none
+  gauge endpoint_circuit_open;          // dispatcher_endpoint_circuit_open (open or half-open)
   duration_histogram attempt_duration;  // dispatcher_attempt_duration_seconds
   latency_histogram delivery_latency;   // dispatcher_delivery_latency_seconds
   // Sampled from Redis once a second (delivery/backlog.hpp).

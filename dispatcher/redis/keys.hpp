@@ -58,6 +58,13 @@ class keyspace {
     return cat("consumer:", id, ":connections");
   }
   std::string due(std::string_view endpoint_id) const { return cat("q:due:", endpoint_id); }
+  /// An ordered endpoint's heads: c:<connection> -> "<order>|<delivery>" (the one that may
+  /// go), d:<delivery> -> <connection> (what its completion advances).
+  std::string ordering_heads(std::string_view endpoint_id) const { return cat("oh:", endpoint_id); }
+  /// The deliveries of one connection held behind its head, by stream order.
+  std::string ordering_chain(std::string_view endpoint_id, std::string_view connectionid) const {
+    return cat("oc:", endpoint_id, std::string(":") + std::string(connectionid));
+  }
 
  private:
   std::string cat(std::string_view a, std::string_view b, std::string_view c = {}) const;

@@ -105,8 +105,13 @@ std::optional<claim_reply> decode_claim(reply&& r) {
 }
 
 std::vector<std::string> encode(const complete_request& r) {
-  std::vector<std::string> args{r.stream, text(r.now_ms), text(r.endpoint_concurrency)};
-  args.reserve(3 + r.completions.size() * 10);
+  std::vector<std::string> args{r.stream,
+                                text(r.now_ms),
+                                text(r.endpoint_concurrency),
+                                text(r.breaker_failures),
+                                text(r.breaker_probe_ms),
+                                text(r.disable_after_ms)};
+  args.reserve(6 + r.completions.size() * 10);
   for (const auto& c : r.completions) {
     args.push_back(c.delivery_id);
     args.push_back(c.endpoint_id);
@@ -166,7 +171,7 @@ std::optional<std::vector<std::string>> decode_requeue(reply&& r) {
 }
 
 std::vector<std::string> encode(const wake_request& r) {
-  return {r.stream, r.endpoint_id, text(r.endpoint_concurrency)};
+  return {r.stream, r.endpoint_id, text(r.endpoint_concurrency), text(r.now_ms)};
 }
 
 }  // namespace dispatcher::redis

@@ -107,6 +107,10 @@ struct complete_request {
   std::int64_t now_ms = 0;
   std::size_t endpoint_concurrency = 0;
   std::vector<completion> completions;
+  // The circuit breaker and auto-disable (retry/circuit.hpp: breaker_settings).
+  std::size_t breaker_failures = 20;
+  std::int64_t breaker_probe_ms = 30'000;
+  std::int64_t disable_after_ms = 432'000'000;
 };
 std::vector<std::string> encode(const complete_request& r);
 
@@ -152,6 +156,8 @@ struct wake_request {
   std::string stream;
   std::string endpoint_id;
   std::size_t endpoint_concurrency = 0;
+  /// When deliveries released by a change of `ordering` become due.
+  std::int64_t now_ms = 0;
 };
 std::vector<std::string> encode(const wake_request& r);
 

@@ -52,17 +52,98 @@ local function busy_add(ep, n)
 end
 
 -- An endpoint is ready when it has due work, a free in-flight slot and is not paused.
+-- Its circuit (retry/circuit.hpp: allowance) holds it back while a probe is in flight
+-- (cb_probe), and while open (cb_open) until the probe time.
 local function make_ready(ep, limit)
   local ready = P .. 'q:ready'
-  if redis.call('HGET', P .. 'ep:' .. ep, 'enabled') == '0' or busy(ep) >= limit then
+  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_open', 'cb_probe')
+  if info[1] == '0' or info[3] or busy(ep) >= limit then
     redis.call('ZREM', ready, ep)
     return
   end
   local first = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
   if #first == 0 then
     redis.call('ZREM', ready, ep)
+  elseif info[2] and tonumber(info[2]) and tonumber(info[2]) > tonumber(first[2]) then
+    redis.call('ZADD', ready, info[2], ep)
   else
     redis.call('ZADD', ready, first[2], ep)
+  end
+end
+
+-- Unix ms as RFC 3339 UTC, whole seconds (common/time.cpp: format_rfc3339; days to the
+-- civil date as in Howard Hinnant's civil_from_days).
+local function rfc3339(ms)
+  local s = math.floor(ms / 1000)
+  local days = math.floor(s / 86400)
+  local rem = s - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) -
+    math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02dZ', y, m, d, math.floor(rem / 3600),
+    math.floor(rem / 60) % 60, rem % 60)
+end
+
+-- Ordering per connection (retry/ordering.hpp). P oh:<ep> holds each connection's head,
+-- c:<conn> -> "<order>|<delivery>", and d:<delivery> -> <conn>; P oc:<ep>:<conn> the
+-- deliveries held behind it, all scored 0 so they sort by member: stream order.
+local function heads_key(ep) return P .. 'oh:' .. ep end
+local function chain_key(ep, conn) return P .. 'oc:' .. ep .. ':' .. conn end
+local function chain_did(member) return string.match(member, '|(.*)$') end
+
+-- Every held delivery of an ordered endpoint, its chains and heads deleted: for a switch
+-- to `ordering: none` (they become due) and a disable (they fail).
+local function unchain(ep)
+  local heads, held = heads_key(ep), {}
+  local all = redis.call('HGETALL', heads)
+  for k = 1, #all, 2 do
+    if string.sub(all[k], 1, 2) == 'c:' then
+      local chain = chain_key(ep, string.sub(all[k], 3))
+      for _, member in ipairs(redis.call('ZRANGE', chain, 0, -1)) do held[#held + 1] = chain_did(member) end
+      redis.call('DEL', chain)
+    end
+  end
+  redis.call('DEL', heads)
+  return held
+end
+
+-- A 410, or attempts failing for DISPATCHER_DISABLE_AFTER: disable the endpoint and fail
+-- what waits for it, held deliveries included. The breaker's fields go, so a re-enabled
+-- endpoint starts closed.
+local function disable(ep, reason, now_s)
+  local key = P .. 'ep:' .. ep
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'enabled', '0', 'disabled_reason', reason, 'updated_at', now_s)
+    redis.call('HDEL', key, 'cb_fails', 'cb_open', 'cb_probe', 'fail_since')
+    redis.call('INCR', P .. 'endpoints:version')
+  end
+  local due = P .. 'q:due:' .. ep
+  local waiting = unchain(ep)
+  for _, did in ipairs(redis.call('ZRANGE', due, 0, -1)) do waiting[#waiting + 1] = did end
+  for _, other in ipairs(waiting) do
+    local OB = bucket(other)
+    local ov = redis.call('HGET', OB, 'd:' .. other)
+    if ov then
+      local o, orest = record_parse(ov)
+      o[1], o[4], o[6], o[10] = 'failed', '', now_s, reason
+      redis.call('HSET', OB, 'd:' .. other, record_pack(o, orest))
+    end
+  end
+  redis.call('DEL', due)
+end
+
+-- A lease that ends without a completion (expired, released) frees the probe slot.
+local function drop_probe(ep, did)
+  if redis.call('HGET', P .. 'ep:' .. ep, 'cb_probe') == did then
+    redis.call('HDEL', P .. 'ep:' .. ep, 'cb_probe')
   end
 end
 
@@ -163,17 +244,47 @@ while i <= #ARGV do
       local e = endpoints[ep]
       if not e then
         -- Lease at once (no claim round trip) only what the claim script would hand out
-        -- next anyway: an enabled endpoint without a rate limit, with nothing due before
-        -- it and a free slot.
-        local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit')
+        -- next anyway: an enabled endpoint without a rate limit or an open circuit, with
+        -- nothing due before it and a free slot.
+        local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'ordering', 'cb_open')
         local head = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
-        e = {direct = info[1] ~= '0' and not info[2] and (#head == 0 or tonumber(head[2]) > now),
-             busy = busy(ep), taken = 0, queued = false}
+        e = {direct = info[1] ~= '0' and not info[2] and not info[4] and
+               (#head == 0 or tonumber(head[2]) > now),
+             busy = busy(ep), taken = 0, queued = false, ordered = info[3] == 'connection'}
         endpoints[ep] = e
       end
       fields[#fields + 1] = 'd:' .. did
       fields[#fields + 1] = pending .. ep .. '\t'
-      if e.direct and room > 0 and e.busy < limit then
+      local held = false
+      if e.ordered and conn ~= '' then
+        -- retry/ordering.hpp: place_on_ingest. Only endpoints that ask for ordering pay this.
+        local heads, member = heads_key(ep), order .. '|' .. did
+        local current = redis.call('HGET', heads, 'c:' .. conn)
+        local take_over = false
+        if current then
+          local horder, hdid = string.match(current, '^([^|]*)|(.*)$')
+          -- A later head that has not started (still in its due queue, never attempted)
+          -- gives way to this earlier event, read late by another instance.
+          if horder and horder > order and redis.call('ZSCORE', P .. 'q:due:' .. ep, hdid) then
+            local hv = redis.call('HGET', bucket(hdid), 'd:' .. hdid)
+            if hv and record_parse(hv)[2] == '0' then
+              take_over = true
+              redis.call('ZREM', P .. 'q:due:' .. ep, hdid)
+              redis.call('ZADD', chain_key(ep, conn), 0, current)
+              redis.call('HDEL', heads, 'd:' .. hdid)
+            end
+          end
+        end
+        if current and not take_over then
+          redis.call('ZADD', chain_key(ep, conn), 0, member)
+          held = true
+        else
+          redis.call('HSET', heads, 'c:' .. conn, member, 'd:' .. did, conn)
+        end
+      end
+      if held then
+        -- Waits in its connection's chain, not in the due queue.
+      elseif e.direct and room > 0 and e.busy < limit then
         granted[#granted + 1] = did .. '|' .. ep
         e.busy = e.busy + 1
         e.taken = e.taken + 1
@@ -259,6 +370,7 @@ for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'q:leases', '-inf', now, '
     if ep then
       expired = expired + 1
       busy_add(ep, -1)
+      drop_probe(ep, did)
       if redis.call('HEXISTS', bucket(did), 'd:' .. did) == 1 then
         redis.call('ZADD', P .. 'q:due:' .. ep, now, did)
       end
@@ -273,11 +385,19 @@ local lease_until = now + lease_ms
 local eps = redis.call('ZRANGEBYSCORE', P .. 'q:ready', '-inf', now, 'LIMIT', 0, max)
 for _, ep in ipairs(eps) do
   if #claimed >= max then break end
-  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit')
+  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'cb_open', 'cb_probe')
   if info[1] == '0' then
     redis.call('ZREM', P .. 'q:ready', ep)
   else
     local want = math.min(limit - busy(ep), max - #claimed)
+    -- retry/circuit.hpp: allowance. Open: nothing before the probe time, then one probe;
+    -- nothing while it is in flight (make_ready below sets when to look again).
+    local probing = false
+    if info[4] then
+      want = 0
+    elseif info[3] then
+      if now < (tonumber(info[3]) or 0) then want = 0 else want = math.min(want, 1); probing = true end
+    end
     local rate = tonumber(info[2])
     -- Not a positive number (NaN fails the test too): a damaged hash, which limits nothing.
     if rate and not (rate > 0) then rate = nil end
@@ -342,6 +462,9 @@ for _, ep in ipairs(eps) do
       end
     end
     busy_add(ep, taken)
+    if probing and taken > 0 then
+      redis.call('HSET', P .. 'ep:' .. ep, 'cb_probe', claimed[#claimed][1])
+    end
     if rate and taken > 0 then
       tat = tat + taken * interval
       -- %.17g keeps every bit (tostring rounds to 14 digits); kept until the next one may
@@ -364,10 +487,11 @@ return {expired, claimed}
 
 const script complete_attempts{"complete_attempts", R"lua(
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local threshold, probe_ms, disable_after = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now_s = ARGV[1]
 -- Which leases are still ours: one question per token.
 local by_token = {}
-for i = 3, #ARGV, 10 do
+for i = 6, #ARGV, 10 do
   local t = by_token[ARGV[i + 2]]
   if not t then t = {members = {}, at = {}}; by_token[ARGV[i + 2]] = t end
   t.members[#t.members + 1] = ARGV[i] .. '|' .. ARGV[i + 1]
@@ -387,16 +511,65 @@ for token, t in pairs(by_token) do
   if #gone > 0 then redis.call('SREM', set, unpack(gone)) end
 end
 
+-- Each endpoint's breaker, read once per call and written back once at the end, and
+-- whether it has ordered heads (retry/circuit.hpp, retry/ordering.hpp).
+local breakers = {}
+local function breaker(ep)
+  local b = breakers[ep]
+  if not b then
+    local v = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_fails', 'cb_open', 'cb_probe', 'fail_since')
+    b = {exists = v[1] ~= false and v[1] ~= nil, fails = tonumber(v[2]) or 0, open = v[3] or false,
+         probe = v[4] or false, since = tonumber(v[5]), dirty = false, disabled = false,
+         ordered = redis.call('EXISTS', heads_key(ep)) == 1}
+    breakers[ep] = b
+  end
+  return b
+end
+
 local results, touched, writes = {}, {}, {}
-for i = 3, #ARGV, 10 do
+for i = 6, #ARGV, 10 do
   local did, ep, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
   local code, err, attempt, disable_reason, record = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   if not ours[i] then
     results[#results + 1] = 0  -- the lease is no longer ours: write nothing
   else
     touched[ep] = (touched[ep] or 0) + 1
+    local b = breaker(ep)
+    if attempt ~= '' and b.exists and not b.disabled then
+      -- retry/circuit.hpp: after_attempt.
+      if status == 'succeeded' then
+        if b.fails > 0 or b.open or b.probe or b.since then
+          b.fails, b.open, b.probe, b.since, b.dirty = 0, false, false, nil, true
+        end
+      else
+        b.fails, b.dirty = b.fails + 1, true
+        if not b.since then b.since = now end
+        if b.probe == did then
+          b.probe, b.open = false, tostring(now + probe_ms)
+        elseif not b.open and b.fails >= threshold then
+          b.open = tostring(now + probe_ms)
+        end
+        if disable_reason == '' and now - b.since >= disable_after then
+          disable_reason = 'every attempt failed since ' .. rfc3339(b.since) ..
+            ' (DISPATCHER_DISABLE_AFTER); disabled at ' .. rfc3339(now)
+        end
+      end
+    end
+    if disable_reason ~= '' then
+      -- 410 Gone (the receiver asked us to stop), or failing for too long.
+      disable(ep, disable_reason, now_s)
+      b.disabled, b.dirty, b.ordered = true, false, false
+    end
+    -- Nothing is retried for a disabled endpoint: this delivery fails with what waited.
+    local fail_now = b.disabled and status == 'retrying'
+    if fail_now then status, next_at = 'failed', '' end
+
     local B = bucket(did)
-    if record == '' then
+    if record ~= '' and fail_now then
+      local f, rest = record_parse(record)
+      f[1], f[4] = status, next_at
+      record = record_pack(f, rest)
+    elseif record == '' then
       -- Not a first attempt: the stored attempts are kept and this one appended.
       local v = redis.call('HGET', B, 'd:' .. did)
       if v then
@@ -418,29 +591,38 @@ for i = 3, #ARGV, 10 do
       if status == 'retrying' then redis.call('ZADD', P .. 'q:due:' .. ep, next_at, did) end
     end
 
-    if disable_reason ~= '' then
-      -- 410 Gone: the receiver asked us to stop. Disable the endpoint and fail what waits.
-      if redis.call('EXISTS', P .. 'ep:' .. ep) == 1 then
-        redis.call('HSET', P .. 'ep:' .. ep, 'enabled', '0', 'disabled_reason', disable_reason,
-          'updated_at', now)
-        redis.call('INCR', P .. 'endpoints:version')
-      end
-      local due = P .. 'q:due:' .. ep
-      for _, other in ipairs(redis.call('ZRANGE', due, 0, -1)) do
-        local OB = bucket(other)
-        local ov = redis.call('HGET', OB, 'd:' .. other)
-        if ov then
-          local o, orest = record_parse(ov)
-          o[1], o[4], o[6], o[10] = 'failed', '', now_s, disable_reason
-          redis.call('HSET', OB, 'd:' .. other, record_pack(o, orest))
+    if b.ordered and (status == 'succeeded' or status == 'failed') then
+      -- retry/ordering.hpp: releases_next. A replay is no head: nothing to advance.
+      local heads = heads_key(ep)
+      local conn = redis.call('HGET', heads, 'd:' .. did)
+      if conn then
+        redis.call('HDEL', heads, 'd:' .. did)
+        local nxt = redis.call('ZPOPMIN', chain_key(ep, conn))
+        if #nxt > 0 then
+          local ndid = chain_did(nxt[1])
+          redis.call('HSET', heads, 'c:' .. conn, nxt[1], 'd:' .. ndid, conn)
+          redis.call('ZADD', P .. 'q:due:' .. ep, now_s, ndid)
+        else
+          redis.call('HDEL', heads, 'c:' .. conn)
         end
       end
-      redis.call('DEL', due)
     end
     results[#results + 1] = 1
   end
 end
 for key, w in pairs(writes) do hset_all(key, w) end
+for ep, b in pairs(breakers) do
+  if b.dirty then
+    local key = P .. 'ep:' .. ep
+    if b.fails > 0 then
+      redis.call('HSET', key, 'cb_fails', tostring(b.fails), 'fail_since', string.format('%d', b.since))
+    else
+      redis.call('HDEL', key, 'cb_fails', 'fail_since')
+    end
+    if b.open then redis.call('HSET', key, 'cb_open', b.open) else redis.call('HDEL', key, 'cb_open') end
+    if b.probe then redis.call('HSET', key, 'cb_probe', b.probe) else redis.call('HDEL', key, 'cb_probe') end
+  end
+end
 -- Tell the caller whether a freed slot left due work waiting, so it claims only then.
 local due_now = 0
 for ep, n in pairs(touched) do
@@ -459,6 +641,7 @@ for i = 4, #ARGV, 2 do
   local did, ep = ARGV[i], ARGV[i + 1]
   if redis.call('SREM', lease_set(token), did .. '|' .. ep) == 1 then
     busy_add(ep, -1)
+    drop_probe(ep, did)
     redis.call('ZADD', P .. 'q:due:' .. ep, now, did)
     make_ready(ep, limit)
     released = released + 1
@@ -517,7 +700,50 @@ return outcomes
 )lua"};
 
 const script wake_endpoint{"wake_endpoint", R"lua(
-make_ready(ARGV[1], tonumber(ARGV[2]))
+local ep, limit, now_s = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local heads, due = heads_key(ep), P .. 'q:due:' .. ep
+-- A change of `ordering` applies to the deliveries not yet attempted (CONTRACT section 9).
+if redis.call('HGET', P .. 'ep:' .. ep, 'ordering') ~= 'connection' then
+  -- Switched off (or never on): what waited behind a head goes now.
+  if redis.call('EXISTS', heads) == 1 then
+    for _, did in ipairs(unchain(ep)) do redis.call('ZADD', due, now_s, did) end
+  end
+elseif redis.call('EXISTS', heads) == 0 then
+  -- Switched on: per connection, the earliest waiting delivery becomes the head
+  -- (retry/ordering.hpp) and the later ones that were never attempted wait behind it.
+  -- Replays (manual) stay unordered; deliveries in flight now finish unordered.
+  local groups, conns = {}, {}
+  for _, did in ipairs(redis.call('ZRANGE', due, 0, -1)) do
+    local B = bucket(did)
+    local v = redis.call('HGET', B, 'd:' .. did)
+    if v then
+      local f = record_parse(v)
+      local ev = f[7] ~= '1' and redis.call('HGET', B, 'e:' .. f[8])
+      if ev then
+        local e = {}
+        for part in string.gmatch(ev .. '\t', '([^\t]*)\t') do e[#e + 1] = part end
+        local conn, order = e[3] or '', e[5] or ''
+        if conn ~= '' then
+          if not groups[conn] then groups[conn] = {}; conns[#conns + 1] = conn end
+          local g = groups[conn]
+          g[#g + 1] = {order = order, did = did, started = f[2] ~= '0'}
+        end
+      end
+    end
+  end
+  for _, conn in ipairs(conns) do
+    local g = groups[conn]
+    table.sort(g, function(a, b) return a.order < b.order end)
+    redis.call('HSET', heads, 'c:' .. conn, g[1].order .. '|' .. g[1].did, 'd:' .. g[1].did, conn)
+    for k = 2, #g do
+      if not g[k].started then
+        redis.call('ZREM', due, g[k].did)
+        redis.call('ZADD', chain_key(ep, conn), 0, g[k].order .. '|' .. g[k].did)
+      end
+    end
+  end
+end
+make_ready(ep, limit)
 return 1
 )lua"};
 

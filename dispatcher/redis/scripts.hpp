@@ -11,7 +11,11 @@
 //                            packed as history/delivery.hpp says; P buckets lists them
 //   P i:all, P i:ep:<ep>, P i:consumer:<id>
 //                            zset delivery id -> created_at (ms): the list indexes
-//   P ep:<id>                hash: json (the endpoint), enabled, disabled_reason, rate_limit
+//   P ep:<id>                hash: json (the endpoint), enabled, disabled_reason, rate_limit,
+//                            ordering; the breaker's cb_fails, cb_open (next probe, ms),
+//                            cb_probe (the probe's delivery), fail_since (ms)
+//   P oh:<ep>, P oc:<ep>:<conn>  an ordered endpoint's heads and held chains
+//                            (retry/ordering.hpp; only endpoints with ordering have them)
 //   P endpoints              zset of endpoint ids by creation time; P endpoints:version
 //   P q:ready                zset endpoint -> earliest time it has due work and a free slot
 //   P q:due:<ep>             zset delivery -> due time (ms)
@@ -44,11 +48,14 @@ struct script {
 extern const script ingest_events;
 
 /// Hands expired leases (crashed instances) back to their due queues, then leases up to
-/// `max` due deliveries, endpoint by endpoint within concurrency and rate limits.
+/// `max` due deliveries, endpoint by endpoint within concurrency, rate limits and open
+/// circuits (one probe per period).
 extern const script claim_due;
 
-/// Records attempts with each delivery's next state, if the lease is still ours; a 410
-/// disables the endpoint and fails what waits for it.
+/// Records attempts with each delivery's next state, if the lease is still ours; keeps
+/// each endpoint's circuit breaker (retry/circuit.hpp); a 410, or attempts failing for
+/// DISPATCHER_DISABLE_AFTER, disables the endpoint and fails what waits for it; a finished
+/// head of an ordered connection lets the next one of its chain go (retry/ordering.hpp).
 extern const script complete_attempts;
 
 /// Hands our leases back as due now.
@@ -59,7 +66,8 @@ extern const script release_leases;
 /// slot when paced (rp:<ep> holds it).
 extern const script requeue_deliveries;
 
-/// Makes a (re-)enabled endpoint's due deliveries eligible again.
+/// Makes a (re-)enabled endpoint's due deliveries eligible again, and applies a change of
+/// its `ordering` to the deliveries not yet attempted.
 extern const script wake_endpoint;
 
 }  // namespace dispatcher::redis

@@ -119,6 +119,16 @@ const char* scheme_name(signature_scheme scheme) {
   return "both";
 }
 
+std::optional<ordering_mode> ordering_from_string(std::string_view text) {
+  if (text == "none") return ordering_mode::none;
+  if (text == "connection") return ordering_mode::connection;
+  return std::nullopt;
+}
+
+const char* ordering_name(ordering_mode mode) {
+  return mode == ordering_mode::connection ? "connection" : "none";
+}
+
 std::optional<field_error> validate_url(const json& value, const validation_options& options,
                                         std::string& out) {
   if (!value.is_string()) return wrong_type("url", "a string");
@@ -274,8 +284,14 @@ std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool cre
       }
     } else if (key == "headers") {
       if (auto e = validate_headers(value, ep.headers)) return e;
+    } else if (key == "ordering") {
+      const auto mode = value.is_string()
+                            ? ordering_from_string(value.get_ref<const std::string&>())
+                            : std::nullopt;
+      if (!mode) return error(key, "ordering must be \"none\" or \"connection\"");
+      ep.ordering = *mode;
     } else if (key == "id" || key == "created_at" || key == "updated_at" ||
-               key == "disabled_reason") {
+               key == "disabled_reason" || key == "circuit") {
       return error(key, key + " is assigned by the dispatcher and cannot be set");
     } else {
       return error(key, "unknown field '" + key + "'");
@@ -401,6 +417,8 @@ nlohmann::json to_api_json(const endpoint& ep, bool include_secret) {
       {"enabled", ep.enabled},
       {"disabled_reason", ep.disabled_reason.empty() ? json(nullptr) : json(ep.disabled_reason)},
       {"rate_limit", rate_limit_json(ep.rate_limit)},
+      {"ordering", ordering_name(ep.ordering)},
+      {"circuit", to_string(ep.circuit)},
       {"headers", headers_json(ep.headers)},
       {"created_at", format_rfc3339(ep.created_at_ms)},
       {"updated_at", format_rfc3339(ep.updated_at_ms)},
@@ -410,6 +428,18 @@ nlohmann::json to_api_json(const endpoint& ep, bool include_secret) {
     out["secret_error"] = ep.secret_error + "; it receives no deliveries until that is fixed";
   }
   return out;
+}
+
+std::string_view to_string(circuit_state c) {
+  switch (c) {
+    case circuit_state::open:
+      return "open";
+    case circuit_state::half_open:
+      return "half_open";
+    case circuit_state::closed:
+      break;
+  }
+  return "closed";
 }
 
 bool is_sensitive_header(std::string_view name) {
@@ -441,6 +471,7 @@ std::string to_storage(const endpoint& ep, const signing::secret_box* key) {
       {"enabled", ep.enabled},
       {"disabled_reason", ep.disabled_reason},
       {"rate_limit", ep.rate_limit ? json(*ep.rate_limit) : json(nullptr)},
+      {"ordering", ordering_name(ep.ordering)},
       {"headers", std::move(headers)},
       {"created_at_ms", ep.created_at_ms},
       {"updated_at_ms", ep.updated_at_ms},
@@ -478,6 +509,13 @@ std::optional<endpoint> from_storage(std::string_view stored, const signing::sec
   if (const auto it = doc.find("rate_limit"); it != doc.end() && !it->is_null()) {
     if (!it->is_number()) return std::nullopt;
     ep.rate_limit = it->get<double>();
+  }
+  if (const auto it = doc.find("ordering"); it != doc.end()) {
+    // Absent in records written before ordering existed: none.
+    const auto mode =
+        it->is_string() ? ordering_from_string(it->get_ref<const std::string&>()) : std::nullopt;
+    if (!mode) return std::nullopt;
+    ep.ordering = *mode;
   }
   if (const auto it = doc.find("retired_secrets"); it != doc.end()) {
     if (!it->is_array()) return std::nullopt;

@@ -30,6 +30,15 @@ inline constexpr std::string_view redacted = "***";
 
 enum class signature_scheme { standard, chift, both };
 
+/// CONTRACT section 9: `connection` attempts the deliveries that share a connectionid one
+/// at a time, in stream order.
+enum class ordering_mode { none, connection };
+
+/// The circuit breaker's state (retry/circuit.hpp), kept in the endpoint's Redis hash by
+/// the scripts; shown as `circuit` and never written from the API.
+enum class circuit_state { closed, open, half_open };
+std::string_view to_string(circuit_state c);
+
 /// A rotated-out secret that keeps signing until expires_at_ms (unix ms).
 struct retired_secret {
   std::string secret;
@@ -48,6 +57,8 @@ struct endpoint {
   bool enabled = true;
   std::string disabled_reason;
   std::optional<double> rate_limit;  // deliveries per second
+  ordering_mode ordering = ordering_mode::none;
+  circuit_state circuit = circuit_state::closed;  // read from the hash, not stored in json
   std::vector<std::pair<std::string, std::string>> headers;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/time.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/redis/eval.hpp"
 #include "dispatcher/redis/fields.hpp"
@@ -48,6 +49,13 @@ std::variant<endpoint, std::string> endpoint_from_hash(
   if (auto it = fields.find("disabled_reason"); it != fields.end()) {
     ep->disabled_reason = it->second;
   }
+  // The scripts keep the breaker's state in these fields (redis/scripts.cpp): cb_open
+  // while open, cb_probe while a probe attempt is in flight.
+  if (fields.count("cb_probe") != 0) {
+    ep->circuit = circuit_state::half_open;
+  } else if (fields.count("cb_open") != 0) {
+    ep->circuit = circuit_state::open;
+  }
   if (auto it = fields.find("updated_at"); it != fields.end()) {
     std::int64_t updated = 0;
     const auto& text = it->second;
@@ -77,13 +85,20 @@ asio::awaitable<std::error_code> endpoint_store::async_put(const endpoint& ep) {
   } else {
     cmds.push_back(redis::command{"HDEL", key, "rate_limit"});
   }
+  // The scripts read the ordering from the hash; wake_endpoint below applies a change of
+  // it to what waits.
+  if (ep.ordering == ordering_mode::connection) {
+    cmds.push_back(redis::command{"HSET", key, "ordering", "connection"});
+  } else {
+    cmds.push_back(redis::command{"HDEL", key, "ordering"});
+  }
   cmds.push_back(
       redis::command{"ZADD", keys_.endpoints(), std::to_string(ep.created_at_ms), ep.id});
   cmds.push_back(redis::command{"INCR", keys_.endpoints_version()});
   // Named, not a braced temporary: GCC 12 cannot keep an initializer_list's array alive
   // across co_await ("array used as initializer").
-  const auto wake_args =
-      redis::encode(redis::wake_request{keys_.stream(), ep.id, endpoint_concurrency_});
+  const auto wake_args = redis::encode(
+      redis::wake_request{keys_.stream(), ep.id, endpoint_concurrency_, unix_now_ms()});
   cmds.push_back(redis::evalsha_command(redis::wake_endpoint, wake_args));
   cmds.push_back(redis::command{"EXEC"});
   auto replies = co_await conn_.async_exec(std::move(cmds));

@@ -31,6 +31,18 @@ TEST(endpoint_hash, hash_fields_win_over_the_json) {
   EXPECT_EQ(ep->updated_at_ms, 5000);
 }
 
+TEST(endpoint_hash, circuit_comes_from_the_breaker_fields) {
+  const auto circuit = [](std::map<std::string, std::string> fields) {
+    fields["json"] = to_storage(sample());
+    const auto parsed = endpoint_from_hash(fields, nullptr);
+    return std::get<endpoint>(parsed).circuit;
+  };
+  EXPECT_EQ(circuit({{"cb_fails", "3"}}), circuit_state::closed);
+  EXPECT_EQ(circuit({{"cb_open", "1700000000000"}}), circuit_state::open);
+  EXPECT_EQ(circuit({{"cb_open", "1700000000000"}, {"cb_probe", "dlv_1"}}),
+            circuit_state::half_open);
+}
+
 TEST(endpoint_hash, a_bad_updated_at_is_a_reason_not_an_exception) {
   for (const char* bad : {"garbage", "", "12x", "99999999999999999999999", " 5"}) {
     const auto parsed =

@@ -199,6 +199,35 @@ TEST(endpoint_create, signature_must_be_a_known_scheme) {
   EXPECT_EQ(create_error(with("signature", 1)).field, "signature");
 }
 
+TEST(endpoint_create, ordering_is_none_or_connection) {
+  EXPECT_EQ(create_ok({{"url", "https://hooks.example.com/in"}}).ordering, ordering_mode::none);
+  EXPECT_EQ(create_ok(with("ordering", "connection")).ordering, ordering_mode::connection);
+  EXPECT_EQ(create_ok(with("ordering", "none")).ordering, ordering_mode::none);
+  for (const json& bad : {json("Connection"), json("consumer"), json(true), json(nullptr)}) {
+    const auto e = create_error(with("ordering", bad));
+    EXPECT_EQ(e.field, "ordering") << bad.dump();
+    EXPECT_EQ(e.message, "ordering must be \"none\" or \"connection\"");
+  }
+  EXPECT_EQ(create_error(with("circuit", "open")).field, "circuit");
+}
+
+TEST(endpoint_json, shows_ordering_and_circuit_and_stores_ordering) {
+  auto ep = create_ok(with("ordering", "connection"));
+  const auto api = to_api_json(ep, false);
+  EXPECT_EQ(api["ordering"], "connection");
+  EXPECT_EQ(api["circuit"], "closed");
+  ep.circuit = circuit_state::half_open;
+  EXPECT_EQ(to_api_json(ep, false)["circuit"], "half_open");
+  const auto stored = from_storage(to_storage(ep));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->ordering, ordering_mode::connection);
+  EXPECT_EQ(stored->circuit, circuit_state::closed) << "the circuit lives in the hash, not json";
+  // A change applies on PATCH.
+  ASSERT_FALSE(apply_patch(ep, {{"ordering", "none"}}, strict, now + 1));
+  EXPECT_EQ(ep.ordering, ordering_mode::none);
+  EXPECT_EQ(apply_patch(ep, {{"ordering", "stream"}}, strict, now + 2)->field, "ordering");
+}
+
 TEST(endpoint_create, secret_must_be_whsec_base64_of_24_to_64_bytes) {
   create_ok(with("secret", secret_of(24)));
   create_ok(with("secret", secret_of(64)));

@@ -250,10 +250,23 @@ TEST(ScriptIo, completions_carry_typed_status_and_a_clean_error) {
   c.error = "line one\nline two";
   c.attempt = "{}";
   c.record = "packed";
-  const auto args = redis::encode(redis::complete_request{"s", 7, 16, {c}});
-  const std::vector<std::string> want{"s",   "7",        "16",    "dlv_1", "ep_1",
-                                      "tok", "retrying", "99",    "500",   "line one line two",
-                                      "{}",  "",         "packed"};
+  const auto args = redis::encode(redis::complete_request{"s", 7, 16, {c}, 3, 1000, 2000});
+  const std::vector<std::string> want{"s",
+                                      "7",
+                                      "16",
+                                      "3",
+                                      "1000",
+                                      "2000",
+                                      "dlv_1",
+                                      "ep_1",
+                                      "tok",
+                                      "retrying",
+                                      "99",
+                                      "500",
+                                      "line one line two",
+                                      "{}",
+                                      "",
+                                      "packed"};
   EXPECT_EQ(args, want);
   auto reply = redis::decode_complete(
       array_reply({array_reply({integer_reply(1), integer_reply(0)}), integer_reply(1)}));
@@ -274,8 +287,8 @@ TEST(ScriptIo, release_requeue_and_wake_arguments) {
       redis::decode_requeue(array_reply({string_reply("queued"), string_reply("in_flight")}));
   ASSERT_TRUE(outcomes);
   EXPECT_EQ(*outcomes, (std::vector<std::string>{"queued", "in_flight"}));
-  EXPECT_EQ(redis::encode(redis::wake_request{"s", "ep_1", 16}),
-            (std::vector<std::string>{"s", "ep_1", "16"}));
+  EXPECT_EQ(redis::encode(redis::wake_request{"s", "ep_1", 16, 42}),
+            (std::vector<std::string>{"s", "ep_1", "16", "42"}));
 }
 
 }  // namespace

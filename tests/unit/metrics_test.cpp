@@ -40,6 +40,15 @@ TEST(Metrics, attempts_by_endpoint_are_capped_and_the_rest_counted_as_other) {
   EXPECT_EQ(text.find("ep_d"), std::string::npos);
 }
 
+TEST(Metrics, circuit_open_is_a_gauge_of_endpoints) {
+  metrics m;
+  EXPECT_TRUE(contains_line(m.render(0), "dispatcher_endpoint_circuit_open 0"));
+  m.endpoint_circuit_open.set(2);
+  const auto text = m.render(0);
+  EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_endpoint_circuit_open gauge")) << text;
+  EXPECT_TRUE(contains_line(text, "dispatcher_endpoint_circuit_open 2")) << text;
+}
+
 TEST(Metrics, oldest_due_is_the_age_of_the_oldest_waiting_delivery) {
   metrics m;
   EXPECT_TRUE(contains_line(m.render(5'000), "dispatcher_oldest_due_seconds 0"));
@@ -85,7 +94,7 @@ TEST(Metrics, every_family_has_help_before_type) {
     }
     previous = line;
   }
-  EXPECT_EQ(families, 19);  // with the backlog gauges and the delivery latency
+  EXPECT_EQ(families, 20);  // with the backlog gauges, the delivery latency and the circuit gauge
   EXPECT_EQ(text.back(), '\n');
 }
 

@@ -224,6 +224,35 @@ TEST(Settings, each_bad_value_names_its_setting) {
   }
 }
 
+TEST(Settings, breaker_and_disable_defaults_follow_the_contract) {
+  const settings s = load_settings(no_env, std::nullopt, {});
+  EXPECT_EQ(s.breaker_failures, 20u);
+  EXPECT_EQ(s.breaker_probe, 30s);
+  EXPECT_EQ(s.disable_after, std::chrono::hours(24 * 5));
+  const settings short_ones = load_settings(env_of({{"DISPATCHER_BREAKER_FAILURES", "3"},
+                                                    {"DISPATCHER_BREAKER_PROBE", "1s"},
+                                                    {"DISPATCHER_DISABLE_AFTER", "1s"}}),
+                                            std::nullopt, {});
+  EXPECT_EQ(short_ones.breaker_failures, 3u);
+  EXPECT_EQ(short_ones.breaker_probe, 1s);
+  EXPECT_EQ(short_ones.disable_after, 1s);
+}
+
+TEST(Settings, breaker_and_disable_settings_are_checked) {
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"DISPATCHER_BREAKER_FAILURES", "0"},
+           {"DISPATCHER_BREAKER_FAILURES", "1000001"},
+           {"DISPATCHER_BREAKER_FAILURES", "many"},
+           {"DISPATCHER_BREAKER_PROBE", "999ms"},
+           {"DISPATCHER_BREAKER_PROBE", "25h"},
+           {"DISPATCHER_DISABLE_AFTER", "0s"},
+           {"DISPATCHER_DISABLE_AFTER", "500ms"},
+           {"DISPATCHER_DISABLE_AFTER", "366d"},
+       }) {
+    EXPECT_EQ(failing_env(name, value), name) << value;
+  }
+}
+
 TEST(Settings, retry_schedule_allows_at_most_fifty_delays) {
   std::string fifty = "1s";
   for (int i = 1; i < 50; ++i) fifty += ",1s";
@@ -483,7 +512,7 @@ TEST(Settings, known_and_foreign_variables_are_not_warned_about) {
       upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     env.emplace_back("DISPATCHER_" + upper, "x");
   }
-  EXPECT_EQ(env.size(), 5u + 23u);
+  EXPECT_EQ(env.size(), 5u + 26u);
   EXPECT_TRUE(unknown_variables(env).empty()) << warnings(env).front();
   // In the environment's order, each once.
   env.emplace_back("DISPATCHER_B_UNKNOWN", "1");
@@ -515,7 +544,7 @@ TEST(Settings, the_settings_in_effect_show_every_value_but_the_secrets) {
               {"DISPATCHER_BATCH_SIZE", "7"}}),
       std::nullopt, {});
   const auto all = effective_settings(s);
-  EXPECT_EQ(all.size(), 23u);
+  EXPECT_EQ(all.size(), 26u);
   for (const auto& [name, value] : all) {
     for (const auto* secret :
          {"hunter2-password", "admin-token-value-0123", "metrics-token-value-0123", "a2tra2tra2"}) {

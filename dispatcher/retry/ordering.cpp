@@ -1,0 +1,21 @@
+#include "dispatcher/retry/ordering.hpp"
+
+namespace dispatcher::retry {
+
+bool is_ordered(bool endpoint_orders, std::string_view connectionid) {
+  return endpoint_orders && !connectionid.empty();
+}
+
+ingest_place place_on_ingest(const std::optional<chain_head>& head, std::string_view order) {
+  if (!head) return ingest_place::head;
+  // Order keys compare as strings in stream order (history::stream_order_key).
+  if (!head->started && std::string_view(head->order) > order) return ingest_place::take_over;
+  return ingest_place::hold;
+}
+
+bool releases_next(history::delivery_status status) {
+  return status == history::delivery_status::succeeded ||
+         status == history::delivery_status::failed;
+}
+
+}  // namespace dispatcher::retry
