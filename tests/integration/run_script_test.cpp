@@ -62,6 +62,8 @@ TEST_P(RunScript, a_signal_to_the_script_stops_the_service_and_redis) {
   if (pid == 0) {
     ::setpgid(0, 0);
     ::setenv("DATA_DIR", data_dir, 1);  // not the checkout's .data
+    // Not 6379: parallel tests would take it from each other between stop and check.
+    ::setenv("REDIS_PORT", std::to_string(free_port()).c_str(), 1);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     ::unsetenv("DISPATCHER_REDIS_URL");

@@ -65,6 +65,7 @@ class run_script {
       }
       ::setenv("BINARY", DISPATCHER_BINARY, 1);
       ::setenv("DATA_DIR", data.c_str(), 1);
+      ::setenv("REDIS_PORT", std::to_string(free_port()).c_str(), 1);  // 6379 is the user's
       ::setenv("DISPATCHER_LISTEN", ("127.0.0.1:" + std::to_string(port)).c_str(), 1);
       ::setenv("DISPATCHER_ALLOW_PRIVATE_TARGETS", "true", 1);
       const std::string script = std::string(DISPATCHER_SOURCE_DIR) + "/scripts/run";
