@@ -517,10 +517,15 @@ local breakers = {}
 local function breaker(ep)
   local b = breakers[ep]
   if not b then
-    local v = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_fails', 'cb_open', 'cb_probe', 'fail_since')
+    local v = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_fails', 'cb_open', 'cb_probe',
+      'fail_since', 'ordering')
     b = {exists = v[1] ~= false and v[1] ~= nil, fails = tonumber(v[2]) or 0, open = v[3] or false,
          probe = v[4] or false, since = tonumber(v[5]), dirty = false, disabled = false,
-         ordered = redis.call('EXISTS', heads_key(ep)) == 1}
+         ordered = v[6] == 'connection'}
+    -- A deleted endpoint's chains still drain: each head fails in turn ("endpoint was
+    -- deleted") and lets the next go. Switching ordering off unchains at once (wake_endpoint),
+    -- so an existing endpoint has heads only while its hash says connection.
+    if not b.exists then b.ordered = redis.call('EXISTS', heads_key(ep)) == 1 end
     breakers[ep] = b
   end
   return b
