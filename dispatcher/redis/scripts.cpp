@@ -54,9 +54,10 @@ end
 -- An endpoint is ready when it has due work, a free in-flight slot and is not paused.
 -- Its circuit (retry/circuit.hpp: allowance) holds it back while a probe is in flight
 -- (cb_probe), and while open (cb_open) until the probe time.
-local function make_ready(ep, limit)
+-- `known`: those three fields when the caller has just read or written them.
+local function make_ready(ep, limit, known)
   local ready = P .. 'q:ready'
-  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_open', 'cb_probe')
+  local info = known or redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_open', 'cb_probe')
   if info[1] == '0' or info[3] or busy(ep) >= limit then
     redis.call('ZREM', ready, ep)
     return
@@ -517,10 +518,15 @@ local breakers = {}
 local function breaker(ep)
   local b = breakers[ep]
   if not b then
-    local v = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_fails', 'cb_open', 'cb_probe', 'fail_since')
-    b = {exists = v[1] ~= false and v[1] ~= nil, fails = tonumber(v[2]) or 0, open = v[3] or false,
+    local v = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_fails', 'cb_open', 'cb_probe',
+      'fail_since', 'ordering')
+    b = {exists = v[1] ~= false and v[1] ~= nil, enabled = v[1], fails = tonumber(v[2]) or 0, open = v[3] or false,
          probe = v[4] or false, since = tonumber(v[5]), dirty = false, disabled = false,
-         ordered = redis.call('EXISTS', heads_key(ep)) == 1}
+         ordered = v[6] == 'connection'}
+    -- A deleted endpoint's chains still drain: each head fails in turn ("endpoint was
+    -- deleted") and lets the next go. Switching ordering off unchains at once (wake_endpoint),
+    -- so an existing endpoint has heads only while its hash says connection.
+    if not b.exists then b.ordered = redis.call('EXISTS', heads_key(ep)) == 1 end
     breakers[ep] = b
   end
   return b
@@ -627,7 +633,13 @@ end
 local due_now = 0
 for ep, n in pairs(touched) do
   busy_add(ep, -n)
-  make_ready(ep, limit)
+  -- The breaker read the hash already (and wrote what changed): no second read.
+  local b = breakers[ep]
+  if b and b.exists and not b.disabled then
+    make_ready(ep, limit, {b.enabled, b.open, b.probe})
+  else
+    make_ready(ep, limit)
+  end
   local score = redis.call('ZSCORE', P .. 'q:ready', ep)
   if score and tonumber(score) <= now then due_now = 1 end
 end

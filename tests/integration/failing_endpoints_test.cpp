@@ -161,9 +161,10 @@ TEST(Ordering, switching_it_off_lets_the_held_deliveries_go) {
   const auto id = ep["id"].get<std::string>();
   std::this_thread::sleep_for(500ms);
   publish(redis, "account.connection.created", connection_1, "first", 1);
-  publish(redis, "account.connection.updated", connection_1, "second", 2);
   ASSERT_TRUE(r.wait_for_requests(1, 10s));
-  std::this_thread::sleep_for(300ms);
+  publish(redis, "account.connection.updated", connection_1, "second", 2);
+  // Ingested by either instance within this wait; it must not be attempted.
+  std::this_thread::sleep_for(500ms);
   EXPECT_EQ(r.requests().size(), 1u) << "second is held while first is retrying";
   call(d.two.port(), "PATCH", "/v1/endpoints/" + id, {{"ordering", "none"}});
   ASSERT_TRUE(eventually([&] { return arrivals(r.requests(), "second").size() == 1; }, 3s))
@@ -264,6 +265,7 @@ TEST(AutoDisable, an_endpoint_failing_for_the_setting_is_disabled_and_recovers_l
                       .get<std::string>();
   std::this_thread::sleep_for(500ms);
   publish(redis, "account.connection.created", connection_1, "first", 1);
+  ASSERT_TRUE(r.wait_for_requests(1, 10s));
   publish(redis, "account.connection.updated", connection_1, "held", 2);
   ASSERT_TRUE(eventually(
       [&] { return !call(d.two.port(), "GET", "/v1/endpoints/" + id)["enabled"]; }, 10s));

@@ -101,6 +101,9 @@ config::settings test_settings(const std::string& redis_url) {
   s.retry_schedule = {std::chrono::milliseconds(100), std::chrono::milliseconds(100),
                       std::chrono::milliseconds(100)};
   s.poll_interval = std::chrono::milliseconds(20);
+  // Tests of other behaviour fail many attempts in a row on purpose; the circuit breaker
+  // has tests of its own (failing_endpoints_test.cpp).
+  s.breaker_failures = 1'000'000;
   s.shutdown_timeout = std::chrono::milliseconds(2000);
   s.consumer = "test-" + std::to_string(::getpid()) + "-" + std::to_string(free_port());
   s.log_level = "warn";
