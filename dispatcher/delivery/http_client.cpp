@@ -54,6 +54,12 @@ constexpr std::size_t body_chunk_bytes = 8 * 1024;
 
 using tls_stream = ssl::stream<beast::tcp_stream>;
 
+// The address policy (target.hpp) reads bytes; Asio's address is adapted here.
+bool is_public(const asio::ip::address& address) {
+  return address.is_v4() ? is_public_ipv4(address.to_v4().to_uint())
+                         : is_public_ipv6(address.to_v6().to_bytes());
+}
+
 /// One TCP (and maybe TLS) connection to an origin, with the bytes read past the end of
 /// the last response (a keep-alive connection can carry a few).
 struct connection {
@@ -292,7 +298,7 @@ struct http_client::impl {
     std::vector<tcp::endpoint> allowed;
     std::string refused;
     for (const auto& endpoint : all) {
-      if (options_.allow_private_targets || is_public_address(endpoint.address())) {
+      if (options_.allow_private_targets || is_public(endpoint.address())) {
         allowed.push_back(endpoint);
       } else {
         if (!refused.empty()) refused += ", ";

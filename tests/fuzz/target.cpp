@@ -18,8 +18,13 @@
 namespace {
 
 namespace ip = boost::asio::ip;
-using dispatcher::delivery::is_public_address;
 using dispatcher::delivery::literal_host_is_public;
+
+// As the HTTP client adapts a resolved address to the policy.
+bool is_public_address(const ip::address& address) {
+  return address.is_v4() ? dispatcher::delivery::is_public_ipv4(address.to_v4().to_uint())
+                         : dispatcher::delivery::is_public_ipv6(address.to_v6().to_bytes());
+}
 
 void check_url(std::string_view url) {
   const auto result = dispatcher::delivery::parse_target(url);
