@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/random.hpp"
 #include "dispatcher/common/time.hpp"
@@ -178,7 +179,7 @@ asio::awaitable<response> api::async_handle(request req) {
     }
     if (parts.size() == 3) {
       if (!is_get(req)) co_return method_not_allowed();
-      if (!ingest::is_event_id(parts[2])) co_return not_found("event");
+      if (!is_event_id(parts[2])) co_return not_found("event");
       auto r = co_await ctx_.history.async_get_event(std::string(parts[2]));
       if (r.ec) co_return unavailable(r.ec);
       if (!r.value) co_return not_found("event");
@@ -191,7 +192,7 @@ asio::awaitable<response> api::async_handle(request req) {
 
   if (resource == "connections" && parts.size() == 3) {
     if (!is_get(req)) co_return method_not_allowed();
-    if (!ingest::is_uuid(parts[2])) co_return not_found("connection");
+    if (!is_uuid(parts[2])) co_return not_found("connection");
     auto r = co_await ctx_.history.async_get_connection(std::string(parts[2]));
     if (r.ec) co_return unavailable(r.ec);
     if (!r.value) co_return not_found("connection");
@@ -200,7 +201,7 @@ asio::awaitable<response> api::async_handle(request req) {
 
   if (resource == "consumers" && parts.size() == 4 && parts[3] == "connections") {
     if (!is_get(req)) co_return method_not_allowed();
-    if (!ingest::is_uuid(parts[2])) co_return not_found("consumer");
+    if (!is_uuid(parts[2])) co_return not_found("consumer");
     std::optional<std::string> status;
     for (const auto& [name, value] : req.query) {
       if (name != "status") {
@@ -491,7 +492,7 @@ asio::awaitable<response> api::async_dead_letters(const request& req,
                                   {"next_cursor", page.next ? json(*page.next) : json(nullptr)}});
   }
   // The id goes into XRANGE and XDEL: only a stream id may reach them.
-  if (!ingest::is_stream_id(parts[2])) co_return not_found("dead letter");
+  if (!is_stream_id(parts[2])) co_return not_found("dead letter");
   const std::string id(parts[2]);
   if (parts.size() == 3) {
     if (is_get(req)) {
@@ -532,7 +533,7 @@ asio::awaitable<response> api::async_retry_dead_letter(const request& req, const
   // Without an id of its own the event gets the one its stream entry would have had, so a
   // retry repeated after a lost answer is a duplicate rather than a second event.
   const std::string entry_id =
-      ingest::is_stream_id(letter.source_id) ? letter.source_id : "api_" + random_id(20);
+      is_stream_id(letter.source_id) ? letter.source_id : "api_" + random_id(20);
   auto parsed =
       ingest::parse_event(payload.value_or(letter.payload), entry_id, ctx_.settings.max_payload);
   if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {

@@ -4,8 +4,8 @@
 
 #include <charconv>
 
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/time.hpp"
-#include "dispatcher/ingest/event.hpp"
 
 namespace dispatcher::ingest {
 

@@ -17,11 +17,11 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/random.hpp"
+#include "dispatcher/common/target.hpp"
 #include "dispatcher/common/time.hpp"
-#include "dispatcher/delivery/target.hpp"
-#include "dispatcher/ingest/event.hpp"
 #include "dispatcher/signing/secret_box.hpp"
 #include "dispatcher/signing/signature.hpp"
 
@@ -126,10 +126,10 @@ std::optional<field_error> validate_url(const json& value, const validation_opti
   if (url.size() > max_url_bytes) {
     return error("url", "url must be at most " + std::to_string(max_url_bytes) + " bytes");
   }
-  auto parsed = delivery::parse_target(url);
+  auto parsed = parse_target(url);
   if (auto* message = std::get_if<std::string>(&parsed)) return error("url", *message);
-  const auto& target = std::get<delivery::target>(parsed);
-  if (!options.allow_private_targets && delivery::literal_host_is_public(target.host) == false) {
+  const auto& target = std::get<dispatcher::target>(parsed);
+  if (!options.allow_private_targets && literal_host_is_public(target.host) == false) {
     return error("url", "url host " + target.host +
                             " is a private address; set DISPATCHER_ALLOW_PRIVATE_TARGETS=true "
                             "to allow it");
@@ -235,8 +235,8 @@ std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool cre
         return e;
       }
     } else if (key == "consumers") {
-      if (auto e = validate_string_list(value, "consumers", max_consumers, ingest::is_uuid,
-                                        "a UUID string", ep.consumers)) {
+      if (auto e = validate_string_list(value, "consumers", max_consumers, is_uuid, "a UUID string",
+                                        ep.consumers)) {
         return e;
       }
     } else if (key == "signature") {
@@ -526,22 +526,6 @@ std::string generate_secret() {
 
 std::string generate_endpoint_id() {
   return "ep_" + random_id(24);
-}
-
-bool is_event_filter(std::string_view filter) {
-  if (ingest::is_event_type(filter)) return true;
-  if (!filter.ends_with(".*")) return false;
-  const std::string_view prefix = filter.substr(0, filter.size() - 2);
-  // "a.*" is a one-segment prefix; is_event_type wants two segments, so check "a.x".
-  return !prefix.empty() && ingest::is_event_type(std::string(prefix) + ".x");
-}
-
-bool event_filter_matches(std::string_view filter, std::string_view event_type) {
-  if (filter.ends_with(".*")) {
-    // Keep the dot: "account.*" matches "account.x" but not "accounts.x".
-    return event_type.starts_with(filter.substr(0, filter.size() - 1));
-  }
-  return filter == event_type;
 }
 
 bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid) {

@@ -1,11 +1,11 @@
 // Target URL parsing and the SSRF address policy.
-#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/common/target.hpp"
 
 #include <arpa/inet.h>
 
 #include <gtest/gtest.h>
 
-namespace dispatcher::delivery {
+namespace dispatcher {
 namespace {
 
 target parse_ok(std::string_view url) {
@@ -233,4 +233,4 @@ TEST(literal_host, parsed_target_host_feeds_the_literal_check) {
 }
 
 }  // namespace
-}  // namespace dispatcher::delivery
+}  // namespace dispatcher

@@ -1,7 +1,7 @@
 // Target URL parsing and the SSRF address policy. The ranges below follow the IANA
 // special-purpose address registries: anything not globally reachable is refused, because a
 // webhook URL is user input and must not become a way to reach the dispatcher's own network.
-#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/common/target.hpp"
 
 #include <arpa/inet.h>
 
@@ -13,7 +13,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
-namespace dispatcher::delivery {
+namespace dispatcher {
 
 namespace {
 
@@ -199,4 +199,4 @@ std::optional<bool> literal_host_is_public(std::string_view host) {
   return std::nullopt;
 }
 
-}  // namespace dispatcher::delivery
+}  // namespace dispatcher

@@ -1,7 +1,9 @@
 // Webhook target URLs and the address policy that keeps webhooks off internal networks
-// (SSRF). Parsing uses Boost.URL; the policy is a pure function of an IP address's bytes
-// (no Asio here, so routing and the unit tests can use it) and is applied both to literal
-// hosts at endpoint creation and to every resolved address at connect time (DNS rebinding).
+// (SSRF). Routing applies both when an endpoint is created and delivery again at connect
+// time, so they live here, below both, rather than in either. Parsing uses Boost.URL; the policy is
+// a pure function of an IP address's bytes (no Asio here, so routing and the unit tests can use it)
+// and is applied both to literal hosts at endpoint creation and to every resolved address at
+// connect time (DNS rebinding).
 #pragma once
 
 #include <array>
@@ -12,7 +14,7 @@
 #include <system_error>
 #include <variant>
 
-namespace dispatcher::delivery {
+namespace dispatcher {
 
 struct target {
   bool tls = false;
@@ -41,4 +43,4 @@ bool is_public_ipv6(const std::array<std::uint8_t, 16>& bytes);
 /// When host is an IP literal, whether it is public; nullopt for DNS names.
 std::optional<bool> literal_host_is_public(std::string_view host);
 
-}  // namespace dispatcher::delivery
+}  // namespace dispatcher
