@@ -6,10 +6,10 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include "dispatcher/common/ascii.hpp"
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
-#include "dispatcher/common/random.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/ingest/event.hpp"
@@ -58,10 +58,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 bool bearer_matches(std::string_view header, const std::string& token) {
   constexpr std::string_view scheme = "bearer";
   if (token.empty() || header.size() <= scheme.size()) return false;
-  for (std::size_t i = 0; i < scheme.size(); ++i) {
-    const char c = header[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != scheme[i]) return false;
-  }
+  if (!ascii_iequals(header.substr(0, scheme.size()), scheme)) return false;
   header.remove_prefix(scheme.size());
   if (header.front() != ' ') return false;
   while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
@@ -450,7 +447,7 @@ asio::awaitable<response> api::async_retry_one(const std::string& id) {
 
 asio::awaitable<response> api::async_publish_event(const request& req) {
   // The same validation as the stream; an id is assigned now so it can be returned.
-  auto parsed = ingest::parse_event(req.body, "api_" + random_id(20), ctx_.settings.max_payload);
+  auto parsed = ingest::parse_event(req.body, ingest::api_entry_id(), ctx_.settings.max_payload);
   if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {
     co_return json_error(req.body.size() > ctx_.settings.max_payload ? 413 : 422, "invalid_event",
                          bad->message);
@@ -533,7 +530,7 @@ asio::awaitable<response> api::async_retry_dead_letter(const request& req, const
   // Without an id of its own the event gets the one its stream entry would have had, so a
   // retry repeated after a lost answer is a duplicate rather than a second event.
   const std::string entry_id =
-      is_stream_id(letter.source_id) ? letter.source_id : "api_" + random_id(20);
+      is_stream_id(letter.source_id) ? letter.source_id : ingest::api_entry_id();
   auto parsed =
       ingest::parse_event(payload.value_or(letter.payload), entry_id, ctx_.settings.max_payload);
   if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {

@@ -13,17 +13,11 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "dispatcher/common/ascii.hpp"
+
 namespace dispatcher {
 
 namespace {
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  });
-  return out;
-}
 
 struct v4_range {
   std::uint32_t network;
@@ -126,7 +120,7 @@ std::variant<target, std::string> parse_target(std::string_view url) {
   const boost::urls::url_view& u = *parsed;
 
   target out;
-  const std::string scheme = to_lower(u.scheme());
+  const std::string scheme = ascii_lower(u.scheme());
   if (scheme == "https") {
     out.tls = true;
     out.port = 443;
@@ -143,14 +137,14 @@ std::variant<target, std::string> parse_target(std::string_view url) {
   switch (u.host_type()) {
     case boost::urls::host_type::ipv4:
     case boost::urls::host_type::name:
-      out.host = to_lower(u.encoded_host_address());
+      out.host = ascii_lower(u.encoded_host_address());
       // A percent-encoded name is never a DNS name a resolver or certificate would accept.
       if (out.host.find('%') != std::string::npos) {
         return std::string("url host must not be percent-encoded");
       }
       break;
     case boost::urls::host_type::ipv6:
-      out.host = to_lower(u.encoded_host_address());
+      out.host = ascii_lower(u.encoded_host_address());
       break;
     default:
       return std::string("url host must be a DNS name or an IP address");

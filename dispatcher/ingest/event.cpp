@@ -7,6 +7,7 @@
 
 #include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
+#include "dispatcher/common/random.hpp"
 
 namespace dispatcher::ingest {
 
@@ -169,6 +170,10 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
 
   ev.body = has_id ? std::string(payload) : insert_id(payload, ev.id);
   return ev;
+}
+
+std::string api_entry_id() {
+  return "api_" + random_id(20);
 }
 
 }  // namespace dispatcher::ingest

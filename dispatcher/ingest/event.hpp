@@ -40,4 +40,9 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
                                                   std::string_view entry_id,
                                                   std::size_t max_payload);
 
+/// A stand-in stream entry id for an event the admin API takes in (POST /v1/events, a dead
+/// letter retried without a source id): "api_" and 20 random id characters, so an event
+/// without an id of its own gets evt_api_<random>.
+std::string api_entry_id();
+
 }  // namespace dispatcher::ingest

@@ -9,14 +9,12 @@
 // serves every other request and feeds every webhook.
 #include "dispatcher/routing/endpoint.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <stdexcept>
 #include <unordered_set>
 
+#include "dispatcher/common/ascii.hpp"
 #include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/random.hpp"
@@ -42,18 +40,6 @@ constexpr std::array<std::string_view, 13> reserved_headers{
     "content-type",      "user-agent", "host", "content-length", "x-chift-signature", "connection",
     "transfer-encoding", "keep-alive", "te",   "trailer",        "upgrade",           "expect",
     "proxy-connection"};
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && to_lower(a) == to_lower(b);
-}
 
 field_error error(std::string field, std::string message) {
   return {std::move(field), std::move(message)};
@@ -88,7 +74,7 @@ bool is_header_value(std::string_view text) {
 }
 
 bool is_reserved_header(std::string_view name) {
-  const std::string lower = to_lower(name);
+  const std::string lower = ascii_lower(name);
   return lower.starts_with("webhook-") ||
          std::find(reserved_headers.begin(), reserved_headers.end(), lower) !=
              reserved_headers.end();
@@ -193,13 +179,13 @@ std::optional<field_error> validate_headers(const json& value,
     if (!is_header_value(text)) {
       return error(path, path + " must not contain control characters such as CR or LF");
     }
-    if (!seen.insert(to_lower(name)).second) {
+    if (!seen.insert(ascii_lower(name)).second) {
       return error(path, "header '" + name + "' is given twice (names ignore case)");
     }
     if (text == redacted && is_sensitive_header(name)) {
       // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
-      const auto current = std::find_if(out.begin(), out.end(),
-                                        [&n = name](const auto& h) { return iequals(h.first, n); });
+      const auto current = std::find_if(
+          out.begin(), out.end(), [&n = name](const auto& h) { return ascii_iequals(h.first, n); });
       if (current != out.end()) {
         headers.emplace_back(name, current->second);
         continue;
@@ -282,13 +268,6 @@ std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool cre
     }
   }
   return std::nullopt;
-}
-
-void random_bytes(unsigned char* out, std::size_t n) {
-  // A failing CSPRNG is not an input error: nothing safe can be generated, so stop loudly.
-  if (RAND_bytes(out, static_cast<int>(n)) != 1) {
-    throw std::runtime_error("RAND_bytes failed: no secure randomness available");
-  }
 }
 
 json rate_limit_json(const std::optional<double>& rate) {
@@ -415,7 +394,7 @@ nlohmann::json to_api_json(const endpoint& ep, bool include_secret) {
 bool is_sensitive_header(std::string_view name) {
   static constexpr std::array<std::string_view, 5> words{"authorization", "cookie", "token",
                                                          "secret", "key"};
-  const std::string lower = to_lower(name);
+  const std::string lower = ascii_lower(name);
   return std::any_of(words.begin(), words.end(),
                      [&](std::string_view word) { return lower.find(word) != std::string::npos; });
 }
@@ -519,7 +498,7 @@ void rotate_secret(endpoint& ep, std::int64_t now_ms, std::int64_t grace_ms) {
 
 std::string generate_secret() {
   std::array<unsigned char, 32> key{};
-  random_bytes(key.data(), key.size());
+  random_bytes(key);
   return std::string(secret_prefix) +
          signing::base64_encode({reinterpret_cast<const char*>(key.data()), key.size()});
 }
@@ -536,8 +515,9 @@ bool matches(const endpoint& ep, std::string_view event_type, std::string_view c
       });
   if (!type_ok) return false;
   return ep.consumers.empty() ||
-         std::any_of(ep.consumers.begin(), ep.consumers.end(),
-                     [&](const std::string& consumer) { return iequals(consumer, consumerid); });
+         std::any_of(ep.consumers.begin(), ep.consumers.end(), [&](const std::string& consumer) {
+           return ascii_iequals(consumer, consumerid);
+         });
 }
 
 std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms) {

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/common/ids.hpp"
+
 namespace dispatcher::ingest {
 namespace {
 
@@ -303,6 +305,17 @@ TEST(event, a_validation_error_names_its_field) {
   // The payload as a whole: no field.
   EXPECT_EQ(field_of("not json"), "");
   EXPECT_EQ(field_of("[]"), "");
+}
+
+TEST(event, an_api_entry_id_gives_an_event_id_of_the_contracts_grammar) {
+  const std::string a = api_entry_id();
+  EXPECT_EQ(a.size(), 24u);
+  EXPECT_TRUE(a.starts_with("api_"));
+  EXPECT_NE(a, api_entry_id());
+  const auto parsed = parse_event(connection_payload(), a, max_payload);
+  ASSERT_TRUE(std::holds_alternative<event>(parsed));
+  EXPECT_EQ(std::get<event>(parsed).id, "evt_" + a);
+  EXPECT_TRUE(is_event_id(std::get<event>(parsed).id));
 }
 
 }  // namespace
