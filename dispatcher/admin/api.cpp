@@ -1,3 +1,6 @@
+// The routes in one file so the whole API surface reads top to bottom: each handler
+// parses and validates its input with the pure parsers (history/filter, replay/request,
+// ingest/dead_letter), asks a store, and renders JSON; errors name the field they are about.
 #include "dispatcher/admin/api.hpp"
 
 #include <openssl/crypto.h>

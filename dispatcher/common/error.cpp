@@ -1,3 +1,5 @@
+// The messages of errc, apart from the enum so a new code is one line in each file and the
+// header stays cheap to include everywhere.
 #include "dispatcher/common/error.hpp"
 
 #include <string>

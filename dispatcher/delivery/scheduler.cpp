@@ -1,3 +1,6 @@
+// The delivery loop: claim due work in batches (Lua, so every instance shares one queue),
+// run attempts under the slot bound, and record their outcomes in batches. Decisions live
+// in retry/policy and delivery/slots; this file carries them out and owns the timing.
 #include "dispatcher/delivery/scheduler.hpp"
 
 #include <unordered_map>

@@ -1,3 +1,5 @@
+// Parsing refuses anything it does not know, because a misspelt filter in a bulk retry
+// would otherwise match every delivery; cursors carry the score and id to resume at.
 #include "dispatcher/history/filter.hpp"
 
 #include <charconv>

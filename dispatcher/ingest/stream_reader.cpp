@@ -1,3 +1,6 @@
+// The ingest loop: XREADGROUP in batches no larger than the scheduler has room for,
+// validation, dead letters, and the ingest script that dedupes and fans out. XAUTOCLAIM
+// takes over what a dead instance read but never acknowledged.
 #include "dispatcher/ingest/stream_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,3 +1,5 @@
+// Trimming and the retention sweep run on a timer of their own, apart from the reader, so a
+// slow or failing trim never delays ingest; retention.cpp decides what may go.
 #include "dispatcher/ingest/stream_trimmer.hpp"
 
 #include <boost/asio/as_tuple.hpp>

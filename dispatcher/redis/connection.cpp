@@ -1,3 +1,6 @@
+// The pipelined connection's I/O: one writer and one reader coroutine over a socket, a
+// watchdog for command deadlines, and the reconnect loop. Replies are matched to commands
+// by order, so any doubt about the stream (a timeout, a parse error) drops the connection.
 #include "dispatcher/redis/connection.hpp"
 
 #include <deque>

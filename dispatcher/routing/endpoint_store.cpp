@@ -1,3 +1,5 @@
+// Endpoints in Redis and the registry's refresh loop. Writes are one MULTI/EXEC so the
+// version bump and the record change together; readers compare versions, not records.
 #include "dispatcher/routing/endpoint_store.hpp"
 
 #include <charconv>
