@@ -1,3 +1,6 @@
+// The routes in one file so the whole API surface reads top to bottom: each handler
+// parses and validates its input with the pure parsers (history/filter, replay/request,
+// ingest/dead_letter), asks a store, and renders JSON; errors name the field they are about.
 #include "dispatcher/admin/api.hpp"
 
 #include <openssl/crypto.h>
@@ -7,9 +10,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/admin/console.hpp"
+#include "dispatcher/common/ascii.hpp"
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
-#include "dispatcher/common/random.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/ingest/event.hpp"
@@ -63,10 +67,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 bool bearer_matches(std::string_view header, const std::string& token) {
   constexpr std::string_view scheme = "bearer";
   if (token.empty() || header.size() <= scheme.size()) return false;
-  for (std::size_t i = 0; i < scheme.size(); ++i) {
-    const char c = header[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != scheme[i]) return false;
-  }
+  if (!ascii_iequals(header.substr(0, scheme.size()), scheme)) return false;
   header.remove_prefix(scheme.size());
   if (header.front() != ' ') return false;
   while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
@@ -192,7 +193,7 @@ asio::awaitable<response> api::async_handle(request req) {
     }
     if (parts.size() == 3) {
       if (!is_get(req)) co_return method_not_allowed();
-      if (!ingest::is_event_id(parts[2])) co_return not_found("event");
+      if (!is_event_id(parts[2])) co_return not_found("event");
       auto r = co_await ctx_.history.async_get_event(std::string(parts[2]));
       if (r.ec) co_return unavailable(r.ec);
       if (!r.value) co_return not_found("event");
@@ -205,7 +206,7 @@ asio::awaitable<response> api::async_handle(request req) {
 
   if (resource == "connections" && parts.size() == 3) {
     if (!is_get(req)) co_return method_not_allowed();
-    if (!ingest::is_uuid(parts[2])) co_return not_found("connection");
+    if (!is_uuid(parts[2])) co_return not_found("connection");
     auto r = co_await ctx_.history.async_get_connection(std::string(parts[2]));
     if (r.ec) co_return unavailable(r.ec);
     if (!r.value) co_return not_found("connection");
@@ -214,7 +215,7 @@ asio::awaitable<response> api::async_handle(request req) {
 
   if (resource == "consumers" && parts.size() == 4 && parts[3] == "connections") {
     if (!is_get(req)) co_return method_not_allowed();
-    if (!ingest::is_uuid(parts[2])) co_return not_found("consumer");
+    if (!is_uuid(parts[2])) co_return not_found("consumer");
     std::optional<std::string> status;
     for (const auto& [name, value] : req.query) {
       if (name != "status") {
@@ -463,7 +464,7 @@ asio::awaitable<response> api::async_retry_one(const std::string& id) {
 
 asio::awaitable<response> api::async_publish_event(const request& req) {
   // The same validation as the stream; an id is assigned now so it can be returned.
-  auto parsed = ingest::parse_event(req.body, "api_" + random_id(20), ctx_.settings.max_payload);
+  auto parsed = ingest::parse_event(req.body, ingest::api_entry_id(), ctx_.settings.max_payload);
   if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {
     co_return json_error(req.body.size() > ctx_.settings.max_payload ? 413 : 422, "invalid_event",
                          bad->message);
@@ -505,7 +506,7 @@ asio::awaitable<response> api::async_dead_letters(const request& req,
                                   {"next_cursor", page.next ? json(*page.next) : json(nullptr)}});
   }
   // The id goes into XRANGE and XDEL: only a stream id may reach them.
-  if (!ingest::is_stream_id(parts[2])) co_return not_found("dead letter");
+  if (!is_stream_id(parts[2])) co_return not_found("dead letter");
   const std::string id(parts[2]);
   if (parts.size() == 3) {
     if (is_get(req)) {
@@ -546,7 +547,7 @@ asio::awaitable<response> api::async_retry_dead_letter(const request& req, const
   // Without an id of its own the event gets the one its stream entry would have had, so a
   // retry repeated after a lost answer is a duplicate rather than a second event.
   const std::string entry_id =
-      ingest::is_stream_id(letter.source_id) ? letter.source_id : "api_" + random_id(20);
+      is_stream_id(letter.source_id) ? letter.source_id : ingest::api_entry_id();
   auto parsed =
       ingest::parse_event(payload.value_or(letter.payload), entry_id, ctx_.settings.max_payload);
   if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {

@@ -8,18 +8,17 @@
 
 namespace dispatcher::admin {
 
-namespace http = boost::beast::http;
-
-std::optional<request> to_admin_request(const http::request_header<>& in) {
-  const auto target = boost::urls::parse_origin_form(in.target());
+std::optional<request> to_admin_request(std::string_view method, std::string_view target_text,
+                                        std::string_view authorization) {
+  const auto target = boost::urls::parse_origin_form(target_text);
   if (!target) return std::nullopt;
   request out;
-  out.method = std::string(in.method_string());
+  out.method = std::string(method);
   out.path = target->path();
   // params() decodes %XX and '+' (as a space, the form encoding browsers and curl -G use).
   // A repeated key keeps its first value.
   for (const auto& param : target->params()) out.query.emplace(param.key, param.value);
-  out.authorization = std::string(in[http::field::authorization]);
+  out.authorization = std::string(authorization);
   return out;
 }
 

@@ -1,14 +1,13 @@
-// From HTTP bytes to the Beast-free admin::request: the limits the server's Beast parser
-// runs with, and the conversion of a parsed Beast request header (target split into a
-// decoded path and query, the Authorization header). Apart from the session loop so
-// that what the server makes of untrusted bytes can be fuzzed and tested without sockets.
+// From a parsed HTTP request line to the Beast-free admin::request: the limits the
+// server's Beast parser runs with, and the conversion of the request target into a
+// decoded path and query. Apart from the session loop, and free of Beast, so that what
+// the server makes of untrusted bytes can be fuzzed and unit-tested without sockets.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-
-#include <boost/beast/http/message.hpp>
+#include <string_view>
 
 #include "dispatcher/admin/http_types.hpp"
 
@@ -23,6 +22,8 @@ inline constexpr std::uint32_t max_header_bytes = 8 * 1024;
 
 /// The admin request without its body, from the headers alone (the server decides on the
 /// token before reading a body), or nullopt when the target is not in origin form (a 400).
-std::optional<request> to_admin_request(const boost::beast::http::request_header<>& in);
+/// `authorization` is the Authorization header's value, empty when absent.
+std::optional<request> to_admin_request(std::string_view method, std::string_view target,
+                                        std::string_view authorization);
 
 }  // namespace dispatcher::admin

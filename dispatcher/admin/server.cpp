@@ -287,7 +287,8 @@ asio::awaitable<void> async_session(impl_ptr self, std::shared_ptr<connection> c
     std::optional<request> admin_request;
     std::optional<response> early;  // the answer decided from the headers alone
     if (!ec) {
-      admin_request = to_admin_request(parser.get());
+      admin_request = to_admin_request(parser.get().method_string(), parser.get().target(),
+                                       parser.get()[http::field::authorization]);
       if (!admin_request) {
         co_await async_write_error(*conn, parser.get().version(), http::status::bad_request,
                                    "bad_request", "malformed request target");

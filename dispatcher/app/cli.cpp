@@ -14,7 +14,7 @@
 
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/config/settings.hpp"
-#include "dispatcher/ingest/event.hpp"
+#include "dispatcher/common/ids.hpp"
 
 namespace dispatcher::app {
 namespace {
@@ -372,7 +372,7 @@ command_line parse_dead_letters(const std::vector<std::string>& args) {
   }
   if (o.act != dead_letters_options::action::list) {
     o.id = words[1];
-    if (!ingest::is_stream_id(o.id)) {
+    if (!is_stream_id(o.id)) {
       throw usage_error(command + ": \"" + o.id +
                             "\" is not a dead-letter id (they look like 1700000000000-0, as "
                             "dispatcher dead-letters lists them)",
@@ -395,7 +395,7 @@ command_line parse_dead_letters(const std::vector<std::string>& args) {
     o.limit = n;
   }
   if (auto cursor = optional_string(vm, "cursor")) {
-    if (!ingest::is_stream_id(*cursor)) {
+    if (!is_stream_id(*cursor)) {
       throw usage_error(command + ": --cursor must be a next cursor a list printed", command);
     }
     o.cursor = *cursor;

@@ -37,7 +37,7 @@
 #include "dispatcher/app/progress.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/config/duration.hpp"
-#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/common/target.hpp"
 #include "dispatcher/ingest/event.hpp"
 
 namespace dispatcher::app {
@@ -282,7 +282,7 @@ std::string api_error_text(const http_response& res) {
 /// whole command, however many requests it makes.
 class admin_client {
  public:
-  admin_client(std::string url, delivery::target target, std::string token,
+  admin_client(std::string url, dispatcher::target target, std::string token,
                std::vector<tcp::endpoint> endpoints, std::chrono::milliseconds timeout,
                steady::time_point deadline)
       : who_("the admin API at " + url),
@@ -318,7 +318,7 @@ class admin_client {
 
  private:
   std::string who_;
-  delivery::target target_;
+  dispatcher::target target_;
   std::string token_;
   std::vector<tcp::endpoint> endpoints_;
   std::chrono::milliseconds timeout_;
@@ -341,12 +341,12 @@ std::variant<admin_client, int> open_admin_client(
     std::cerr << prefix << "DISPATCHER_ADMIN_TOKEN is not set\n";
     return 2;
   }
-  auto parsed = delivery::parse_target(url);
+  auto parsed = dispatcher::parse_target(url);
   if (auto* bad = std::get_if<std::string>(&parsed)) {
     std::cerr << prefix << "DISPATCHER_URL: " << *bad << "\n";
     return 2;
   }
-  auto& target = std::get<delivery::target>(parsed);
+  auto& target = std::get<dispatcher::target>(parsed);
   if (target.tls) {
     std::cerr << prefix << "DISPATCHER_URL: the admin API is served over http\n";
     return 2;

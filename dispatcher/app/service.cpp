@@ -1,3 +1,5 @@
+// The one place that knows every part of the running service and the order they start and
+// stop in; the parts only know what they are handed, so each can be tested on its own.
 #include "dispatcher/app/service.hpp"
 
 #include <csignal>

@@ -1,6 +1,10 @@
 // The dispatcher's own error codes. Expected failures on hot paths (a Redis hiccup, a
-// refused webhook target) travel as std::error_code values in this category rather than
-// as exceptions, so callers can decide without try/catch what to retry.
+// command past its deadline, shutdown) travel as std::error_code values in this category
+// rather than as exceptions, so callers can decide without try/catch what to retry.
+//
+// A failed webhook attempt is not here: it is a sentence (delivery::attempt_result::error)
+// that becomes the delivery's last_error, and no decision depends on its kind (every
+// attempt without a response is retried), so a code would be a second, unread channel.
 #pragma once
 
 #include <system_error>
@@ -18,13 +22,6 @@ enum class errc {
   redis_error_reply,
   /// Too many commands were waiting on one Redis connection.
   redis_overloaded,
-  /// A URL could not be parsed or uses an unsupported scheme.
-  invalid_url,
-  /// Every address the target resolved to is loopback, private, link-local, multicast or
-  /// unspecified, and private targets are not allowed.
-  target_not_allowed,
-  /// The HTTP response could not be parsed.
-  bad_response,
   /// The operation was stopped because the service is shutting down.
   shutting_down,
 };

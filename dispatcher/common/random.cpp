@@ -1,3 +1,5 @@
+// Rejection sampling rather than `byte % size`, and OpenSSL rather than <random>: ids and
+// secrets are guessable otherwise, and a failing CSPRNG must stop the caller, not degrade.
 #include "dispatcher/common/random.hpp"
 
 #include <openssl/rand.h>

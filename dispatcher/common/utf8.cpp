@@ -1,3 +1,5 @@
+// Walks back from the cut over continuation bytes only: a valid prefix needs nothing more,
+// and bytes that were never UTF-8 are left alone rather than rejected (receivers send anything).
 #include "dispatcher/common/utf8.hpp"
 
 namespace dispatcher {

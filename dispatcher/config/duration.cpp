@@ -1,3 +1,5 @@
+// A hand-written reader rather than a general parser: one number and one unit, with limits
+// that keep every accepted duration inside int64 milliseconds.
 #include "dispatcher/config/duration.hpp"
 
 #include <charconv>

@@ -23,6 +23,7 @@
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/common/ascii.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/signing/secret_box.hpp"
 
@@ -90,12 +91,6 @@ std::string flag_name(std::string_view name) {
   return out;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
 // Where each value came from, for error messages: "the environment", "--listen", ...
 using origins = std::map<std::string, std::string, std::less<>>;
 
@@ -118,7 +113,7 @@ std::optional<std::size_t> parse_size(std::string_view text) {
 }
 
 std::optional<bool> parse_bool(std::string_view text) {
-  const std::string t = lower(text);
+  const std::string t = ascii_lower(text);
   if (t == "true" || t == "1" || t == "yes") return true;
   if (t == "false" || t == "0" || t == "no") return false;
   return std::nullopt;
@@ -244,7 +239,7 @@ redis_address parse_redis(const std::string& url, const std::string& origin) {
   if (!parsed) throw config_error(setting, "is not a valid URL" + form);
   const auto& u = *parsed;
 
-  const std::string scheme = lower(std::string_view(u.scheme().data(), u.scheme().size()));
+  const std::string scheme = ascii_lower(std::string_view(u.scheme().data(), u.scheme().size()));
   if (scheme == "rediss") throw config_error(setting, "rediss:// (TLS) is not supported" + origin);
   if (scheme != "redis") throw config_error(setting, "must start with redis://" + form);
   if (!u.has_authority() || u.host_address().empty()) {
@@ -362,7 +357,7 @@ void validate(settings& s, const origins& where) {
   check_token(s.admin_token, where, "admin_token");
   check_token(s.metrics_token, where, "metrics_token");
 
-  s.log_level = lower(s.log_level);
+  s.log_level = ascii_lower(s.log_level);
   if (s.log_level != "debug" && s.log_level != "info" && s.log_level != "warn" &&
       s.log_level != "error") {
     throw config_error("DISPATCHER_LOG_LEVEL", "\"" + s.log_level + "\"" +

@@ -25,7 +25,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "dispatcher/common/ascii.hpp"
 #include "dispatcher/common/utf8.hpp"
+#include "dispatcher/delivery/idle_pool.hpp"
 
 namespace dispatcher::delivery {
 
@@ -54,6 +56,12 @@ constexpr std::size_t body_chunk_bytes = 8 * 1024;
 
 using tls_stream = ssl::stream<beast::tcp_stream>;
 
+// The address policy (target.hpp) reads bytes; Asio's address is adapted here.
+bool is_public(const asio::ip::address& address) {
+  return address.is_v4() ? is_public_ipv4(address.to_v4().to_uint())
+                         : is_public_ipv6(address.to_v6().to_bytes());
+}
+
 /// One TCP (and maybe TLS) connection to an origin, with the bytes read past the end of
 /// the last response (a keep-alive connection can carry a few).
 struct connection {
@@ -66,20 +74,12 @@ struct connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<tls_stream> tls;
   beast::flat_buffer buffer{read_buffer_bytes};
-  steady::time_point idle_since{};
 };
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;
   asio::ip::make_address(host, ec);
   return !ec;
-}
-
-std::string lowercase(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  });
-  return text;
 }
 
 std::string host_header(const target& to) {
@@ -128,7 +128,7 @@ std::string describe(const error_code& ec) {
   if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
     return "invalid HTTP response: " + ec.message();
   }
-  return lowercase(ec.message());
+  return ascii_lower(ec.message());
 }
 
 /// Wraps asio's host name check so a mismatch is recorded in the verify result: OpenSSL
@@ -159,7 +159,8 @@ struct http_client::impl {
   impl(asio::any_io_executor executor, client_options options)
       : executor_(std::move(executor)),
         options_(std::move(options)),
-        tls_context_(ssl::context::tls_client) {
+        tls_context_(ssl::context::tls_client),
+        pool_(options_.max_idle_per_origin, options_.idle_timeout) {
     tls_context_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                              ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                              ssl::context::no_tlsv1_1);
@@ -182,54 +183,6 @@ struct http_client::impl {
   std::string timed_out(std::string_view step) const {
     return "timed out after " + std::to_string(options_.request_timeout.count()) + " ms " +
            std::string(step);
-  }
-
-  // -- the pool ------------------------------------------------------------------------
-
-  /// The most recently used idle connection to origin, if one is still fresh (LIFO keeps
-  /// the warmest connections busy and lets the others age out).
-  std::unique_ptr<connection> take_idle(const std::string& origin, steady::time_point now) {
-    auto it = idle_.find(origin);
-    if (it == idle_.end()) return nullptr;
-    std::unique_ptr<connection> found;
-    auto& stack = it->second;
-    if (!stack.empty()) {
-      found = std::move(stack.back());
-      stack.pop_back();
-      if (now - found->idle_since >= options_.idle_timeout) {
-        // The newest is stale, so every older one is too.
-        found.reset();
-        stack.clear();
-      }
-    }
-    if (stack.empty()) idle_.erase(it);
-    return found;
-  }
-
-  void put_idle(const std::string& origin, std::unique_ptr<connection> conn,
-                steady::time_point now) {
-    if (options_.max_idle_per_origin == 0) return;
-    conn->idle_since = now;
-    auto& stack = idle_[origin];
-    stack.push_back(std::move(conn));
-    if (stack.size() > options_.max_idle_per_origin) stack.erase(stack.begin());
-  }
-
-  /// Closes idle connections older than idle_timeout across all origins. Run lazily from
-  /// async_post at most twice per idle_timeout, which bounds how long a socket to an
-  /// origin that is no longer posted to stays open without a background task whose
-  /// lifetime would have to be tied to the client's.
-  void sweep(steady::time_point now) {
-    if (now - last_sweep_ < options_.idle_timeout / 2) return;
-    last_sweep_ = now;
-    for (auto it = idle_.begin(); it != idle_.end();) {
-      auto& stack = it->second;
-      const auto fresh = std::find_if(stack.begin(), stack.end(), [&](const auto& c) {
-        return now - c->idle_since < options_.idle_timeout;
-      });
-      stack.erase(stack.begin(), fresh);  // oldest first: the stale ones are a prefix
-      it = stack.empty() ? idle_.erase(it) : std::next(it);
-    }
   }
 
   // -- opening a connection ------------------------------------------------------------
@@ -273,7 +226,7 @@ struct http_client::impl {
           state->ec == asio::error::host_not_found_try_again || state->ec == asio::error::no_data) {
         co_return "could not resolve host " + to.host;
       }
-      co_return "could not resolve host " + to.host + ": " + lowercase(state->ec.message());
+      co_return "could not resolve host " + to.host + ": " + ascii_lower(state->ec.message());
     }
     std::vector<tcp::endpoint> endpoints;
     for (const auto& entry : state->results) endpoints.push_back(entry.endpoint());
@@ -292,7 +245,7 @@ struct http_client::impl {
     std::vector<tcp::endpoint> allowed;
     std::string refused;
     for (const auto& endpoint : all) {
-      if (options_.allow_private_targets || is_public_address(endpoint.address())) {
+      if (options_.allow_private_targets || is_public(endpoint.address())) {
         allowed.push_back(endpoint);
       } else {
         if (!refused.empty()) refused += ", ";
@@ -454,7 +407,7 @@ struct http_client::impl {
           std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
       return result;
     };
-    sweep(started);
+    pool_.sweep(started);
 
     http::request<http::string_body> request{http::verb::post, to.path_and_query, 11};
     request.set(http::field::host, host_header(to));
@@ -479,41 +432,35 @@ struct http_client::impl {
     request.prepare_payload();
 
     const std::string origin = to.origin();
-    auto conn = take_idle(origin, started);
-    const bool reused = conn != nullptr;
-    if (!conn) {
-      auto opened = co_await async_open(to, deadline);
-      if (auto* error = std::get_if<std::string>(&opened)) {
-        attempt_result failed;
-        failed.error = std::move(*error);
-        co_return finish(std::move(failed));
+    auto conn = pool_.take(origin, started);
+    bool reused = conn != nullptr;
+    for (;;) {
+      if (!conn) {
+        auto opened = co_await async_open(to, deadline);
+        if (auto* error = std::get_if<std::string>(&opened)) {
+          attempt_result failed;
+          failed.error = std::move(*error);
+          co_return finish(std::move(failed));
+        }
+        conn = std::move(std::get<std::unique_ptr<connection>>(opened));
       }
-      conn = std::move(std::get<std::unique_ptr<connection>>(opened));
-    }
-
-    auto outcome = co_await async_exchange(*conn, request, deadline);
-    if (reused && outcome.peer_closed_early && steady::now() < deadline) {
-      // The server closed this idle connection before our request reached it, so the
-      // request was never processed: resend once on a new connection.
-      conn.reset();
-      auto opened = co_await async_open(to, deadline);
-      if (auto* error = std::get_if<std::string>(&opened)) {
-        attempt_result failed;
-        failed.error = std::move(*error);
-        co_return finish(std::move(failed));
+      auto outcome = co_await async_exchange(*conn, request, deadline);
+      if (reused && outcome.peer_closed_early && steady::now() < deadline) {
+        // The server closed this idle connection before our request reached it, so the
+        // request was never processed: resend once on a new connection.
+        conn.reset();
+        reused = false;
+        continue;
       }
-      conn = std::move(std::get<std::unique_ptr<connection>>(opened));
-      outcome = co_await async_exchange(*conn, request, deadline);
+      if (outcome.reusable) pool_.put(origin, std::move(conn), steady::now());
+      co_return finish(std::move(outcome.result));
     }
-    if (outcome.reusable) put_idle(origin, std::move(conn), steady::now());
-    co_return finish(std::move(outcome.result));
   }
 
   asio::any_io_executor executor_;
   client_options options_;
   ssl::context tls_context_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> idle_;
-  steady::time_point last_sweep_{};
+  idle_pool<connection> pool_;
 };
 
 http_client::http_client(boost::asio::any_io_executor executor, client_options options)
@@ -528,7 +475,7 @@ boost::asio::awaitable<attempt_result> http_client::async_post(const target& to,
 }
 
 void http_client::close_idle() {
-  impl_->idle_.clear();
+  impl_->pool_.clear();
 }
 
 }  // namespace dispatcher::delivery

@@ -15,7 +15,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/common/target.hpp"
 
 namespace dispatcher::delivery {
 

@@ -1,3 +1,6 @@
+// The delivery loop: claim due work in batches (Lua, so every instance shares one queue),
+// run attempts under the slot bound, and record their outcomes in batches. Decisions live
+// in retry/policy and delivery/slots; this file carries them out and owns the timing.
 #include "dispatcher/delivery/scheduler.hpp"
 
 #include <unordered_map>
@@ -14,6 +17,7 @@
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/eval.hpp"
+#include "dispatcher/retry/backoff.hpp"
 #include "dispatcher/retry/policy.hpp"
 #include "dispatcher/signing/signature.hpp"
 
@@ -47,6 +51,12 @@ std::vector<std::string> endpoint_ids(const routing::registry& endpoints) {
   std::vector<std::string> ids;
   for (const auto& [id, ep] : *endpoints.snapshot()) ids.push_back(id);
   return ids;
+}
+
+// A lease token names the instance and counts its claims: unique across instances sharing
+// the stream, and a log line shows whose lease it was (redis/scripts.cpp, lease:<token>).
+std::string lease_token(const std::string& instance_id, std::uint64_t claim) {
+  return instance_id + ":" + std::to_string(claim);
 }
 
 }  // namespace
@@ -88,7 +98,7 @@ void scheduler::carry_out(wakeups w) {
 lease_grant scheduler::reserve(std::size_t wanted) {
   const auto granted = slots_.reserve(wanted);
   if (!granted) return {};
-  return {*granted, instance_id_ + ":" + std::to_string(++claims_)};
+  return {*granted, lease_token(instance_id_, ++claims_)};
 }
 
 void scheduler::adopt(std::vector<claimed_delivery> items, const lease_grant& grant) {
@@ -123,7 +133,9 @@ void scheduler::start(claimed_delivery item, const std::string& token) {
 asio::awaitable<void> scheduler::async_run() {
   asio::co_spawn(executor_, async_record_loop(), log_exceptions("attempt recorder"));
   auto& m = obs::global_metrics();
-  auto backoff = 100ms;
+  // Redis refusing the claim is usually a restart or failover: retry soon, but at most
+  // every 5 s while it lasts.
+  retry::backoff backoff(100ms, 5s);
   std::int64_t oldest_checked_ms = 0;
   while (!slots_.stopping()) {
     const auto now = unix_now_ms();
@@ -135,7 +147,7 @@ asio::awaitable<void> scheduler::async_run() {
     }
     const std::size_t want = slots_.begin_claim(max_claim);
     if (want > 0) {
-      std::string token = instance_id_ + ":" + std::to_string(++claims_);
+      std::string token = lease_token(instance_id_, ++claims_);
       const auto args =
           redis::encode(redis::claim_request{settings_.stream, now, want, lease_duration().count(),
                                              settings_.endpoint_concurrency, token});
@@ -146,13 +158,12 @@ asio::awaitable<void> scheduler::async_run() {
           m.redis_errors.inc();
           obs::log_warn("claiming due deliveries failed",
                         {{"error", r.ok() ? "unexpected reply" : r.error_message()}});
-          wake_timer_.expires_after(backoff);
+          wake_timer_.expires_after(backoff.next());
           co_await wake_timer_.async_wait(use_tuple);
-          backoff = std::min(backoff * 2, std::chrono::milliseconds(5s));
         }
         continue;
       }
-      backoff = 100ms;
+      backoff.reset();
       if (claim->expired_leases > 0) {
         m.leases_expired.inc(static_cast<std::uint64_t>(claim->expired_leases));
         obs::log_warn("took back deliveries whose lease expired",

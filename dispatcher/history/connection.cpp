@@ -1,3 +1,5 @@
+// The member format is written by the ingest script too (redis/scripts.cpp); parsing is
+// strict so a hand-written or damaged member is skipped rather than misread.
 #include "dispatcher/history/connection.hpp"
 
 #include <array>

@@ -1,3 +1,5 @@
+// Reading and writing the packed records. Parsing is strict and never throws: a damaged
+// record is refused as a whole rather than shown with fields shifted into wrong places.
 #include "dispatcher/history/delivery.hpp"
 
 #include <array>

@@ -1,9 +1,11 @@
+// Parsing refuses anything it does not know, because a misspelt filter in a bulk retry
+// would otherwise match every delivery; cursors carry the score and id to resume at.
 #include "dispatcher/history/filter.hpp"
 
 #include <charconv>
 
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/time.hpp"
-#include "dispatcher/routing/endpoint.hpp"
 
 namespace dispatcher::history {
 
@@ -32,7 +34,7 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
         return filter_error{name, "status must be one of pending, retrying, succeeded, failed"};
       }
     } else if (name == "event") {
-      if (!routing::is_event_filter(value)) {
+      if (!is_event_filter(value)) {
         return filter_error{name,
                             "event must be an event type or a prefix ending in \".*\", such as "
                             "account.connection.*"};
@@ -81,7 +83,7 @@ bool matches(const delivery_filter& f, const delivery_record& d, const event_rec
   if (f.until_ms && d.created_at_ms >= *f.until_ms) return false;
   if (!f.event && !f.consumerid && !f.connectionid) return true;
   if (!event) return false;
-  if (f.event && !routing::event_filter_matches(*f.event, event->type)) return false;
+  if (f.event && !event_filter_matches(*f.event, event->type)) return false;
   if (f.consumerid && event->consumerid != *f.consumerid) return false;
   return !f.connectionid || event->connectionid == *f.connectionid;
 }

@@ -1,3 +1,5 @@
+// The Redis reads behind the history routes: index walks with cursor paging, records read
+// from their hour buckets, and a connection's events read whole, then paged here.
 #include "dispatcher/history/store.hpp"
 
 #include <charconv>

@@ -3,11 +3,11 @@
 // the payload itself, with at most an "id" member spliced in after the opening brace.
 #include "dispatcher/ingest/event.hpp"
 
-#include <charconv>
-
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
+#include "dispatcher/common/random.hpp"
 
 namespace dispatcher::ingest {
 
@@ -71,59 +71,6 @@ std::string insert_id(std::string_view payload, const std::string& id) {
 }
 
 }  // namespace
-
-bool is_event_id(std::string_view text) {
-  if (text.empty() || text.size() > 128) return false;
-  for (const char c : text) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool is_stream_id(std::string_view text) {
-  const auto dash = text.find('-');
-  if (dash == std::string_view::npos) return false;
-  // Redis answers an error, not an empty result, for a part past 2^64 - 1.
-  const auto is_number = [](std::string_view part) {
-    std::uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-    return !part.empty() && ec == std::errc{} && end == part.data() + part.size();
-  };
-  return is_number(text.substr(0, dash)) && is_number(text.substr(dash + 1));
-}
-
-bool is_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool is_event_type(std::string_view text) {
-  std::size_t segments = 0;
-  std::size_t segment_length = 0;
-  for (const char c : text) {
-    if (c == '.') {
-      if (segment_length == 0) return false;
-      ++segments;
-      segment_length = 0;
-    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') {
-      ++segment_length;
-    } else {
-      return false;
-    }
-  }
-  if (segment_length == 0) return false;
-  return segments + 1 >= 2;
-}
 
 std::variant<event, validation_error> parse_event(std::string_view payload,
                                                   std::string_view entry_id,
@@ -225,6 +172,10 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
 
   ev.body = has_id ? std::string(payload) : insert_id(payload, ev.id);
   return ev;
+}
+
+std::string api_entry_id() {
+  return "api_" + random_id(20);
 }
 
 }  // namespace dispatcher::ingest

@@ -40,19 +40,9 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
                                                   std::string_view entry_id,
                                                   std::size_t max_payload);
 
-/// True for event ids as the contract allows them: ^[A-Za-z0-9_.:-]{1,128}$. The assigned
-/// forms, evt_<stream entry id> and api_<random>, fit it too.
-bool is_event_id(std::string_view text);
-
-/// True for Redis stream entry ids as XADD * makes them: <ms>-<seq>, both decimal, each
-/// within 64 bits. Ids from a path are checked with it before they reach a command.
-bool is_stream_id(std::string_view text);
-
-/// True for 8-4-4-4-12 hexadecimal UUID strings (either case).
-bool is_uuid(std::string_view text);
-
-/// True for event type names: ^[a-z0-9_]+(\.[a-z0-9_]+)+$ (at least two dot-separated
-/// segments). Shared with endpoint validation so filters and events agree on the grammar.
-bool is_event_type(std::string_view text);
+/// A stand-in stream entry id for an event the admin API takes in (POST /v1/events, a dead
+/// letter retried without a source id): "api_" and 20 random id characters, so an event
+/// without an id of its own gets evt_api_<random>.
+std::string api_entry_id();
 
 }  // namespace dispatcher::ingest

@@ -1,3 +1,5 @@
+// Stream ids are compared as two 64-bit numbers, never as text or doubles: a trim that
+// rounds one id up would drop an entry some consumer group has not acknowledged.
 #include "dispatcher/ingest/retention.hpp"
 
 #include <algorithm>

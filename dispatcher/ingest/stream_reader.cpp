@@ -1,3 +1,6 @@
+// The ingest loop: XREADGROUP in batches no larger than the scheduler has room for,
+// validation, dead letters, and the ingest script that dedupes and fans out. XAUTOCLAIM
+// takes over what a dead instance read but never acknowledged.
 #include "dispatcher/ingest/stream_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -18,6 +21,7 @@
 #include "dispatcher/redis/eval.hpp"
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/redis/script_io.hpp"
+#include "dispatcher/retry/backoff.hpp"
 
 namespace dispatcher::ingest {
 
@@ -365,7 +369,8 @@ asio::awaitable<std::error_code> stream_reader::async_autoclaim() {
 
 asio::awaitable<void> stream_reader::async_run() {
   asio::steady_timer backoff_timer(co_await asio::this_coro::executor);
-  auto backoff = 100ms;
+  // As the scheduler's claim: soon after a failure, at most every 5 s while Redis is away.
+  retry::backoff backoff(100ms, 5s);
   auto next_autoclaim = std::chrono::steady_clock::now();
   bool group_ready = false;
   bool pending_read = false;
@@ -411,11 +416,10 @@ asio::awaitable<void> stream_reader::async_run() {
     }
     if (ec && !stopped_) {
       obs::global_metrics().redis_errors.inc();
-      backoff_timer.expires_after(backoff);
+      backoff_timer.expires_after(backoff.next());
       co_await backoff_timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5s));
     } else {
-      backoff = 100ms;
+      backoff.reset();
     }
   }
 }

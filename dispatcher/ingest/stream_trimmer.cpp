@@ -1,3 +1,5 @@
+// Trimming and the retention sweep run on a timer of their own, apart from the reader, so a
+// slow or failing trim never delays ingest; retention.cpp decides what may go.
 #include "dispatcher/ingest/stream_trimmer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -7,6 +9,7 @@
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/ingest/retention.hpp"
 #include "dispatcher/obs/log.hpp"
+#include "dispatcher/retry/backoff.hpp"
 
 namespace dispatcher::ingest {
 
@@ -131,7 +134,9 @@ asio::awaitable<trim_result> stream_trimmer::async_sweep_once() {
 }
 
 asio::awaitable<void> stream_trimmer::async_run(std::chrono::milliseconds interval) {
-  auto backoff = 1000ms;
+  // Trimming can wait: a failed trim is retried after 1 s, then less often, never less
+  // often than the interval itself.
+  retry::backoff backoff(1000ms, interval);
   // The first trim waits a little, so a starting instance reads its backlog first.
   auto wait = std::min<std::chrono::milliseconds>(interval, 1000ms);
   while (!stopped_) {
@@ -150,16 +155,15 @@ asio::awaitable<void> stream_trimmer::async_run(std::chrono::milliseconds interv
       obs::log_warn("could not trim the event stream; retrying",
                     {{"stream", settings_.stream},
                      {"error", result.ec.message()},
-                     {"retry_in", std::to_string(backoff.count()) + "ms"}});
-      wait = backoff;
-      backoff = std::min<std::chrono::milliseconds>(backoff * 2, interval);
+                     {"retry_in", std::to_string(backoff.peek().count()) + "ms"}});
+      wait = backoff.next();
       continue;
     }
     if (result.removed > 0) {
       obs::log_info("trimmed the event stream",
                     {{"stream", settings_.stream}, {"removed", std::to_string(result.removed)}});
     }
-    backoff = 1000ms;
+    backoff.reset();
     wait = interval;
   }
 }

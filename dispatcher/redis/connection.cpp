@@ -1,3 +1,6 @@
+// The pipelined connection's I/O: one writer and one reader coroutine over a socket, a
+// watchdog for command deadlines, and the reconnect loop. Replies are matched to commands
+// by order, so any doubt about the stream (a timeout, a parse error) drops the connection.
 #include "dispatcher/redis/connection.hpp"
 
 #include <deque>
@@ -19,6 +22,7 @@
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/reply_parser.hpp"
+#include "dispatcher/retry/backoff.hpp"
 
 namespace dispatcher::redis {
 
@@ -248,7 +252,7 @@ void connection::stop() {
 asio::awaitable<void> connection::async_run() {
   auto self = shared_from_this();  // keeps impl alive while the loop runs
   auto& s = *impl_;
-  auto backoff = s.options.min_backoff;
+  retry::backoff backoff(s.options.min_backoff, s.options.max_backoff);
   // Set while the connection is down after having been up, so the log says when it heals
   // and for how long it was lost (issue 14: reconnects were invisible at info).
   std::optional<clock::time_point> lost_at;
@@ -259,7 +263,7 @@ asio::awaitable<void> connection::async_run() {
     std::error_code ec = co_await s.connect();
     if (!ec && !s.stopped) {
       s.connected = true;
-      backoff = s.options.min_backoff;
+      backoff.reset();
       if (lost_at) {
         const auto down =
             std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - *lost_at);
@@ -285,18 +289,17 @@ asio::awaitable<void> connection::async_run() {
       obs::log_warn("redis connection lost, reconnecting",
                     {{"name", s.options.client_name},
                      {"error", ec.message()},
-                     {"backoff_ms", std::to_string(backoff.count())}});
+                     {"backoff_ms", std::to_string(backoff.peek().count())}});
     } else {
       ++failed_tries;
       obs::log_warn("redis reconnect failed, trying again",
                     {{"name", s.options.client_name},
                      {"error", ec.message()},
                      {"attempt", std::to_string(failed_tries)},
-                     {"backoff_ms", std::to_string(backoff.count())}});
+                     {"backoff_ms", std::to_string(backoff.peek().count())}});
     }
-    s.backoff_timer.expires_after(backoff);
+    s.backoff_timer.expires_after(backoff.next());
     co_await s.backoff_timer.async_wait(use_tuple);
-    backoff = std::min(backoff * 2, s.options.max_backoff);
   }
 }
 

@@ -1,3 +1,5 @@
+// EVALSHA first, the script body only on NOSCRIPT: a Redis restart or failover empties the
+// script cache, and sending every body every time would cost bandwidth on each call.
 #include "dispatcher/redis/eval.hpp"
 
 #include <boost/asio/use_awaitable.hpp>

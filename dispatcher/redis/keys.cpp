@@ -1,3 +1,5 @@
+// Key names are built here and nowhere else, so the layout can be read (and changed) in
+// one file; the Lua scripts build the same names from KEYS[1].
 #include "dispatcher/redis/keys.hpp"
 
 namespace dispatcher::redis {

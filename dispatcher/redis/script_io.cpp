@@ -1,3 +1,5 @@
+// Argument positions and reply shapes of each script, written once: a script and its
+// caller can only disagree here, where the unit tests check every pair.
 #include "dispatcher/redis/script_io.hpp"
 
 #include <cstdio>

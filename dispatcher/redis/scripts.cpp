@@ -1,3 +1,5 @@
+// The Lua sources, in C++ so the binary carries them and their SHA1 is known at startup;
+// every state change of a delivery is one of these scripts, so it is atomic in Redis.
 #include "dispatcher/redis/scripts.hpp"
 
 #include <openssl/evp.h>

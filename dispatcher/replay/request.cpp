@@ -1,3 +1,5 @@
+// A bulk replay is the list's filters plus dry_run, parsed with the same rules, so what a
+// dry run counts is exactly what the replay queues.
 #include "dispatcher/replay/request.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Bulk replay walks the chosen index page by page and requeues in short script calls, so
+// a replay of many deliveries never blocks Redis for long.
 #include "dispatcher/replay/requeuer.hpp"
 
 #include <algorithm>

@@ -9,19 +9,17 @@
 // serves every other request and feeds every webhook.
 #include "dispatcher/routing/endpoint.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <stdexcept>
 #include <unordered_set>
 
+#include "dispatcher/common/ascii.hpp"
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/random.hpp"
+#include "dispatcher/common/target.hpp"
 #include "dispatcher/common/time.hpp"
-#include "dispatcher/delivery/target.hpp"
-#include "dispatcher/ingest/event.hpp"
 #include "dispatcher/signing/secret_box.hpp"
 #include "dispatcher/signing/signature.hpp"
 
@@ -42,18 +40,6 @@ constexpr std::array<std::string_view, 13> reserved_headers{
     "content-type",      "user-agent", "host", "content-length", "x-chift-signature", "connection",
     "transfer-encoding", "keep-alive", "te",   "trailer",        "upgrade",           "expect",
     "proxy-connection"};
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && to_lower(a) == to_lower(b);
-}
 
 field_error error(std::string field, std::string message) {
   return {std::move(field), std::move(message)};
@@ -88,7 +74,7 @@ bool is_header_value(std::string_view text) {
 }
 
 bool is_reserved_header(std::string_view name) {
-  const std::string lower = to_lower(name);
+  const std::string lower = ascii_lower(name);
   return lower.starts_with("webhook-") ||
          std::find(reserved_headers.begin(), reserved_headers.end(), lower) !=
              reserved_headers.end();
@@ -136,10 +122,10 @@ std::optional<field_error> validate_url(const json& value, const validation_opti
   if (url.size() > max_url_bytes) {
     return error("url", "url must be at most " + std::to_string(max_url_bytes) + " bytes");
   }
-  auto parsed = delivery::parse_target(url);
+  auto parsed = parse_target(url);
   if (auto* message = std::get_if<std::string>(&parsed)) return error("url", *message);
-  const auto& target = std::get<delivery::target>(parsed);
-  if (!options.allow_private_targets && delivery::literal_host_is_public(target.host) == false) {
+  const auto& target = std::get<dispatcher::target>(parsed);
+  if (!options.allow_private_targets && literal_host_is_public(target.host) == false) {
     return error("url", "url host " + target.host +
                             " is a private address; set DISPATCHER_ALLOW_PRIVATE_TARGETS=true "
                             "to allow it");
@@ -203,13 +189,13 @@ std::optional<field_error> validate_headers(const json& value,
     if (!is_header_value(text)) {
       return error(path, path + " must not contain control characters such as CR or LF");
     }
-    if (!seen.insert(to_lower(name)).second) {
+    if (!seen.insert(ascii_lower(name)).second) {
       return error(path, "header '" + name + "' is given twice (names ignore case)");
     }
     if (text == redacted && is_sensitive_header(name)) {
       // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
-      const auto current = std::find_if(out.begin(), out.end(),
-                                        [&n = name](const auto& h) { return iequals(h.first, n); });
+      const auto current = std::find_if(
+          out.begin(), out.end(), [&n = name](const auto& h) { return ascii_iequals(h.first, n); });
       if (current != out.end()) {
         headers.emplace_back(name, current->second);
         continue;
@@ -245,8 +231,8 @@ std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool cre
         return e;
       }
     } else if (key == "consumers") {
-      if (auto e = validate_string_list(value, "consumers", max_consumers, ingest::is_uuid,
-                                        "a UUID string", ep.consumers)) {
+      if (auto e = validate_string_list(value, "consumers", max_consumers, is_uuid, "a UUID string",
+                                        ep.consumers)) {
         return e;
       }
     } else if (key == "signature") {
@@ -298,13 +284,6 @@ std::optional<field_error> apply_fields(endpoint& ep, const json& body, bool cre
     }
   }
   return std::nullopt;
-}
-
-void random_bytes(unsigned char* out, std::size_t n) {
-  // A failing CSPRNG is not an input error: nothing safe can be generated, so stop loudly.
-  if (RAND_bytes(out, static_cast<int>(n)) != 1) {
-    throw std::runtime_error("RAND_bytes failed: no secure randomness available");
-  }
 }
 
 json rate_limit_json(const std::optional<double>& rate) {
@@ -445,7 +424,7 @@ std::string_view to_string(circuit_state c) {
 bool is_sensitive_header(std::string_view name) {
   static constexpr std::array<std::string_view, 5> words{"authorization", "cookie", "token",
                                                          "secret", "key"};
-  const std::string lower = to_lower(name);
+  const std::string lower = ascii_lower(name);
   return std::any_of(words.begin(), words.end(),
                      [&](std::string_view word) { return lower.find(word) != std::string::npos; });
 }
@@ -557,29 +536,13 @@ void rotate_secret(endpoint& ep, std::int64_t now_ms, std::int64_t grace_ms) {
 
 std::string generate_secret() {
   std::array<unsigned char, 32> key{};
-  random_bytes(key.data(), key.size());
+  random_bytes(key);
   return std::string(secret_prefix) +
          signing::base64_encode({reinterpret_cast<const char*>(key.data()), key.size()});
 }
 
 std::string generate_endpoint_id() {
   return "ep_" + random_id(24);
-}
-
-bool is_event_filter(std::string_view filter) {
-  if (ingest::is_event_type(filter)) return true;
-  if (!filter.ends_with(".*")) return false;
-  const std::string_view prefix = filter.substr(0, filter.size() - 2);
-  // "a.*" is a one-segment prefix; is_event_type wants two segments, so check "a.x".
-  return !prefix.empty() && ingest::is_event_type(std::string(prefix) + ".x");
-}
-
-bool event_filter_matches(std::string_view filter, std::string_view event_type) {
-  if (filter.ends_with(".*")) {
-    // Keep the dot: "account.*" matches "account.x" but not "accounts.x".
-    return event_type.starts_with(filter.substr(0, filter.size() - 1));
-  }
-  return filter == event_type;
 }
 
 bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid) {
@@ -590,8 +553,9 @@ bool matches(const endpoint& ep, std::string_view event_type, std::string_view c
       });
   if (!type_ok) return false;
   return ep.consumers.empty() ||
-         std::any_of(ep.consumers.begin(), ep.consumers.end(),
-                     [&](const std::string& consumer) { return iequals(consumer, consumerid); });
+         std::any_of(ep.consumers.begin(), ep.consumers.end(), [&](const std::string& consumer) {
+           return ascii_iequals(consumer, consumerid);
+         });
 }
 
 std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms) {

@@ -117,12 +117,6 @@ std::string generate_secret();
 /// "ep_" + 24 random lowercase alphanumerics.
 std::string generate_endpoint_id();
 
-/// An event filter: an exact type, or a prefix of one or more segments followed by ".*"
-/// (`account.connection.*`). Endpoints and the delivery list share this grammar.
-bool is_event_filter(std::string_view filter);
-/// Whether an event type passes one such filter.
-bool event_filter_matches(std::string_view filter, std::string_view event_type);
-
 /// True when the endpoint wants this event: type filter (exact or "prefix.*") and
 /// consumer filter both pass. Ignores `enabled`.
 bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid);

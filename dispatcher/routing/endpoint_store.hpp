@@ -24,6 +24,7 @@
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/routing/endpoint.hpp"
+#include "dispatcher/routing/endpoint_hash.hpp"
 #include "dispatcher/signing/secret_box.hpp"
 
 namespace dispatcher::routing {
@@ -64,11 +65,6 @@ class endpoint_store {
   std::size_t endpoint_concurrency_;
   std::optional<signing::secret_box> key_;
 };
-
-/// An endpoint from its Redis hash (HGETALL as field/value pairs), or a sentence saying why
-/// the hash cannot be read. Never throws.
-std::variant<endpoint, std::string> endpoint_from_hash(
-    const std::map<std::string, std::string>& fields, const signing::secret_box* key);
 
 using endpoint_map = std::unordered_map<std::string, endpoint>;
 

@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto message = parser.release();
   FUZZ_CHECK(message.body().size() <= dispatcher::admin::max_body_bytes, "body over the limit");
-  auto request = dispatcher::admin::to_admin_request(message);
+  auto request = dispatcher::admin::to_admin_request(message.method_string(), message.target(),
+                                                     message[http::field::authorization]);
   if (!request) return 0;
   request->body = std::move(message.body());
   FUZZ_CHECK(!request->method.empty(), "request without a method");

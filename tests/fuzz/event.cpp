@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/ingest/event.hpp"
 #include "tests/fuzz/check.hpp"
@@ -73,10 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   FUZZ_CHECK(payload.size() <= max_payload, "oversized payload accepted");
-  FUZZ_CHECK(dispatcher::ingest::is_event_type(ev->type), "event type outside its grammar");
-  FUZZ_CHECK(dispatcher::ingest::is_uuid(ev->accountid), "accountid not a UUID");
-  FUZZ_CHECK(dispatcher::ingest::is_uuid(ev->consumerid), "consumerid not a UUID");
-  FUZZ_CHECK(ev->connectionid.empty() || dispatcher::ingest::is_uuid(ev->connectionid),
+  FUZZ_CHECK(dispatcher::is_event_type(ev->type), "event type outside its grammar");
+  FUZZ_CHECK(dispatcher::is_uuid(ev->accountid), "accountid not a UUID");
+  FUZZ_CHECK(dispatcher::is_uuid(ev->consumerid), "consumerid not a UUID");
+  FUZZ_CHECK(ev->connectionid.empty() || dispatcher::is_uuid(ev->connectionid),
              "connectionid not a UUID");
   FUZZ_CHECK(ev->status.empty() || ev->status == "active" || ev->status == "inactive",
              "status outside active/inactive");

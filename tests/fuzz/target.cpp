@@ -12,18 +12,23 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/common/target.hpp"
 #include "tests/fuzz/check.hpp"
 
 namespace {
 
 namespace ip = boost::asio::ip;
-using dispatcher::delivery::is_public_address;
-using dispatcher::delivery::literal_host_is_public;
+using dispatcher::literal_host_is_public;
+
+// As the HTTP client adapts a resolved address to the policy.
+bool is_public_address(const ip::address& address) {
+  return address.is_v4() ? dispatcher::is_public_ipv4(address.to_v4().to_uint())
+                         : dispatcher::is_public_ipv6(address.to_v6().to_bytes());
+}
 
 void check_url(std::string_view url) {
-  const auto result = dispatcher::delivery::parse_target(url);
-  const auto* t = std::get_if<dispatcher::delivery::target>(&result);
+  const auto result = dispatcher::parse_target(url);
+  const auto* t = std::get_if<dispatcher::target>(&result);
   if (t == nullptr) {
     FUZZ_CHECK(!std::get<std::string>(result).empty(), "a refusal says why");
     return;

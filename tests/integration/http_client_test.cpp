@@ -17,7 +17,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "dispatcher/delivery/http_client.hpp"
-#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/common/target.hpp"
 #include "tests/support/test_ca.hpp"
 #include "tests/support/test_receiver.hpp"
 
@@ -28,7 +28,7 @@ using dispatcher::delivery::attempt_result;
 using dispatcher::delivery::client_options;
 using dispatcher::delivery::header_list;
 using dispatcher::delivery::http_client;
-using dispatcher::delivery::target;
+using dispatcher::target;
 using dispatcher::testing::recorded_request;
 using dispatcher::testing::reply;
 using dispatcher::testing::test_certificates;
@@ -57,7 +57,7 @@ class HttpClient : public ::testing::Test {
   }
 
   static target parse(const std::string& url) {
-    auto parsed = dispatcher::delivery::parse_target(url);
+    auto parsed = dispatcher::parse_target(url);
     if (auto* error = std::get_if<std::string>(&parsed)) {
       ADD_FAILURE() << "bad test url " << url << ": " << *error;
       return {};

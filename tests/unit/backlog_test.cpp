@@ -1,5 +1,5 @@
 // The backlog gauges' reply decoding (XINFO GROUPS) and the origin of the delivery latency.
-#include "dispatcher/delivery/backlog.hpp"
+#include "dispatcher/delivery/group_backlog.hpp"
 
 #include <gtest/gtest.h>
 

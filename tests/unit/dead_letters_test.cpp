@@ -1,6 +1,6 @@
 // The dead-letter routes' pure parts: their parameters and retry body, the shape of a dead
 // letter in the API, and the reading of XRANGE replies (CONTRACT section 6).
-#include "dispatcher/ingest/dead_letters.hpp"
+#include "dispatcher/ingest/dead_letter.hpp"
 
 #include <gtest/gtest.h>
 

@@ -106,5 +106,48 @@ TEST(delivery_filter, bulk_replay_takes_the_wildcard_too) {
   EXPECT_FALSE(matches_type(f, "billing.invoice.paid"));
 }
 
+TEST(delivery_filter, a_cursor_round_trips_and_foreign_cursors_are_refused) {
+  const cursor c{1'700'000'000'123, "dlv_0472e3abcdef0123456789ab"};
+  const auto back = decode_cursor(encode_cursor(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->score, c.score);
+  EXPECT_EQ(back->id, c.id);
+  // An id may hold underscores itself: only the first one separates.
+  EXPECT_EQ(decode_cursor("5_dlv_a_b")->id, "dlv_a_b");
+  for (const char* bad : {"", "_dlv_1", "5_", "5", "x_dlv_1", "5_evt_1", "5x_dlv_1"}) {
+    EXPECT_FALSE(decode_cursor(bad)) << bad;
+  }
+  EXPECT_EQ(parse_ok({{"cursor", encode_cursor(c)}}).after->id, c.id);
+  const auto refused = parse_delivery_filter({{"cursor", "5_evt_1"}});
+  ASSERT_TRUE(std::holds_alternative<filter_error>(refused));
+  EXPECT_EQ(std::get<filter_error>(refused).field, "cursor");
+}
+
+TEST(delivery_filter, limit_is_an_integer_from_1_to_500) {
+  EXPECT_EQ(parse_ok({}).limit, 50u);
+  EXPECT_EQ(parse_ok({{"limit", "1"}}).limit, 1u);
+  EXPECT_EQ(parse_ok({{"limit", "500"}}).limit, 500u);
+  for (const char* bad : {"0", "501", "-1", "10x", "", " 5"}) {
+    EXPECT_TRUE(std::holds_alternative<filter_error>(parse_delivery_filter({{"limit", bad}})))
+        << bad;
+  }
+}
+
+TEST(delivery_filter, status_and_ids_are_checked_as_they_are_parsed) {
+  EXPECT_EQ(parse_ok({{"status", "retrying"}}).status, delivery_status::retrying);
+  EXPECT_TRUE(std::holds_alternative<filter_error>(parse_delivery_filter({{"status", "done"}})));
+  EXPECT_TRUE(std::holds_alternative<filter_error>(parse_delivery_filter({{"consumerid", ""}})));
+  EXPECT_TRUE(std::holds_alternative<filter_error>(
+      parse_delivery_filter({{"endpoint_id", std::string(257, 'e')}})));
+}
+
+TEST(delivery_filter, conditions_on_the_event_fail_when_its_record_is_gone) {
+  const auto by_consumer = parse_ok({{"consumerid", "c1"}});
+  EXPECT_FALSE(matches(by_consumer, failed_delivery(), nullptr));
+  // Conditions on the delivery alone still hold without it.
+  EXPECT_TRUE(matches(parse_ok({{"status", "failed"}}), failed_delivery(), nullptr));
+  EXPECT_FALSE(matches(parse_ok({{"endpoint_id", "ep_2"}}), failed_delivery(), nullptr));
+}
+
 }  // namespace
 }  // namespace dispatcher::history

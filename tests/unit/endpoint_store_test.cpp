@@ -1,6 +1,6 @@
 // Reading an endpoint's Redis hash: a damaged hash is a value saying why, never an
 // exception, so one bad record cannot end the registry's refresh loop (issue 8).
-#include "dispatcher/routing/endpoint_store.hpp"
+#include "dispatcher/routing/endpoint_hash.hpp"
 
 #include <gtest/gtest.h>
 

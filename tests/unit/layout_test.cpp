@@ -19,7 +19,7 @@ using testing::array_reply;
 using testing::integer_reply;
 using testing::string_reply;
 
-TEST(Layout, every_key_carries_the_streams_hash_tag) {
+TEST(layout, every_key_carries_the_streams_hash_tag) {
   const redis::keyspace keys("lifecycle:events");
   EXPECT_EQ(keys.prefix(), "{lifecycle:events}:");
   for (const auto& key :
@@ -33,7 +33,7 @@ TEST(Layout, every_key_carries_the_streams_hash_tag) {
   EXPECT_EQ(keys.connection_history("n1"), "{lifecycle:events}:conn:n1:history");
 }
 
-TEST(Layout, buckets_are_hours_named_in_six_hex_digits) {
+TEST(layout, buckets_are_hours_named_in_six_hex_digits) {
   EXPECT_EQ(redis::bucket_name(0), "000000");
   EXPECT_EQ(redis::bucket_name(3'599'999), "000000");
   EXPECT_EQ(redis::bucket_name(3'600'000), "000001");
@@ -41,7 +41,7 @@ TEST(Layout, buckets_are_hours_named_in_six_hex_digits) {
   EXPECT_EQ(redis::bucket_name(495'228LL * 3'600'000), "078e7c");
 }
 
-TEST(Layout, a_delivery_id_is_deterministic_and_names_its_bucket) {
+TEST(layout, a_delivery_id_is_deterministic_and_names_its_bucket) {
   const auto id = history::delivery_id("evt_1", "ep_1", "078e7c");
   EXPECT_EQ(id.size(), 4u + 24u);
   EXPECT_TRUE(id.starts_with("dlv_078e7c"));
@@ -52,7 +52,7 @@ TEST(Layout, a_delivery_id_is_deterministic_and_names_its_bucket) {
   EXPECT_EQ(history::bucket_of("dlv_"), "");
 }
 
-TEST(Layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
+TEST(layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
   EXPECT_EQ(redis::layout_problem(std::nullopt, false), std::nullopt) << "an empty Redis";
   EXPECT_EQ(redis::layout_problem(std::string(redis::layout_version), false), std::nullopt);
   const auto old = redis::layout_problem(std::nullopt, true);
@@ -63,7 +63,7 @@ TEST(Layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
   EXPECT_NE(newer->find("layout 3"), std::string::npos) << *newer;
 }
 
-TEST(Layout, a_delivery_record_round_trips_with_its_attempts) {
+TEST(layout, a_delivery_record_round_trips_with_its_attempts) {
   history::delivery_record r;
   r.status = delivery_status::retrying;
   r.attempt_count = 2;
@@ -92,7 +92,7 @@ TEST(Layout, a_delivery_record_round_trips_with_its_attempts) {
   EXPECT_EQ(back->attempts, r.attempts);
 }
 
-TEST(Layout, the_record_the_ingest_script_writes_reads_as_pending) {
+TEST(layout, the_record_the_ingest_script_writes_reads_as_pending) {
   // pending, 0 attempts, no code, next = created = updated = now, not manual, no error.
   const auto r = history::parse_delivery_record("pending\t0\t\t5\t5\t5\t0\tevt_1\tep_1\t");
   ASSERT_TRUE(r);
@@ -102,7 +102,7 @@ TEST(Layout, the_record_the_ingest_script_writes_reads_as_pending) {
   EXPECT_TRUE(r->attempts.empty());
 }
 
-TEST(Layout, damaged_records_are_refused_not_misread) {
+TEST(layout, damaged_records_are_refused_not_misread) {
   for (const char* bad :
        {"", "pending", "pending\t0\t\t5\t5\t5\t0\tevt_1\tep_1",
         "paused\t0\t\t5\t5\t5\t0\tevt_1\tep_1\t", "pending\tx\t\t5\t5\t5\t0\tevt_1\tep_1\t",
@@ -113,7 +113,7 @@ TEST(Layout, damaged_records_are_refused_not_misread) {
   EXPECT_FALSE(history::parse_event_record("a\tb\tc\t1\to"));
 }
 
-TEST(Layout, an_event_record_round_trips) {
+TEST(layout, an_event_record_round_trips) {
   history::event_record e{"account.connection.created", "c1", "", 42, "000-1", {"dlv_a", "dlv_b"}};
   const auto back = history::parse_event_record(history::pack(e));
   ASSERT_TRUE(back);
@@ -125,7 +125,7 @@ TEST(Layout, an_event_record_round_trips) {
   EXPECT_TRUE(history::parse_event_record(history::pack(e))->delivery_ids.empty());
 }
 
-TEST(Layout, expired_buckets_are_those_that_ended_before_the_retention) {
+TEST(layout, expired_buckets_are_those_that_ended_before_the_retention) {
   using namespace std::chrono_literals;
   const std::int64_t hour = redis::bucket_ms;
   // At 10:30 with 2 h of retention, everything before 08:30 may go: hours up to 07.
@@ -135,7 +135,7 @@ TEST(Layout, expired_buckets_are_those_that_ended_before_the_retention) {
   EXPECT_EQ(ingest::last_expired_bucket(2 * hour + 1, 2h, hour), std::nullopt);
 }
 
-TEST(ConnectionHistory, order_keys_sort_as_the_stream_does) {
+TEST(connection_history, order_keys_sort_as_the_stream_does) {
   const std::vector<std::string> ids{"0-0",
                                      "1-5",
                                      "9-0",
@@ -155,7 +155,7 @@ TEST(ConnectionHistory, order_keys_sort_as_the_stream_does) {
   EXPECT_EQ(history::stream_order_key("5"), "b5b0") << "a bare ms is ms-0";
 }
 
-TEST(ConnectionHistory, members_round_trip_and_stay_compact) {
+TEST(connection_history, members_round_trip_and_stay_compact) {
   history::history_member m{history::stream_order_key("1795956600155-0"), 'a', "079cbc",
                             "3f2c1a9e-1111-2222-3333-444455556666", "account.connection.created"};
   const auto packed = history::pack(m);
@@ -176,7 +176,7 @@ TEST(ConnectionHistory, members_round_trip_and_stay_compact) {
   }
 }
 
-TEST(ConnectionHistory, entries_show_a_time_or_the_stored_number) {
+TEST(connection_history, entries_show_a_time_or_the_stored_number) {
   history::history_member m{"b1b0", 'i', "000000", "evt_1", "account.connection.updated"};
   const auto entry = history::history_entry_json(m, 1'700'000'000);
   EXPECT_EQ(entry["status"], "inactive");
@@ -185,7 +185,7 @@ TEST(ConnectionHistory, entries_show_a_time_or_the_stored_number) {
             9'223'372'036'854'775'807LL);
 }
 
-TEST(ScriptIo, ingest_arguments_are_in_the_scripts_order) {
+TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
   redis::ingest_request r{"s", 1000, 2000, 16, 3, "tok", 4000, "g", "7", "000000", {}};
   r.events.push_back({"evt_1", "{}", "t", "c", "n", "active", 12, "o", "1-0", {{"ep_1", "dlv_1"}}});
   const auto args = redis::encode(std::move(r));
@@ -196,7 +196,7 @@ TEST(ScriptIo, ingest_arguments_are_in_the_scripts_order) {
   EXPECT_EQ(args.size(), redis::ingest_header_args + redis::ingest_event_args(1));
 }
 
-TEST(ScriptIo, ingest_replies_decode_or_are_refused) {
+TEST(script_io, ingest_replies_decode_or_are_refused) {
   auto stale = redis::decode_ingest(string_reply("stale"));
   ASSERT_TRUE(stale);
   EXPECT_TRUE(stale->stale);
@@ -216,7 +216,7 @@ TEST(ScriptIo, ingest_replies_decode_or_are_refused) {
       << "leases come in threes";
 }
 
-TEST(ScriptIo, claims_decode_with_payloads_that_may_be_gone) {
+TEST(script_io, claims_decode_with_payloads_that_may_be_gone) {
   redis::reply nil;
   auto r = redis::decode_claim(array_reply(
       {integer_reply(2),
@@ -239,7 +239,7 @@ TEST(ScriptIo, claims_decode_with_payloads_that_may_be_gone) {
             (std::vector<std::string>{"s", "5", "10", "60", "16", "tok"}));
 }
 
-TEST(ScriptIo, completions_carry_typed_status_and_a_clean_error) {
+TEST(script_io, completions_carry_typed_status_and_a_clean_error) {
   redis::completion c;
   c.delivery_id = "dlv_1";
   c.endpoint_id = "ep_1";
@@ -275,7 +275,7 @@ TEST(ScriptIo, completions_carry_typed_status_and_a_clean_error) {
   EXPECT_TRUE(reply->due_now);
 }
 
-TEST(ScriptIo, release_requeue_and_wake_arguments) {
+TEST(script_io, release_requeue_and_wake_arguments) {
   redis::release_request release{"s", 1, "tok", 16, {{"dlv_1", "ep_1"}, {"dlv_2", "ep_2"}}};
   EXPECT_EQ(redis::encode(release),
             (std::vector<std::string>{"s", "1", "tok", "16", "dlv_1", "ep_1", "dlv_2", "ep_2"}));

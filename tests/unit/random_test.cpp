@@ -14,7 +14,7 @@
 namespace dispatcher {
 namespace {
 
-TEST(Random, id_has_the_length_and_alphabet_asked_for) {
+TEST(random, id_has_the_length_and_alphabet_asked_for) {
   for (const std::size_t length : {0u, 1u, 20u, 24u, 200u}) {
     const std::string id = random_id(length);
     EXPECT_EQ(id.size(), length);
@@ -22,13 +22,13 @@ TEST(Random, id_has_the_length_and_alphabet_asked_for) {
   }
 }
 
-TEST(Random, ids_differ) {
+TEST(random, ids_differ) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) seen.insert(random_id(20));
   EXPECT_EQ(seen.size(), 1000u);
 }
 
-TEST(Random, bytes_past_the_last_whole_multiple_are_skipped) {
+TEST(random, bytes_past_the_last_whole_multiple_are_skipped) {
   // 256 = 7 * 36 + 4: bytes 252..255 would make '0'..'3' (the first four characters under
   // % 36) more likely, so they are skipped rather than mapped.
   const byte_source source = [](std::span<unsigned char> out) {
@@ -43,7 +43,7 @@ TEST(Random, bytes_past_the_last_whole_multiple_are_skipped) {
   EXPECT_EQ(random_string(3, id_alphabet, source), "9ab");
 }
 
-TEST(Random, a_pool_of_rejected_bytes_draws_again) {
+TEST(random, a_pool_of_rejected_bytes_draws_again) {
   int calls = 0;
   const byte_source source = [&calls](std::span<unsigned char> out) {
     std::fill(out.begin(), out.end(), ++calls < 3 ? 255 : 0);
@@ -52,7 +52,7 @@ TEST(Random, a_pool_of_rejected_bytes_draws_again) {
   EXPECT_EQ(calls, 3);
 }
 
-TEST(Random, a_failing_source_is_an_error_not_an_id) {
+TEST(random, a_failing_source_is_an_error_not_an_id) {
   const byte_source failing = [](std::span<unsigned char>) {
     throw std::runtime_error("no randomness");
   };
@@ -60,7 +60,7 @@ TEST(Random, a_failing_source_is_an_error_not_an_id) {
   EXPECT_THROW(random_string(8, "", random_bytes), std::invalid_argument);
 }
 
-TEST(Random, characters_are_uniform) {
+TEST(random, characters_are_uniform) {
   // 36 * 10,000 characters: each count is about 10,000 with a standard deviation near
   // 99. Under `byte % 36` the first four would average 11,111 (+11%), far outside the
   // +-6% allowed here, which a fair generator leaves with odds below 1e-9.
@@ -72,7 +72,7 @@ TEST(Random, characters_are_uniform) {
   }
 }
 
-TEST(Random, endpoint_ids_use_the_shared_generator) {
+TEST(random, endpoint_ids_use_the_shared_generator) {
   const std::string id = routing::generate_endpoint_id();
   ASSERT_EQ(id.size(), 27u);
   EXPECT_EQ(id.substr(0, 3), "ep_");

@@ -21,14 +21,14 @@ std::string field_of(const std::variant<bulk_request, history::filter_error>& pa
   return bad ? bad->field : "";
 }
 
-TEST(ReplayRequest, an_empty_body_replays_failed_deliveries) {
+TEST(replay_request, an_empty_body_replays_failed_deliveries) {
   const auto r = ok(parse_bulk_retry(json::object()));
   EXPECT_EQ(r.filter.status, history::delivery_status::failed);
   EXPECT_FALSE(r.dry_run);
   EXPECT_FALSE(r.filter.endpoint_id);
 }
 
-TEST(ReplayRequest, takes_every_filter_and_dry_run) {
+TEST(replay_request, takes_every_filter_and_dry_run) {
   const auto r = ok(parse_bulk_retry({{"status", "succeeded"},
                                       {"endpoint_id", "ep_1"},
                                       {"event", "account.connection.created"},
@@ -47,7 +47,7 @@ TEST(ReplayRequest, takes_every_filter_and_dry_run) {
   EXPECT_TRUE(r.dry_run);
 }
 
-TEST(ReplayRequest, errors_name_the_field) {
+TEST(replay_request, errors_name_the_field) {
   EXPECT_EQ(field_of(parse_bulk_retry({{"endpoint", "ep_1"}})), "endpoint");  // misspelt
   EXPECT_EQ(field_of(parse_bulk_retry({{"status", "retrying"}})), "status");
   EXPECT_EQ(field_of(parse_bulk_retry({{"status", "broken"}})), "status");
@@ -59,7 +59,7 @@ TEST(ReplayRequest, errors_name_the_field) {
   EXPECT_EQ(field_of(parse_bulk_retry({{"since", 200}, {"until", 100}})), "until");
 }
 
-TEST(ReplayRequest, recover_is_the_endpoints_failed_deliveries_in_the_window) {
+TEST(replay_request, recover_is_the_endpoints_failed_deliveries_in_the_window) {
   const auto r = ok(parse_recover({{"since", 100}, {"until", 200}}, "ep_9"));
   EXPECT_EQ(r.filter.endpoint_id, "ep_9");
   EXPECT_EQ(r.filter.status, history::delivery_status::failed);

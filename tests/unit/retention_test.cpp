@@ -17,7 +17,7 @@ group_position group(std::string name, std::string last, std::optional<std::stri
   return {std::move(name), std::move(last), std::move(pending)};
 }
 
-TEST(StreamId, parses_and_orders_like_redis) {
+TEST(stream_id, parses_and_orders_like_redis) {
   EXPECT_EQ(parse_stream_id("1700000000000-3"), (stream_id{1'700'000'000'000, 3}));
   EXPECT_EQ(parse_stream_id("42"), (stream_id{42, 0}));
   EXPECT_FALSE(parse_stream_id(""));
@@ -30,27 +30,27 @@ TEST(StreamId, parses_and_orders_like_redis) {
   EXPECT_EQ(to_string(stream_id{7, 2}), "7-2");
 }
 
-TEST(StreamId, next_is_the_smallest_larger_id) {
+TEST(stream_id, next_is_the_smallest_larger_id) {
   EXPECT_EQ(next_stream_id({7, 2}), (stream_id{7, 3}));
   EXPECT_EQ(next_stream_id({7, UINT64_MAX}), (stream_id{8, 0}));
 }
 
-TEST(TrimMinId, everything_read_and_acknowledged_trims_up_to_the_retention) {
+TEST(trim_min_id, everything_read_and_acknowledged_trims_up_to_the_retention) {
   const auto id = trim_min_id(now, retention, {group("dispatcher", "9999999-0")}, "dispatcher");
   EXPECT_EQ(id, std::to_string(cutoff) + "-0");
 }
 
-TEST(TrimMinId, never_reaches_an_unread_entry) {
+TEST(trim_min_id, never_reaches_an_unread_entry) {
   // The group read up to 5000-4: 5000-5 onwards is unread and stays; 5000-4 itself goes.
   EXPECT_EQ(trim_min_id(now, retention, {group("dispatcher", "5000-4")}, "dispatcher"), "5000-5");
 }
 
-TEST(TrimMinId, never_reaches_a_pending_entry) {
+TEST(trim_min_id, never_reaches_a_pending_entry) {
   EXPECT_EQ(trim_min_id(now, retention, {group("dispatcher", "9000-0", "4000-2")}, "dispatcher"),
             "4000-2");
 }
 
-TEST(TrimMinId, every_group_on_the_stream_is_respected) {
+TEST(trim_min_id, every_group_on_the_stream_is_respected) {
   const std::vector<group_position> groups{group("dispatcher", "9999999-0"),
                                            group("analytics", "3000-0", "2000-7")};
   EXPECT_EQ(trim_min_id(now, retention, groups, "dispatcher"), "2000-7");
@@ -60,7 +60,7 @@ TEST(TrimMinId, every_group_on_the_stream_is_respected) {
             "0-1");
 }
 
-TEST(TrimMinId, nothing_without_our_group_or_with_an_unreadable_position) {
+TEST(trim_min_id, nothing_without_our_group_or_with_an_unreadable_position) {
   EXPECT_FALSE(trim_min_id(now, retention, {}, "dispatcher"));
   EXPECT_FALSE(trim_min_id(now, retention, {group("other", "9999999-0")}, "dispatcher"));
   EXPECT_FALSE(trim_min_id(now, retention, {group("dispatcher", "")}, "dispatcher"));
@@ -68,7 +68,7 @@ TEST(TrimMinId, nothing_without_our_group_or_with_an_unreadable_position) {
       trim_min_id(now, retention, {group("dispatcher", "9999999-0", "junk")}, "dispatcher"));
 }
 
-TEST(TrimMinId, nothing_when_the_retention_reaches_before_the_epoch) {
+TEST(trim_min_id, nothing_when_the_retention_reaches_before_the_epoch) {
   EXPECT_FALSE(trim_min_id(1000, retention, {group("dispatcher", "999-0")}, "dispatcher"));
 }
 

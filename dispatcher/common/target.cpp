@@ -1,7 +1,7 @@
 // Target URL parsing and the SSRF address policy. The ranges below follow the IANA
 // special-purpose address registries: anything not globally reachable is refused, because a
 // webhook URL is user input and must not become a way to reach the dispatcher's own network.
-#include "dispatcher/delivery/target.hpp"
+#include "dispatcher/common/target.hpp"
 
 #include <arpa/inet.h>
 
@@ -13,17 +13,11 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
-namespace dispatcher::delivery {
+#include "dispatcher/common/ascii.hpp"
+
+namespace dispatcher {
 
 namespace {
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  });
-  return out;
-}
 
 struct v4_range {
   std::uint32_t network;
@@ -54,12 +48,16 @@ constexpr std::array<v4_range, 16> non_public_v4{{
     {v4(192, 88, 99, 0), 24},      // deprecated 6to4 relay anycast
 }};
 
-bool is_public_v4(std::uint32_t address) {
+}  // namespace
+
+bool is_public_ipv4(std::uint32_t address) {
   return std::none_of(non_public_v4.begin(), non_public_v4.end(), [&](const v4_range& r) {
     const std::uint32_t mask = r.prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - r.prefix);
     return (address & mask) == r.network;
   });
 }
+
+namespace {
 
 struct v6_range {
   std::array<std::uint8_t, 4> network;  // the leading bytes; no range below is longer than /32
@@ -76,7 +74,7 @@ constexpr std::array<v6_range, 4> non_public_global_v6{{
     {{0x3f, 0xff, 0x00, 0x00}, 20},  // 3fff::/20 documentation (RFC 9637)
 }};
 
-bool in_range(const boost::asio::ip::address_v6::bytes_type& bytes, const v6_range& r) {
+bool in_range(const std::array<std::uint8_t, 16>& bytes, const v6_range& r) {
   int bits = r.prefix;
   for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
     const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
@@ -85,14 +83,17 @@ bool in_range(const boost::asio::ip::address_v6::bytes_type& bytes, const v6_ran
   return true;
 }
 
-bool is_public_v6(const boost::asio::ip::address_v6& address) {
-  const auto bytes = address.to_bytes();
+}  // namespace
+
+bool is_public_ipv6(const std::array<std::uint8_t, 16>& bytes) {
   // IPv4-mapped (::ffff:a.b.c.d) reaches the IPv4 address on dual-stack sockets, and the
   // NAT64 well-known prefix (64:ff9b::/96) is translated to it: judge the IPv4 form.
+  static constexpr std::array<std::uint8_t, 12> v4_mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   static constexpr std::array<std::uint8_t, 12> nat64{0x00, 0x64, 0xff, 0x9b, 0, 0,
                                                       0,    0,    0,    0,    0, 0};
-  if (address.is_v4_mapped() || std::equal(nat64.begin(), nat64.end(), bytes.begin())) {
-    return is_public_v4(v4(bytes[12], bytes[13], bytes[14], bytes[15]));
+  if (std::equal(v4_mapped.begin(), v4_mapped.end(), bytes.begin()) ||
+      std::equal(nat64.begin(), nat64.end(), bytes.begin())) {
+    return is_public_ipv4(v4(bytes[12], bytes[13], bytes[14], bytes[15]));
   }
   // Outside 2000::/3 nothing is global unicast: that is where ::, ::1, the IPv4-compatible
   // ::/96, local-use NAT64 64:ff9b:1::/48, discard-only 100::/64, SRv6 5f00::/16,
@@ -101,8 +102,6 @@ bool is_public_v6(const boost::asio::ip::address_v6& address) {
   return std::none_of(non_public_global_v6.begin(), non_public_global_v6.end(),
                       [&](const v6_range& r) { return in_range(bytes, r); });
 }
-
-}  // namespace
 
 std::string target::origin() const {
   const bool v6 = host.find(':') != std::string::npos;
@@ -121,7 +120,7 @@ std::variant<target, std::string> parse_target(std::string_view url) {
   const boost::urls::url_view& u = *parsed;
 
   target out;
-  const std::string scheme = to_lower(u.scheme());
+  const std::string scheme = ascii_lower(u.scheme());
   if (scheme == "https") {
     out.tls = true;
     out.port = 443;
@@ -138,14 +137,14 @@ std::variant<target, std::string> parse_target(std::string_view url) {
   switch (u.host_type()) {
     case boost::urls::host_type::ipv4:
     case boost::urls::host_type::name:
-      out.host = to_lower(u.encoded_host_address());
+      out.host = ascii_lower(u.encoded_host_address());
       // A percent-encoded name is never a DNS name a resolver or certificate would accept.
       if (out.host.find('%') != std::string::npos) {
         return std::string("url host must not be percent-encoded");
       }
       break;
     case boost::urls::host_type::ipv6:
-      out.host = to_lower(u.encoded_host_address());
+      out.host = ascii_lower(u.encoded_host_address());
       break;
     default:
       return std::string("url host must be a DNS name or an IP address");
@@ -170,32 +169,28 @@ std::variant<target, std::string> parse_target(std::string_view url) {
   return out;
 }
 
-bool is_public_address(const boost::asio::ip::address& address) {
-  if (address.is_v4()) return is_public_v4(address.to_v4().to_uint());
-  return is_public_v6(address.to_v6());
-}
-
 std::optional<bool> literal_host_is_public(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(std::string(host), ec);
-  if (!ec) return is_public_address(address);
+  const std::string text(host);
+  // Asio's make_address takes an IPv6 literal with a scope ("fe80::1%eth0") as the
+  // address before the '%': judge it as that address too.
+  const std::string v6_text(host.substr(0, host.find('%')));
+  std::array<std::uint8_t, 16> v6{};
+  if (::inet_pton(AF_INET6, v6_text.c_str(), v6.data()) == 1) return is_public_ipv6(v6);
+  in_addr parsed{};
+  if (::inet_pton(AF_INET, text.c_str(), &parsed) == 1) return is_public_ipv4(ntohl(parsed.s_addr));
   // The resolver also accepts the legacy inet_aton spellings ("127.1", "2130706433",
   // "0x7f.0.0.1"); treat them as the literals they are so they cannot slip past creation.
   const bool numeric_looking = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
     return (c >= '0' && c <= '9') || c == '.' || c == 'x' || c == 'X' || (c >= 'a' && c <= 'f') ||
            (c >= 'A' && c <= 'F');
   });
-  if (numeric_looking) {
-    const std::string text(host);
-    in_addr parsed{};
-    if (::inet_aton(text.c_str(), &parsed) != 0) {
-      return is_public_v4(ntohl(parsed.s_addr));
-    }
+  if (numeric_looking && ::inet_aton(text.c_str(), &parsed) != 0) {
+    return is_public_ipv4(ntohl(parsed.s_addr));
   }
   return std::nullopt;
 }
 
-}  // namespace dispatcher::delivery
+}  // namespace dispatcher

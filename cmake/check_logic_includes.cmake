@@ -1,0 +1,40 @@
+# ctest logic_library_includes_no_asio: reads from Ninja's dependency log the headers each
+# object of dispatcher_logic and unit_tests was compiled with, and fails when one of them
+# is a Boost.Asio or Boost.Beast header, or when an object has no record (not built, or
+# built by another generator), so the check cannot pass without having looked.
+# Prints the third-party include roots the logic library does use.
+#   cmake -DNINJA=... -DBUILD_DIR=... -DOBJECTS_FILE=... -P check_logic_includes.cmake
+file(STRINGS "${OBJECTS_FILE}" objects)
+list(LENGTH objects count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "no objects listed in ${OBJECTS_FILE}")
+endif()
+set(failed "")
+set(roots "")
+foreach(object IN LISTS objects)
+  file(RELATIVE_PATH relative "${BUILD_DIR}" "${object}")
+  execute_process(COMMAND "${NINJA}" -C "${BUILD_DIR}" -t deps "${relative}"
+                  OUTPUT_VARIABLE deps RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT deps MATCHES "#deps [1-9]")
+    list(APPEND failed "${relative}: no dependency record")
+    continue()
+  endif()
+  string(REGEX MATCHALL "boost/(asio|beast)[^\n]*" bad "${deps}")
+  if(bad)
+    list(GET bad 0 first)
+    list(APPEND failed "${relative}: includes ${first}")
+  endif()
+  string(REGEX MATCHALL "/usr/[^\n]*include/(boost/[a-z_]+|[a-z_]+)/" used "${deps}")
+  foreach(path IN LISTS used)
+    string(REGEX REPLACE ".*include/(.*)/$" "\\1" path "${path}")
+    list(APPEND roots "${path}")
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES roots)
+list(SORT roots)
+list(JOIN roots " " roots)
+message(STATUS "${count} objects checked; third-party include roots: ${roots}")
+if(failed)
+  list(JOIN failed "\n  " failed)
+  message(FATAL_ERROR "Asio/Beast reached the logic library or the unit tests:\n  ${failed}")
+endif()
