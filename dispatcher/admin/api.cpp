@@ -11,6 +11,7 @@
 
 #include "dispatcher/admin/console.hpp"
 #include "dispatcher/common/ascii.hpp"
+#include "dispatcher/common/embedded_file.hpp"
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
@@ -21,11 +22,6 @@
 #include "dispatcher/redis/fields.hpp"
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/replay/request.hpp"
-
-// schemas/openapi.yaml, compiled in by cmake/embed_file.cmake.
-namespace dispatcher::embedded {
-extern const std::string_view openapi_yaml;
-}
 
 namespace dispatcher::admin {
 
@@ -170,7 +166,7 @@ asio::awaitable<response> api::async_handle(request req) {
     if (!is_get(req)) co_return method_not_allowed();
     response r;
     r.content_type = "application/yaml";
-    r.body = embedded::openapi_yaml;
+    r.body = embedded::openapi_files().front().bytes;
     co_return r;
   }
   if (parts.size() == 1 && parts[0] == "metrics") {

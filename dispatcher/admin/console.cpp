@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "dispatcher/common/embedded_file.hpp"
+
 namespace dispatcher::admin {
 namespace {
 
@@ -54,7 +56,7 @@ std::optional<response> console_response(const request& req) {
     return r;
   }
   std::string_view name = path == "/ui" || path == "/ui/" ? "index.html" : path.substr(4);
-  const auto files = console_files();
+  const auto files = embedded::console_files();
   const auto it = std::find_if(files.begin(), files.end(),
                                [&](const embedded_file& f) { return f.name == name; });
   if (it == files.end()) return plain(404, "no such file in the console\n");

@@ -1,25 +1,16 @@
 // The operator console (CONTRACT section 8): which embedded file answers GET /ui and
 // /ui/<file>, and the headers that keep the page on its own origin. The files come from
-// ui/ and are compiled into the binary by cmake/embed_assets.cmake, so the page needs
+// ui/ and are compiled into the binary by cmake/embed_files.cmake, so the page needs
 // nothing beside the executable and no network. A pure function of the request, like
 // the rest of the routes; the page's data still goes through the authorised /v1 API.
 #pragma once
 
 #include <optional>
-#include <span>
 #include <string_view>
 
 #include "dispatcher/admin/http_types.hpp"
 
 namespace dispatcher::admin {
-
-struct embedded_file {
-  std::string_view name;  // path under ui/, e.g. "app.js"
-  std::string_view bytes;
-};
-
-/// Every file of ui/, as embedded at build time (generated console_assets.cpp).
-std::span<const embedded_file> console_files();
 
 /// The Content-Type of a console file, from its extension.
 std::string_view console_content_type(std::string_view name);

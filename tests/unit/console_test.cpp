@@ -9,6 +9,8 @@
 #include <regex>
 #include <string>
 
+#include "dispatcher/common/embedded_file.hpp"
+
 namespace dispatcher::admin {
 namespace {
 
@@ -26,7 +28,7 @@ std::string header(const response& r, std::string_view name) {
 }
 
 std::string file(std::string_view name) {
-  for (const auto& f : console_files())
+  for (const auto& f : embedded::console_files())
     if (f.name == name) return std::string(f.bytes);
   return {};
 }
