@@ -17,6 +17,7 @@
 #include "dispatcher/redis/eval.hpp"
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/redis/script_io.hpp"
+#include "dispatcher/retry/ordering.hpp"
 
 namespace dispatcher::ingest {
 
@@ -243,6 +244,7 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
                                  version,
                                  bucket,
                                  {}};
+      call.head_recheck_ms = retry::head_recheck.count();
       std::size_t call_deliveries = 0;
       for (std::size_t k = begin; k < ends[c]; ++k) {
         const auto& ev = todo[k]->ev;
