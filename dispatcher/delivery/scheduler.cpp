@@ -18,6 +18,7 @@
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/eval.hpp"
 #include "dispatcher/retry/backoff.hpp"
+#include "dispatcher/retry/ordering.hpp"
 #include "dispatcher/retry/policy.hpp"
 #include "dispatcher/signing/signature.hpp"
 
@@ -148,9 +149,9 @@ asio::awaitable<void> scheduler::async_run() {
     const std::size_t want = slots_.begin_claim(max_claim);
     if (want > 0) {
       std::string token = lease_token(instance_id_, ++claims_);
-      const auto args =
-          redis::encode(redis::claim_request{settings_.stream, now, want, lease_duration().count(),
-                                             settings_.endpoint_concurrency, token});
+      const auto args = redis::encode(redis::claim_request{
+          settings_.stream, now, want, lease_duration().count(), settings_.endpoint_concurrency,
+          token, settings_.group, retry::head_recheck.count()});
       auto r = co_await redis::async_eval(conn_, redis::claim_due, args);
       auto claim = r.ok() ? redis::decode_claim(std::move(r.value)) : std::nullopt;
       if (!claim) {

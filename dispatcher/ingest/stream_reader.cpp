@@ -22,6 +22,7 @@
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/redis/script_io.hpp"
 #include "dispatcher/retry/backoff.hpp"
+#include "dispatcher/retry/ordering.hpp"
 
 namespace dispatcher::ingest {
 
@@ -248,6 +249,7 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
                                  version,
                                  bucket,
                                  {}};
+      call.head_recheck_ms = retry::head_recheck.count();
       std::size_t call_deliveries = 0;
       for (std::size_t k = begin; k < ends[c]; ++k) {
         const auto& ev = todo[k]->ev;

@@ -40,6 +40,7 @@ std::vector<std::string> encode(ingest_request&& r) {
   args.push_back(std::move(r.group));
   args.push_back(std::move(r.endpoints_version));
   args.push_back(std::move(r.bucket));
+  args.push_back(text(r.head_recheck_ms));
   for (auto& e : r.events) {
     for (auto* field : {&e.id, &e.body, &e.type, &e.consumerid, &e.connectionid, &e.status}) {
       args.push_back(std::move(*field));
@@ -83,8 +84,14 @@ std::optional<ingest_reply> decode_ingest(reply&& r) {
 }
 
 std::vector<std::string> encode(const claim_request& r) {
-  return {r.stream, text(r.now_ms), text(r.max), text(r.lease_ms), text(r.endpoint_concurrency),
-          r.token};
+  return {r.stream,
+          text(r.now_ms),
+          text(r.max),
+          text(r.lease_ms),
+          text(r.endpoint_concurrency),
+          r.token,
+          r.group,
+          text(r.head_recheck_ms)};
 }
 
 std::optional<claim_reply> decode_claim(reply&& r) {

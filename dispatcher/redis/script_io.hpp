@@ -52,11 +52,12 @@ struct ingest_request {
   std::string endpoints_version;  // what the deliveries were matched at
   std::string bucket;             // redis::bucket_name(now_ms): the delivery ids carry it
   std::vector<ingest_event> events;
+  std::int64_t head_recheck_ms = 50;  // retry::head_recheck: when a waiting ordered head is due
 };
 
 /// Arguments one event adds to an ingest call, and those of the call itself.
 std::size_t ingest_event_args(std::size_t deliveries);
-inline constexpr std::size_t ingest_header_args = 10;
+inline constexpr std::size_t ingest_header_args = 11;
 
 std::vector<std::string> encode(ingest_request&& r);
 
@@ -78,6 +79,8 @@ struct claim_request {
   std::int64_t lease_ms = 0;
   std::size_t endpoint_concurrency = 0;
   std::string token;
+  std::string group;                  // whose pending entries hold ordered heads back
+  std::int64_t head_recheck_ms = 50;  // retry::head_recheck
 };
 std::vector<std::string> encode(const claim_request& r);
 

@@ -102,6 +102,31 @@ local function heads_key(ep) return P .. 'oh:' .. ep end
 local function chain_key(ep, conn) return P .. 'oc:' .. ep .. ':' .. conn end
 local function chain_did(member) return string.match(member, '|(.*)$') end
 
+-- retry/ordering.hpp: start_head. An ordered head that has not started waits while the
+-- consumer group holds a pending entry (read by an instance, not ingested yet) older than
+-- its own: it may be an earlier event of its connection. Stream ids become order keys
+-- (history::stream_order_key: each number prefixed by its length) to compare as numbers.
+local function order_key(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  if not ms then return '' end
+  ms, seq = string.match(ms, '^0*(%d.*)$'), string.match(seq, '^0*(%d.*)$')
+  return string.char(97 + #ms) .. ms .. string.char(97 + #seq) .. seq
+end
+-- The oldest pending entry's order key, false when none: read once per call (XPENDING's
+-- summary), and only when an ordered head is about to start. No group yet: nothing read.
+local oldest_pending
+local function pending_entry(group)
+  if oldest_pending == nil then
+    local s = redis.pcall('XPENDING', KEYS[1], group)
+    oldest_pending = type(s) == 'table' and not s.err and s[1] ~= 0 and s[2] and order_key(s[2]) or false
+  end
+  return oldest_pending
+end
+local function head_waits(group, order)
+  local oldest = pending_entry(group)
+  return oldest and oldest < order
+end
+
 -- Every held delivery of an ordered endpoint, its chains and heads deleted: for a switch
 -- to `ordering: none` (they become due) and a disable (they fail).
 local function unchain(ep)
@@ -187,6 +212,7 @@ script::script(const char* script_name, const char* body)
 const script ingest_events{"ingest_events", R"lua(
 local now, ttl, limit, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local token, lease_ms, group, hour = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[9]
+local recheck_s = string.format('%d', now + tonumber(ARGV[10]))
 -- The caller matched these events against the endpoints as of ARGV[8]; if an endpoint
 -- changed since, writing would apply the old set to events read after the change
 -- answered. Write nothing: the caller reloads the endpoints and matches again.
@@ -194,7 +220,7 @@ if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return '
 -- Numbers handed to redis.call are formatted with printf each time; the strings are free.
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
-local indexes, endpoints, counts, leased, acks, granted = {}, {}, {}, {}, {}, {}
+local indexes, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
 local queued, fields, fresh, due = 0, {}, {}, {}
 local types = {['account.connection.created'] = 'c', ['account.connection.updated'] = 'u',
   ['account.connection.deleted'] = 'd'}
@@ -205,28 +231,35 @@ local function index(key, did)
   members[#members + 1] = did
 end
 
--- The dedupe in one read for the whole call: which event ids were accepted before.
-local ids_in_call = {}
+-- The call's event ids (for the dedupe) and stream entries.
+local ids_in_call, acks = {}, {}
 do
-  local i = 10
+  local i = 11
   while i <= #ARGV do
     ids_in_call[#ids_in_call + 1] = ARGV[i]
+    acks[#acks + 1] = ARGV[i + 8]
     i = i + 10 + 2 * tonumber(ARGV[i + 9])
   end
 end
+-- Acknowledged in the same atomic step that writes the records, so never without them;
+-- first, so that the pending entries the ordering looks at (head_waits) are other
+-- instances' only. In slices, as every unpack is.
+for first = 1, #acks, 1000 do
+  redis.call('XACK', KEYS[1], group, unpack(acks, first, math.min(first + 999, #acks)))
+end
+-- The dedupe in one read for the whole call: which event ids were accepted before.
 local known = {}
 for first = 1, #ids_in_call, 1000 do
   local got = redis.call('HMGET', seen, unpack(ids_in_call, first, math.min(first + 999, #ids_in_call)))
   for k, v in ipairs(got) do if v then known[ids_in_call[first + k - 1]] = true end end
 end
 
-local i = 10
+local i = 11
 while i <= #ARGV do
   local id, body, etype, consumer, conn, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  local created_text, order, entry, n = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], tonumber(ARGV[i + 9])
+  local created_text, order, n = ARGV[i + 6], ARGV[i + 7], tonumber(ARGV[i + 9])
   local first, last = i + 10, i + 9 + 2 * n
   i = last + 1
-  acks[#acks + 1] = entry
   if known[id] then
     counts[#counts + 1] = -1
   else
@@ -258,7 +291,7 @@ while i <= #ARGV do
       end
       fields[#fields + 1] = 'd:' .. did
       fields[#fields + 1] = pending .. ep .. '\t'
-      local held = false
+      local held, later = false, false
       if e.ordered and conn ~= '' then
         -- retry/ordering.hpp: place_on_ingest. Only endpoints that ask for ordering pay this.
         local heads, member = heads_key(ep), order .. '|' .. did
@@ -283,10 +316,19 @@ while i <= #ARGV do
           held = true
         else
           redis.call('HSET', heads, 'c:' .. conn, member, 'd:' .. did, conn)
+          later = head_waits(group, order)
         end
       end
       if held then
         -- Waits in its connection's chain, not in the due queue.
+      elseif later then
+        -- An older entry is pending: due a little later, when the claim looks again.
+        local d = due[ep]
+        if not d then d = {}; due[ep] = d end
+        d[#d + 1] = recheck_s
+        d[#d + 1] = did
+        e.queued = true
+        queued = queued + 1
       elseif e.direct and room > 0 and e.busy < limit then
         granted[#granted + 1] = did .. '|' .. ep
         e.busy = e.busy + 1
@@ -351,17 +393,13 @@ for ep, e in pairs(endpoints) do
   busy_add(ep, e.taken)
   if e.queued then make_ready(ep, limit) end
 end
--- Acknowledged in the same atomic step that wrote the records: never before them. In
--- slices, as every unpack is.
-for first = 1, #acks, 1000 do
-  redis.call('XACK', KEYS[1], group, unpack(acks, first, math.min(first + 999, #acks)))
-end
 return {counts, leased, queued}
 )lua"};
 
 const script claim_due{"claim_due", R"lua(
 local now, max, lease_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local limit, token = tonumber(ARGV[4]), ARGV[5]
+local limit, token, group = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local recheck = string.format('%d', now + tonumber(ARGV[7]))
 
 -- Leases that expired belong to an instance that died mid-attempt: due again now. Tokens
 -- whose deliveries all completed leave an empty set, and go here too.
@@ -388,7 +426,9 @@ local lease_until = now + lease_ms
 local eps = redis.call('ZRANGEBYSCORE', P .. 'q:ready', '-inf', now, 'LIMIT', 0, max)
 for _, ep in ipairs(eps) do
   if #claimed >= max then break end
-  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'cb_open', 'cb_probe')
+  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'cb_open', 'cb_probe',
+    'ordering')
+  local ordered = info[5] == 'connection'
   if info[1] == '0' then
     redis.call('ZREM', P .. 'q:ready', ep)
   else
@@ -454,8 +494,20 @@ for _, ep in ipairs(eps) do
           local p = 0
           for k, did in ipairs(dids) do
             local f = parsed[k]
-            if f then
-              p = p + 1
+            local later = false
+            if f and ordered and f[2] == '0' and f[7] ~= '1' and pending_entry(group) then
+              -- retry/ordering.hpp: start_head, for a head made due by the end of the one
+              -- before it, by a switch of `ordering`, or that waited already.
+              local conn = redis.call('HGET', heads_key(ep), 'd:' .. did)
+              local head = conn and redis.call('HGET', heads_key(ep), 'c:' .. conn)
+              local horder = head and string.match(head, '^([^|]*)|')
+              if horder and head_waits(group, horder) then
+                later = true
+                redis.call('ZADD', due, recheck, did)
+              end
+            end
+            if f then p = p + 1 end
+            if f and not later then
               granted[#granted + 1] = did .. '|' .. ep
               claimed[#claimed + 1] = {did, ep, f[8], f[2], payloads[p], f[7], f[5]}
               taken = taken + 1

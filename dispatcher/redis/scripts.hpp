@@ -42,14 +42,16 @@ struct script {
 
 /// One batch of stream entries in one atomic step (script_io: ingest_request). When
 /// endpoints:version is not the version the events were matched at, writes nothing and
-/// answers "stale". Otherwise dedupes on the event id, writes the event, its deliveries,
-/// indexes and connection status, leases deliveries the caller can start at once (up to
-/// `room`) and queues the rest, then XACKs every entry.
+/// answers "stale". Otherwise XACKs every entry (in the same atomic step as the records),
+/// dedupes on the event id, writes the event, its deliveries, indexes and connection status,
+/// leases deliveries the caller can start at once (up to `room`) and queues the rest; an
+/// ordered head waits while an older entry is pending in the group (retry/ordering.hpp).
 extern const script ingest_events;
 
 /// Hands expired leases (crashed instances) back to their due queues, then leases up to
 /// `max` due deliveries, endpoint by endpoint within concurrency, rate limits and open
-/// circuits (one probe per period).
+/// circuits (one probe per period); an ordered head that has not started waits while an
+/// older stream entry is pending in the group (retry/ordering.hpp: start_head).
 extern const script claim_due;
 
 /// Records attempts with each delivery's next state, if the lease is still ours; keeps

@@ -1,5 +1,7 @@
 #include "dispatcher/retry/ordering.hpp"
 
+#include "dispatcher/history/connection.hpp"
+
 namespace dispatcher::retry {
 
 bool is_ordered(bool endpoint_orders, std::string_view connectionid) {
@@ -11,6 +13,14 @@ ingest_place place_on_ingest(const std::optional<chain_head>& head, std::string_
   // Order keys compare as strings in stream order (history::stream_order_key).
   if (!head->started && std::string_view(head->order) > order) return ingest_place::take_over;
   return ingest_place::hold;
+}
+
+head_start start_head(std::string_view head_order, std::optional<std::string_view> oldest_pending) {
+  // The order key spells a stream id so that string order is numeric order.
+  if (oldest_pending && history::stream_order_key(*oldest_pending) < head_order) {
+    return head_start::wait;
+  }
+  return head_start::go;
 }
 
 bool releases_next(history::delivery_status status) {

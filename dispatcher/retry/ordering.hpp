@@ -10,6 +10,7 @@
 // completion advances nothing.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,25 @@ enum class ingest_place {
 };
 
 ingest_place place_on_ingest(const std::optional<chain_head>& head, std::string_view order);
+
+/// Whether an ordered head that has not started may start now. Instances read the stream
+/// in batches and ingest them apart: an earlier event of the connection may have been read
+/// by another instance (pending in the consumer group) but not ingested yet. So a head
+/// waits while the group holds a pending entry older than its own; once that entry is
+/// ingested it takes the head over (place_on_ingest) if it is of this connection, or lets
+/// the head go. `oldest_pending` is the smallest pending stream id (XPENDING) once the
+/// caller's own entries were acknowledged, nullopt when nothing is pending. Stream ids
+/// compare as numbers (ms, then sequence), not as strings.
+enum class head_start {
+  go,    // nothing older is pending
+  wait,  // stay due `head_recheck` from now, and look again then
+};
+head_start start_head(std::string_view head_order, std::optional<std::string_view> oldest_pending);
+
+/// How long a waiting head stays in its due queue before the claim looks again: short, as
+/// the earlier entry is usually being ingested by another instance now, but long enough
+/// that the claim loop does not spin on it.
+inline constexpr std::chrono::milliseconds head_recheck{50};
 
 /// Whether a head leaving this state lets the next delivery of its connection go: once it
 /// is succeeded or failed. A retrying head stays the head.

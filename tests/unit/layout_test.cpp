@@ -190,7 +190,7 @@ TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
   r.events.push_back({"evt_1", "{}", "t", "c", "n", "active", 12, "o", "1-0", {{"ep_1", "dlv_1"}}});
   const auto args = redis::encode(std::move(r));
   const std::vector<std::string> want{
-      "s",  "1000", "2000", "16", "3",      "tok", "4000", "g",   "7", "000000", "evt_1",
+      "s",  "1000", "2000", "16", "3",      "tok", "4000", "g",   "7", "000000", "50",   "evt_1",
       "{}", "t",    "c",    "n",  "active", "12",  "o",    "1-0", "1", "ep_1",   "dlv_1"};
   EXPECT_EQ(args, want);
   EXPECT_EQ(args.size(), redis::ingest_header_args + redis::ingest_event_args(1));
@@ -235,8 +235,8 @@ TEST(script_io, claims_decode_with_payloads_that_may_be_gone) {
   EXPECT_EQ(r->claimed[0].created_at_ms, 1700);
   EXPECT_EQ(r->claimed[1].payload, std::nullopt);
   EXPECT_FALSE(r->claimed[1].manual);
-  EXPECT_EQ(redis::encode(redis::claim_request{"s", 5, 10, 60, 16, "tok"}),
-            (std::vector<std::string>{"s", "5", "10", "60", "16", "tok"}));
+  EXPECT_EQ(redis::encode(redis::claim_request{"s", 5, 10, 60, 16, "tok", "g", 50}),
+            (std::vector<std::string>{"s", "5", "10", "60", "16", "tok", "g", "50"}));
 }
 
 TEST(script_io, completions_carry_typed_status_and_a_clean_error) {

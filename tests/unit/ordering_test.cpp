@@ -40,6 +40,28 @@ TEST(Ordering, a_head_that_started_keeps_its_place) {
   EXPECT_EQ(place_on_ingest(head, stream_order_key("999-0")), ingest_place::hold);
 }
 
+TEST(Ordering, a_head_goes_when_nothing_older_is_pending) {
+  EXPECT_EQ(start_head(stream_order_key("1000-0"), std::nullopt), head_start::go);
+  // Later entries read by other instances do not hold it.
+  EXPECT_EQ(start_head(stream_order_key("1000-0"), "1000-1"), head_start::go);
+  EXPECT_EQ(start_head(stream_order_key("1000-0"), "1001-0"), head_start::go);
+}
+
+TEST(Ordering, a_head_waits_while_an_older_entry_is_pending) {
+  EXPECT_EQ(start_head(stream_order_key("1000-5"), "1000-4"), head_start::wait);
+  EXPECT_EQ(start_head(stream_order_key("1000-0"), "999-7"), head_start::wait);
+}
+
+TEST(Ordering, stream_ids_compare_as_numbers_not_strings) {
+  // As strings "999-0" > "1000-0" and "7-10" < "7-9"; as stream ids the opposite.
+  EXPECT_EQ(start_head(stream_order_key("1000-0"), "999-0"), head_start::wait);
+  EXPECT_EQ(start_head(stream_order_key("999-0"), "1000-0"), head_start::go);
+  EXPECT_EQ(start_head(stream_order_key("7-9"), "7-10"), head_start::go);
+  EXPECT_EQ(start_head(stream_order_key("7-10"), "7-9"), head_start::wait);
+  EXPECT_EQ(start_head(stream_order_key("1732900000000-0"), "1732899999999-18446744073709551615"),
+            head_start::wait);
+}
+
 TEST(Ordering, the_next_goes_once_the_head_succeeded_or_failed) {
   EXPECT_TRUE(releases_next(delivery_status::succeeded));
   EXPECT_TRUE(releases_next(delivery_status::failed));
