@@ -12,9 +12,9 @@
 
 #include <boost/program_options.hpp>
 
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/config/duration.hpp"
 #include "dispatcher/config/settings.hpp"
-#include "dispatcher/common/ids.hpp"
 
 namespace dispatcher::app {
 namespace {

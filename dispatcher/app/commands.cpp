@@ -36,8 +36,8 @@
 
 #include "dispatcher/app/progress.hpp"
 #include "dispatcher/common/json.hpp"
-#include "dispatcher/config/duration.hpp"
 #include "dispatcher/common/target.hpp"
+#include "dispatcher/config/duration.hpp"
 #include "dispatcher/ingest/event.hpp"
 
 namespace dispatcher::app {

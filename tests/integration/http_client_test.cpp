@@ -16,19 +16,19 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "dispatcher/delivery/http_client.hpp"
 #include "dispatcher/common/target.hpp"
+#include "dispatcher/delivery/http_client.hpp"
 #include "tests/support/test_ca.hpp"
 #include "tests/support/test_receiver.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
+using dispatcher::target;
 using dispatcher::delivery::attempt_result;
 using dispatcher::delivery::client_options;
 using dispatcher::delivery::header_list;
 using dispatcher::delivery::http_client;
-using dispatcher::target;
 using dispatcher::testing::recorded_request;
 using dispatcher::testing::reply;
 using dispatcher::testing::test_certificates;
