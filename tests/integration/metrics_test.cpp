@@ -32,22 +32,15 @@ double line_value(const std::string& text, const std::string& series) {
   return at == std::string::npos ? -1.0 : std::atof(text.c_str() + at + series.size() + 2);
 }
 
-// promtool's verdict on `text`: its exit status and what it printed.
-std::pair<int, std::string> promtool_check(const std::string& text) {
+// promtool's verdict on `text`: its exit code and what it printed.
+shell_result promtool_check(const std::string& text) {
   char path[] = "/tmp/dispatcher-metrics-XXXXXX";
   const int fd = ::mkstemp(path);
   ::close(fd);
   std::ofstream(path) << text;
-  const std::string command = std::string("promtool check metrics < ") + path + " 2>&1";
-  std::string out;
-  int status = -1;
-  if (std::FILE* p = ::popen(command.c_str(), "r")) {
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, p)) out += buffer;
-    status = ::pclose(p);
-  }
+  auto result = run_shell(std::string("promtool check metrics < ") + path + " 2>&1");
   ::unlink(path);
-  return {status, out};
+  return result;
 }
 
 // Runs the sampler once against `redis`, as the scheduler does each second.
@@ -146,16 +139,16 @@ TEST(Metrics, after_real_deliveries_the_output_passes_promtool_and_reads_the_sit
   EXPECT_EQ(line_value(text, "dispatcher_delivery_latency_seconds_bucket{le=\"300\"}"), 2) << text;
   EXPECT_GE(line_value(text, "dispatcher_delivery_latency_seconds_sum"), 100.0) << text;
 
-  const auto [status, out] = promtool_check(text);
-  EXPECT_EQ(status, 0) << out << "\n" << text;
+  const auto check = promtool_check(text);
+  EXPECT_EQ(check.exit_code, 0) << check.out << "\n" << text;
 }
 
 TEST(Metrics, promtool_fails_a_broken_exposition) {
   // The check above can fail: a family whose samples do not match its TYPE is refused.
-  const auto [status, out] = promtool_check(
+  const auto check = promtool_check(
       "# HELP dispatcher_x_total Things.\n# TYPE dispatcher_x_total counter\n"
       "dispatcher_x_total{le=\"1\"} 1\ndispatcher_x_total 1\ndispatcher_x_total 2\n");
-  EXPECT_NE(status, 0) << out;
+  EXPECT_NE(check.exit_code, 0) << check.out;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -178,6 +179,17 @@ int dispatcher_process::terminate() {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+shell_result run_shell(const std::string& command) {
+  shell_result result;
+  std::FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return result;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, p)) result.out += buffer;
+  const int status = ::pclose(p);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
 }
 
 cli_result run_cli(const std::vector<std::string>& args,

@@ -91,6 +91,14 @@ struct cli_result {
 cli_result run_cli(const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env, const std::string& input = {});
 
+/// Runs `command` with /bin/sh and waits for it: its exit code (-1 when it did not exit
+/// normally) and what it wrote to standard output and, with `2>&1`, standard error.
+struct shell_result {
+  int exit_code = -1;
+  std::string out;
+};
+shell_result run_shell(const std::string& command);
+
 /// Polls until pred() or the timeout; returns pred()'s last value.
 bool eventually(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
