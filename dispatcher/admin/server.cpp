@@ -309,6 +309,17 @@ asio::awaitable<void> async_session(impl_ptr self, std::shared_ptr<connection> c
       co_await async_linger_close(*self, *conn);
       break;
     }
+    if (!ec && !early && parser.chunked()) {
+      // Bodies must announce their length. Every client of this API (the CLI, curl -d,
+      // the console's fetch) sends Content-Length, and Beast 1.81's chunk parser asserts
+      // on a final chunk trickled in byte by byte: refusing chunked framing before any
+      // chunk is parsed keeps that code off the path of hostile clients.
+      co_await async_write_error(*conn, parser.get().version(), http::status::length_required,
+                                 "length_required",
+                                 "chunked request bodies are not accepted; send Content-Length");
+      co_await async_linger_close(*self, *conn);
+      break;
+    }
     if (!ec && !early && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a large body.
       const auto expect = parser.get()[http::field::expect];

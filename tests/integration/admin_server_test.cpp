@@ -95,6 +95,12 @@ class client {
 
   void send_raw(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
 
+  // For bytes the server may already have stopped reading: a refused write is not an error.
+  void send_raw_if_open(const std::string& bytes) {
+    beast::error_code ignored;
+    asio::write(socket_, asio::buffer(bytes), ignored);
+  }
+
   http::response<http::string_body> read() {
     http::response<http::string_body> res;
     http::read(socket_, buffer_, res);
@@ -240,16 +246,30 @@ TEST_F(AdminServer, body_over_one_mib_is_413) {
   EXPECT_TRUE(c.closed_by_server());
 }
 
-TEST_F(AdminServer, chunked_body_over_one_mib_is_413) {
+TEST_F(AdminServer, chunked_body_is_refused_with_411_before_any_chunk_is_read) {
   client c(port());
   c.send_raw("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
-  const std::string chunk(512 * 1024, 'a');
-  const std::string framed = "80000\r\n" + chunk + "\r\n";
-  for (int i = 0; i < 3; ++i) c.send_raw(framed);
-  c.send_raw("0\r\n\r\n");
   const auto res = c.read();
-  EXPECT_EQ(res.result_int(), 413u);
-  EXPECT_EQ(error_of(res)["error"]["code"], "payload_too_large");
+  EXPECT_EQ(res.result_int(), 411u);
+  EXPECT_EQ(error_of(res)["error"]["code"], "length_required");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+// The input the admin_request fuzzer found: Transfer-Encoding twice and a final chunk, then
+// one more byte in a later read. Beast 1.81's chunk parser asserts on that (n >= 5 in
+// parse_chunk_header), which aborts a build with assertions on.
+TEST_F(AdminServer, a_final_chunk_trickled_in_is_answered_not_parsed) {
+  {
+    client c(port());
+    c.send_raw(
+        "POST /v0/ents HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chost: x\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n");
+    std::this_thread::sleep_for(50ms);  // lets the server parse "0\r\n" alone first
+    c.send_raw_if_open("x");
+    EXPECT_EQ(c.read().result_int(), 411u);
+  }
+  client after(port());
+  EXPECT_EQ(after.send(http::verb::post, "/events", "{}").result_int(), 200u);
 }
 
 TEST_F(AdminServer, expect_100_continue_gets_an_interim_answer) {
