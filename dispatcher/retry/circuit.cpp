@@ -1,3 +1,5 @@
+// The breaker and auto-disable decisions (circuit.hpp says why they live here as well as
+// in the Lua of redis/scripts.cpp, which follows them step for step).
 #include "dispatcher/retry/circuit.hpp"
 
 #include <algorithm>

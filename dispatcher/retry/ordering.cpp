@@ -1,3 +1,5 @@
+// Where a delivery of an ordered endpoint goes on ingest and who is released when a head
+// ends: the rules of CONTRACT section 9 that the scripts apply (ordering.hpp says more).
 #include "dispatcher/retry/ordering.hpp"
 
 #include "dispatcher/history/connection.hpp"
