@@ -148,7 +148,10 @@ def machine_info():
 
 
 def main():
-    s = settings.from_env(os.environ, ROOT)
+    try:
+        s = settings.from_env(os.environ, ROOT)
+    except ValueError as e:
+        raise SystemExit(f"bench: {e}")
     if not s.skip_build:
         build(s)
     if s.has("peer"):

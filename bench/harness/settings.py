@@ -62,7 +62,13 @@ def int_list(text):
 
 
 def from_env(env, root):
+    """Raises ValueError for a PHASES entry that names no phase: a typo would otherwise
+    run nothing of it and still print a table."""
     quick = env.get("QUICK", "0") == "1"
+    phases = env.get("PHASES", ",".join(ALL_PHASES)).split(",")
+    unknown = [p for p in phases if p not in ALL_PHASES]
+    if unknown:
+        raise ValueError(f"PHASES: unknown {', '.join(unknown)} (phases: {', '.join(ALL_PHASES)})")
 
     def num(name, full, small):
         return int(env.get(name, small if quick else full))
@@ -72,7 +78,7 @@ def from_env(env, root):
     return Settings(
         quick=quick,
         runs=num("RUNS", 3, 3),
-        phases=env.get("PHASES", ",".join(ALL_PHASES)).split(","),
+        phases=phases,
         ordering=env.get("ORDERING", ""),
         endpoints=int_list(env.get("ENDPOINTS", "1,10,100")),
         events=events,

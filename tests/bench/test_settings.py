@@ -59,6 +59,10 @@ class FromEnv(unittest.TestCase):
         self.assertEqual(s.out, "/tmp/x.json")
         self.assertEqual(s.build_dir, "/repo/b")
 
+    def test_unknown_phase_is_refused(self):
+        with self.assertRaisesRegex(ValueError, "unknown throughpt"):
+            settings.from_env({"PHASES": "wrk,throughpt"}, "/repo")
+
     def test_peer_concurrency_follows_the_dispatchers(self):
         self.assertEqual(settings.from_env({}, "/r").peer_concurrency, 16)
         env = {"DISPATCHER_ENDPOINT_CONCURRENCY": "32"}
