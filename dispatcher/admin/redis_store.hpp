@@ -1,8 +1,9 @@
 // The admin store (admin/store.hpp) on Redis: each question the routes ask, answered
 // through the stores that own the keys (endpoints, history, dead letters, replays) or,
-// for the two that have no such owner (the consumer group's presence and appending an
-// event), with one command here. Only this side of the seam knows Asio; it joins the
-// routes' tasks to the connection's coroutines with common/asio_task.hpp.
+// for the three that have no such owner (the consumer group's presence, whether an event
+// id was seen, appending an event), with one command here. Only this side of the seam
+// knows Asio; it joins the routes' tasks to the connection's coroutines with
+// common/asio_task.hpp.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
