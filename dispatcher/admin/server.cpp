@@ -38,8 +38,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 
+#include "dispatcher/admin/error_body.hpp"
 #include "dispatcher/admin/request_parser.hpp"
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/obs/log.hpp"
@@ -99,10 +99,6 @@ struct connection_entry {
   // When it last had no request in progress (accepted, or its last answer written).
   clock::time_point idle_since;
 };
-
-std::string error_body(std::string_view code, std::string_view message) {
-  return nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
-}
 
 // Protocol violations, as opposed to the peer going away or a timeout.
 bool is_malformed(const beast::error_code& ec) {

@@ -69,6 +69,25 @@ nlohmann::json connection_json(const std::string& id, const scored_member& newes
 
 }  // namespace
 
+asio::awaitable<store::event_deliveries> store::async_read_deliveries(
+    const std::vector<located_event>& events) {
+  event_deliveries out;
+  out.per_event.resize(events.size());
+  std::vector<redis::command> gets;
+  std::vector<std::size_t> asked;  // the event each command is for
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (events[i].event.delivery_ids.empty()) continue;
+    gets.push_back(event_deliveries_command(keys_.bucket(events[i].bucket), events[i].event));
+    asked.push_back(i);
+  }
+  auto replies = co_await conn_.async_exec(std::move(gets));
+  for (std::size_t k = 0; k < replies.size(); ++k) {
+    if ((out.ec = error_of(replies[k]))) co_return out;
+    out.per_event[asked[k]] = read_event_deliveries(events[asked[k]].event, replies[k].value);
+  }
+  co_return out;
+}
+
 asio::awaitable<store::page> store::async_scan_connection(const delivery_filter& f,
                                                           std::size_t want) {
   // A connection has few events: read them all (up to a bound), then its deliveries, and
@@ -86,31 +105,25 @@ asio::awaitable<store::page> store::async_scan_connection(const delivery_filter&
         redis::command{"HGET", keys_.bucket(m.member.bucket), "e:" + m.member.event_id});
   }
   auto events = co_await conn_.async_exec(std::move(event_gets));
-  std::vector<event_record> records;
-  std::vector<redis::command> delivery_gets;
+  std::vector<located_event> located;
   for (std::size_t i = 0; i < events.size(); ++i) {
     if ((out.ec = error_of(events[i]))) co_return out;
     auto e = parse_event_record(events[i].value.str);
     if (!e || e->delivery_ids.empty()) continue;
-    redis::command get{"HMGET", keys_.bucket(buckets[i])};
-    for (const auto& d : e->delivery_ids) get.arg("d:" + d);
-    delivery_gets.push_back(std::move(get));
-    records.push_back(std::move(*e));
+    located.push_back({std::move(buckets[i]), std::move(*e)});
   }
-  auto deliveries = co_await conn_.async_exec(std::move(delivery_gets));
+  auto deliveries = co_await async_read_deliveries(located);
+  if ((out.ec = deliveries.ec)) co_return out;
   std::vector<page::item> all;
-  for (std::size_t i = 0; i < deliveries.size(); ++i) {
-    if ((out.ec = error_of(deliveries[i]))) co_return out;
-    const auto& values = deliveries[i].value.elements;
-    for (std::size_t k = 0; k < values.size() && k < records[i].delivery_ids.size(); ++k) {
-      auto d = parse_delivery_record(values[k].str);
-      if (!d || !matches(f, *d, &records[i])) continue;
-      const auto& id = records[i].delivery_ids[k];
-      if (f.after && (d->created_at_ms > f.after->score ||
-                      (d->created_at_ms == f.after->score && id >= f.after->id))) {
+  for (std::size_t i = 0; i < located.size(); ++i) {
+    const auto& record = located[i].event;
+    for (auto& [id, d] : deliveries.per_event[i]) {
+      if (!matches(f, d, &record)) continue;
+      if (f.after && (d.created_at_ms > f.after->score ||
+                      (d.created_at_ms == f.after->score && id >= f.after->id))) {
         continue;  // on an earlier page
       }
-      all.push_back({id, d->created_at_ms, std::move(*d), records[i]});
+      all.push_back({id, d.created_at_ms, std::move(d), record});
     }
   }
   // Newest first, as the indexes walk: by created_at, then id, both descending.
@@ -250,18 +263,13 @@ asio::awaitable<query_result> store::async_get_event(const std::string& id) {
   if (r.value.elements.size() != 2) co_return query_result{};
   const auto event = parse_event_record(r.value.elements[0].str);
   if (!event || r.value.elements[1].is_nil()) co_return query_result{};
+  std::vector<located_event> located;
+  located.push_back({where.value.str, *event});
+  auto read = co_await async_read_deliveries(located);
+  if (read.ec) co_return query_result{read.ec, std::nullopt};
   nlohmann::json deliveries = nlohmann::json::array();
-  if (!event->delivery_ids.empty()) {
-    redis::command get{"HMGET", bucket};
-    for (const auto& d : event->delivery_ids) get.arg("d:" + d);
-    auto records = co_await conn_.async_exec(std::move(get));
-    if (auto ec = error_of(records)) co_return query_result{ec, std::nullopt};
-    for (std::size_t i = 0; i < records.value.elements.size() && i < event->delivery_ids.size();
-         ++i) {
-      if (auto d = parse_delivery_record(records.value.elements[i].str)) {
-        deliveries.push_back(delivery_json(event->delivery_ids[i], *d, &*event));
-      }
-    }
+  for (const auto& [delivery_id, d] : read.per_event.front()) {
+    deliveries.push_back(delivery_json(delivery_id, d, &*event));
   }
   // What ingest stored passed the same checks, but an event written before they existed,
   // or straight into Redis, is shown as a string rather than parsed into a document too

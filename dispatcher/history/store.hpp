@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "dispatcher/history/event_deliveries.hpp"
 #include "dispatcher/history/filter.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/redis/keys.hpp"
@@ -56,6 +57,18 @@ class store {
     std::vector<item> items;
     std::optional<cursor> next;
   };
+  struct located_event {
+    std::string bucket;  // the bucket the event was received in
+    event_record event;
+  };
+  struct event_deliveries {
+    std::error_code ec;
+    std::vector<std::vector<event_delivery>> per_event;  // in the order of the events
+  };
+  /// The deliveries of each event, read in one pipelined round trip: the one reader of an
+  /// event's deliveries, for the event view and the connection's list alike.
+  boost::asio::awaitable<event_deliveries> async_read_deliveries(
+      const std::vector<located_event>& events);
   /// Deliveries of the filter's connection, through its history.
   boost::asio::awaitable<page> async_scan_connection(const delivery_filter& f, std::size_t want);
   /// `with_events`: read each delivery's event record even when no condition needs it.
