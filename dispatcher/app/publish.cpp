@@ -16,7 +16,7 @@
 #include "dispatcher/app/command_failure.hpp"
 #include "dispatcher/app/command_runtime.hpp"
 #include "dispatcher/app/commands.hpp"
-#include "dispatcher/ingest/event.hpp"
+#include "dispatcher/app/publish_report.hpp"
 #include "dispatcher/redis/connection.hpp"
 
 namespace dispatcher::app {
@@ -111,38 +111,33 @@ asio::awaitable<int> async_publish(asio::any_io_executor executor, std::istream&
     co_return fail(connect_failure_sentence(*failure, server, address, options.timeout));
   }
 
-  std::size_t line_number = 0, added = 0, rejected = 0;
+  publish_report report;
+  std::size_t line_number = 0;
   std::string line;
-  int code = -1;
-  while (code < 0 && std::getline(in, line)) {
+  std::optional<int> stopped;  // the exit code when Redis ended the command early
+  while (!stopped && std::getline(in, line)) {
     ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    // Validated here with the stream reader's own rules, so a bad line is reported to the
-    // person publishing it instead of surfacing later in the dead-letter stream.
-    auto parsed = ingest::parse_event(line, "cli", settings.max_payload);
-    if (auto* bad = std::get_if<ingest::validation_error>(&parsed)) {
-      std::cerr << "line " << line_number << ": rejected: " << bad->message << "\n";
-      ++rejected;
+    if (auto problem = line_problem(line, settings.max_payload)) {
+      if (!problem->empty()) std::cerr << report.rejected_line(line_number, *problem);
       continue;
     }
     const auto r = co_await redis->async_exec(
         redis::command{"XADD", settings.stream, "*", "payload", line}, options.timeout);
     if (r.ec) {
-      code = fail(failure_sentence(command_failed(r.ec), server, address.host, options.timeout) +
-                  "; line " + std::to_string(line_number) + " and those after it were not added (" +
-                  std::to_string(added) + " added)");
+      stopped =
+          fail(report.stopped_at(line_number, failure_sentence(command_failed(r.ec), server,
+                                                               address.host, options.timeout)));
     } else if (r.value.is_error()) {
-      std::cerr << "line " << line_number << ": Redis error: " << r.value.str << "\n";
-      code = 1;
+      std::cerr << publish_report::redis_error_line(line_number, r.value.str);
+      stopped = 1;
     } else {
-      std::cout << "line " << line_number << ": added " << r.value.str << "\n";
-      ++added;
+      std::cout << report.added_line(line_number, r.value.str);
     }
   }
   redis->stop();
-  if (code >= 0) co_return code;
-  std::cout << added << " added, " << rejected << " rejected\n";
-  co_return rejected == 0 ? 0 : 1;
+  if (stopped) co_return *stopped;
+  std::cout << report.summary();
+  co_return report.exit_code();
 }
 
 }  // namespace
