@@ -50,10 +50,10 @@ command_failure classify_read(const error_code& ec) {
 }  // namespace
 
 admin_client::admin_client(asio::any_io_executor executor, admin_api_address api,
-                           std::chrono::milliseconds timeout)
+                           std::chrono::milliseconds timeout, std::string name)
     : executor_(std::move(executor)),
       api_(std::move(api)),
-      name_(api_.name()),
+      name_(name.empty() ? api_.name() : std::move(name)),
       timeout_(timeout),
       deadline_(std::chrono::steady_clock::now() + timeout) {}
 
@@ -76,7 +76,7 @@ asio::awaitable<std::variant<api_answer, std::string>> admin_client::async_excha
 
   http::request<http::string_body> req{method, target, 11};
   req.set(http::field::host, api_.where.host);
-  req.set(http::field::authorization, "Bearer " + api_.token);
+  if (!api_.token.empty()) req.set(http::field::authorization, "Bearer " + api_.token);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = std::move(body);

@@ -24,9 +24,10 @@ namespace dispatcher::app {
 
 class admin_client {
  public:
-  /// `timeout` is the command's --timeout; its deadline starts now.
+  /// `timeout` is the command's --timeout; its deadline starts now. `name` names the
+  /// server in failures, api.name() when empty. Without a token no Authorization is sent.
   admin_client(boost::asio::any_io_executor executor, admin_api_address api,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout, std::string name = {});
 
   /// "the admin API at http://...".
   const std::string& name() const noexcept { return name_; }

@@ -278,6 +278,25 @@ TEST(CliTimeout, publish_failures_are_plain_sentences) {
   expect_plain_sentence(r.err);
 }
 
+TEST(CliTimeout, healthcheck_gives_up_on_a_service_that_accepts_and_never_answers) {
+  silent_peer service;
+  const std::string where = "127.0.0.1:" + std::to_string(service.port());
+  const auto [r, took] = timed_cli({"healthcheck", "--address", where}, {});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_GE(took, 4900ms) << "gave up before its timeout";
+  EXPECT_LT(took, 5s + prompt) << "the check's 5 s did not hold";
+  EXPECT_EQ(r.err, "dispatcher healthcheck: " + where + ": the service did not answer within 5s\n");
+}
+
+TEST(CliTimeout, healthcheck_failures_are_plain_sentences) {
+  const auto port = closed_port();
+  const auto r = run_cli({"healthcheck", "--address", "127.0.0.1:" + std::to_string(port)}, {});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "dispatcher healthcheck: 127.0.0.1:" + std::to_string(port) +
+                       ": cannot connect to the service: connection refused\n");
+  expect_plain_sentence(r.err);
+}
+
 TEST(CliTimeout, publish_says_which_step_of_the_handshake_redis_refused) {
   redis_server redis;
   const std::string at = "127.0.0.1:" + std::to_string(redis.port());
