@@ -51,8 +51,8 @@ struct replay_options {
 /// `dispatcher publish [FILE|-]`: add events, one JSON object a line, to the stream.
 struct publish_options {
   std::string file = "-";  // "-" reads standard input
-  /// --timeout: each step with Redis (lookup, connect, each command), so a long file is
-  /// not cut short while a Redis that stops answering still ends the command.
+  /// --timeout: the connection (lookup, connect, AUTH/SELECT together), then each command,
+  /// so a long file is not cut short while a Redis that stops answering still ends it.
   std::chrono::milliseconds timeout = default_command_timeout;
 };
 

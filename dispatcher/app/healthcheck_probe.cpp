@@ -1,21 +1,26 @@
-// The container health check's client; see healthcheck.hpp. Blocking Beast calls under one
-// deadline: the check runs once and exits.
-#include "dispatcher/app/healthcheck.hpp"
-
+// The container health check's client; see healthcheck.hpp. One GET /healthz through the
+// operator commands' admin API client (app/admin_client.hpp), so the whole check, lookup
+// included, is bounded by its deadline: the blocking Beast calls it made before were not
+// (a tcp_stream's expiry applies only to asynchronous operations), and a service that
+// accepted and never answered held the check until the container runtime killed it.
 #include <iostream>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "dispatcher/app/admin_client.hpp"
+#include "dispatcher/app/command_runtime.hpp"
+#include "dispatcher/app/healthcheck.hpp"
+#include "dispatcher/config/settings.hpp"
 
 namespace dispatcher::app {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+namespace {
+
+// Docker's own timeout is 30 s by default; the answer of a live process takes
+// milliseconds, so 5 s only rules out a stuck one.
+constexpr std::chrono::seconds healthcheck_timeout{5};
+
+}  // namespace
 
 int run_healthcheck(const std::vector<std::string>& args,
                     const std::function<std::optional<std::string>(const std::string&)>& env) {
@@ -30,38 +35,32 @@ int run_healthcheck(const std::vector<std::string>& args,
       return 2;
     }
   }
-  const std::string where = healthcheck_address(address ? address : env("DISPATCHER_LISTEN"));
-  const auto colon = where.rfind(':');
-  std::string host = where.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "8080" : where.substr(colon + 1);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  // Docker's own timeout is 30 s by default; the answer of a live process takes
-  // milliseconds, so 5 s only rules out a stuck one.
-  stream.expires_after(std::chrono::seconds(5));
-  beast::error_code ec;
-  asio::ip::tcp::resolver resolver(io);
-  const auto endpoints = resolver.resolve(host, port, ec);
-  if (!ec) stream.connect(endpoints, ec);
-  http::response<http::string_body> res;
-  if (!ec) {
-    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
-    req.set(http::field::host, host);
-    http::write(stream, req, ec);
-  }
-  beast::flat_buffer buffer;
-  if (!ec) http::read(stream, buffer, res, ec);
-  if (ec) {
-    std::cerr << "dispatcher healthcheck: " << where << ": " << ec.message() << "\n";
+  std::string where = healthcheck_address(address ? address : env("DISPATCHER_LISTEN"));
+  if (where.find(':') == std::string::npos) where += ":8080";
+  const auto parsed = config::parse_host_port(where);
+  if (!parsed) {
+    std::cerr << "dispatcher healthcheck: " << where << ": not a HOST:PORT address\n";
     return 1;
   }
-  if (res.result_int() != 200) {
-    std::cerr << "dispatcher healthcheck: " << where << " answered " << res.result_int() << "\n";
-    return 1;
-  }
-  return 0;
+  admin_api_address api;
+  api.url = "http://" + where;
+  api.where.host = parsed->host;
+  api.where.port = parsed->port;
+  api.where.path_and_query = "/healthz";
+  return run_command([&](boost::asio::any_io_executor executor) -> boost::asio::awaitable<int> {
+    admin_client client(executor, api, healthcheck_timeout, "the service");
+    auto answered = co_await client.async_exchange(boost::beast::http::verb::get, "/healthz");
+    if (auto* failure = std::get_if<std::string>(&answered)) {
+      std::cerr << "dispatcher healthcheck: " << where << ": " << *failure << "\n";
+      co_return 1;
+    }
+    const int status = std::get<api_answer>(answered).status;
+    if (status != 200) {
+      std::cerr << "dispatcher healthcheck: " << where << " answered " << status << "\n";
+      co_return 1;
+    }
+    co_return 0;
+  });
 }
 
 }  // namespace dispatcher::app

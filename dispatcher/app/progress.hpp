@@ -3,11 +3,10 @@
 // on a terminal the command first counts the matches (a dry run), then shows the count and
 // the time spent queueing them, on one line of standard error rewritten each second. In a
 // pipe, a file or cron it prints nothing but the final result, as before. The decisions
-// and the text are pure functions; run_with_progress only ticks.
+// and the text are pure functions; app/commands.cpp ticks beside the request.
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 
@@ -24,10 +23,5 @@ std::string progress_line(std::optional<long long> matched, std::chrono::seconds
 
 /// "120,000": counts a reader takes in at a glance.
 std::string group_thousands(long long n);
-
-/// Runs `work` on a thread of its own and, while it runs and `show` is true, writes
-/// line(elapsed) to standard error every second; with `show` false it only runs `work`.
-void run_with_progress(bool show, const std::function<void()>& work,
-                       const std::function<std::string(std::chrono::seconds)>& line);
 
 }  // namespace dispatcher::app

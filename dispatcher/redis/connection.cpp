@@ -19,6 +19,7 @@
 #include <boost/asio/write.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/resolve.hpp"
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/obs/metrics.hpp"
 #include "dispatcher/redis/reply_parser.hpp"
@@ -69,6 +70,7 @@ struct connection::impl {
   std::string writing_bytes;  // what the write in progress sends
   bool stopped = false;
   bool timed_out = false;
+  std::optional<connect_failure> last_failure;
 
   impl(asio::any_io_executor ex, connection_options opts)
       : executor(ex), options(std::move(opts)), socket(ex), backoff_timer(ex) {}
@@ -181,50 +183,78 @@ struct connection::impl {
     }
   }
 
+  // Records why the attempt failed, for last_failure(), and returns its error code.
+  std::error_code failed(connect_failure::step at, std::error_code ec, std::string command = {},
+                         std::string refusal = {}) {
+    last_failure = connect_failure{at, ec, std::move(command), std::move(refusal)};
+    return ec;
+  }
+
   asio::awaitable<std::error_code> connect() {
     using namespace asio::experimental::awaitable_operators;
-    tcp::resolver resolver(executor);
-    asio::steady_timer timer(executor);
-    timer.expires_after(options.connect_timeout);
-    auto resolved =
-        co_await (resolver.async_resolve(options.host, std::to_string(options.port), use_tuple) ||
-                  timer.async_wait(use_tuple));
-    if (resolved.index() == 1) co_return errc::redis_timeout;
-    auto [rec, endpoints] = std::get<0>(resolved);
-    if (rec) co_return rec;
+    using step = connect_failure::step;
+    last_failure.reset();
+    const auto deadline = clock::now() + options.connect_timeout;
+    auto [rec, endpoints] =
+        co_await async_resolve_until(executor, options.host, options.port, deadline);
+    if (rec == asio::error::timed_out) co_return failed(step::lookup, errc::redis_timeout);
+    if (rec) co_return failed(step::lookup, rec);
     socket = tcp::socket(executor);
+    asio::steady_timer timer(executor);
+    timer.expires_at(deadline);
     auto connected_result =
         co_await (asio::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
-    if (connected_result.index() == 1) co_return errc::redis_timeout;
-    if (auto [cec, ep] = std::get<0>(connected_result); cec) co_return cec;
+    if (connected_result.index() == 1) co_return failed(step::connect, errc::redis_timeout);
+    if (auto [cec, ep] = std::get<0>(connected_result); cec) co_return failed(step::connect, cec);
     socket.set_option(tcp::no_delay(true));
+    // Under the same deadline: a Redis that accepts and never answers AUTH must not hold
+    // the connection (or a command line waiting for it) forever.
+    auto greeted = co_await (handshake() || timer.async_wait(use_tuple));
+    if (greeted.index() == 1) co_return failed(step::handshake, errc::redis_timeout);
+    co_return std::get<0>(greeted);
+  }
 
-    // AUTH, SELECT and CLIENT SETNAME go out before any user command can.
+  // AUTH, SELECT and CLIENT SETNAME go out before any user command can.
+  asio::awaitable<std::error_code> handshake() {
+    using step = connect_failure::step;
     std::vector<command> hello;
-    if (!options.password.empty()) hello.push_back(command{"AUTH", options.password});
-    if (options.db != 0) hello.push_back(command{"SELECT", std::to_string(options.db)});
+    std::vector<const char*> names;
+    if (!options.password.empty()) {
+      hello.push_back(command{"AUTH", options.password});
+      names.push_back("AUTH");
+    }
+    if (options.db != 0) {
+      hello.push_back(command{"SELECT", std::to_string(options.db)});
+      names.push_back("SELECT");
+    }
     if (!options.client_name.empty()) {
       hello.push_back(command{"CLIENT", "SETNAME", options.client_name});
+      names.push_back("CLIENT");
     }
     if (hello.empty()) co_return std::error_code{};
     std::string bytes;
     for (const auto& c : hello) c.append_to(bytes);
     auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(bytes), use_tuple);
-    if (wec) co_return wec;
+    if (wec) co_return failed(step::handshake, wec);
     std::size_t answered = 0;
     while (answered < hello.size()) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(read_buffer), use_tuple);
-      if (ec) co_return ec;
-      if (auto feed_ec = reader.feed({read_buffer.data(), n})) co_return feed_ec;
+      if (ec) co_return failed(step::handshake, ec);
+      if (auto feed_ec = reader.feed({read_buffer.data(), n})) {
+        co_return failed(step::handshake, feed_ec);
+      }
       while (answered < hello.size()) {
         auto [next_ec, answer] = reader.next();
-        if (next_ec) co_return next_ec;
+        if (next_ec) co_return failed(step::handshake, next_ec);
         if (!answer) break;
-        ++answered;
         if (answer->is_error()) {
-          obs::log_error("redis refused the connection handshake", {{"error", answer->str}});
-          co_return errc::redis_error_reply;
+          // A one-shot owner reports the refusal in its own words.
+          if (options.reconnect) {
+            obs::log_error("redis refused the connection handshake", {{"error", answer->str}});
+          }
+          co_return failed(step::handshake, errc::redis_error_reply, names[answered], answer->str);
         }
+        ++answered;
       }
     }
     co_return std::error_code{};
@@ -238,6 +268,10 @@ connection::~connection() = default;
 
 bool connection::connected() const noexcept {
   return impl_->connected;
+}
+
+const std::optional<connect_failure>& connection::last_failure() const noexcept {
+  return impl_->last_failure;
 }
 
 void connection::stop() {
@@ -281,7 +315,10 @@ asio::awaitable<void> connection::async_run() {
     }
     boost::system::error_code ignored;
     s.socket.close(ignored);
-    s.fail_all(s.stopped ? std::error_code(errc::shutting_down) : ec);
+    // One attempt only: the owner reports the failure (last_failure(), the commands' errors).
+    const bool gave_up = !s.stopped && !s.options.reconnect;
+    if (gave_up) s.stopped = true;
+    s.fail_all(s.stopped && !gave_up ? std::error_code(errc::shutting_down) : ec);
     if (s.stopped) break;
     obs::global_metrics().redis_errors.inc();
     if (!lost_at) {

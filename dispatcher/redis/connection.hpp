@@ -2,7 +2,9 @@
 // io_context may issue commands concurrently: requests are written in order, batched into
 // one write when they queue up, and matched to replies in order (RESP guarantees it).
 // async_run owns the socket's life: connect, AUTH/SELECT, read, and on any error fail
-// every waiting command, back off exponentially and reconnect, until stop().
+// every waiting command, back off exponentially and reconnect, until stop(). The command
+// line uses the same connection for one attempt only (reconnect = false) and reports
+// last_failure() itself, so the handshake exists once.
 //
 // hiredis 0.14 has no Asio adapter, no async timeouts and resolves host names with a
 // blocking call, so only its RESP parser (redisReader) is used; the I/O is ours.
@@ -11,7 +13,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -38,6 +42,21 @@ struct connection_options {
   std::size_t max_pending = 100'000;
   std::chrono::milliseconds min_backoff = 50ms;
   std::chrono::milliseconds max_backoff = 2s;
+  /// false: one connection attempt, and async_run ends when it fails or the connection
+  /// drops, without logging; the owner reads last_failure(). For one-shot commands.
+  bool reconnect = true;
+};
+
+/// Why a connection attempt failed: the step and its error. connect_timeout bounds the
+/// lookup, the connect and the handshake together; running out of it is errc::redis_timeout.
+struct connect_failure {
+  enum class step { lookup, connect, handshake };
+  step at = step::connect;
+  std::error_code ec;
+  /// handshake refused (errc::redis_error_reply): the command Redis refused ("AUTH",
+  /// "SELECT", "CLIENT") and its error reply.
+  std::string refused_command;
+  std::string refusal;
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -60,6 +79,8 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<bool> async_wait_connected(std::chrono::milliseconds timeout);
 
   bool connected() const noexcept;
+  /// The last failed connection attempt; empty when the last attempt succeeded.
+  const std::optional<connect_failure>& last_failure() const noexcept;
   /// Closes the socket, fails waiting commands and ends async_run.
   void stop();
 

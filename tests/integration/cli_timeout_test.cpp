@@ -19,8 +19,13 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 
+#include "dispatcher/redis/connection.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/redis_server.hpp"
 
 namespace dispatcher::testing {
 namespace {
@@ -271,6 +276,86 @@ TEST(CliTimeout, publish_failures_are_plain_sentences) {
   EXPECT_EQ(r.err, "dispatcher publish: cannot connect to Redis at 127.0.0.1:" +
                        std::to_string(port) + ": connection refused\n");
   expect_plain_sentence(r.err);
+}
+
+TEST(CliTimeout, healthcheck_gives_up_on_a_service_that_accepts_and_never_answers) {
+  silent_peer service;
+  const std::string where = "127.0.0.1:" + std::to_string(service.port());
+  const auto [r, took] = timed_cli({"healthcheck", "--address", where}, {});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_GE(took, 4900ms) << "gave up before its timeout";
+  EXPECT_LT(took, 5s + prompt) << "the check's 5 s did not hold";
+  EXPECT_EQ(r.err, "dispatcher healthcheck: " + where + ": the service did not answer within 5s\n");
+}
+
+TEST(CliTimeout, healthcheck_failures_are_plain_sentences) {
+  const auto port = closed_port();
+  const auto r = run_cli({"healthcheck", "--address", "127.0.0.1:" + std::to_string(port)}, {});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "dispatcher healthcheck: 127.0.0.1:" + std::to_string(port) +
+                       ": cannot connect to the service: connection refused\n");
+  expect_plain_sentence(r.err);
+}
+
+TEST(CliTimeout, publish_says_which_step_of_the_handshake_redis_refused) {
+  redis_server redis;
+  const std::string at = "127.0.0.1:" + std::to_string(redis.port());
+  const auto password =
+      run_cli({"publish", "-"}, {{"DISPATCHER_REDIS_URL", "redis://:wrong@" + at}}, one_event());
+  EXPECT_EQ(password.exit_code, 1);
+  EXPECT_EQ(password.err, "dispatcher publish: Redis at " + at + " refused the password\n");
+  const auto database =
+      run_cli({"publish", "-"}, {{"DISPATCHER_REDIS_URL", "redis://" + at + "/99"}}, one_event());
+  EXPECT_EQ(database.exit_code, 1);
+  EXPECT_EQ(database.err, "dispatcher publish: cannot select database 99 on Redis at " + at + "\n");
+  EXPECT_EQ(redis.cmd({"XLEN", "lifecycle:events"}), "0");
+}
+
+// publish runs on the service's connection in one-shot mode: the handshake is bounded by
+// connect_timeout (it was not: a Redis that accepted and never answered AUTH held the
+// service's connect forever), and the failed step is there for the caller to report.
+TEST(CliTimeout, the_redis_connection_bounds_its_handshake_and_says_where_it_failed) {
+  silent_peer redis;
+  boost::asio::io_context io;
+  redis::connection_options o;
+  o.port = redis.port();
+  o.password = "secret";
+  o.connect_timeout = 300ms;
+  o.reconnect = false;
+  auto conn = std::make_shared<redis::connection>(io.get_executor(), o);
+  boost::asio::co_spawn(io, conn->async_run(), boost::asio::detached);
+  std::optional<bool> connected;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        connected = co_await conn->async_wait_connected(10s);
+      },
+      boost::asio::detached);
+  const auto start = steady::now();
+  io.run_for(watchdog);  // ends with the one attempt
+  EXPECT_LT(steady::now() - start, prompt);
+  EXPECT_EQ(connected, false);
+  ASSERT_TRUE(conn->last_failure());
+  EXPECT_EQ(conn->last_failure()->at, redis::connect_failure::step::handshake);
+  EXPECT_EQ(conn->last_failure()->ec, errc::redis_timeout);
+  EXPECT_EQ(redis.accepted(), 1) << "one attempt, no reconnect";
+}
+
+TEST(CliTimeout, the_service_connection_retries_a_handshake_that_gets_no_answer) {
+  silent_peer redis;
+  boost::asio::io_context io;
+  redis::connection_options o;
+  o.port = redis.port();
+  o.password = "secret";
+  o.connect_timeout = 200ms;
+  o.min_backoff = 10ms;
+  auto conn = std::make_shared<redis::connection>(io.get_executor(), o);
+  boost::asio::co_spawn(io, conn->async_run(), boost::asio::detached);
+  const auto until = steady::now() + prompt;
+  while (redis.accepted() < 2 && steady::now() < until) io.run_for(50ms);
+  EXPECT_GE(redis.accepted(), 2) << "the first handshake held the connection";
+  conn->stop();
+  io.run_for(1s);
 }
 
 }  // namespace
