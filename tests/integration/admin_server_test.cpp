@@ -48,11 +48,26 @@ using dispatcher::admin::server;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// Handlers of /slow and /hold that reached their timer: a test waits for this count, not
+// for a fixed time, to know a request is in progress.
+std::atomic<int> timers_started{0};
+
+// Until timers_started passes `before`; false after 5 s.
+bool handler_waiting(int before) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (timers_started.load() <= before) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 // Echoes the request as JSON; /throw throws, /slow answers after 300 ms, /hold after 2 s.
 asio::awaitable<response> echo(request r) {
   if (r.path == "/throw") throw std::runtime_error("boom");
   if (r.path == "/slow" || r.path == "/hold") {
     asio::steady_timer timer(co_await asio::this_coro::executor, r.path == "/slow" ? 300ms : 2s);
+    ++timers_started;
     co_await timer.async_wait(asio::use_awaitable);
   }
   const json body{{"method", r.method},
@@ -342,8 +357,9 @@ TEST_F(AdminServer, stop_ends_run_promptly_with_an_idle_connection_open) {
 
 TEST_F(AdminServer, stop_lets_a_busy_request_finish_with_connection_close) {
   client c(port());
+  const int before = timers_started;
   c.send_raw("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::this_thread::sleep_for(100ms);  // the handler is now waiting on its timer
+  ASSERT_TRUE(handler_waiting(before));
   server_->stop();
   const auto res = c.read();
   EXPECT_EQ(res.result_int(), 200u);
@@ -457,8 +473,9 @@ TEST_F(AdminServer, thousands_of_idle_sockets_do_not_lock_out_a_new_client) {
   if (!raise_fd_limit(hoarded)) GTEST_SKIP() << "not enough file descriptors allowed";
   // A request in progress is never evicted, however long its connection has existed.
   client busy(port());
+  const int before = timers_started;
   busy.send_raw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::this_thread::sleep_for(200ms);  // the handler is now holding it
+  ASSERT_TRUE(handler_waiting(before));
 
   const auto first_opened = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<idle_socket>> sockets;

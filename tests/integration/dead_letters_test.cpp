@@ -12,6 +12,7 @@
 
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/service_test.hpp"
 #include "tests/support/test_receiver.hpp"
 
 namespace dispatcher::testing {
@@ -138,7 +139,7 @@ TEST_F(DeadLetters, a_corrected_event_whose_id_was_accepted_is_a_duplicate_and_n
   ASSERT_EQ(retried.status, 202) << retried.body;
   EXPECT_EQ(retried.json(), (json{{"id", "evt-77"}, {"duplicate", true}}));
   EXPECT_TRUE(list()["data"].empty()) << "resolved: the event is in already";
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(redis_, service_->port()); }));
   EXPECT_EQ(receiver.requests().size(), 1u);
 }
 

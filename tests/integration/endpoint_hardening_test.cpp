@@ -8,6 +8,7 @@
 #include "dispatcher/signing/signature.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/service_test.hpp"
 #include "tests/support/test_receiver.hpp"
 
 namespace dispatcher::testing {
@@ -89,6 +90,8 @@ TEST_F(EndpointHardening, extreme_rates_neither_break_the_claim_script_nor_other
   ASSERT_TRUE(none.wait_for_requests(4, 10s)) << none.requests().size();
   // One per ~1e303 s (capped at decades): the first goes, the rest wait.
   ASSERT_TRUE(tiny.wait_for_requests(1, 5s));
+  // A fixed wait: a delivery held by the rate limit shows only as a request that never
+  // comes (settled() cannot hold while it waits).
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(tiny.requests().size(), 1u);
   const auto waiting = service_->api("GET", "/v1/deliveries?status=pending").json();
@@ -127,7 +130,7 @@ TEST_F(EndpointHardening, damaged_endpoint_hashes_do_not_stop_the_registry) {
   ASSERT_TRUE(later_api.wait_for_requests(1, 10s));
   ASSERT_TRUE(later_direct.wait_for_requests(1, 10s));
   expect_signed_with(later_direct.requests(), direct.secret);
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(redis_, service_->port()); }));
   EXPECT_EQ(damaged.requests().size(), 0u);
 
   // The API lists what it can read and still answers for the rest.
@@ -192,7 +195,7 @@ TEST_F(EndpointHardening, an_unreadable_secret_skips_its_endpoint_and_the_api_sa
       << shown.body;
   publish(1);
   ASSERT_TRUE(plain_r.wait_for_requests(1, 10s));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(redis_, service_->port()); }));
   EXPECT_EQ(sealed_r.requests().size(), 0u);
 
   // Another key: the same, with a reason saying so; a PATCH there keeps the sealed value.

@@ -31,6 +31,9 @@ std::map<std::string, std::string> env_for(const redis_server& redis, const std:
   return env;
 }
 
+// Tests publish right after creating an endpoint on either instance, without waiting for the
+// other's registry poll: ingest refuses an event matched at an older endpoints:version than
+// Redis holds ("stale"), and the instance refreshes and matches it again.
 struct two_instances {
   two_instances(const redis_server& redis, const std::map<std::string, std::string>& extra)
       : one(env_for(redis, "one", extra)), two(env_for(redis, "two", extra)) {}
@@ -84,7 +87,6 @@ TEST(Ordering, a_connections_later_event_waits_for_the_earlier_ones_retries) {
   EXPECT_EQ(ep["ordering"], "connection");
   EXPECT_EQ(ep["circuit"], "closed");
   call(d.two.port(), "POST", "/v1/endpoints", {{"url", unordered.url()}});
-  std::this_thread::sleep_for(500ms);  // both registries see both endpoints
 
   // Back to back: which instance reads which entry is up to the group.
   publish(redis, "account.connection.created", connection_1, "early", 1);
@@ -160,7 +162,10 @@ TEST(Ordering, a_later_event_waits_while_an_earlier_one_is_read_but_not_ingested
   const auto ep = call(d.one.port(), "POST", "/v1/endpoints",
                        {{"url", ordered.url()}, {"ordering", "connection"}});
   call(d.two.port(), "POST", "/v1/endpoints", {{"url", unordered.url()}});
-  std::this_thread::sleep_for(500ms);  // both registries see both endpoints, the group exists
+  ASSERT_TRUE(eventually([&] {
+    return redis.cmd({"XINFO", "GROUPS", "lifecycle:events"}).find("\ndispatcher\n") !=
+           std::string::npos;
+  })) << "the group exists";
 
   // XADD and the fake consumer's read in one script: the instances, blocked on
   // XREADGROUP, are served only after it, so "stalled" reads the entry, not them.
@@ -217,7 +222,6 @@ TEST(Ordering, switching_it_off_lets_the_held_deliveries_go) {
   const auto ep =
       call(d.one.port(), "POST", "/v1/endpoints", {{"url", r.url()}, {"ordering", "connection"}});
   const auto id = ep["id"].get<std::string>();
-  std::this_thread::sleep_for(500ms);
   publish(redis, "account.connection.created", connection_1, "first", 1);
   publish(redis, "account.connection.updated", connection_1, "second", 2);
   ASSERT_TRUE(r.wait_for_requests(1, 10s));
@@ -267,7 +271,6 @@ TEST(Breaker, opens_probes_once_per_period_and_closes_paced_by_concurrency) {
                            "100ms,100ms,100ms,100ms,100ms,100ms"}});
   const auto id =
       call(d.one.port(), "POST", "/v1/endpoints", {{"url", r.url()}})["id"].get<std::string>();
-  std::this_thread::sleep_for(500ms);
   constexpr int events = 12;
   for (int i = 0; i < events; ++i) {
     publish(redis, "account.connection.updated", connection_1, "evt-" + std::to_string(i), i);
@@ -320,7 +323,6 @@ TEST(AutoDisable, an_endpoint_failing_for_the_setting_is_disabled_and_recovers_l
   const auto id = call(d.one.port(), "POST", "/v1/endpoints",
                        {{"url", r.url()}, {"ordering", "connection"}})["id"]
                       .get<std::string>();
-  std::this_thread::sleep_for(500ms);
   publish(redis, "account.connection.created", connection_1, "first", 1);
   publish(redis, "account.connection.updated", connection_1, "held", 2);
   ASSERT_TRUE(eventually(

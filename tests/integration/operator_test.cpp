@@ -9,6 +9,7 @@
 #include "dispatcher/signing/signature.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/service_test.hpp"
 #include "tests/support/test_receiver.hpp"
 
 namespace dispatcher::testing {
@@ -17,38 +18,19 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-class Operator : public ::testing::Test {
+class Operator : public service_test {
  protected:
-  void start(config::settings s) {
-    service_ = std::make_unique<in_process_dispatcher>(std::move(s));
-  }
-  void start() { start(test_settings(redis_.url())); }
-
-  std::string create_endpoint(json body) {
-    auto r = service_->api("POST", "/v1/endpoints", body.dump());
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.json().value("id", "");
+  // Operators name an endpoint by its id.
+  std::string create_endpoint(const json& body) {
+    return service_test::create_endpoint(body).value("id", "");
   }
 
   void publish(const std::string& status = "active", long long created = 1) {
-    redis_.cmd(
-        {"XADD", "lifecycle:events", "*", "payload",
-         event_json("account.connection.updated", consumer_a, connection_1, status, created)});
-  }
-
-  json deliveries(const std::string& query) {
-    return service_->api("GET", "/v1/deliveries?" + query).json();
-  }
-  std::size_t count(const std::string& query) { return deliveries(query)["data"].size(); }
-
-  json delivery(const std::string& id) {
-    return service_->api("GET", "/v1/deliveries/" + id).json();
+    service_test::publish(
+        event_json("account.connection.updated", consumer_a, connection_1, status, created));
   }
 
   std::string endpoint_filter(const std::string& id) { return "endpoint_id=" + id; }
-
-  redis_server redis_;
-  std::unique_ptr<in_process_dispatcher> service_;
 };
 
 TEST_F(Operator, replaying_one_delivery_resends_the_same_id_and_bytes_as_a_manual_attempt) {
@@ -84,7 +66,7 @@ TEST_F(Operator, replaying_one_delivery_resends_the_same_id_and_bytes_as_a_manua
   r.always(reply{.status = 500});
   ASSERT_EQ(service_->api("POST", "/v1/deliveries/" + id + "/retry").status, 202);
   ASSERT_TRUE(eventually([&] { return delivery(id)["status"] == "failed"; }));
-  std::this_thread::sleep_for(400ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(r.requests().size(), 6u);
   d = delivery(id);
   EXPECT_EQ(d["attempts"][5]["trigger"], "manual");
@@ -125,7 +107,7 @@ TEST_F(Operator, bulk_replay_dry_run_counts_and_queues_nothing_then_replays_by_f
   auto dry = service_->api("POST", "/v1/deliveries/retry", R"({"dry_run":true})");
   ASSERT_EQ(dry.status, 200) << dry.body;
   EXPECT_EQ(dry.json(), (json{{"matched", 10}, {"queued", 0}}));
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(a.requests().size(), 20u);
   EXPECT_EQ(count("status=failed"), 10u);
 
@@ -135,7 +117,7 @@ TEST_F(Operator, bulk_replay_dry_run_counts_and_queues_nothing_then_replays_by_f
   EXPECT_EQ(bulk.json(), (json{{"matched", 5}, {"queued", 5}}));
   ASSERT_TRUE(a.wait_for_requests(25, 5s));
   ASSERT_TRUE(eventually([&] { return count("status=succeeded") == 5; }));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(a.requests().size(), 25u);
   EXPECT_EQ(b.requests().size(), 20u);
   EXPECT_EQ(count("status=failed&" + endpoint_filter(ep_b)), 5u);
@@ -194,7 +176,9 @@ TEST_F(Operator, recover_requeues_only_that_endpoints_failed_deliveries_in_the_w
 
   publish("inactive", 1);  // before the window: stays failed
   ASSERT_TRUE(eventually([&] { return count("status=failed") == 2; }));
-  std::this_thread::sleep_for(1100ms);
+  // `since` is in whole seconds: the window starts at the next second after those failures.
+  const auto failed_by = unix_now_ms() / 1000;
+  ASSERT_TRUE(eventually([&] { return unix_now_ms() / 1000 > failed_by; }));
   const auto since = unix_now_ms() / 1000;
   for (int i = 0; i < 3; ++i) publish("inactive", 10 + i);
   publish("active", 20);  // succeeds on a, fails on b
@@ -210,7 +194,7 @@ TEST_F(Operator, recover_requeues_only_that_endpoints_failed_deliveries_in_the_w
   EXPECT_EQ(r.json()["queued"], 3);
   ASSERT_TRUE(a.wait_for_requests(a_before + 3, 5s));
   ASSERT_TRUE(eventually([&] { return count("status=succeeded&" + endpoint_filter(ep_a)) == 4; }));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(a.requests().size(), a_before + 3);
   EXPECT_EQ(b.requests().size(), b_before);
   EXPECT_EQ(count("status=failed&" + endpoint_filter(ep_a)), 1u);  // the one before the window
@@ -236,7 +220,7 @@ TEST_F(Operator, a_large_replay_is_paced_and_fresh_deliveries_go_between) {
   auto bulk = service_->api("POST", "/v1/deliveries/retry", "{}");
   ASSERT_EQ(bulk.status, 202) << bulk.body;
   EXPECT_EQ(bulk.json()["queued"], 40);
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(r.wait_for_requests(before + 1, 5s));  // the replay is under way
   redis_.cmd({"XADD", "lifecycle:events", "*", "payload",
               event_json("account.connection.created", consumer_a, connection_1, "active", 99,
                          "evt-fresh")});
@@ -265,7 +249,9 @@ TEST_F(Operator, pausing_an_endpoint_holds_its_queued_work_until_resumed) {
   auto paused = service_->api("PATCH", "/v1/endpoints/" + ep, R"({"enabled":false})");
   ASSERT_EQ(paused.status, 200) << paused.body;
   EXPECT_EQ(paused.json()["enabled"], false);
-  std::this_thread::sleep_for(1500ms);  // the retry came due while paused
+  // A fixed wait: it must outlast the retry's due time (800 ms), and a retry held back
+  // leaves nothing to observe but its absence.
+  std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(r.requests().size(), 1u);
 
   ASSERT_EQ(service_->api("PATCH", "/v1/endpoints/" + ep, R"({"enabled":true})").status, 200);
@@ -323,7 +309,7 @@ TEST_F(Operator, a_rotated_secret_keeps_signing_during_its_grace_then_only_the_n
 
   publish("active", 1);
   ASSERT_TRUE(r.wait_for_requests(1, 5s));
-  std::this_thread::sleep_for(2100ms);
+  ASSERT_TRUE(eventually([&] { return unix_now_ms() > *grace_until; }, 5s));
   publish("inactive", 2);
   ASSERT_TRUE(r.wait_for_requests(2, 5s));
 
@@ -358,7 +344,7 @@ TEST_F(Operator, the_cli_replays_through_a_running_service) {
   auto dry = run_cli({"replay", "--endpoint", ep, "--dry-run"}, env);
   EXPECT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_EQ(dry.out, "dry run: 2 deliveries match; none queued\n");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(r.requests().size(), 8u);
 
   auto real = run_cli({"replay", "--endpoint", ep, "--since", "2020-01-01T00:00:00Z"}, env);

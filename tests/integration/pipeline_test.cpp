@@ -7,6 +7,7 @@
 #include "dispatcher/signing/signature.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/service_test.hpp"
 #include "tests/support/test_receiver.hpp"
 
 namespace dispatcher::testing {
@@ -17,35 +18,7 @@ using json = nlohmann::json;
 
 const std::string consumer_b = "22222222-2222-4222-8222-222222222222";
 
-class Pipeline : public ::testing::Test {
- protected:
-  void start(config::settings s) {
-    service_ = std::make_unique<in_process_dispatcher>(std::move(s));
-  }
-  void start() { start(test_settings(redis_.url())); }
-
-  json create_endpoint(json body) {
-    auto r = service_->api("POST", "/v1/endpoints", body.dump());
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.json();
-  }
-
-  std::string publish(const std::string& payload) {
-    return redis_.cmd({"XADD", "lifecycle:events", "*", "payload", payload});
-  }
-
-  json delivery(const std::string& id) {
-    return service_->api("GET", "/v1/deliveries/" + id).json();
-  }
-
-  json deliveries(const std::string& query) {
-    return service_->api("GET", query.empty() ? "/v1/deliveries" : "/v1/deliveries?" + query)
-        .json();
-  }
-
-  redis_server redis_;
-  std::unique_ptr<in_process_dispatcher> service_;
-};
+using Pipeline = service_test;
 
 TEST_F(Pipeline, delivers_signed_events_to_matching_endpoints_only) {
   start();
@@ -63,7 +36,7 @@ TEST_F(Pipeline, delivers_signed_events_to_matching_endpoints_only) {
 
   ASSERT_TRUE(all.wait_for_requests(2, 10s));
   ASSERT_TRUE(created_only.wait_for_requests(1, 10s));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(all.requests().size(), 2u);
   EXPECT_EQ(created_only.requests().size(), 1u);
   EXPECT_EQ(other_consumer.requests().size(), 0u);
@@ -180,7 +153,7 @@ TEST_F(Pipeline, always_failing_receiver_ends_failed_after_the_schedule) {
   EXPECT_EQ(d["attempts"].size(), 4u);
   EXPECT_EQ(d["last_status_code"], 503);
   EXPECT_TRUE(d["next_attempt_at"].is_null());
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(r.requests().size(), 4u);
 }
 
@@ -194,10 +167,10 @@ TEST_F(Pipeline, gone_disables_the_endpoint_and_fails_the_delivery) {
   const auto got = service_->api("GET", "/v1/endpoints/" + ep["id"].get<std::string>()).json();
   EXPECT_EQ(got["enabled"], false);
   EXPECT_NE(got["disabled_reason"].get<std::string>().find("410"), std::string::npos);
-  // A disabled endpoint gets no new deliveries.
-  std::this_thread::sleep_for(400ms);  // the registry poll
+  // A disabled endpoint gets no new deliveries. No wait for the registry poll: an event
+  // matched at an older endpoints:version than Redis has is refused as stale and rematched.
   publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(r.requests().size(), 1u);
   EXPECT_EQ(deliveries("")["data"].size(), 1u);
 }
@@ -236,7 +209,7 @@ TEST_F(Pipeline, an_event_id_seen_before_is_not_dispatched_again) {
   publish(payload);
   publish(payload);
   ASSERT_TRUE(r.wait_for_requests(1, 10s));
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(eventually([&] { return settled(); }));
   EXPECT_EQ(r.requests().size(), 1u);
 }
 
@@ -349,7 +322,6 @@ TEST_F(Pipeline, survives_a_redis_restart_and_recreates_the_group) {
   }));
   ASSERT_TRUE(eventually(
       [&] { return http_request(service_->port(), "GET", "/readyz", {}, {}).status == 200; }, 15s));
-  std::this_thread::sleep_for(400ms);  // the registry poll
   publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));
   EXPECT_TRUE(r.wait_for_requests(2, 15s));
 }
@@ -404,16 +376,16 @@ TEST(PipelineProcess, two_instances_share_the_group_and_deliver_each_event) {
   dispatcher_process one(process_env(redis, "one"));
   dispatcher_process two(process_env(redis, "two"));
   ASSERT_EQ(http_request(one.port(), "POST", "/v1/endpoints", json{{"url", r.url()}}.dump()).status,
-            201);
-  std::this_thread::sleep_for(500ms);  // both registries see the endpoint
+            201);  // instance two matches at a stale version, refreshes and matches again
   constexpr int events = 200;
   for (int i = 0; i < events; ++i) {
     redis.cmd({"XADD", "lifecycle:events", "*", "payload",
                event_json("account.connection.updated", consumer_a, connection_1, "active", i)});
+    // Pauses, so that each instance's XREADGROUP finds entries, not one taking the burst.
     if (i % 20 == 0) std::this_thread::sleep_for(20ms);
   }
   ASSERT_TRUE(eventually([&] { return webhook_ids(r).size() == events; }, 30s));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return settled(redis, one.port()); }));
   EXPECT_EQ(r.requests().size(), static_cast<std::size_t>(events)) << "no event delivered twice";
   auto received = [](std::uint16_t port) {
     const auto body = http_request(port, "GET", "/metrics", {}, {}).body;

@@ -35,7 +35,7 @@ parsed parse(std::string_view bytes) {
   return out;
 }
 
-TEST(request_limits, the_request_is_made_from_the_headers_before_the_body_arrives) {
+TEST(RequestLimits, the_request_is_made_from_the_headers_before_the_body_arrives) {
   const auto r = parse(
       "POST /v1/events HTTP/1.1\r\nContent-Length: 1048576\r\nAuthorization: Bearer x\r\n\r\n");
   ASSERT_FALSE(r.ec) << r.ec.message();
@@ -46,14 +46,14 @@ TEST(request_limits, the_request_is_made_from_the_headers_before_the_body_arrive
   EXPECT_TRUE(r.value->body.empty());
 }
 
-TEST(request_limits, body_over_the_limit_is_refused_from_its_content_length) {
+TEST(RequestLimits, body_over_the_limit_is_refused_from_its_content_length) {
   const auto r =
       parse("POST /v1/events HTTP/1.1\r\nContent-Length: " + std::to_string(max_body_bytes + 1) +
             "\r\n\r\n");
   EXPECT_EQ(r.ec, http::error::body_limit);
 }
 
-TEST(request_limits, headers_over_the_limit_are_refused) {
+TEST(RequestLimits, headers_over_the_limit_are_refused) {
   const auto r =
       parse("GET / HTTP/1.1\r\nX-Long: " + std::string(max_header_bytes, 'a') + "\r\n\r\n");
   EXPECT_EQ(r.ec, http::error::header_limit);

@@ -30,14 +30,14 @@ std::string usage_error_of(std::initializer_list<const char*> args) {
   return "";
 }
 
-TEST(Cli, serve_without_flags) {
+TEST(cli, serve_without_flags) {
   const command_line c = parse({"serve"});
   EXPECT_EQ(c.cmd, cmd::serve);
   EXPECT_FALSE(c.config_file);
   EXPECT_TRUE(c.setting_flags.empty());
 }
 
-TEST(Cli, serve_flags_are_keyed_by_setting_name) {
+TEST(cli, serve_flags_are_keyed_by_setting_name) {
   const command_line c = parse({"serve", "--listen", "0.0.0.0:9000", "--redis-url=redis://r:1/2",
                                 "--request-timeout", "5s", "--retry-schedule", "1s,2s", "--config",
                                 "/etc/dispatcher.json", "--log-level", "debug"});
@@ -51,7 +51,7 @@ TEST(Cli, serve_flags_are_keyed_by_setting_name) {
   EXPECT_EQ(c.setting_flags.size(), 5u);
 }
 
-TEST(Cli, bare_boolean_flag_means_true) {
+TEST(cli, bare_boolean_flag_means_true) {
   EXPECT_EQ(parse({"serve", "--allow-private-targets"}).setting_flags.at("allow_private_targets"),
             "true");
   EXPECT_EQ(
@@ -59,7 +59,7 @@ TEST(Cli, bare_boolean_flag_means_true) {
       "false");
 }
 
-TEST(Cli, every_serve_flag_is_a_setting_load_settings_accepts) {
+TEST(cli, every_serve_flag_is_a_setting_load_settings_accepts) {
   const command_line c = parse({"serve",
                                 "--redis-url",
                                 "redis://h:1/0",
@@ -106,7 +106,7 @@ TEST(Cli, every_serve_flag_is_a_setting_load_settings_accepts) {
   EXPECT_EQ(s.admin_token, "t-0123456789abcdef");
 }
 
-TEST(Cli, replay_defaults) {
+TEST(cli, replay_defaults) {
   const command_line c = parse({"replay"});
   EXPECT_EQ(c.cmd, cmd::replay);
   EXPECT_EQ(c.replay.status, "failed");
@@ -117,7 +117,7 @@ TEST(Cli, replay_defaults) {
   EXPECT_FALSE(c.replay.url);
 }
 
-TEST(Cli, replay_with_every_option) {
+TEST(cli, replay_with_every_option) {
   const command_line c = parse({"replay", "--endpoint", "ep_1", "--status", "succeeded", "--event",
                                 "account.connection.created", "--consumer", "c1", "--connection",
                                 "k1", "--since", "2024-01-01T00:00:00Z", "--until", "1700000000",
@@ -133,7 +133,7 @@ TEST(Cli, replay_with_every_option) {
   EXPECT_EQ(c.replay.url, "http://admin:8080");
 }
 
-TEST(Cli, replay_refuses_unknown_status) {
+TEST(cli, replay_refuses_unknown_status) {
   const std::string message = usage_error_of({"replay", "--status", "broken"});
   EXPECT_NE(message.find("--status"), std::string::npos) << message;
   // Pending and retrying deliveries are already queued: nothing to replay.
@@ -141,7 +141,7 @@ TEST(Cli, replay_refuses_unknown_status) {
   EXPECT_NE(usage_error_of({"replay", "--consumer", ""}), "");
 }
 
-TEST(Cli, replay_takes_one_delivery_id) {
+TEST(cli, replay_takes_one_delivery_id) {
   const command_line c = parse({"replay", "dlv_0123abcd", "--timeout", "5s"});
   EXPECT_EQ(c.cmd, cmd::replay);
   EXPECT_EQ(c.replay.delivery, "dlv_0123abcd");
@@ -149,7 +149,7 @@ TEST(Cli, replay_takes_one_delivery_id) {
   EXPECT_FALSE(parse({"replay"}).replay.delivery);
 }
 
-TEST(Cli, replay_by_id_refuses_filters_and_what_is_not_a_delivery_id) {
+TEST(cli, replay_by_id_refuses_filters_and_what_is_not_a_delivery_id) {
   std::string message = usage_error_of({"replay", "ep_123"});
   EXPECT_NE(message.find("is not a delivery id"), std::string::npos) << message;
   message = usage_error_of({"replay", "dlv_1", "--endpoint", "ep_1"});
@@ -161,30 +161,30 @@ TEST(Cli, replay_by_id_refuses_filters_and_what_is_not_a_delivery_id) {
   EXPECT_NE(usage_text("replay").find("DELIVERY_ID"), std::string::npos);
 }
 
-TEST(Cli, replay_does_not_take_serve_flags) {
+TEST(cli, replay_does_not_take_serve_flags) {
   EXPECT_NE(usage_error_of({"replay", "--listen", "x:1"}), "");
 }
 
-TEST(Cli, publish_reads_stdin_by_default) {
+TEST(cli, publish_reads_stdin_by_default) {
   const command_line c = parse({"publish"});
   EXPECT_EQ(c.cmd, cmd::publish);
   EXPECT_EQ(c.publish.file, "-");
   EXPECT_EQ(parse({"publish", "-"}).publish.file, "-");
 }
 
-TEST(Cli, publish_takes_a_file_and_redis_flags) {
+TEST(cli, publish_takes_a_file_and_redis_flags) {
   const command_line c = parse({"publish", "--stream", "other", "events.jsonl"});
   EXPECT_EQ(c.publish.file, "events.jsonl");
   EXPECT_EQ(c.setting_flags.at("stream"), "other");
   EXPECT_NE(usage_error_of({"publish", "a.jsonl", "b.jsonl"}), "");
 }
 
-TEST(Cli, replay_and_publish_wait_30s_by_default) {
+TEST(cli, replay_and_publish_wait_30s_by_default) {
   EXPECT_EQ(parse({"replay"}).replay.timeout, std::chrono::seconds(30));
   EXPECT_EQ(parse({"publish"}).publish.timeout, std::chrono::seconds(30));
 }
 
-TEST(Cli, timeout_takes_a_duration_like_every_other_flag) {
+TEST(cli, timeout_takes_a_duration_like_every_other_flag) {
   using namespace std::chrono_literals;
   EXPECT_EQ(parse({"replay", "--timeout", "5s"}).replay.timeout, 5s);
   EXPECT_EQ(parse({"replay", "--timeout=250ms"}).replay.timeout, 250ms);
@@ -194,7 +194,7 @@ TEST(Cli, timeout_takes_a_duration_like_every_other_flag) {
       << "--timeout is the command's own flag, not a setting";
 }
 
-TEST(Cli, timeout_refuses_what_is_not_a_duration) {
+TEST(cli, timeout_refuses_what_is_not_a_duration) {
   for (const char* bad : {"5", "0s", "-1s", "soon", "5 s", "1.5s", ""}) {
     const std::string message = usage_error_of({"replay", "--timeout", bad});
     EXPECT_NE(message.find("--timeout"), std::string::npos) << bad << ": " << message;
@@ -207,12 +207,12 @@ TEST(Cli, timeout_refuses_what_is_not_a_duration) {
   EXPECT_NE(usage_error_of({"serve", "--timeout", "5s"}), "") << "serve has its own timeouts";
 }
 
-TEST(Cli, a_zero_timeout_must_be_positive) {
+TEST(cli, a_zero_timeout_must_be_positive) {
   const std::string message = usage_error_of({"replay", "--timeout", "0s"});
   EXPECT_NE(message.find("--timeout must be positive"), std::string::npos) << message;
 }
 
-TEST(Cli, dead_letters_lists_by_default) {
+TEST(cli, dead_letters_lists_by_default) {
   const command_line c = parse({"dead-letters"});
   EXPECT_EQ(c.cmd, cmd::dead_letters);
   EXPECT_EQ(c.dead_letters.act, dead_letters_options::action::list);
@@ -228,7 +228,7 @@ TEST(Cli, dead_letters_lists_by_default) {
   EXPECT_EQ(paged.dead_letters.timeout, std::chrono::seconds(5));
 }
 
-TEST(Cli, dead_letters_retry_and_delete_take_an_id) {
+TEST(cli, dead_letters_retry_and_delete_take_an_id) {
   const command_line retry = parse({"dead-letters", "retry", "1700000000000-0"});
   EXPECT_EQ(retry.dead_letters.act, dead_letters_options::action::retry);
   EXPECT_EQ(retry.dead_letters.id, "1700000000000-0");
@@ -240,7 +240,7 @@ TEST(Cli, dead_letters_retry_and_delete_take_an_id) {
   EXPECT_EQ(del.dead_letters.id, "1-0");
 }
 
-TEST(Cli, dead_letters_refuses_what_it_cannot_do) {
+TEST(cli, dead_letters_refuses_what_it_cannot_do) {
   std::string message = usage_error_of({"dead-letters", "retry", "dlv_1"});
   EXPECT_NE(message.find("is not a dead-letter id"), std::string::npos) << message;
   message = usage_error_of({"dead-letters", "purge"});
@@ -262,7 +262,7 @@ TEST(Cli, dead_letters_refuses_what_it_cannot_do) {
   EXPECT_EQ(parse({"dead-letters", "--help"}).help.topic, "dead-letters");
 }
 
-TEST(Cli, version_and_help) {
+TEST(cli, version_and_help) {
   EXPECT_EQ(parse({"--version"}).cmd, cmd::version);
   EXPECT_EQ(parse({"help"}).cmd, cmd::help);
   EXPECT_EQ(parse({"help"}).help.topic, "");
@@ -273,7 +273,7 @@ TEST(Cli, version_and_help) {
   EXPECT_EQ(c.help.topic, "serve");
 }
 
-TEST(Cli, unknown_command_is_a_usage_error) {
+TEST(cli, unknown_command_is_a_usage_error) {
   const std::string message = usage_error_of({"start"});
   EXPECT_NE(message.find("start"), std::string::npos) << message;
   EXPECT_NE(usage_error_of({}), "");
@@ -281,25 +281,25 @@ TEST(Cli, unknown_command_is_a_usage_error) {
   EXPECT_NE(usage_error_of({"--verbose"}), "");
 }
 
-TEST(Cli, unknown_flag_is_a_usage_error_naming_it) {
+TEST(cli, unknown_flag_is_a_usage_error_naming_it) {
   const std::string message = usage_error_of({"serve", "--lisen", "x:1"});
   EXPECT_NE(message.find("lisen"), std::string::npos) << message;
 }
 
-TEST(Cli, abbreviated_flags_are_refused) {
+TEST(cli, abbreviated_flags_are_refused) {
   EXPECT_NE(usage_error_of({"serve", "--request", "5s"}), "");
 }
 
-TEST(Cli, missing_flag_value_is_a_usage_error) {
+TEST(cli, missing_flag_value_is_a_usage_error) {
   EXPECT_NE(usage_error_of({"serve", "--listen"}), "");
   EXPECT_NE(usage_error_of({"replay", "--endpoint"}), "");
 }
 
-TEST(Cli, serve_takes_no_arguments) {
+TEST(cli, serve_takes_no_arguments) {
   EXPECT_NE(usage_error_of({"serve", "extra"}), "");
 }
 
-TEST(Cli, usage_error_carries_the_command_topic) {
+TEST(cli, usage_error_carries_the_command_topic) {
   try {
     parse({"replay", "--bogus"});
     FAIL();
@@ -308,7 +308,7 @@ TEST(Cli, usage_error_carries_the_command_topic) {
   }
 }
 
-TEST(Cli, usage_text_describes_each_command) {
+TEST(cli, usage_text_describes_each_command) {
   EXPECT_NE(usage_text("").find("serve"), std::string::npos);
   EXPECT_NE(usage_text("").find("--version"), std::string::npos);
   const std::string serve = usage_text("serve");

@@ -33,7 +33,7 @@ std::string file(std::string_view name) {
   return {};
 }
 
-TEST(Console, ui_and_ui_slash_answer_the_page_with_a_strict_policy) {
+TEST(console, ui_and_ui_slash_answer_the_page_with_a_strict_policy) {
   for (const auto* path : {"/ui", "/ui/"}) {
     auto r = console_response(get(path));
     ASSERT_TRUE(r) << path;
@@ -49,7 +49,7 @@ TEST(Console, ui_and_ui_slash_answer_the_page_with_a_strict_policy) {
   }
 }
 
-TEST(Console, each_file_has_its_type_and_unknown_ones_are_404_with_the_same_headers) {
+TEST(console, each_file_has_its_type_and_unknown_ones_are_404_with_the_same_headers) {
   EXPECT_EQ(console_response(get("/ui/app.js"))->content_type, "text/javascript; charset=utf-8");
   EXPECT_EQ(console_response(get("/ui/app.css"))->content_type, "text/css; charset=utf-8");
   EXPECT_EQ(console_response(get("/ui/icon.svg"))->content_type, "image/svg+xml");
@@ -62,7 +62,7 @@ TEST(Console, each_file_has_its_type_and_unknown_ones_are_404_with_the_same_head
   }
 }
 
-TEST(Console, other_paths_are_left_to_the_api_and_only_get_and_head_are_served) {
+TEST(console, other_paths_are_left_to_the_api_and_only_get_and_head_are_served) {
   EXPECT_FALSE(console_response(get("/uix")));
   EXPECT_FALSE(console_response(get("/v1/ui")));
   EXPECT_FALSE(console_response(get("/")));
@@ -73,7 +73,7 @@ TEST(Console, other_paths_are_left_to_the_api_and_only_get_and_head_are_served) 
   EXPECT_EQ(header(*post, "Allow"), "GET, HEAD");
 }
 
-TEST(Console, the_page_obeys_its_own_policy) {
+TEST(console, the_page_obeys_its_own_policy) {
   const auto html = file("index.html");
   ASSERT_FALSE(html.empty());
   // Every script has a src on this origin; no inline one, no handler attribute, no style

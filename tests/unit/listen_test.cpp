@@ -24,7 +24,7 @@ received_webhook signed_webhook() {
   return w;
 }
 
-TEST(Listen, defaults_are_loopback_9101_answering_204) {
+TEST(listen, defaults_are_loopback_9101_answering_204) {
   const auto parsed = parse_listen_args({});
   ASSERT_TRUE(std::holds_alternative<listen_options>(parsed));
   const auto& o = std::get<listen_options>(parsed);
@@ -34,7 +34,7 @@ TEST(Listen, defaults_are_loopback_9101_answering_204) {
   EXPECT_FALSE(o.secret);
 }
 
-TEST(Listen, flags_are_read_and_bad_values_named) {
+TEST(listen, flags_are_read_and_bad_values_named) {
   const auto parsed =
       parse_listen_args({"--port", "9200", "--status", "500", "--secret", secret, "--host", "::1"});
   ASSERT_TRUE(std::holds_alternative<listen_options>(parsed));
@@ -56,19 +56,19 @@ TEST(Listen, flags_are_read_and_bad_values_named) {
   EXPECT_NE(problem({"--verbose"}).find("unknown option"), std::string::npos);
 }
 
-TEST(Listen, a_signed_webhook_is_verified) {
+TEST(listen, a_signed_webhook_is_verified) {
   EXPECT_EQ(describe_webhook(signed_webhook(), secret, now, 204),
             "evt_1 account.connection.created verified -> 204");
 }
 
-TEST(Listen, a_tampered_body_says_why_it_failed) {
+TEST(listen, a_tampered_body_says_why_it_failed) {
   auto w = signed_webhook();
   w.body += " ";
   EXPECT_EQ(describe_webhook(w, secret, now, 500),
             "evt_1 account.connection.created NOT verified (no signature matches) -> 500");
 }
 
-TEST(Listen, chift_only_requests_are_verified_with_that_scheme) {
+TEST(listen, chift_only_requests_are_verified_with_that_scheme) {
   auto w = signed_webhook();
   w.signature.clear();
   w.chift = signing::chift_signature(secret, w.body);
@@ -76,7 +76,7 @@ TEST(Listen, chift_only_requests_are_verified_with_that_scheme) {
             "evt_1 account.connection.created verified -> 204");
 }
 
-TEST(Listen, without_a_secret_nothing_is_claimed) {
+TEST(listen, without_a_secret_nothing_is_claimed) {
   received_webhook w;
   w.method = "GET";
   w.target = "/";
@@ -84,7 +84,7 @@ TEST(Listen, without_a_secret_nothing_is_claimed) {
             "- - unverified (no --secret) [GET /] -> 204");
 }
 
-TEST(Healthcheck, an_unspecified_listen_address_is_asked_on_loopback) {
+TEST(healthcheck, an_unspecified_listen_address_is_asked_on_loopback) {
   EXPECT_EQ(healthcheck_address(std::nullopt), "127.0.0.1:8080");
   EXPECT_EQ(healthcheck_address("0.0.0.0:8080"), "127.0.0.1:8080");
   EXPECT_EQ(healthcheck_address("[::]:9000"), "[::1]:9000");

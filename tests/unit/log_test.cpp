@@ -37,12 +37,12 @@ std::vector<std::string> capture_stderr(const std::function<void()>& body) {
   return lines;
 }
 
-class Log : public ::testing::Test {
+class structured_log : public ::testing::Test {
  protected:
   void TearDown() override { set_log_level("info"); }
 };
 
-TEST_F(Log, writes_one_json_object_a_line) {
+TEST_F(structured_log, writes_one_json_object_a_line) {
   const auto lines = capture_stderr([] {
     log_info("delivery failed", {{"endpoint_id", "ep_1"}, {"status", "503"}});
   });
@@ -61,7 +61,7 @@ TEST_F(Log, writes_one_json_object_a_line) {
   EXPECT_EQ(lines[0].rfind("{\"ts\":", 0), 0u) << "ts comes first";
 }
 
-TEST_F(Log, escapes_quotes_newlines_and_bad_utf8) {
+TEST_F(structured_log, escapes_quotes_newlines_and_bad_utf8) {
   const auto lines = capture_stderr([] {
     log_warn("say \"hi\"\nthen go", {{"excerpt", "\xff\xfe broken"}, {"tab", "a\tb"}});
   });
@@ -72,7 +72,7 @@ TEST_F(Log, escapes_quotes_newlines_and_bad_utf8) {
   EXPECT_NE(line["excerpt"].get<std::string>().find("broken"), std::string::npos);
 }
 
-TEST_F(Log, level_filter_drops_lower_levels) {
+TEST_F(structured_log, level_filter_drops_lower_levels) {
   EXPECT_TRUE(set_log_level("warn"));
   const auto lines = capture_stderr([] {
     log_debug("d");
@@ -85,14 +85,14 @@ TEST_F(Log, level_filter_drops_lower_levels) {
   EXPECT_EQ(nlohmann::json::parse(lines[1])["level"], "error");
 }
 
-TEST_F(Log, unknown_level_name_is_refused) {
+TEST_F(structured_log, unknown_level_name_is_refused) {
   EXPECT_FALSE(set_log_level("verbose"));
   EXPECT_TRUE(set_log_level("debug"));
   const auto lines = capture_stderr([] { log_debug("shown"); });
   EXPECT_EQ(lines.size(), 1u);
 }
 
-TEST_F(Log, fields_known_at_run_time_keep_their_order_and_level) {
+TEST_F(structured_log, fields_known_at_run_time_keep_their_order_and_level) {
   const std::vector<std::pair<std::string, std::string>> fields{{"stream", "s"}, {"batch", "7"}};
   const auto lines = capture_stderr([&] {
     log_fields(level::info, "settings in effect", fields);

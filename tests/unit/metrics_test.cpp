@@ -18,7 +18,7 @@ bool contains_line(const std::string& text, const std::string& line) {
   return false;
 }
 
-TEST(Metrics, attempts_by_endpoint_are_capped_and_the_rest_counted_as_other) {
+TEST(metrics, attempts_by_endpoint_are_capped_and_the_rest_counted_as_other) {
   metrics m;
   m.attempts.set_cap(2);
   m.attempts.inc("ep_b", false);
@@ -40,7 +40,7 @@ TEST(Metrics, attempts_by_endpoint_are_capped_and_the_rest_counted_as_other) {
   EXPECT_EQ(text.find("ep_d"), std::string::npos);
 }
 
-TEST(Metrics, circuit_open_is_a_gauge_of_endpoints) {
+TEST(metrics, circuit_open_is_a_gauge_of_endpoints) {
   metrics m;
   EXPECT_TRUE(contains_line(m.render(0), "dispatcher_endpoint_circuit_open 0"));
   m.endpoint_circuit_open.set(2);
@@ -49,7 +49,7 @@ TEST(Metrics, circuit_open_is_a_gauge_of_endpoints) {
   EXPECT_TRUE(contains_line(text, "dispatcher_endpoint_circuit_open 2")) << text;
 }
 
-TEST(Metrics, oldest_due_is_the_age_of_the_oldest_waiting_delivery) {
+TEST(metrics, oldest_due_is_the_age_of_the_oldest_waiting_delivery) {
   metrics m;
   EXPECT_TRUE(contains_line(m.render(5'000), "dispatcher_oldest_due_seconds 0"));
   m.oldest_due_created_ms.set(1'500);
@@ -58,7 +58,7 @@ TEST(Metrics, oldest_due_is_the_age_of_the_oldest_waiting_delivery) {
   EXPECT_TRUE(contains_line(text, "dispatcher_oldest_due_seconds 2.5")) << text;
 }
 
-TEST(Metrics, render_shows_counters_with_help_and_type) {
+TEST(metrics, render_shows_counters_with_help_and_type) {
   metrics m;
   m.events_received.inc(3);
   m.deliveries_succeeded.inc();
@@ -81,7 +81,7 @@ TEST(Metrics, render_shows_counters_with_help_and_type) {
   EXPECT_TRUE(contains_line(text, "# TYPE dispatcher_attempt_duration_seconds histogram"));
 }
 
-TEST(Metrics, every_family_has_help_before_type) {
+TEST(metrics, every_family_has_help_before_type) {
   const std::string text = metrics{}.render();
   std::istringstream in(text);
   std::string previous;
@@ -98,7 +98,7 @@ TEST(Metrics, every_family_has_help_before_type) {
   EXPECT_EQ(text.back(), '\n');
 }
 
-TEST(Metrics, histogram_is_cumulative_after_observe) {
+TEST(metrics, histogram_is_cumulative_after_observe) {
   metrics m;
   m.attempt_duration.observe(0.003);  // le 0.005
   m.attempt_duration.observe(0.005);  // le 0.005: bounds are inclusive
@@ -117,7 +117,7 @@ TEST(Metrics, histogram_is_cumulative_after_observe) {
   EXPECT_TRUE(contains_line(text, name + "_sum 42.208"));
 }
 
-TEST(Metrics, histogram_buckets_never_decrease) {
+TEST(metrics, histogram_buckets_never_decrease) {
   metrics m;
   for (const double s : {0.001, 0.02, 0.02, 0.7, 3.0, 8.0, 29.0}) m.attempt_duration.observe(s);
   std::istringstream in(m.render());
@@ -134,7 +134,7 @@ TEST(Metrics, histogram_buckets_never_decrease) {
   EXPECT_EQ(last, 7u);
 }
 
-TEST(Metrics, negative_durations_count_as_zero) {
+TEST(metrics, negative_durations_count_as_zero) {
   metrics m;
   m.attempt_duration.observe(-1.0);
   const std::string text = m.render();
@@ -142,7 +142,7 @@ TEST(Metrics, negative_durations_count_as_zero) {
   EXPECT_TRUE(contains_line(text, "dispatcher_attempt_duration_seconds_sum 0"));
 }
 
-TEST(Metrics, backlog_gauges_and_the_latency_histogram_are_rendered) {
+TEST(metrics, backlog_gauges_and_the_latency_histogram_are_rendered) {
   metrics m;
   m.stream_lag.set(5);
   m.stream_pending.set(2);
@@ -161,7 +161,7 @@ TEST(Metrics, backlog_gauges_and_the_latency_histogram_are_rendered) {
   EXPECT_TRUE(contains_line(text, "dispatcher_delivery_latency_seconds_count 1"));
 }
 
-TEST(Metrics, global_metrics_is_one_instance) {
+TEST(metrics, global_metrics_is_one_instance) {
   EXPECT_EQ(&global_metrics(), &global_metrics());
   const auto before = global_metrics().redis_errors.get();
   global_metrics().redis_errors.inc();

@@ -72,7 +72,7 @@ TEST(trim_min_id, nothing_when_the_retention_reaches_before_the_epoch) {
   EXPECT_FALSE(trim_min_id(1000, retention, {group("dispatcher", "999-0")}, "dispatcher"));
 }
 
-TEST(SplitCalls, keeps_calls_within_the_bound_and_items_whole) {
+TEST(split_calls, keeps_calls_within_the_bound_and_items_whole) {
   EXPECT_EQ(split_calls({}, 100), (std::vector<std::size_t>{}));
   EXPECT_EQ(split_calls({10, 10, 10}, 100), (std::vector<std::size_t>{3}));
   EXPECT_EQ(split_calls({40, 40, 40, 40}, 100), (std::vector<std::size_t>{2, 4}));
@@ -82,7 +82,7 @@ TEST(SplitCalls, keeps_calls_within_the_bound_and_items_whole) {
   EXPECT_EQ(split_calls({500}, 100), (std::vector<std::size_t>{1}));
 }
 
-TEST(SplitCalls, ten_thousand_events_fit_in_calls_of_bounded_size) {
+TEST(split_calls, ten_thousand_events_fit_in_calls_of_bounded_size) {
   const std::vector<std::size_t> sizes(10'000, 12);
   const auto ends = split_calls(sizes, 9'991);
   std::size_t begin = 0;

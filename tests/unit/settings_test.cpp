@@ -68,7 +68,7 @@ std::string error_message(const env_lookup& env, const std::optional<std::string
   return "";
 }
 
-TEST(Settings, defaults_match_the_contract) {
+TEST(settings, defaults_match_the_contract) {
   const settings s = load_settings(no_env, std::nullopt, {});
   EXPECT_EQ(s.redis_url, "redis://127.0.0.1:6379/0");
   EXPECT_EQ(s.stream, "lifecycle:events");
@@ -86,14 +86,14 @@ TEST(Settings, defaults_match_the_contract) {
   EXPECT_TRUE(s.admin_token.empty()) << "serve checks the token, not load_settings";
 }
 
-TEST(Settings, consumer_defaults_to_hostname_and_pid) {
+TEST(settings, consumer_defaults_to_hostname_and_pid) {
   const settings s = load_settings(no_env, std::nullopt, {});
   const std::string suffix = "-" + std::to_string(::getpid());
   ASSERT_GT(s.consumer.size(), suffix.size());
   EXPECT_EQ(s.consumer.substr(s.consumer.size() - suffix.size()), suffix);
 }
 
-TEST(Settings, file_overrides_defaults) {
+TEST(settings, file_overrides_defaults) {
   const temp_file file(R"({"request_timeout": "10s", "batch_size": 50, "stream": "s1",
                            "allow_private_targets": true, "retry_schedule": ["1s", "2m"]})");
   const settings s = load_settings(no_env, file.path(), {});
@@ -105,7 +105,7 @@ TEST(Settings, file_overrides_defaults) {
   EXPECT_EQ(s.group, "dispatcher");
 }
 
-TEST(Settings, environment_overrides_file) {
+TEST(settings, environment_overrides_file) {
   const temp_file file(R"({"request_timeout": "10s", "stream": "from-file"})");
   const settings s =
       load_settings(env_of({{"DISPATCHER_REQUEST_TIMEOUT", "20s"}}), file.path(), {});
@@ -113,7 +113,7 @@ TEST(Settings, environment_overrides_file) {
   EXPECT_EQ(s.stream, "from-file");
 }
 
-TEST(Settings, flags_override_environment) {
+TEST(settings, flags_override_environment) {
   const settings s = load_settings(
       env_of({{"DISPATCHER_LISTEN", "127.0.0.1:9000"}, {"DISPATCHER_GROUP", "env-group"}}),
       std::nullopt, {{"listen", "0.0.0.0:9100"}});
@@ -121,12 +121,12 @@ TEST(Settings, flags_override_environment) {
   EXPECT_EQ(s.group, "env-group");
 }
 
-TEST(Settings, empty_environment_variable_counts_as_unset) {
+TEST(settings, empty_environment_variable_counts_as_unset) {
   const settings s = load_settings(env_of({{"DISPATCHER_REQUEST_TIMEOUT", ""}}), std::nullopt, {});
   EXPECT_EQ(s.request_timeout, 15s);
 }
 
-TEST(Settings, every_field_has_an_environment_variable) {
+TEST(settings, every_field_has_an_environment_variable) {
   const temp_file ca("-----BEGIN CERTIFICATE-----\n");
   const settings s = load_settings(env_of({
                                        {"DISPATCHER_REDIS_URL", "redis://redis:6380/2"},
@@ -173,7 +173,7 @@ TEST(Settings, every_field_has_an_environment_variable) {
   EXPECT_EQ(s.log_level, "debug");
 }
 
-TEST(Settings, booleans_accept_common_spellings) {
+TEST(settings, booleans_accept_common_spellings) {
   for (const auto* yes : {"true", "1", "yes", "TRUE"}) {
     EXPECT_TRUE(load_settings(env_of({{"DISPATCHER_ALLOW_PRIVATE_TARGETS", yes}}), std::nullopt, {})
                     .allow_private_targets)
@@ -188,7 +188,7 @@ TEST(Settings, booleans_accept_common_spellings) {
             "DISPATCHER_ALLOW_PRIVATE_TARGETS");
 }
 
-TEST(Settings, each_bad_value_names_its_setting) {
+TEST(settings, each_bad_value_names_its_setting) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"DISPATCHER_REDIS_URL", "http://localhost"},
       {"DISPATCHER_MAX_PAYLOAD", "1023"},
@@ -224,7 +224,7 @@ TEST(Settings, each_bad_value_names_its_setting) {
   }
 }
 
-TEST(Settings, breaker_and_disable_defaults_follow_the_contract) {
+TEST(settings, breaker_and_disable_defaults_follow_the_contract) {
   const settings s = load_settings(no_env, std::nullopt, {});
   EXPECT_EQ(s.breaker_failures, 20u);
   EXPECT_EQ(s.breaker_probe, 30s);
@@ -238,7 +238,7 @@ TEST(Settings, breaker_and_disable_defaults_follow_the_contract) {
   EXPECT_EQ(short_ones.disable_after, 1s);
 }
 
-TEST(Settings, breaker_and_disable_settings_are_checked) {
+TEST(settings, breaker_and_disable_settings_are_checked) {
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
            {"DISPATCHER_BREAKER_FAILURES", "0"},
            {"DISPATCHER_BREAKER_FAILURES", "1000001"},
@@ -253,14 +253,14 @@ TEST(Settings, breaker_and_disable_settings_are_checked) {
   }
 }
 
-TEST(Settings, retry_schedule_allows_at_most_fifty_delays) {
+TEST(settings, retry_schedule_allows_at_most_fifty_delays) {
   std::string fifty = "1s";
   for (int i = 1; i < 50; ++i) fifty += ",1s";
   EXPECT_EQ(failing_env("DISPATCHER_RETRY_SCHEDULE", fifty), "");
   EXPECT_EQ(failing_env("DISPATCHER_RETRY_SCHEDULE", fifty + ",1s"), "DISPATCHER_RETRY_SCHEDULE");
 }
 
-TEST(Settings, limits_are_inclusive) {
+TEST(settings, limits_are_inclusive) {
   EXPECT_EQ(failing_env("DISPATCHER_MAX_PAYLOAD", "1024"), "");
   EXPECT_EQ(failing_env("DISPATCHER_MAX_PAYLOAD", "16777216"), "");
   EXPECT_EQ(failing_env("DISPATCHER_REQUEST_TIMEOUT", "100ms"), "");
@@ -271,13 +271,13 @@ TEST(Settings, limits_are_inclusive) {
   EXPECT_EQ(failing_env("DISPATCHER_DEAD_LETTER_MAX", "100000000"), "");
 }
 
-TEST(Settings, empty_stream_or_group_is_refused) {
+TEST(settings, empty_stream_or_group_is_refused) {
   // Only a file or a flag can make them empty: an empty variable means "unset".
   EXPECT_EQ(failing_setting(no_env, std::nullopt, {{"stream", ""}}), "DISPATCHER_STREAM");
   EXPECT_EQ(failing_setting(no_env, std::nullopt, {{"group", ""}}), "DISPATCHER_GROUP");
 }
 
-TEST(Settings, error_says_where_the_value_came_from) {
+TEST(settings, error_says_where_the_value_came_from) {
   const std::string from_flag =
       error_message(no_env, std::nullopt, {{"request_timeout", "10 seconds"}});
   EXPECT_NE(from_flag.find("DISPATCHER_REQUEST_TIMEOUT"), std::string::npos) << from_flag;
@@ -288,14 +288,14 @@ TEST(Settings, error_says_where_the_value_came_from) {
   EXPECT_NE(from_env.find("environment"), std::string::npos) << from_env;
 }
 
-TEST(Settings, secrets_are_not_echoed_in_errors) {
+TEST(settings, secrets_are_not_echoed_in_errors) {
   const std::string message = error_message(
       env_of({{"DISPATCHER_REDIS_URL", "redis://:hunter2@host:99999"}}), std::nullopt, {});
   EXPECT_NE(message.find("DISPATCHER_REDIS_URL"), std::string::npos);
   EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
 }
 
-TEST(Settings, tokens_need_sixteen_characters) {
+TEST(settings, tokens_need_sixteen_characters) {
   for (const auto* name : {"DISPATCHER_ADMIN_TOKEN", "DISPATCHER_METRICS_TOKEN"}) {
     EXPECT_EQ(failing_env(name, "fifteen-chars-x"), name);
     EXPECT_EQ(failing_env(name, "sixteen-chars-xx"), "");
@@ -309,7 +309,7 @@ TEST(Settings, tokens_need_sixteen_characters) {
   EXPECT_EQ(failing_setting(no_env, file.path(), {}), "DISPATCHER_METRICS_TOKEN");
 }
 
-TEST(Settings, tokens_must_be_sendable_in_a_header) {
+TEST(settings, tokens_must_be_sendable_in_a_header) {
   EXPECT_EQ(failing_env("DISPATCHER_ADMIN_TOKEN", "sixteen chars xxx"), "DISPATCHER_ADMIN_TOKEN");
   EXPECT_EQ(failing_env("DISPATCHER_ADMIN_TOKEN", "sixteen-chars-xx\n"), "DISPATCHER_ADMIN_TOKEN");
   EXPECT_EQ(failing_env("DISPATCHER_ADMIN_TOKEN", "sixteen-chars-xx\x01"),
@@ -318,7 +318,7 @@ TEST(Settings, tokens_must_be_sendable_in_a_header) {
             "DISPATCHER_ADMIN_TOKEN");
 }
 
-TEST(Settings, encryption_key_is_base64_of_exactly_32_bytes) {
+TEST(settings, encryption_key_is_base64_of_exactly_32_bytes) {
   // 32 bytes of 'k' in base64.
   const std::string good = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=";
   EXPECT_EQ(
@@ -337,14 +337,14 @@ TEST(Settings, encryption_key_is_base64_of_exactly_32_bytes) {
   EXPECT_EQ(failing_setting(no_env, file.path(), {}), "DISPATCHER_ENCRYPTION_KEY");
 }
 
-TEST(Settings, unknown_config_file_key_is_named) {
+TEST(settings, unknown_config_file_key_is_named) {
   const temp_file file(R"({"request_timout": "10s"})");
   const std::string message = error_message(no_env, file.path(), {});
   EXPECT_NE(message.find("request_timout"), std::string::npos) << message;
   EXPECT_EQ(failing_setting(no_env, file.path(), {}), "--config");
 }
 
-TEST(Settings, config_file_must_be_a_json_object) {
+TEST(settings, config_file_must_be_a_json_object) {
   const temp_file not_json("request_timeout = 10s");
   EXPECT_EQ(failing_setting(no_env, not_json.path(), {}), "--config");
   const temp_file array("[1, 2]");
@@ -352,7 +352,7 @@ TEST(Settings, config_file_must_be_a_json_object) {
   EXPECT_EQ(failing_setting(no_env, std::string("/nonexistent/dispatcher.json"), {}), "--config");
 }
 
-TEST(Settings, bad_value_in_config_file_names_the_setting) {
+TEST(settings, bad_value_in_config_file_names_the_setting) {
   const temp_file file(R"({"batch_size": "many"})");
   EXPECT_EQ(failing_setting(no_env, file.path(), {}), "DISPATCHER_BATCH_SIZE");
   const temp_file wrong_type(R"({"listen": {"host": "x"}})");
@@ -361,11 +361,11 @@ TEST(Settings, bad_value_in_config_file_names_the_setting) {
   EXPECT_EQ(failing_setting(no_env, negative.path(), {}), "DISPATCHER_MAX_IN_FLIGHT");
 }
 
-TEST(Settings, unknown_flag_is_refused) {
+TEST(settings, unknown_flag_is_refused) {
   EXPECT_EQ(failing_setting(no_env, std::nullopt, {{"no_such_setting", "1"}}), "--no-such-setting");
 }
 
-TEST(Settings, redis_url_with_host_only_uses_defaults) {
+TEST(settings, redis_url_with_host_only_uses_defaults) {
   const redis_address a = parse_redis_url("redis://cache.internal");
   EXPECT_EQ(a.host, "cache.internal");
   EXPECT_EQ(a.port, 6379);
@@ -373,7 +373,7 @@ TEST(Settings, redis_url_with_host_only_uses_defaults) {
   EXPECT_EQ(a.db, 0);
 }
 
-TEST(Settings, redis_url_with_every_part) {
+TEST(settings, redis_url_with_every_part) {
   const redis_address a = parse_redis_url("redis://:s%40cret@10.0.0.5:6380/3");
   EXPECT_EQ(a.host, "10.0.0.5");
   EXPECT_EQ(a.port, 6380);
@@ -381,7 +381,7 @@ TEST(Settings, redis_url_with_every_part) {
   EXPECT_EQ(a.db, 3);
 }
 
-TEST(Settings, redis_url_default_user_and_ipv6) {
+TEST(settings, redis_url_default_user_and_ipv6) {
   const redis_address a = parse_redis_url("redis://default:pw@[::1]:7000/");
   EXPECT_EQ(a.host, "::1");
   EXPECT_EQ(a.port, 7000);
@@ -389,7 +389,7 @@ TEST(Settings, redis_url_default_user_and_ipv6) {
   EXPECT_EQ(a.db, 0);
 }
 
-TEST(Settings, redis_url_bad_forms_are_refused) {
+TEST(settings, redis_url_bad_forms_are_refused) {
   for (const auto* url : {"", "localhost:6379", "http://localhost", "rediss://localhost",
                           "redis://", "redis://host:0", "redis://host:70000", "redis://host/x",
                           "redis://host/1/2", "redis://host?db=1", "redis://alice:pw@host"}) {
@@ -402,7 +402,7 @@ TEST(Settings, redis_url_bad_forms_are_refused) {
   }
 }
 
-TEST(Settings, host_port_forms) {
+TEST(settings, host_port_forms) {
   EXPECT_EQ(parse_host_port("127.0.0.1:8080")->host, "127.0.0.1");
   EXPECT_EQ(parse_host_port("127.0.0.1:8080")->port, 8080);
   EXPECT_EQ(parse_host_port("[::1]:0")->host, "::1");
@@ -414,7 +414,7 @@ TEST(Settings, host_port_forms) {
 
 // -- issue 14: zero durations, unknown variables, the settings in effect ----------------
 
-TEST(Settings, a_zero_duration_must_be_positive_not_malformed) {
+TEST(settings, a_zero_duration_must_be_positive_not_malformed) {
   for (const auto* name :
        {"DISPATCHER_REQUEST_TIMEOUT", "DISPATCHER_RETENTION", "DISPATCHER_POLL_INTERVAL"}) {
     for (const auto* zero : {"0s", "0", "0ms", "00m"}) {
@@ -442,7 +442,7 @@ TEST(Settings, a_zero_duration_must_be_positive_not_malformed) {
             std::string::npos);
 }
 
-TEST(Settings, shutdown_timeout_may_be_zero) {
+TEST(settings, shutdown_timeout_may_be_zero) {
   EXPECT_EQ(load_settings(env_of({{"DISPATCHER_SHUTDOWN_TIMEOUT", "0s"}}), std::nullopt, {})
                 .shutdown_timeout,
             0ms);
@@ -456,7 +456,7 @@ std::vector<std::string> warnings(const environment& env) {
   return out;
 }
 
-TEST(Settings, a_misspelt_variable_is_warned_about_with_the_setting_it_meant) {
+TEST(settings, a_misspelt_variable_is_warned_about_with_the_setting_it_meant) {
   EXPECT_EQ(warnings({{"DISPATCHER_ALLOW_PRIVATE_TARGET", "true"}}),
             std::vector<std::string>{"unknown setting DISPATCHER_ALLOW_PRIVATE_TARGET; did you "
                                      "mean DISPATCHER_ALLOW_PRIVATE_TARGETS?"});
@@ -481,7 +481,7 @@ TEST(Settings, a_misspelt_variable_is_warned_about_with_the_setting_it_meant) {
   }
 }
 
-TEST(Settings, an_unknown_variable_close_to_nothing_is_still_named) {
+TEST(settings, an_unknown_variable_close_to_nothing_is_still_named) {
   EXPECT_EQ(warnings({{"DISPATCHER_COLOUR", "blue"}}),
             std::vector<std::string>{"unknown setting DISPATCHER_COLOUR; it is ignored"});
   // An empty one too: the name is wrong whatever its value.
@@ -490,7 +490,7 @@ TEST(Settings, an_unknown_variable_close_to_nothing_is_still_named) {
   EXPECT_TRUE(unknown_variables({{"DISPATCHER_MA", "1"}})[0].suggestions.empty());
 }
 
-TEST(Settings, the_closest_setting_is_offered_and_ties_are_all_named) {
+TEST(settings, the_closest_setting_is_offered_and_ties_are_all_named) {
   // A prefix of both DISPATCHER_RETENTION and DISPATCHER_RETRY_SCHEDULE: the nearer wins.
   EXPECT_EQ(unknown_variables({{"DISPATCHER_RET", "1"}})[0].suggestions,
             std::vector<std::string>{"DISPATCHER_RETENTION"});
@@ -499,7 +499,7 @@ TEST(Settings, the_closest_setting_is_offered_and_ties_are_all_named) {
             "unknown setting DISPATCHER_X; did you mean DISPATCHER_A or DISPATCHER_B?");
 }
 
-TEST(Settings, known_and_foreign_variables_are_not_warned_about) {
+TEST(settings, known_and_foreign_variables_are_not_warned_about) {
   environment env{{"PATH", "/usr/bin"},
                   {"HOME", "/root"},
                   {"DISPATCHER_URL", "http://x"},
@@ -532,7 +532,7 @@ std::string shown(const settings& s, const std::string& name) {
   return {};
 }
 
-TEST(Settings, the_settings_in_effect_show_every_value_but_the_secrets) {
+TEST(settings, the_settings_in_effect_show_every_value_but_the_secrets) {
   const settings s = load_settings(
       env_of({{"DISPATCHER_REDIS_URL", "redis://:hunter2-password@cache.internal:6380/2"},
               {"DISPATCHER_ADMIN_TOKEN", "admin-token-value-0123"},
@@ -568,7 +568,7 @@ TEST(Settings, the_settings_in_effect_show_every_value_but_the_secrets) {
   EXPECT_EQ(shown(plain, "redis_url"), "redis://127.0.0.1:6379/0");
 }
 
-TEST(Settings, url_credentials_are_masked) {
+TEST(settings, url_credentials_are_masked) {
   EXPECT_EQ(mask_url_credentials("redis://:pw@host:6379/0"), "redis://:***@host:6379/0");
   EXPECT_EQ(mask_url_credentials("redis://default:pw@[::1]:7000"),
             "redis://default:***@[::1]:7000");

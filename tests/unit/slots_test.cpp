@@ -17,7 +17,7 @@ void start_n(slots& s, std::size_t n, const std::string& prefix) {
   for (std::size_t i = 0; i < n; ++i) s.start(prefix + std::to_string(i), {"tok", "ep"});
 }
 
-TEST(Slots, room_counts_running_attempts_and_grants) {
+TEST(slots, room_counts_running_attempts_and_grants) {
   slots s(10);
   EXPECT_EQ(s.room(), 10u);
   EXPECT_EQ(s.reserve(3), 3u);
@@ -31,7 +31,7 @@ TEST(Slots, room_counts_running_attempts_and_grants) {
   EXPECT_EQ(s.reserve(1), 0u);
 }
 
-TEST(Slots, the_in_flight_bound_holds_across_any_sequence_of_grants_claims_and_finishes) {
+TEST(slots, the_in_flight_bound_holds_across_any_sequence_of_grants_claims_and_finishes) {
   constexpr std::size_t bound = 16;
   slots s(bound);
   std::mt19937 random(7);  // fixed: the same walk every run
@@ -84,7 +84,7 @@ TEST(Slots, the_in_flight_bound_holds_across_any_sequence_of_grants_claims_and_f
   }
 }
 
-TEST(Slots, unused_reserved_slots_return_on_adopt) {
+TEST(slots, unused_reserved_slots_return_on_adopt) {
   slots s(8);
   ASSERT_EQ(s.reserve(8), 8u);
   EXPECT_EQ(s.room(), 0u);
@@ -96,7 +96,7 @@ TEST(Slots, unused_reserved_slots_return_on_adopt) {
   EXPECT_EQ(s.begin_claim(unlimited), 5u);
 }
 
-TEST(Slots, a_claim_cut_short_by_the_bound_wakes_the_loop_when_a_slot_frees) {
+TEST(slots, a_claim_cut_short_by_the_bound_wakes_the_loop_when_a_slot_frees) {
   slots s(4);
   ASSERT_EQ(s.begin_claim(unlimited), 4u);
   start_n(s, 4, "c");
@@ -110,7 +110,7 @@ TEST(Slots, a_claim_cut_short_by_the_bound_wakes_the_loop_when_a_slot_frees) {
   EXPECT_EQ(s.begin_claim(unlimited), 1u);
 }
 
-TEST(Slots, a_claim_that_took_the_whole_room_counts_as_cut_short) {
+TEST(slots, a_claim_that_took_the_whole_room_counts_as_cut_short) {
   slots s(4);
   ASSERT_EQ(s.begin_claim(unlimited), 4u);
   start_n(s, 4, "c");
@@ -118,7 +118,7 @@ TEST(Slots, a_claim_that_took_the_whole_room_counts_as_cut_short) {
   EXPECT_TRUE(s.finish("c1").claim_loop);
 }
 
-TEST(Slots, a_claim_short_of_due_work_or_capped_below_the_room_is_not_woken_by_finishes) {
+TEST(slots, a_claim_short_of_due_work_or_capped_below_the_room_is_not_woken_by_finishes) {
   slots s(8);
   ASSERT_EQ(s.begin_claim(unlimited), 8u);
   start_n(s, 2, "a");
@@ -132,7 +132,7 @@ TEST(Slots, a_claim_short_of_due_work_or_capped_below_the_room_is_not_woken_by_f
   EXPECT_FALSE(s.finish("b0").claim_loop);  // ...so no wake is needed for a slot
 }
 
-TEST(Slots, a_claim_pass_with_room_forgets_that_the_last_one_was_cut_short) {
+TEST(slots, a_claim_pass_with_room_forgets_that_the_last_one_was_cut_short) {
   slots s(4);
   ASSERT_EQ(s.begin_claim(unlimited), 4u);
   start_n(s, 4, "c");
@@ -144,7 +144,7 @@ TEST(Slots, a_claim_pass_with_room_forgets_that_the_last_one_was_cut_short) {
   EXPECT_FALSE(s.finish("c1").claim_loop);
 }
 
-TEST(Slots, an_unused_grant_wakes_a_loop_waiting_for_room) {
+TEST(slots, an_unused_grant_wakes_a_loop_waiting_for_room) {
   slots s(4);
   ASSERT_EQ(s.reserve(2), 2u);
   ASSERT_EQ(s.begin_claim(unlimited), 2u);
@@ -155,7 +155,7 @@ TEST(Slots, an_unused_grant_wakes_a_loop_waiting_for_room) {
   EXPECT_FALSE(s.poll_wait());
 }
 
-TEST(Slots, a_fully_used_grant_or_a_loop_not_short_of_room_is_not_woken_by_adopt) {
+TEST(slots, a_fully_used_grant_or_a_loop_not_short_of_room_is_not_woken_by_adopt) {
   slots s(4);
   ASSERT_EQ(s.reserve(2), 2u);
   ASSERT_EQ(s.begin_claim(unlimited), 2u);
@@ -172,7 +172,7 @@ TEST(Slots, a_fully_used_grant_or_a_loop_not_short_of_room_is_not_woken_by_adopt
   EXPECT_TRUE(idle.poll_wait());
 }
 
-TEST(Slots, a_room_waiter_is_released_exactly_when_enough_room_is_free) {
+TEST(slots, a_room_waiter_is_released_exactly_when_enough_room_is_free) {
   slots s(4);
   start_n(s, 4, "r");
   ASSERT_TRUE(s.wait_for_room(2));
@@ -183,7 +183,7 @@ TEST(Slots, a_room_waiter_is_released_exactly_when_enough_room_is_free) {
   EXPECT_FALSE(s.finish("r2").room_waiter);  // nobody waits any more
 }
 
-TEST(Slots, a_room_waiter_counts_grants_as_taken) {
+TEST(slots, a_room_waiter_counts_grants_as_taken) {
   slots s(4);
   start_n(s, 2, "r");
   ASSERT_EQ(s.reserve(2), 2u);
@@ -192,7 +192,7 @@ TEST(Slots, a_room_waiter_counts_grants_as_taken) {
   EXPECT_TRUE(s.finish("r1").room_waiter);
 }
 
-TEST(Slots, a_room_wait_asks_for_at_least_one_slot_and_at_most_the_bound) {
+TEST(slots, a_room_wait_asks_for_at_least_one_slot_and_at_most_the_bound) {
   slots s(4);
   start_n(s, 4, "r");
   ASSERT_TRUE(s.wait_for_room(0));  // zero would never wait; one slot is the least
@@ -208,7 +208,7 @@ TEST(Slots, a_room_wait_asks_for_at_least_one_slot_and_at_most_the_bound) {
   EXPECT_EQ(s.end_room_wait(), 4u);
 }
 
-TEST(Slots, draining_stops_new_claims_and_reserves_and_ends_every_wait) {
+TEST(slots, draining_stops_new_claims_and_reserves_and_ends_every_wait) {
   slots s(4);
   start_n(s, 4, "r");
   ASSERT_TRUE(s.wait_for_room(2));
@@ -225,7 +225,7 @@ TEST(Slots, draining_stops_new_claims_and_reserves_and_ends_every_wait) {
   EXPECT_EQ(s.in_flight(), 2u);  // attempts already running go on
 }
 
-TEST(Slots, a_wake_before_the_poll_wait_is_not_lost) {
+TEST(slots, a_wake_before_the_poll_wait_is_not_lost) {
   slots s(4);
   EXPECT_TRUE(s.poll_wait());
   EXPECT_TRUE(s.wake().claim_loop);
@@ -234,7 +234,7 @@ TEST(Slots, a_wake_before_the_poll_wait_is_not_lost) {
   EXPECT_TRUE(s.poll_wait());  // once
 }
 
-TEST(Slots, running_leases_are_kept_for_handing_back_and_forgotten_when_finished) {
+TEST(slots, running_leases_are_kept_for_handing_back_and_forgotten_when_finished) {
   slots s(4);
   s.start("d1", {"inst:1", "ep_a"});
   s.start("d2", {"inst:2", "ep_b"});
@@ -246,7 +246,7 @@ TEST(Slots, running_leases_are_kept_for_handing_back_and_forgotten_when_finished
   EXPECT_EQ(s.in_flight(), 1u);
 }
 
-TEST(RecordOutbox, batches_cap_at_the_batch_size_and_keep_order) {
+TEST(record_outbox, batches_cap_at_the_batch_size_and_keep_order) {
   record_outbox<int> out;
   for (int i = 1; i <= 7; ++i) out.push(i);
   EXPECT_EQ(out.take(3), (std::vector<int>{1, 2, 3}));
@@ -259,7 +259,7 @@ TEST(RecordOutbox, batches_cap_at_the_batch_size_and_keep_order) {
   EXPECT_TRUE(out.empty());
 }
 
-TEST(RecordOutbox, a_record_wakes_the_writer_only_when_no_write_is_in_flight) {
+TEST(record_outbox, a_record_wakes_the_writer_only_when_no_write_is_in_flight) {
   record_outbox<int> out;
   EXPECT_TRUE(out.push(1));  // the writer may be waiting for records
   (void)out.take(10);
@@ -269,7 +269,7 @@ TEST(RecordOutbox, a_record_wakes_the_writer_only_when_no_write_is_in_flight) {
   EXPECT_TRUE(out.push(4));
 }
 
-TEST(RecordOutbox, the_writer_ends_only_once_closed_and_empty) {
+TEST(record_outbox, the_writer_ends_only_once_closed_and_empty) {
   record_outbox<int> out;
   EXPECT_FALSE(out.finished());  // empty but open: the writer waits for records
   out.push(1);
@@ -280,7 +280,7 @@ TEST(RecordOutbox, the_writer_ends_only_once_closed_and_empty) {
   EXPECT_TRUE(out.finished());
 }
 
-TEST(RecordOutbox, a_drain_waits_for_the_write_in_flight) {
+TEST(record_outbox, a_drain_waits_for_the_write_in_flight) {
   record_outbox<int> out;
   EXPECT_TRUE(out.settled());
   out.push(1);

@@ -18,12 +18,12 @@ const std::string other = "whsec_" + base64_encode("another secret of 24 bytes")
 const std::string body = R"({"event":"account.connection.created"})";
 constexpr std::int64_t now = 1700000000;
 
-TEST(Verify, what_we_sign_verifies) {
+TEST(verify, what_we_sign_verifies) {
   const auto header = standard_signature(secret, "evt_1", now, body);
   EXPECT_TRUE(verify_standard(secret, "evt_1", std::to_string(now), header, body, now).ok());
 }
 
-TEST(Verify, one_matching_signature_of_several_is_enough) {
+TEST(verify, one_matching_signature_of_several_is_enough) {
   const std::vector<std::string> secrets{other, secret};
   const auto header = standard_signature_header(secrets, "evt_1", now, body);
   EXPECT_TRUE(verify_standard(secret, "evt_1", std::to_string(now), header, body, now).ok());
@@ -31,7 +31,7 @@ TEST(Verify, one_matching_signature_of_several_is_enough) {
       verify_standard(secret, "evt_1", std::to_string(now), "v1a,xyz " + header, body, now).ok());
 }
 
-TEST(Verify, a_tampered_body_id_or_wrong_secret_fails) {
+TEST(verify, a_tampered_body_id_or_wrong_secret_fails) {
   const auto header = standard_signature(secret, "evt_1", now, body);
   const auto ts = std::to_string(now);
   EXPECT_EQ(verify_standard(secret, "evt_1", ts, header, body + " ", now).reason,
@@ -40,7 +40,7 @@ TEST(Verify, a_tampered_body_id_or_wrong_secret_fails) {
   EXPECT_FALSE(verify_standard(other, "evt_1", ts, header, body, now).ok());
 }
 
-TEST(Verify, the_timestamp_must_be_within_the_tolerance) {
+TEST(verify, the_timestamp_must_be_within_the_tolerance) {
   const auto old_ts = now - 301;
   const auto header = standard_signature(secret, "evt_1", old_ts, body);
   EXPECT_EQ(verify_standard(secret, "evt_1", std::to_string(old_ts), header, body, now).reason,
@@ -54,7 +54,7 @@ TEST(Verify, the_timestamp_must_be_within_the_tolerance) {
             "webhook-timestamp is not a number of seconds");
 }
 
-TEST(Verify, missing_headers_are_named) {
+TEST(verify, missing_headers_are_named) {
   EXPECT_EQ(verify_standard(secret, "", "1", "v1,x", body, now).reason, "no webhook-id header");
   EXPECT_EQ(verify_standard(secret, "a", "", "v1,x", body, now).reason,
             "no webhook-timestamp header");
@@ -63,7 +63,7 @@ TEST(Verify, missing_headers_are_named) {
             "the secret is not of the form whsec_<base64>");
 }
 
-TEST(Verify, chift_signatures_verify_in_any_case) {
+TEST(verify, chift_signatures_verify_in_any_case) {
   auto sig = chift_signature(secret, body);
   EXPECT_TRUE(verify_chift(secret, sig, body).ok());
   for (auto& c : sig) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
