@@ -21,7 +21,7 @@ std::string error_body(const std::string& message) {
   return R"({"error":{"code":"conflict","message":")" + message + R"("}})";
 }
 
-TEST(AdminAnswers, the_api_is_the_flag_then_the_variable_then_the_local_default) {
+TEST(admin_answers, the_api_is_the_flag_then_the_variable_then_the_local_default) {
   auto a = admin_api_from(std::nullopt, env_of({{"DISPATCHER_ADMIN_TOKEN", "t"}}));
   ASSERT_TRUE(std::holds_alternative<admin_api_address>(a));
   EXPECT_EQ(std::get<admin_api_address>(a).url, "http://127.0.0.1:8080");
@@ -35,7 +35,7 @@ TEST(AdminAnswers, the_api_is_the_flag_then_the_variable_then_the_local_default)
   EXPECT_EQ(flagged.name(), "the admin API at http://b:2");
 }
 
-TEST(AdminAnswers, no_token_or_a_bad_url_is_a_sentence) {
+TEST(admin_answers, no_token_or_a_bad_url_is_a_sentence) {
   EXPECT_EQ(std::get<std::string>(admin_api_from(std::nullopt, env_of({}))),
             "DISPATCHER_ADMIN_TOKEN is not set");
   const auto env = env_of({{"DISPATCHER_ADMIN_TOKEN", "t"}});
@@ -44,28 +44,28 @@ TEST(AdminAnswers, no_token_or_a_bad_url_is_a_sentence) {
   EXPECT_EQ(std::get<std::string>(admin_api_from("ftp://x", env)).rfind("DISPATCHER_URL: ", 0), 0u);
 }
 
-TEST(AdminAnswers, an_id_cannot_change_the_path_it_is_put_in) {
+TEST(admin_answers, an_id_cannot_change_the_path_it_is_put_in) {
   EXPECT_EQ(path_segment("dlv_0123-abc.~_"), "dlv_0123-abc.~_");
   EXPECT_EQ(path_segment("../admin?x=1#y"), "..%2Fadmin%3Fx%3D1%23y");
   EXPECT_EQ(path_segment("1700000000000-0"), "1700000000000-0");
   EXPECT_EQ(path_segment("a b\n"), "a%20b%0A");
 }
 
-TEST(AdminAnswers, the_apis_own_error_message_or_the_body_cut_short) {
+TEST(admin_answers, the_apis_own_error_message_or_the_body_cut_short) {
   EXPECT_EQ(api_error_text(error_body("it is running")), "it is running");
   EXPECT_EQ(api_error_text("plain text"), "plain text");
   EXPECT_EQ(api_error_text(R"({"error":"flat"})"), R"({"error":"flat"})");
   EXPECT_EQ(api_error_text(std::string(300, 'x')), std::string(200, 'x') + "...");
 }
 
-TEST(AdminAnswers, control_characters_cannot_reach_the_terminal) {
+TEST(admin_answers, control_characters_cannot_reach_the_terminal) {
   EXPECT_EQ(printable("a\x1b[2Jb\r\n\x7f"
                       "c"),
             "a [2Jb   c");
   EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");
 }
 
-TEST(AdminAnswers, the_replay_body_carries_only_the_filters_given) {
+TEST(admin_answers, the_replay_body_carries_only_the_filters_given) {
   replay_options o;
   EXPECT_EQ(replay_request_body(o), (nlohmann::json{{"status", "failed"}, {"dry_run", false}}));
   o.endpoint = "ep_1";
@@ -86,7 +86,7 @@ TEST(AdminAnswers, the_replay_body_carries_only_the_filters_given) {
                                                     {"until", "1700000000"}}));
 }
 
-TEST(AdminAnswers, replaying_one_delivery) {
+TEST(admin_answers, replaying_one_delivery) {
   const auto queued = replay_one_outcome("dlv_1", {202, "{}"}, api);
   EXPECT_EQ(queued.exit_code, 0);
   EXPECT_EQ(queued.out, "replayed delivery dlv_1: queued for one new attempt\n");
@@ -103,14 +103,14 @@ TEST(AdminAnswers, replaying_one_delivery) {
             api + " refused the replay (401): bad token");
 }
 
-TEST(AdminAnswers, a_bulk_replay_by_endpoint_first_checks_it_exists) {
+TEST(admin_answers, a_bulk_replay_by_endpoint_first_checks_it_exists) {
   EXPECT_FALSE(endpoint_check_failure("ep_1", {200, "{}"}, api));
   EXPECT_EQ(*endpoint_check_failure("ep_x", {404, ""}, api), "endpoint ep_x does not exist");
   EXPECT_EQ(*endpoint_check_failure("ep_1", {500, error_body("down")}, api),
             api + " refused to show endpoint ep_1 (500): down");
 }
 
-TEST(AdminAnswers, the_count_of_a_dry_run) {
+TEST(admin_answers, the_count_of_a_dry_run) {
   EXPECT_EQ(matched_count({200, R"({"matched":12,"queued":0})"}), 12);
   EXPECT_EQ(matched_count({200, R"({"queued":0})"}), std::nullopt);
   EXPECT_EQ(matched_count({200, R"({"matched":"12"})"}), std::nullopt);
@@ -118,7 +118,7 @@ TEST(AdminAnswers, the_count_of_a_dry_run) {
   EXPECT_EQ(matched_count({200, "not json"}), std::nullopt);
 }
 
-TEST(AdminAnswers, a_bulk_replay_prints_the_counts) {
+TEST(admin_answers, a_bulk_replay_prints_the_counts) {
   EXPECT_EQ(replay_outcome(false, {200, R"({"matched":3,"queued":2})"}, api).out,
             "matched 3 deliveries, queued 2\n");
   EXPECT_EQ(replay_outcome(true, {200, R"({"matched":3,"queued":0})"}, api).out,
@@ -131,7 +131,7 @@ TEST(AdminAnswers, a_bulk_replay_prints_the_counts) {
             api + " answered 200 without a JSON object");
 }
 
-TEST(AdminAnswers, a_retry_body_holds_one_corrected_event) {
+TEST(admin_answers, a_retry_body_holds_one_corrected_event) {
   const auto body = retry_body_from(R"({"type":"x"})", "fix.json");
   EXPECT_EQ(std::get<nlohmann::json>(body), (nlohmann::json{{"payload", {{"type", "x"}}}}));
   EXPECT_EQ(std::get<std::string>(retry_body_from("[1]", "standard input")),
@@ -140,12 +140,12 @@ TEST(AdminAnswers, a_retry_body_holds_one_corrected_event) {
   EXPECT_TRUE(std::holds_alternative<std::string>(retry_body_from(R"({"a":1,"a":2})", "f")));
 }
 
-TEST(AdminAnswers, the_list_target_pages_with_the_cursor) {
+TEST(admin_answers, the_list_target_pages_with_the_cursor) {
   EXPECT_EQ(dead_letters_list_target(50, std::nullopt), "/v1/dead-letters?limit=50");
   EXPECT_EQ(dead_letters_list_target(5, "170-0"), "/v1/dead-letters?limit=5&cursor=170-0");
 }
 
-TEST(AdminAnswers, deleting_and_retrying_a_dead_letter) {
+TEST(admin_answers, deleting_and_retrying_a_dead_letter) {
   EXPECT_EQ(dead_letter_delete_outcome("1-0", {204, ""}, api).out, "deleted dead letter 1-0\n");
   EXPECT_EQ(*dead_letter_delete_outcome("1-0", {404, ""}, api).failure, "no dead letter 1-0");
   EXPECT_EQ(*dead_letter_delete_outcome("1-0", {503, error_body("busy")}, api).failure,
@@ -162,7 +162,7 @@ TEST(AdminAnswers, deleting_and_retrying_a_dead_letter) {
   EXPECT_EQ(*dead_letter_retry_outcome("1-0", {404, ""}, api).failure, "no dead letter 1-0");
 }
 
-TEST(AdminAnswers, the_list_shows_each_letter_and_how_to_go_on) {
+TEST(admin_answers, the_list_shows_each_letter_and_how_to_go_on) {
   const std::string body = R"({"data":[{"id":"2-0","at":"2026-11-29T10:00:00Z","source_id":"1-0",)"
                            R"("error":"not JSON","payload":"x\u001b[2Jy"}],"next_cursor":"2-0"})";
   const auto listed = dead_letters_list_outcome(1, {200, body}, api);

@@ -153,14 +153,14 @@ class fake_store final : public store {
   }
 };
 
-class AdminRoutes : public ::testing::Test {
+class admin_routes : public ::testing::Test {
  protected:
-  AdminRoutes() {
+  admin_routes() {
     settings_.admin_token = std::string(token);
     saved_scheduler_run_ = obs::global_metrics().last_scheduler_run_unix.get();
     obs::global_metrics().last_scheduler_run_unix.set(now_ms / 1000);
   }
-  ~AdminRoutes() override {
+  ~admin_routes() override {
     obs::global_metrics().last_scheduler_run_unix.set(saved_scheduler_run_);
   }
 
@@ -232,7 +232,7 @@ std::string event_payload(std::string_view id = "") {
 
 // --- the error document, one shape for the routes and the server ---
 
-TEST(AdminErrorBody, has_code_and_message_and_the_field_only_when_given) {
+TEST(admin_error_body, has_code_and_message_and_the_field_only_when_given) {
   EXPECT_EQ(error_body("internal", "internal error"),
             R"({"error":{"code":"internal","message":"internal error"}})");
   EXPECT_EQ(json::parse(error_body("invalid_parameter", "bad", "limit"))["error"]["field"],
@@ -243,7 +243,7 @@ TEST(AdminErrorBody, has_code_and_message_and_the_field_only_when_given) {
   EXPECT_EQ(r.body, error_body("validation_error", "m", "f"));
 }
 
-TEST(AdminErrorBody, text_that_is_not_utf8_is_replaced_rather_than_thrown_on) {
+TEST(admin_error_body, text_that_is_not_utf8_is_replaced_rather_than_thrown_on) {
   std::string body;
   EXPECT_NO_THROW(body = error_body("invalid_parameter", "unknown parameter '\xff'", "\xff"));
   EXPECT_NO_THROW(json::parse(body));
@@ -251,7 +251,7 @@ TEST(AdminErrorBody, text_that_is_not_utf8_is_replaced_rather_than_thrown_on) {
 
 // --- authorisation, health, documents ---
 
-TEST_F(AdminRoutes, v1_needs_the_bearer_token_and_asks_the_store_nothing_without_it) {
+TEST_F(admin_routes, v1_needs_the_bearer_token_and_asks_the_store_nothing_without_it) {
   request req;
   req.method = "GET";
   req.path = "/v1/endpoints";
@@ -265,7 +265,7 @@ TEST_F(AdminRoutes, v1_needs_the_bearer_token_and_asks_the_store_nothing_without
   EXPECT_EQ(store_.calls, std::vector<std::string>{"list_endpoints"});
 }
 
-TEST_F(AdminRoutes, metrics_needs_its_own_token_only_when_one_is_set) {
+TEST_F(admin_routes, metrics_needs_its_own_token_only_when_one_is_set) {
   request req;
   req.method = "GET";
   req.path = "/metrics";
@@ -279,7 +279,7 @@ TEST_F(AdminRoutes, metrics_needs_its_own_token_only_when_one_is_set) {
   EXPECT_FALSE(routes_.authorize("/healthz", ""));
 }
 
-TEST_F(AdminRoutes, healthz_openapi_and_unknown_paths) {
+TEST_F(admin_routes, healthz_openapi_and_unknown_paths) {
   auto health = call("GET", "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.body, R"({"status":"ok"})");
@@ -296,7 +296,7 @@ TEST_F(AdminRoutes, healthz_openapi_and_unknown_paths) {
   }
 }
 
-TEST_F(AdminRoutes, readyz_names_what_is_not_ready) {
+TEST_F(admin_routes, readyz_names_what_is_not_ready) {
   const auto reason = [&] {
     auto r = call("GET", "/readyz");
     EXPECT_EQ(r.status, body_of(r)["status"] == "ready" ? 200 : 503);
@@ -319,7 +319,7 @@ TEST_F(AdminRoutes, readyz_names_what_is_not_ready) {
 
 // --- endpoints ---
 
-TEST_F(AdminRoutes, create_saves_the_endpoint_and_answers_it_with_its_secret) {
+TEST_F(admin_routes, create_saves_the_endpoint_and_answers_it_with_its_secret) {
   auto r = call("POST", "/v1/endpoints", R"({"url":"https://example.com/hook"})");
   ASSERT_EQ(r.status, 201) << r.body;
   const auto b = body_of(r);
@@ -330,7 +330,7 @@ TEST_F(AdminRoutes, create_saves_the_endpoint_and_answers_it_with_its_secret) {
   EXPECT_EQ(store_.calls, std::vector<std::string>{"save_endpoint"});
 }
 
-TEST_F(AdminRoutes, create_refuses_bad_bodies_before_asking_the_store) {
+TEST_F(admin_routes, create_refuses_bad_bodies_before_asking_the_store) {
   auto not_json = call("POST", "/v1/endpoints", "{");
   EXPECT_EQ(not_json.status, 400);
   EXPECT_EQ(error_of(not_json).first, "invalid_json");
@@ -346,7 +346,7 @@ TEST_F(AdminRoutes, create_refuses_bad_bodies_before_asking_the_store) {
   EXPECT_EQ(failed.body, unavailable_body());
 }
 
-TEST_F(AdminRoutes, list_pages_by_cursor_and_checks_its_parameters_first) {
+TEST_F(admin_routes, list_pages_by_cursor_and_checks_its_parameters_first) {
   add_endpoint("ep_c");
   add_endpoint("ep_b");
   add_endpoint("ep_a");
@@ -373,7 +373,7 @@ TEST_F(AdminRoutes, list_pages_by_cursor_and_checks_its_parameters_first) {
   EXPECT_EQ(call("GET", "/v1/endpoints").body, unavailable_body());
 }
 
-TEST_F(AdminRoutes, an_endpoint_id_of_the_wrong_shape_is_404_without_a_lookup) {
+TEST_F(admin_routes, an_endpoint_id_of_the_wrong_shape_is_404_without_a_lookup) {
   for (const auto* path : {"/v1/endpoints/ep_", "/v1/endpoints/ep_A", "/v1/endpoints/x:ep_a",
                            "/v1/endpoints/ep_a:b/recover"}) {
     auto r = call("GET", path);
@@ -385,7 +385,7 @@ TEST_F(AdminRoutes, an_endpoint_id_of_the_wrong_shape_is_404_without_a_lookup) {
   EXPECT_EQ(store_.calls, std::vector<std::string>{"get_endpoint"});
 }
 
-TEST_F(AdminRoutes, get_patch_and_delete_one_endpoint) {
+TEST_F(admin_routes, get_patch_and_delete_one_endpoint) {
   add_endpoint("ep_a", false);
   auto got = call("GET", "/v1/endpoints/ep_a");
   EXPECT_EQ(got.status, 200);
@@ -414,7 +414,7 @@ TEST_F(AdminRoutes, get_patch_and_delete_one_endpoint) {
   EXPECT_EQ(call("GET", "/v1/endpoints/ep_a").body, unavailable_body());
 }
 
-TEST_F(AdminRoutes, recover_replays_the_endpoints_failed_deliveries_once_it_is_enabled) {
+TEST_F(admin_routes, recover_replays_the_endpoints_failed_deliveries_once_it_is_enabled) {
   add_endpoint("ep_a", false);
   auto refused = call("POST", "/v1/endpoints/ep_a/recover");
   EXPECT_EQ(refused.status, 409);
@@ -438,7 +438,7 @@ TEST_F(AdminRoutes, recover_replays_the_endpoints_failed_deliveries_once_it_is_e
   EXPECT_EQ(call("POST", "/v1/endpoints/ep_a/recover").status, 503);
 }
 
-TEST_F(AdminRoutes, rotate_keeps_the_old_secret_signing_through_the_grace_period) {
+TEST_F(admin_routes, rotate_keeps_the_old_secret_signing_through_the_grace_period) {
   const auto old_secret = add_endpoint("ep_a").secret;
   auto r = call("POST", "/v1/endpoints/ep_a/secret/rotate");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -459,7 +459,7 @@ TEST_F(AdminRoutes, rotate_keeps_the_old_secret_signing_through_the_grace_period
 
 // --- events ---
 
-TEST_F(AdminRoutes, publish_appends_a_new_event_and_answers_its_id) {
+TEST_F(admin_routes, publish_appends_a_new_event_and_answers_its_id) {
   auto r = call("POST", "/v1/events", event_payload("key-1"));
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(r.body, R"({"id":"key-1"})");
@@ -471,7 +471,7 @@ TEST_F(AdminRoutes, publish_appends_a_new_event_and_answers_its_id) {
   EXPECT_TRUE(generated["id"].get<std::string>().starts_with("evt_api_")) << generated;
 }
 
-TEST_F(AdminRoutes, an_event_id_accepted_before_is_a_duplicate_and_not_appended) {
+TEST_F(admin_routes, an_event_id_accepted_before_is_a_duplicate_and_not_appended) {
   store_.seen.insert("key-1");
   auto r = call("POST", "/v1/events", event_payload("key-1"));
   EXPECT_EQ(r.status, 202);
@@ -479,7 +479,7 @@ TEST_F(AdminRoutes, an_event_id_accepted_before_is_a_duplicate_and_not_appended)
   EXPECT_TRUE(store_.appended.empty());
 }
 
-TEST_F(AdminRoutes, publish_refuses_invalid_and_oversized_events_and_reports_storage) {
+TEST_F(admin_routes, publish_refuses_invalid_and_oversized_events_and_reports_storage) {
   auto invalid = call("POST", "/v1/events", R"({"event":"x"})");
   EXPECT_EQ(invalid.status, 422);
   EXPECT_EQ(error_of(invalid).first, "invalid_event");
@@ -494,7 +494,7 @@ TEST_F(AdminRoutes, publish_refuses_invalid_and_oversized_events_and_reports_sto
   EXPECT_EQ(call("GET", "/v1/events").status, 405);
 }
 
-TEST_F(AdminRoutes, get_event_checks_the_id_then_answers_the_record) {
+TEST_F(admin_routes, get_event_checks_the_id_then_answers_the_record) {
   store_.events["key-1"] = {{"id", "key-1"}, {"deliveries", json::array()}};
   auto r = call("GET", "/v1/events/key-1");
   EXPECT_EQ(r.status, 200);
@@ -511,7 +511,7 @@ TEST_F(AdminRoutes, get_event_checks_the_id_then_answers_the_record) {
 
 // --- deliveries ---
 
-TEST_F(AdminRoutes, list_deliveries_passes_the_parsed_filter_and_refuses_unknown_ones) {
+TEST_F(admin_routes, list_deliveries_passes_the_parsed_filter_and_refuses_unknown_ones) {
   store_.delivery_list = {{"data", json::array({{{"id", delivery}}})}, {"next_cursor", nullptr}};
   auto r = call("GET", "/v1/deliveries", "", {{"status", "failed"}, {"endpoint_id", "ep_a"}});
   EXPECT_EQ(r.status, 200);
@@ -528,7 +528,7 @@ TEST_F(AdminRoutes, list_deliveries_passes_the_parsed_filter_and_refuses_unknown
   EXPECT_EQ(call("GET", "/v1/deliveries").status, 503);
 }
 
-TEST_F(AdminRoutes, get_delivery_checks_the_id_shape_first) {
+TEST_F(admin_routes, get_delivery_checks_the_id_shape_first) {
   store_.deliveries[std::string(delivery)] = {{"id", delivery}};
   EXPECT_EQ(call("GET", "/v1/deliveries/" + std::string(delivery)).status, 200);
   store_.calls.clear();
@@ -543,7 +543,7 @@ TEST_F(AdminRoutes, get_delivery_checks_the_id_shape_first) {
   EXPECT_EQ(call("GET", "/v1/deliveries/" + std::string(delivery) + "/attempts").status, 404);
 }
 
-TEST_F(AdminRoutes, retry_one_answers_the_requeued_delivery_or_why_not) {
+TEST_F(admin_routes, retry_one_answers_the_requeued_delivery_or_why_not) {
   const std::string path = "/v1/deliveries/" + std::string(delivery) + "/retry";
   store_.deliveries[std::string(delivery)] = {{"id", delivery}, {"status", "pending"}};
   store_.requeue_outcomes[std::string(delivery)] = "queued";
@@ -574,7 +574,7 @@ TEST_F(AdminRoutes, retry_one_answers_the_requeued_delivery_or_why_not) {
   EXPECT_EQ(call("POST", path).status, 503);
 }
 
-TEST_F(AdminRoutes, bulk_retry_queues_or_counts_the_matching_deliveries) {
+TEST_F(admin_routes, bulk_retry_queues_or_counts_the_matching_deliveries) {
   auto queued = call("POST", "/v1/deliveries/retry", R"({"endpoint_id":"ep_a"})");
   EXPECT_EQ(queued.status, 202);
   EXPECT_EQ(queued.body, R"({"matched":5,"queued":4})");
@@ -597,7 +597,7 @@ ingest::dead_letter letter(std::string id, std::string payload, std::string sour
   return {std::move(id), std::move(payload), "field 'event' is required", std::move(source_id)};
 }
 
-TEST_F(AdminRoutes, dead_letters_list_renders_the_page_and_its_cursor) {
+TEST_F(admin_routes, dead_letters_list_renders_the_page_and_its_cursor) {
   store_.dead_letters = {letter("1700000000002-0", "{}"), letter("1700000000001-0", "x")};
   store_.dead_letter_next = "1700000000001-0";
   auto r = body_of(call("GET", "/v1/dead-letters", "", {{"limit", "2"}}));
@@ -614,7 +614,7 @@ TEST_F(AdminRoutes, dead_letters_list_renders_the_page_and_its_cursor) {
   EXPECT_EQ(call("GET", "/v1/dead-letters").status, 503);
 }
 
-TEST_F(AdminRoutes, one_dead_letter_is_read_and_deleted_by_its_stream_id_only) {
+TEST_F(admin_routes, one_dead_letter_is_read_and_deleted_by_its_stream_id_only) {
   store_.dead_letters = {letter("1700000000001-0", "x")};
   EXPECT_EQ(call("GET", "/v1/dead-letters/1700000000001-0").status, 200);
   store_.calls.clear();
@@ -632,7 +632,7 @@ TEST_F(AdminRoutes, one_dead_letter_is_read_and_deleted_by_its_stream_id_only) {
   EXPECT_EQ(call("GET", "/v1/dead-letters/1700000000001-0").status, 404);
 }
 
-TEST_F(AdminRoutes, retrying_a_dead_letter_publishes_it_under_its_entry_id_then_removes_it) {
+TEST_F(admin_routes, retrying_a_dead_letter_publishes_it_under_its_entry_id_then_removes_it) {
   store_.dead_letters = {letter("1700000000001-0", event_payload(), "1699999999999-0")};
   auto r = call("POST", "/v1/dead-letters/1700000000001-0/retry");
   ASSERT_EQ(r.status, 202) << r.body;
@@ -644,7 +644,7 @@ TEST_F(AdminRoutes, retrying_a_dead_letter_publishes_it_under_its_entry_id_then_
                                                     "remove_dead_letter"}));
 }
 
-TEST_F(AdminRoutes, a_dead_letter_retried_twice_is_a_duplicate_and_still_removed) {
+TEST_F(admin_routes, a_dead_letter_retried_twice_is_a_duplicate_and_still_removed) {
   store_.dead_letters = {letter("1700000000001-0", event_payload(), "1699999999999-0")};
   store_.seen.insert("evt_1699999999999-0");
   auto r = call("POST", "/v1/dead-letters/1700000000001-0/retry");
@@ -653,7 +653,7 @@ TEST_F(AdminRoutes, a_dead_letter_retried_twice_is_a_duplicate_and_still_removed
   EXPECT_TRUE(store_.dead_letters.empty());
 }
 
-TEST_F(AdminRoutes, a_dead_letter_stays_when_its_payload_is_still_invalid_or_publishing_fails) {
+TEST_F(admin_routes, a_dead_letter_stays_when_its_payload_is_still_invalid_or_publishing_fails) {
   store_.dead_letters = {letter("1700000000001-0", R"({"event":"x"})")};
   auto invalid = call("POST", "/v1/dead-letters/1700000000001-0/retry");
   EXPECT_EQ(invalid.status, 422);
@@ -677,7 +677,7 @@ TEST_F(AdminRoutes, a_dead_letter_stays_when_its_payload_is_still_invalid_or_pub
 
 // --- connections ---
 
-TEST_F(AdminRoutes, a_connection_and_a_consumers_connections) {
+TEST_F(admin_routes, a_connection_and_a_consumers_connections) {
   store_.connections[std::string(uuid)] = {{"connectionid", uuid}};
   EXPECT_EQ(call("GET", "/v1/connections/" + std::string(uuid)).status, 200);
   EXPECT_EQ(call("GET", "/v1/connections/not-a-uuid").body,
@@ -699,7 +699,7 @@ TEST_F(AdminRoutes, a_connection_and_a_consumers_connections) {
   EXPECT_EQ(call("GET", path).status, 503);
 }
 
-TEST_F(AdminRoutes, a_store_that_throws_fails_the_request_for_the_server_to_answer_500) {
+TEST_F(admin_routes, a_store_that_throws_fails_the_request_for_the_server_to_answer_500) {
   store_.throws = true;
   EXPECT_THROW(call("GET", "/v1/endpoints"), std::runtime_error);
 }

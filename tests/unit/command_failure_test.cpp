@@ -17,7 +17,7 @@ std::string say(failed_step step, failure_kind kind, std::string detail = {},
   return failure_sentence({step, kind, std::move(detail)}, server, "localhost", 1s);
 }
 
-TEST(CommandFailure, a_lookup_names_the_host) {
+TEST(command_failure, a_lookup_names_the_host) {
   EXPECT_EQ(say(failed_step::lookup, failure_kind::timed_out),
             "the lookup of localhost did not answer within 1s");
   EXPECT_EQ(say(failed_step::lookup, failure_kind::unknown_host), "cannot resolve host localhost");
@@ -25,14 +25,14 @@ TEST(CommandFailure, a_lookup_names_the_host) {
             "cannot resolve host localhost: temporary failure in name resolution");
 }
 
-TEST(CommandFailure, a_connect_names_the_server) {
+TEST(command_failure, a_connect_names_the_server) {
   EXPECT_EQ(say(failed_step::connect, failure_kind::timed_out),
             "Redis at 127.0.0.1:6379 did not accept the connection within 1s");
   EXPECT_EQ(say(failed_step::connect, failure_kind::other, "Connection refused", api),
             "cannot connect to the admin API at http://localhost:8080: connection refused");
 }
 
-TEST(CommandFailure, a_redis_command_that_fails) {
+TEST(command_failure, a_redis_command_that_fails) {
   EXPECT_EQ(say(failed_step::command, failure_kind::timed_out),
             "Redis at 127.0.0.1:6379 did not answer within 1s");
   EXPECT_EQ(say(failed_step::command, failure_kind::closed),
@@ -41,7 +41,7 @@ TEST(CommandFailure, a_redis_command_that_fails) {
             "lost the connection to Redis at 127.0.0.1:6379: bad message");
 }
 
-TEST(CommandFailure, an_http_exchange_that_fails) {
+TEST(command_failure, an_http_exchange_that_fails) {
   EXPECT_EQ(say(failed_step::request, failure_kind::timed_out, {}, api),
             api + " did not answer within 1s");
   EXPECT_EQ(say(failed_step::answer, failure_kind::timed_out, {}, api),
@@ -56,7 +56,7 @@ TEST(CommandFailure, an_http_exchange_that_fails) {
             api + " sent an answer that is not HTTP: bad version");
 }
 
-TEST(CommandFailure, the_timeout_is_written_like_every_duration) {
+TEST(command_failure, the_timeout_is_written_like_every_duration) {
   EXPECT_EQ(failure_sentence({failed_step::command, failure_kind::timed_out, {}}, redis, "h", 30s),
             "Redis at 127.0.0.1:6379 did not answer within 30s");
   EXPECT_EQ(
@@ -64,20 +64,20 @@ TEST(CommandFailure, the_timeout_is_written_like_every_duration) {
       "Redis at 127.0.0.1:6379 did not answer within 250ms");
 }
 
-TEST(CommandFailure, redis_is_named_by_address_with_ipv6_in_brackets) {
+TEST(command_failure, redis_is_named_by_address_with_ipv6_in_brackets) {
   EXPECT_EQ(redis_server_name("127.0.0.1", 6379), "Redis at 127.0.0.1:6379");
   EXPECT_EQ(redis_server_name("::1", 7000), "Redis at [::1]:7000");
   EXPECT_EQ(redis_server_name("cache.internal", 6380), "Redis at cache.internal:6380");
 }
 
-TEST(CommandFailure, a_refused_handshake_says_which_setting_is_wrong) {
+TEST(command_failure, a_refused_handshake_says_which_setting_is_wrong) {
   EXPECT_EQ(refused_handshake_sentence("AUTH", redis, 0),
             "Redis at 127.0.0.1:6379 refused the password");
   EXPECT_EQ(refused_handshake_sentence("SELECT", redis, 3),
             "cannot select database 3 on Redis at 127.0.0.1:6379");
 }
 
-TEST(CommandFailure, only_the_first_letter_is_lowered) {
+TEST(command_failure, only_the_first_letter_is_lowered) {
   EXPECT_EQ(lowercase_first("Connection refused"), "connection refused");
   EXPECT_EQ(lowercase_first(""), "");
   EXPECT_EQ(lowercase_first("already"), "already");

@@ -29,13 +29,13 @@ std::string packed(delivery_status status, std::int64_t created_at_ms) {
   return pack(d);
 }
 
-TEST(EventDeliveries, asks_for_every_delivery_field_of_the_event_in_its_bucket) {
+TEST(event_deliveries, asks_for_every_delivery_field_of_the_event_in_its_bucket) {
   std::string wire;
   event_deliveries_command("bucket:key", event_with({"dlv_a", "dlv_b"})).append_to(wire);
   EXPECT_EQ(wire, "*4\r\n$5\r\nHMGET\r\n$10\r\nbucket:key\r\n$7\r\nd:dlv_a\r\n$7\r\nd:dlv_b\r\n");
 }
 
-TEST(EventDeliveries, reads_them_in_the_events_order_leaving_out_gone_and_damaged_ones) {
+TEST(event_deliveries, reads_them_in_the_events_order_leaving_out_gone_and_damaged_ones) {
   const auto event = event_with({"dlv_a", "dlv_b", "dlv_c", "dlv_d"});
   const auto reply = array_reply({string_reply(packed(delivery_status::failed, 2)), redis::reply{},
                                   string_reply("not a record"),
@@ -49,7 +49,7 @@ TEST(EventDeliveries, reads_them_in_the_events_order_leaving_out_gone_and_damage
   EXPECT_EQ(read[1].record.status, delivery_status::pending);
 }
 
-TEST(EventDeliveries, a_reply_of_another_length_is_read_only_as_far_as_both_go) {
+TEST(event_deliveries, a_reply_of_another_length_is_read_only_as_far_as_both_go) {
   const auto event = event_with({"dlv_a", "dlv_b"});
   const auto longer = array_reply({string_reply(packed(delivery_status::failed, 1)),
                                    string_reply(packed(delivery_status::failed, 2)),

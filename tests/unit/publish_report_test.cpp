@@ -13,7 +13,7 @@ const std::string valid =
     R"("connectionid":"c9f0f895-fb98-4b91-8c3a-1d2e3f4a5b6c","status":"active",)"
     R"("created":1700000000})";
 
-TEST(PublishReport, a_valid_event_is_added_a_blank_line_skipped_a_bad_one_rejected) {
+TEST(publish_report, a_valid_event_is_added_a_blank_line_skipped_a_bad_one_rejected) {
   EXPECT_EQ(line_problem(valid, 65536), std::nullopt);
   EXPECT_EQ(line_problem("", 65536), "");
   EXPECT_EQ(line_problem(" \t\r", 65536), "");
@@ -25,7 +25,7 @@ TEST(PublishReport, a_valid_event_is_added_a_blank_line_skipped_a_bad_one_reject
   EXPECT_TRUE(line_problem(valid, valid.size() - 1).value_or("").size() > 0);
 }
 
-TEST(PublishReport, each_line_says_what_became_of_it_and_the_summary_counts) {
+TEST(publish_report, each_line_says_what_became_of_it_and_the_summary_counts) {
   publish_report report;
   EXPECT_EQ(report.added_line(1, "1700000000000-0"), "line 1: added 1700000000000-0\n");
   EXPECT_EQ(report.rejected_line(2, "field 'consumerid' must be a UUID"),
@@ -37,7 +37,7 @@ TEST(PublishReport, each_line_says_what_became_of_it_and_the_summary_counts) {
             "line 5: Redis error: OOM command not allowed\n");
 }
 
-TEST(PublishReport, every_line_added_exits_0) {
+TEST(publish_report, every_line_added_exits_0) {
   publish_report report;
   EXPECT_EQ(report.summary(), "0 added, 0 rejected\n");
   EXPECT_EQ(report.exit_code(), 0);
@@ -45,7 +45,7 @@ TEST(PublishReport, every_line_added_exits_0) {
   EXPECT_EQ(report.exit_code(), 0);
 }
 
-TEST(PublishReport, a_redis_failure_says_which_lines_were_not_added) {
+TEST(publish_report, a_redis_failure_says_which_lines_were_not_added) {
   publish_report report;
   report.added_line(1, "1-0");
   report.added_line(2, "1-1");

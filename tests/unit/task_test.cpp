@@ -42,7 +42,7 @@ std::pair<std::optional<T>, std::exception_ptr> run(task<T> t) {
   return out;
 }
 
-TEST(Task, is_lazy_and_hands_its_value_to_the_awaiting_coroutine) {
+TEST(task, is_lazy_and_hands_its_value_to_the_awaiting_coroutine) {
   int started = 0;
   auto t = sum_of_two(started);
   EXPECT_EQ(started, 0);
@@ -52,14 +52,14 @@ TEST(Task, is_lazy_and_hands_its_value_to_the_awaiting_coroutine) {
   EXPECT_EQ(value, 42);
 }
 
-TEST(Task, an_exception_reaches_the_awaiting_coroutine) {
+TEST(task, an_exception_reaches_the_awaiting_coroutine) {
   auto [value, error] = run(fails());
   EXPECT_FALSE(value);
   ASSERT_TRUE(error);
   EXPECT_THROW(std::rethrow_exception(error), std::runtime_error);
 }
 
-TEST(Task, nested_tasks_return_through_every_level) {
+TEST(task, nested_tasks_return_through_every_level) {
   auto [value, error] = run(countdown(1000));
   EXPECT_FALSE(error);
   EXPECT_EQ(value, 1000);
