@@ -10,7 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string redis = "Redis at 127.0.0.1:6379";
-const std::string api = "the admin API at http://localhost:8080";
+const std::string local_api = "the admin API at http://localhost:8080";
 
 std::string say(failed_step step, failure_kind kind, std::string detail = {},
                 const std::string& server = redis) {
@@ -28,7 +28,7 @@ TEST(command_failure, a_lookup_names_the_host) {
 TEST(command_failure, a_connect_names_the_server) {
   EXPECT_EQ(say(failed_step::connect, failure_kind::timed_out),
             "Redis at 127.0.0.1:6379 did not accept the connection within 1s");
-  EXPECT_EQ(say(failed_step::connect, failure_kind::other, "Connection refused", api),
+  EXPECT_EQ(say(failed_step::connect, failure_kind::other, "Connection refused", local_api),
             "cannot connect to the admin API at http://localhost:8080: connection refused");
 }
 
@@ -42,18 +42,18 @@ TEST(command_failure, a_redis_command_that_fails) {
 }
 
 TEST(command_failure, an_http_exchange_that_fails) {
-  EXPECT_EQ(say(failed_step::request, failure_kind::timed_out, {}, api),
-            api + " did not answer within 1s");
-  EXPECT_EQ(say(failed_step::answer, failure_kind::timed_out, {}, api),
-            api + " did not answer within 1s");
-  EXPECT_EQ(say(failed_step::request, failure_kind::closed, {}, api),
-            api + " closed the connection without answering");
-  EXPECT_EQ(say(failed_step::answer, failure_kind::closed, {}, api),
-            api + " closed the connection without answering");
-  EXPECT_EQ(say(failed_step::request, failure_kind::other, "Network is unreachable", api),
-            "lost the connection to " + api + ": network is unreachable");
-  EXPECT_EQ(say(failed_step::answer, failure_kind::other, "Bad version", api),
-            api + " sent an answer that is not HTTP: bad version");
+  EXPECT_EQ(say(failed_step::request, failure_kind::timed_out, {}, local_api),
+            local_api + " did not answer within 1s");
+  EXPECT_EQ(say(failed_step::answer, failure_kind::timed_out, {}, local_api),
+            local_api + " did not answer within 1s");
+  EXPECT_EQ(say(failed_step::request, failure_kind::closed, {}, local_api),
+            local_api + " closed the connection without answering");
+  EXPECT_EQ(say(failed_step::answer, failure_kind::closed, {}, local_api),
+            local_api + " closed the connection without answering");
+  EXPECT_EQ(say(failed_step::request, failure_kind::other, "Network is unreachable", local_api),
+            "lost the connection to " + local_api + ": network is unreachable");
+  EXPECT_EQ(say(failed_step::answer, failure_kind::other, "Bad version", local_api),
+            local_api + " sent an answer that is not HTTP: bad version");
 }
 
 TEST(command_failure, the_timeout_is_written_like_every_duration) {
