@@ -1,0 +1,88 @@
+// The reader's pacing per endpoint (read_pace.hpp): pure state, no I/O.
+#include "dispatcher/delivery/read_pace.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dispatcher::delivery {
+
+namespace {
+
+// An endpoint's share follows the batches read: half the last one, half what came before,
+// so one odd batch neither hides an endpoint nor makes it dominate. Below this it is
+// forgotten (an endpoint no longer matched, or deleted).
+constexpr double forget_share = 0.01;
+
+}  // namespace
+
+read_pace::read_pace(std::size_t endpoint_limit, std::size_t batch_max)
+    : limit_(std::max<std::size_t>(endpoint_limit, 1)),
+      batch_(std::max<std::size_t>(batch_max, 1)) {}
+
+void read_pace::started(const std::string& endpoint) {
+  ++in_flight_[endpoint];
+}
+
+bool read_pace::released(const std::string& endpoint, time_point now) {
+  auto it = in_flight_.find(endpoint);
+  if (it != in_flight_.end() && --it->second == 0) in_flight_.erase(it);
+  if (wanted_ == 0) return false;
+  // Only this endpoint's room changed, so only its own answer can have reached the wait.
+  const auto share = share_.find(endpoint);
+  return share != share_.end() && events_for(share->second, room(endpoint, now)) >= wanted_;
+}
+
+void read_pace::observe(std::size_t events,
+                        const std::unordered_map<std::string, std::size_t>& matched,
+                        const std::vector<std::string>& queued, time_point until) {
+  for (const auto& endpoint : queued) full_until_[endpoint] = until;
+  if (events == 0) return;
+  for (auto& [endpoint, share] : share_) share /= 2;
+  for (const auto& [endpoint, count] : matched) {
+    share_[endpoint] += static_cast<double>(count) / static_cast<double>(events) / 2;
+  }
+  std::erase_if(share_, [](const auto& s) { return s.second < forget_share; });
+}
+
+std::size_t read_pace::room(const std::string& endpoint, time_point now) const {
+  if (auto full = full_until_.find(endpoint); full != full_until_.end() && now < full->second) {
+    return 0;
+  }
+  const auto busy = in_flight(endpoint);
+  return busy < limit_ ? limit_ - busy : 0;
+}
+
+std::size_t read_pace::events_for(double share, std::size_t free) const {
+  const double events = std::floor(static_cast<double>(free) / share);
+  return events >= static_cast<double>(batch_) ? batch_ : static_cast<std::size_t>(events);
+}
+
+std::size_t read_pace::readable(time_point now) const {
+  // Nothing matched lately: no endpoint to wait for.
+  if (share_.empty()) return batch_;
+  std::size_t most = 0;
+  for (const auto& [endpoint, share] : share_) {
+    most = std::max(most, events_for(share, room(endpoint, now)));
+    if (most == batch_) break;
+  }
+  return most;
+}
+
+bool read_pace::must_wait(time_point now) {
+  std::size_t idle = 0;  // what the endpoints could take with every slot free
+  for (const auto& [endpoint, share] : share_) idle = std::max(idle, events_for(share, limit_));
+  const std::size_t wanted = share_.empty() ? 1 : std::max<std::size_t>(1, idle / 4);
+  if (readable(now) >= wanted) {
+    wanted_ = 0;
+    return false;
+  }
+  wanted_ = wanted;
+  return true;
+}
+
+std::size_t read_pace::in_flight(const std::string& endpoint) const {
+  const auto it = in_flight_.find(endpoint);
+  return it == in_flight_.end() ? 0 : it->second;
+}
+
+}  // namespace dispatcher::delivery
