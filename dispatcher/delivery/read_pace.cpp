@@ -15,9 +15,11 @@ constexpr double forget_share = 0.01;
 
 }  // namespace
 
-read_pace::read_pace(std::size_t endpoint_limit, std::size_t batch_max)
+read_pace::read_pace(std::size_t endpoint_limit, std::size_t batch_max,
+                     std::chrono::steady_clock::duration probe_every)
     : limit_(std::max<std::size_t>(endpoint_limit, 1)),
-      batch_(std::max<std::size_t>(batch_max, 1)) {}
+      batch_(std::max<std::size_t>(batch_max, 1)),
+      probe_every_(probe_every) {}
 
 void read_pace::started(const std::string& endpoint) {
   ++in_flight_[endpoint];
@@ -34,14 +36,24 @@ bool read_pace::released(const std::string& endpoint, time_point now) {
 
 void read_pace::observe(std::size_t events,
                         const std::unordered_map<std::string, std::size_t>& matched,
-                        const std::vector<std::string>& queued, time_point until) {
+                        const std::vector<std::string>& queued, time_point until,
+                        std::size_t endpoints) {
+  probing_ = false;
   for (const auto& endpoint : queued) full_until_[endpoint] = until;
-  if (events == 0) return;
-  for (auto& [endpoint, share] : share_) share /= 2;
-  for (const auto& [endpoint, count] : matched) {
-    share_[endpoint] += static_cast<double>(count) / static_cast<double>(events) / 2;
+  // Marks long past are dropped, so endpoints that are gone do not pile up.
+  std::erase_if(full_until_, [&](const auto& f) { return f.second + probe_every_ < until; });
+  if (events > 0) {
+    for (auto& [endpoint, share] : share_) share /= 2;
+    for (const auto& [endpoint, count] : matched) {
+      const double now_share = static_cast<double>(count) / static_cast<double>(events);
+      // A newly matched endpoint starts at its share, not half of it: reading twice what
+      // it can take would queue the rest at once.
+      auto [it, fresh] = share_.try_emplace(endpoint, now_share);
+      if (!fresh) it->second += now_share / 2;
+    }
+    std::erase_if(share_, [](const auto& s) { return s.second < forget_share; });
   }
-  std::erase_if(share_, [](const auto& s) { return s.second < forget_share; });
+  others_ = endpoints > share_.size();
 }
 
 std::size_t read_pace::room(const std::string& endpoint, time_point now) const {
@@ -59,7 +71,7 @@ std::size_t read_pace::events_for(double share, std::size_t free) const {
 
 std::size_t read_pace::readable(time_point now) const {
   // Nothing matched lately: no endpoint to wait for.
-  if (share_.empty()) return batch_;
+  if (share_.empty() || probing_) return batch_;
   std::size_t most = 0;
   for (const auto& [endpoint, share] : share_) {
     most = std::max(most, events_for(share, room(endpoint, now)));
@@ -72,8 +84,11 @@ bool read_pace::must_wait(time_point now) {
   std::size_t idle = 0;  // what the endpoints could take with every slot free
   for (const auto& [endpoint, share] : share_) idle = std::max(idle, events_for(share, limit_));
   const std::size_t wanted = share_.empty() ? 1 : std::max<std::size_t>(1, idle / 4);
-  if (readable(now) >= wanted) {
-    wanted_ = 0;
+  wanted_ = 0;
+  if (readable(now) >= wanted) return false;
+  if (others_ && now >= next_probe_) {
+    probing_ = true;
+    next_probe_ = now + probe_every_;
     return false;
   }
   wanted_ = wanted;

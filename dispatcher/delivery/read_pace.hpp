@@ -15,6 +15,12 @@
 // ingest script queued for anyway (full through other instances, rate-limited, an open
 // circuit, work due before) count as full until `until`, so the reader reads for them at
 // most once per poll interval.
+//
+// The stream is one queue: a run of events for a full endpoint hides whatever follows it.
+// When other endpoints exist that the recent events did not go to, the reader may read one
+// whole batch per poll interval anyway (a probe), so their events behind such a run are
+// reached: a full endpoint's due queue then grows at most by a batch per poll interval,
+// where it grew as fast as the stream could be read before.
 #pragma once
 
 #include <chrono>
@@ -32,7 +38,8 @@ class read_pace {
 
   /// `endpoint_limit`: DISPATCHER_ENDPOINT_CONCURRENCY; `batch_max`: the most events one
   /// read takes (DISPATCHER_BATCH_SIZE).
-  read_pace(std::size_t endpoint_limit, std::size_t batch_max);
+  read_pace(std::size_t endpoint_limit, std::size_t batch_max,
+            std::chrono::steady_clock::duration probe_every);
 
   /// An attempt to `endpoint` started in this process.
   void started(const std::string& endpoint);
@@ -42,9 +49,9 @@ class read_pace {
 
   /// A batch of `events` was read; `matched` counts each endpoint's deliveries in it and
   /// `queued` names the endpoints the ingest script queued deliveries for, which count as
-  /// full until `until`.
+  /// full until `until`; `endpoints`: how many endpoints events can go to now (enabled).
   void observe(std::size_t events, const std::unordered_map<std::string, std::size_t>& matched,
-               const std::vector<std::string>& queued, time_point until);
+               const std::vector<std::string>& queued, time_point until, std::size_t endpoints);
 
   /// Events the reader may read now (at most batch_max; 0: wait).
   std::size_t readable(time_point now) const;
@@ -68,6 +75,10 @@ class read_pace {
   std::unordered_map<std::string, double> share_;  // deliveries per event read, lately
   std::unordered_map<std::string, time_point> full_until_;
   std::size_t wanted_ = 0;  // what the waiting reader waits for; 0: nobody waits
+  std::chrono::steady_clock::duration probe_every_;
+  bool others_ = false;   // endpoints exist that recent events did not go to
+  bool probing_ = false;  // the next read is a probe: a whole batch
+  time_point next_probe_{};
 };
 
 }  // namespace dispatcher::delivery

@@ -77,7 +77,7 @@ scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, ht
       record_timer_(executor),
       room_timer_(executor),
       slots_(settings.max_in_flight),
-      pace_(settings.endpoint_concurrency, settings.batch_size),
+      pace_(settings.endpoint_concurrency, settings.batch_size, settings.poll_interval),
       random_(std::random_device{}()) {
   obs::global_metrics().attempts.set_cap(settings.metrics_endpoints);
 }
@@ -140,9 +140,9 @@ std::size_t scheduler::readable() const {
 
 void scheduler::observe_read(std::size_t events,
                              const std::unordered_map<std::string, std::size_t>& matched,
-                             const std::vector<std::string>& queued_for) {
+                             const std::vector<std::string>& queued_for, std::size_t endpoints) {
   pace_.observe(events, matched, queued_for,
-                std::chrono::steady_clock::now() + settings_.poll_interval);
+                std::chrono::steady_clock::now() + settings_.poll_interval, endpoints);
 }
 
 void scheduler::release_recorded(const std::vector<redis::completion>& records) {

@@ -65,9 +65,10 @@ class scheduler {
   /// (delivery/read_pace); ask after async_wait_for_room.
   std::size_t readable() const;
   /// A batch of `events` was ingested: each endpoint's deliveries in it, and the endpoints
-  /// the ingest script queued deliveries for (they count as full for a poll interval).
+  /// the ingest script queued deliveries for (they count as full for a poll interval),
+  /// and how many endpoints are enabled.
   void observe_read(std::size_t events, const std::unordered_map<std::string, std::size_t>& matched,
-                    const std::vector<std::string>& queued_for);
+                    const std::vector<std::string>& queued_for, std::size_t endpoints);
 
   /// Stops claiming, lets in-flight attempts finish until the deadline, hands the leases
   /// of those still running back to the queue so another instance takes them, and writes

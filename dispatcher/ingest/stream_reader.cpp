@@ -318,7 +318,9 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       queued = queued || reply->queued;
       for (auto& endpoint : reply->queued_for) queued_for.push_back(std::move(endpoint));
     }
-    scheduler_.observe_read(todo.size(), per_endpoint, queued_for);
+    std::size_t enabled = 0;
+    for (const auto& [id, ep] : *snapshot) enabled += ep.enabled ? 1 : 0;
+    scheduler_.observe_read(todo.size(), per_endpoint, queued_for, enabled);
     m.deliveries_created.inc(created);
     if (queued) scheduler_.wake();
     scheduler_.adopt(std::move(leased), grant);

@@ -19,17 +19,15 @@ void start_n(read_pace& p, const std::string& endpoint, std::size_t n) {
 }
 
 TEST(ReadPace, nothing_matched_yet_reads_whole_batches) {
-  read_pace p(16, 100);
+  read_pace p(16, 100, 100ms);
   EXPECT_EQ(p.readable(t0), 100u);
   EXPECT_FALSE(p.must_wait(t0));
 }
 
 TEST(ReadPace, one_endpoint_reads_only_what_its_free_slots_take) {
-  read_pace p(16, 100);
-  p.observe(10, {{"a", 10}}, {}, t0);
-  p.observe(10, {{"a", 10}}, {}, t0);
-  p.observe(10, {{"a", 10}}, {}, t0);  // every event goes to a: share near 1
-  EXPECT_EQ(p.readable(t0), 18u) << "at a share of 7/8, 16 free slots take 18 events";
+  read_pace p(16, 100, 100ms);
+  p.observe(10, {{"a", 10}}, {}, t0, 1);  // every event goes to a
+  EXPECT_EQ(p.readable(t0), 16u);
   start_n(p, "a", 16);
   EXPECT_EQ(p.readable(t0), 0u);
   EXPECT_TRUE(p.must_wait(t0));
@@ -44,8 +42,8 @@ TEST(ReadPace, one_endpoint_reads_only_what_its_free_slots_take) {
 }
 
 TEST(ReadPace, a_full_endpoint_does_not_stop_reading_for_one_with_room) {
-  read_pace p(16, 100);
-  p.observe(10, {{"slow", 10}, {"fast", 10}}, {}, t0);  // both take every event
+  read_pace p(16, 100, 100ms);
+  p.observe(10, {{"slow", 10}, {"fast", 10}}, {}, t0, 2);  // both take every event
   start_n(p, "slow", 16);
   EXPECT_GT(p.readable(t0), 0u);
   EXPECT_FALSE(p.must_wait(t0));
@@ -58,8 +56,8 @@ TEST(ReadPace, a_full_endpoint_does_not_stop_reading_for_one_with_room) {
 }
 
 TEST(ReadPace, an_endpoint_the_script_queued_for_counts_as_full_until_the_time_given) {
-  read_pace p(16, 100);
-  p.observe(10, {{"a", 10}}, {"a"}, t0 + 100ms);  // rate-limited, circuit open, ...
+  read_pace p(16, 100, 100ms);
+  p.observe(10, {{"a", 10}}, {"a"}, t0 + 100ms, 1);  // rate-limited, circuit open, ...
   EXPECT_EQ(p.readable(t0), 0u);
   EXPECT_TRUE(p.must_wait(t0 + 99ms));
   EXPECT_FALSE(p.must_wait(t0 + 100ms));
@@ -67,18 +65,43 @@ TEST(ReadPace, an_endpoint_the_script_queued_for_counts_as_full_until_the_time_g
 }
 
 TEST(ReadPace, an_endpoint_no_longer_matched_is_forgotten) {
-  read_pace p(16, 100);
-  p.observe(10, {{"gone", 10}}, {}, t0);
+  read_pace p(16, 100, 100ms);
+  p.observe(10, {{"gone", 10}}, {}, t0, 1);
   start_n(p, "gone", 16);
   EXPECT_TRUE(p.must_wait(t0));
-  for (int i = 0; i < 8; ++i) p.observe(10, {}, {}, t0);  // nothing matches it any more
+  for (int i = 0; i < 8; ++i) p.observe(10, {}, {}, t0, 1);  // nothing matches it any more
   EXPECT_EQ(p.readable(t0), 100u);
   EXPECT_FALSE(p.must_wait(t0));
 }
 
+TEST(ReadPace, a_new_endpoint_starts_at_its_share_and_then_follows_the_batches) {
+  read_pace p(16, 100, 100ms);
+  p.observe(10, {{"a", 5}}, {}, t0, 1);
+  EXPECT_EQ(p.readable(t0), 32u) << "half the events: 16 free slots take 32";
+  p.observe(10, {{"a", 10}}, {}, t0, 1);
+  EXPECT_EQ(p.readable(t0), 21u) << "share 3/4 after a batch where every event went to a";
+}
+
+TEST(ReadPace, other_endpoints_get_one_whole_batch_read_per_interval_past_a_full_one) {
+  read_pace p(16, 100, 100ms);
+  p.observe(10, {{"full", 10}}, {}, t0, 2);  // "other" exists; these events all went to full
+  start_n(p, "full", 16);
+  EXPECT_FALSE(p.must_wait(t0)) << "a probe: events for the other may follow";
+  EXPECT_EQ(p.readable(t0), 100u);
+  p.observe(100, {{"full", 100}}, {"full"}, t0 + 100ms, 2);
+  EXPECT_EQ(p.readable(t0 + 1ms), 0u);
+  EXPECT_TRUE(p.must_wait(t0 + 99ms)) << "one probe per interval";
+  EXPECT_FALSE(p.must_wait(t0 + 100ms));
+  // With no other endpoint there is nothing to probe for.
+  read_pace only(16, 100, 100ms);
+  only.observe(10, {{"full", 10}}, {}, t0, 1);
+  start_n(only, "full", 16);
+  EXPECT_TRUE(only.must_wait(t0 + 1h));
+}
+
 TEST(ReadPace, fan_out_divides_the_room_by_the_share) {
-  read_pace p(16, 100);
-  for (int i = 0; i < 8; ++i) p.observe(10, {{"a", 5}, {"b", 5}}, {}, t0);  // half each
+  read_pace p(16, 100, 100ms);
+  for (int i = 0; i < 8; ++i) p.observe(10, {{"a", 5}, {"b", 5}}, {}, t0, 2);  // half each
   EXPECT_EQ(p.readable(t0), 32u) << "16 free slots take 32 events at a share of one half";
   start_n(p, "a", 16);
   start_n(p, "b", 8);
