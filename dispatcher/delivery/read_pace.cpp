@@ -83,7 +83,7 @@ std::size_t read_pace::readable(time_point now) const {
 bool read_pace::must_wait(time_point now) {
   std::size_t idle = 0;  // what the endpoints could take with every slot free
   for (const auto& [endpoint, share] : share_) idle = std::max(idle, events_for(share, limit_));
-  const std::size_t wanted = share_.empty() ? 1 : std::max<std::size_t>(1, idle / 4);
+  const std::size_t wanted = share_.empty() ? 1 : std::max<std::size_t>(1, idle / 2);
   wanted_ = 0;
   if (readable(now) >= wanted) return false;
   if (others_ && now >= next_probe_) {

@@ -56,7 +56,9 @@ class read_pace {
   /// Events the reader may read now (at most batch_max; 0: wait).
   std::size_t readable(time_point now) const;
   /// Whether the reader must wait before its next read: fewer events readable than a
-  /// quarter of what the endpoints could take when idle, so that reads stay batches.
+  /// half of what the endpoints could take when idle, so that reads stay batches (each read
+  /// and ingest call has a fixed cost: with a quarter, one endpoint at concurrency 16 cost
+  /// Redis 7.3 commands per delivery against 6.1 with half).
   /// While it waits, released() says when to end the wait.
   bool must_wait(time_point now);
   void end_wait() noexcept { wanted_ = 0; }
