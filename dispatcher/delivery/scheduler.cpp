@@ -77,6 +77,7 @@ scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, ht
       record_timer_(executor),
       room_timer_(executor),
       slots_(settings.max_in_flight),
+      pace_(settings.endpoint_concurrency, settings.batch_size, settings.poll_interval),
       random_(std::random_device{}()) {
   obs::global_metrics().attempts.set_cap(settings.metrics_endpoints);
 }
@@ -117,15 +118,43 @@ void scheduler::adopt(std::vector<claimed_delivery> items, const lease_grant& gr
 }
 
 asio::awaitable<std::size_t> scheduler::async_wait_for_room(std::size_t wanted) {
-  while (slots_.wait_for_room(wanted)) {
-    room_timer_.expires_after(100ms);  // a safety net; finish() ends the wait sooner
+  // Both are asked every time, so that each knows it is waited on.
+  auto must_wait = [&] {
+    const bool process = slots_.wait_for_room(wanted);
+    const bool endpoints = pace_.must_wait(std::chrono::steady_clock::now());
+    return (process || endpoints) && !slots_.stopping();
+  };
+  while (must_wait()) {
+    // A safety net, and what ends a wait on endpoints the ingest script found full
+    // (read_pace: until a poll interval later); finish() and records end it sooner.
+    room_timer_.expires_after(100ms);
     co_await room_timer_.async_wait(use_tuple);
   }
+  pace_.end_wait();
   co_return slots_.end_room_wait();
+}
+
+std::size_t scheduler::readable() const {
+  return pace_.readable(std::chrono::steady_clock::now());
+}
+
+void scheduler::observe_read(std::size_t events,
+                             const std::unordered_map<std::string, std::size_t>& matched,
+                             const std::vector<std::string>& queued_for, std::size_t endpoints) {
+  pace_.observe(events, matched, queued_for,
+                std::chrono::steady_clock::now() + settings_.poll_interval, endpoints);
+}
+
+void scheduler::release_recorded(const std::vector<redis::completion>& records) {
+  const auto now = std::chrono::steady_clock::now();
+  bool wake_reader = false;
+  for (const auto& r : records) wake_reader = pace_.released(r.endpoint_id, now) || wake_reader;
+  if (wake_reader) room_timer_.cancel();
 }
 
 void scheduler::start(claimed_delivery item, const std::string& token) {
   slots_.start(item.id, {token, item.endpoint_id});
+  pace_.started(item.endpoint_id);
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(slots_.in_flight()));
   asio::co_spawn(executor_, async_attempt(std::move(item), token),
                  log_exceptions(std::string("delivery attempt")));
@@ -378,7 +407,11 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
 }
 
 void scheduler::finish(const std::string& delivery_id, std::optional<redis::completion> record) {
-  const auto w = slots_.finish(delivery_id);
+  std::string endpoint_id;
+  if (auto it = slots_.running().find(delivery_id); it != slots_.running().end()) {
+    endpoint_id = it->second.endpoint_id;
+  }
+  auto w = slots_.finish(delivery_id);
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(slots_.in_flight()));
   if (record && outbox_.closed()) {
     // The drain has handed this attempt's lease back and written the last records: the
@@ -386,6 +419,11 @@ void scheduler::finish(const std::string& delivery_id, std::optional<redis::comp
     obs::log_warn("attempt ended after shutdown released it; its delivery will run again",
                   {{"delivery", delivery_id}});
     record.reset();
+  }
+  // Without a record to write, nothing will lower the endpoint's count in Redis before the
+  // lease expires; the reader's pacing need not wait that long.
+  if (!record && pace_.released(endpoint_id, std::chrono::steady_clock::now())) {
+    w.room_waiter = true;
   }
   if (record && outbox_.push(std::move(*record))) record_timer_.cancel();
   carry_out(w);
@@ -430,6 +468,7 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
         }
       }
       if (reply->due_now) wake();
+      release_recorded(request.completions);
       co_return;
     }
     obs::global_metrics().redis_errors.inc();
@@ -437,6 +476,7 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
       obs::log_error("could not record attempts; those deliveries will run again",
                      {{"count", std::to_string(request.completions.size())},
                       {"error", r.ok() ? "unexpected reply" : r.error_message()}});
+      release_recorded(request.completions);
       co_return;
     }
     timer.expires_after(delay);

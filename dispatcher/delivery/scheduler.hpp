@@ -19,6 +19,7 @@
 
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/delivery/http_client.hpp"
+#include "dispatcher/delivery/read_pace.hpp"
 #include "dispatcher/delivery/slots.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/redis/keys.hpp"
@@ -60,6 +61,14 @@ class scheduler {
   /// reads no faster than deliveries can start: a backlog stays in the stream instead of
   /// turning into queued work that competes with delivering it.
   boost::asio::awaitable<std::size_t> async_wait_for_room(std::size_t wanted);
+  /// Events the reader may read now without running ahead of the endpoints they go to
+  /// (delivery/read_pace); ask after async_wait_for_room.
+  std::size_t readable() const;
+  /// A batch of `events` was ingested: each endpoint's deliveries in it, and the endpoints
+  /// the ingest script queued deliveries for (they count as full for a poll interval),
+  /// and how many endpoints are enabled.
+  void observe_read(std::size_t events, const std::unordered_map<std::string, std::size_t>& matched,
+                    const std::vector<std::string>& queued_for, std::size_t endpoints);
 
   /// Stops claiming, lets in-flight attempts finish until the deadline, hands the leases
   /// of those still running back to the queue so another instance takes them, and writes
@@ -93,6 +102,9 @@ class scheduler {
   void finish(const std::string& delivery_id, std::optional<redis::completion> record);
   /// Ends the waits the accounting says must end.
   void carry_out(wakeups w);
+  /// These attempts' records are written (or given up on): their endpoints' slots are free
+  /// in Redis too.
+  void release_recorded(const std::vector<redis::completion>& records);
 
   boost::asio::any_io_executor executor_;
   redis::connection& conn_;
@@ -106,6 +118,7 @@ class scheduler {
   boost::asio::steady_timer record_timer_;
   boost::asio::steady_timer room_timer_;
   slots slots_;
+  read_pace pace_;
   record_outbox<redis::completion> outbox_;  // attempt records not yet written
   std::mt19937_64 random_;
   std::uint64_t claims_ = 0;

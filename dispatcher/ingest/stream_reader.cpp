@@ -220,10 +220,14 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
     std::vector<std::vector<const std::string*>> matched(todo.size());
     std::vector<std::size_t> sizes(todo.size());
     std::size_t deliveries = 0;
+    std::unordered_map<std::string, std::size_t> per_endpoint;  // for the reader's pacing
     for (std::size_t k = 0; k < todo.size(); ++k) {
       const auto& ev = todo[k]->ev;
       for (const auto& [id, ep] : *snapshot) {
-        if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) matched[k].push_back(&id);
+        if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) {
+          matched[k].push_back(&id);
+          ++per_endpoint[id];
+        }
       }
       sizes[k] = redis::ingest_event_args(matched[k].size());
       deliveries += matched[k].size();
@@ -279,6 +283,7 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
     std::vector<redis::leased_delivery> leased;
     std::size_t created = 0;
     bool queued = false;
+    std::vector<std::string> queued_for;
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
       auto& r = replies[c];
       auto reply = r.ok() ? redis::decode_ingest(std::move(r.value)) : std::nullopt;
@@ -311,7 +316,11 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
         leased.push_back(std::move(d));
       }
       queued = queued || reply->queued;
+      for (auto& endpoint : reply->queued_for) queued_for.push_back(std::move(endpoint));
     }
+    std::size_t enabled = 0;
+    for (const auto& [id, ep] : *snapshot) enabled += ep.enabled ? 1 : 0;
+    scheduler_.observe_read(todo.size(), per_endpoint, queued_for, enabled);
     m.deliveries_created.inc(created);
     if (queued) scheduler_.wake();
     scheduler_.adopt(std::move(leased), grant);
@@ -394,10 +403,13 @@ asio::awaitable<void> stream_reader::async_run() {
     }
     if (!ec) {
       // Read only what can start soon: a quarter of the in-flight bound is free, and no
-      // more events than fill the free room at the last batch's fan-out.
+      // more events than fill the free room at the last batch's fan-out, nor more than
+      // the endpoint with the most free slots takes (delivery/read_pace): so that what is
+      // read is leased at ingest, not queued and claimed again.
       const auto room = co_await scheduler_.async_wait_for_room(
           std::min(settings_.batch_size * fanout_, settings_.max_in_flight / 4));
-      const auto count = std::clamp<std::size_t>(room / fanout_, 1, settings_.batch_size);
+      const auto count = std::clamp<std::size_t>(std::min(room / fanout_, scheduler_.readable()), 1,
+                                                 settings_.batch_size);
       auto r = co_await blocking_.async_exec(
           redis::command{"XREADGROUP", "GROUP", settings_.group, settings_.consumer, "COUNT",
                          std::to_string(count), "BLOCK", block_ms, "STREAMS", settings_.stream,

@@ -2,13 +2,19 @@
 // slow or failing trim never delays ingest; retention.cpp decides what may go.
 #include "dispatcher/ingest/stream_trimmer.hpp"
 
+#include <set>
+#include <utility>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
 #include "dispatcher/common/time.hpp"
+#include "dispatcher/history/delivery.hpp"
 #include "dispatcher/ingest/retention.hpp"
 #include "dispatcher/obs/log.hpp"
+#include "dispatcher/redis/eval.hpp"
+#include "dispatcher/redis/script_io.hpp"
 #include "dispatcher/retry/backoff.hpp"
 
 namespace dispatcher::ingest {
@@ -106,6 +112,8 @@ asio::awaitable<trim_result> stream_trimmer::async_sweep_once() {
     // The events' dedupe entries first: were the bucket gone and they not, a crash here
     // would leave them forever. In steps, so no single command blocks Redis for long.
     const auto bucket = keys_.bucket(name.str);
+    const auto end_ms =
+        (static_cast<std::int64_t>(std::stoll(name.str, nullptr, 16)) + 1) * redis::bucket_ms;
     std::string scan_cursor = "0";
     do {
       auto page = co_await conn_.async_exec(
@@ -114,8 +122,23 @@ asio::awaitable<trim_result> stream_trimmer::async_sweep_once() {
       if (page.value.elements.size() != 2) co_return trim_result{errc::redis_error_reply};
       scan_cursor = page.value.elements[0].str;
       redis::command forget{"HDEL", keys_.seen()};
+      // The keys these events wrote without a TTL (their consumer's index, their
+      // connection's history and set) lose what this hour put there.
+      redis::retire_request retire{settings_.stream, name.str, end_ms, {}};
+      std::set<std::pair<std::string, std::string>> pairs;
       const auto& fields = page.value.elements[1].elements;
-      for (std::size_t i = 0; i < fields.size(); i += 2) forget.arg(fields[i].str.substr(2));
+      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        forget.arg(fields[i].str.substr(2));
+        if (auto ev = history::parse_event_record(fields[i + 1].str)) {
+          if (pairs.emplace(ev->consumerid, ev->connectionid).second) {
+            retire.events.push_back({ev->consumerid, ev->connectionid});
+          }
+        }
+      }
+      if (!retire.events.empty()) {
+        auto r = co_await redis::async_eval(conn_, redis::retire_hour, redis::encode(retire));
+        if (auto ec = redis::error_of(r)) co_return trim_result{ec};
+      }
       if (forget.size() > 2) {
         if (auto ec = redis::error_of(co_await conn_.async_exec(std::move(forget)))) {
           co_return trim_result{ec};

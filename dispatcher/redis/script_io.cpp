@@ -64,7 +64,7 @@ std::optional<ingest_reply> decode_ingest(reply&& r) {
     out.stale = true;
     return out;
   }
-  if (!is_array(r, 3)) return std::nullopt;
+  if (!is_array(r, 3) && !is_array(r, 4)) return std::nullopt;
   for (const auto& count : r.elements[0].elements) {
     auto n = count.as_integer();
     if (!n) return std::nullopt;
@@ -80,6 +80,9 @@ std::optional<ingest_reply> decode_ingest(reply&& r) {
     out.leased.push_back(std::move(d));
   }
   out.queued = r.elements[2].as_integer().value_or(0) > 0;
+  if (r.elements.size() == 4) {
+    for (auto& endpoint : r.elements[3].elements) out.queued_for.push_back(std::move(endpoint.str));
+  }
   return out;
 }
 
@@ -181,6 +184,16 @@ std::optional<std::vector<std::string>> decode_requeue(reply&& r) {
 
 std::vector<std::string> encode(const wake_request& r) {
   return {r.stream, r.endpoint_id, text(r.endpoint_concurrency), text(r.now_ms)};
+}
+
+std::vector<std::string> encode(const retire_request& r) {
+  std::vector<std::string> args{r.stream, r.hour, text(r.end_ms)};
+  args.reserve(3 + 2 * r.events.size());
+  for (const auto& e : r.events) {
+    args.push_back(e.consumerid);
+    args.push_back(e.connectionid);
+  }
+  return args;
 }
 
 }  // namespace dispatcher::redis

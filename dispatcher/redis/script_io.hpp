@@ -67,6 +67,7 @@ struct ingest_reply {
   std::vector<long long> counts;
   std::vector<leased_delivery> leased;  // without payloads: the caller has them
   bool queued = false;                  // some deliveries wait in a due queue
+  std::vector<std::string> queued_for;  // the endpoints they wait for
 };
 std::optional<ingest_reply> decode_ingest(reply&& r);
 
@@ -163,5 +164,18 @@ struct wake_request {
   std::int64_t now_ms = 0;
 };
 std::vector<std::string> encode(const wake_request& r);
+
+// retire_hour ---------------------------------------------------------------------------
+
+struct retire_request {
+  std::string stream;
+  std::string hour;         // the expired bucket's name (redis::bucket_name)
+  std::int64_t end_ms = 0;  // the end of that hour: index entries before it go
+  struct event_keys {
+    std::string consumerid, connectionid;  // connectionid may be empty
+  };
+  std::vector<event_keys> events;  // of the hour's events, each pair once
+};
+std::vector<std::string> encode(const retire_request& r);
 
 }  // namespace dispatcher::redis

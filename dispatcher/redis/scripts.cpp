@@ -176,14 +176,16 @@ local function drop_probe(ep, did)
 end
 
 -- Dropping index members past retention is housekeeping only (lists skip records that
--- are gone), so one call in 64 does it; the TTL keeps an idle index from outliving them.
+-- are gone), so one call in 64 does it. An idle index must not outlive its records
+-- either: `ttl` (the shared indexes, a few keys) keeps a TTL on the key; without it (the
+-- consumers' indexes, about one per event) the retention sweep trims it (retire_hour).
 -- members: a flat {score, member, ...} list.
-local function index_add_all(key, members, now, ttl)
+local function index_add_all(key, members, now, retention, ttl)
   for first = 1, #members, 1000 do
     redis.call('ZADD', key, unpack(members, first, math.min(first + 999, #members)))
   end
-  if now % 64 == 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl) end
-  redis.call('PEXPIRE', key, ttl)
+  if now % 64 == 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - retention) end
+  if ttl then redis.call('PEXPIRE', key, ttl) end
 end
 
 -- HSET of a flat {field, value, ...} list, in slices: Lua's unpack fails past about
@@ -221,6 +223,7 @@ if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return '
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local indexes, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
+local consumer_index = {}  -- index keys the sweep trims, not a TTL
 local queued, fields, fresh, due = 0, {}, {}, {}
 local types = {['account.connection.created'] = 'c', ['account.connection.updated'] = 'u',
   ['account.connection.deleted'] = 'd'}
@@ -348,7 +351,9 @@ while i <= #ARGV do
       end
       index(P .. 'i:all', did)
       index(P .. 'i:ep:' .. ep, did)
-      index(P .. 'i:consumer:' .. consumer, did)
+      local ckey = P .. 'i:consumer:' .. consumer
+      consumer_index[ckey] = true
+      index(ckey, did)
     end
     counts[#counts + 1] = n
 
@@ -361,21 +366,20 @@ while i <= #ARGV do
         if code == 'd' then st = 'd' elseif status == 'active' then st = 'a'
         elseif status == 'inactive' then st = 'i' end
       end
-      local hkey = P .. 'conn:' .. conn .. ':history'
-      redis.call('ZADD', hkey, created_text, order .. '|' .. st .. '|' .. hour .. '|' .. id .. '|' .. code)
-      redis.call('PEXPIRE', hkey, ttl_s)
-      if st ~= '-' then
-        local ckey = P .. 'consumer:' .. consumer .. ':connections'
-        redis.call('SADD', ckey, conn)
-        redis.call('PEXPIRE', ckey, ttl_s)
-      end
+      -- No TTL on these two (about one new key per event): the retention sweep takes the
+      -- hour's members out of them (retire_hour), which saves a PEXPIRE each per event.
+      redis.call('ZADD', P .. 'conn:' .. conn .. ':history', created_text,
+        order .. '|' .. st .. '|' .. hour .. '|' .. id .. '|' .. code)
+      if st ~= '-' then redis.call('SADD', P .. 'consumer:' .. consumer .. ':connections', conn) end
     end
   end
 end
 
 -- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
 -- to the same consumer and connection indexes).
-for key, members in pairs(indexes) do index_add_all(key, members, now, ttl_s) end
+for key, members in pairs(indexes) do
+  index_add_all(key, members, now, ttl, not consumer_index[key] and ttl_s)
+end
 -- Every record of the call in one write per hash.
 if #fresh > 0 then
   hset_all(seen, fresh)
@@ -389,11 +393,17 @@ for ep, d in pairs(due) do
   end
 end
 grant(token, granted, lease_until)
+-- The endpoints deliveries were queued for: the reader counts them as full for a while
+-- (delivery/read_pace), so it does not read on for them.
+local queued_for = {}
 for ep, e in pairs(endpoints) do
   busy_add(ep, e.taken)
-  if e.queued then make_ready(ep, limit) end
+  if e.queued then
+    make_ready(ep, limit)
+    queued_for[#queued_for + 1] = ep
+  end
 end
-return {counts, leased, queued}
+return {counts, leased, queued, queued_for}
 )lua"};
 
 const script claim_due{"claim_due", R"lua(
@@ -763,6 +773,43 @@ for i = 5, #ARGV do
   outcomes[#outcomes + 1] = outcome
 end
 return outcomes
+)lua"};
+
+const script retire_hour{"retire_hour", R"lua(
+local hour, cutoff = ARGV[1], ARGV[2]
+local trimmed, histories = {}, {}
+for i = 3, #ARGV, 2 do
+  local consumer, conn = ARGV[i], ARGV[i + 1]
+  if not trimmed[consumer] then
+    trimmed[consumer] = true
+    -- Scored by receipt time: everything before the end of this hour is this hour's or older.
+    redis.call('ZREMRANGEBYSCORE', P .. 'i:consumer:' .. consumer, '-inf', '(' .. cutoff)
+  end
+  if conn ~= '' and not histories[conn] then
+    histories[conn] = true
+    local hkey = P .. 'conn:' .. conn .. ':history'
+    -- Members name their hour (history/connection.hpp), six hex digits that sort as numbers.
+    -- The newest status stays while the connection has later events: its status is still
+    -- known, as it was when the whole key lived until its last event's TTL.
+    local drop, later, last_status, last_status_old = {}, false, nil, false
+    for _, m in ipairs(redis.call('ZRANGE', hkey, 0, -1)) do
+      local st, h = string.match(m, '^[^|]*|([^|]*)|([^|]*)|')
+      local old = h ~= nil and h <= hour
+      if old then drop[#drop + 1] = m else later = true end
+      if st and st ~= '-' then last_status, last_status_old = m, old end
+    end
+    if later and last_status_old then
+      for k = #drop, 1, -1 do
+        if drop[k] == last_status then table.remove(drop, k); break end
+      end
+    end
+    for first = 1, #drop, 1000 do
+      redis.call('ZREM', hkey, unpack(drop, first, math.min(first + 999, #drop)))
+    end
+    if not later then redis.call('SREM', P .. 'consumer:' .. consumer .. ':connections', conn) end
+  end
+end
+return 1
 )lua"};
 
 const script wake_endpoint{"wake_endpoint", R"lua(

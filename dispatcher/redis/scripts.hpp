@@ -10,7 +10,8 @@
 //                            (the exact bytes sent), d:<delivery id> (state and attempts),
 //                            packed as history/delivery.hpp says; P buckets lists them
 //   P i:all, P i:ep:<ep>, P i:consumer:<id>
-//                            zset delivery id -> created_at (ms): the list indexes
+//                            zset delivery id -> created_at (ms): the list indexes (the
+//                            consumers' trimmed by the retention sweep, the others by a TTL)
 //   P ep:<id>                hash: json (the endpoint), enabled, disabled_reason, rate_limit,
 //                            ordering; the breaker's cb_fails, cb_open (next probe, ms),
 //                            cb_probe (the probe's delivery), fail_since (ms)
@@ -25,8 +26,9 @@
 //   P rp:<ep>                the next free slot (ms) for a paced replay to this endpoint
 //   P conn:<id>:history      zset by event created time, one member per event naming the
 //                            connection (history/connection.hpp): the status view, and
-//                            the delivery list's connectionid filter
-//   P consumer:<id>:connections  set of the consumer's connection ids
+//                            the delivery list's connectionid filter; no TTL: the
+//                            retention sweep takes out each expired hour's members
+//   P consumer:<id>:connections  set of the consumer's connection ids (no TTL, as above)
 #pragma once
 
 #include <string>
@@ -68,6 +70,13 @@ extern const script release_leases;
 /// slot when paced (rp:<ep> holds it).
 extern const script requeue_deliveries;
 
+/// Retention for the keys of an expired hour's events that carry no TTL (the sweep in
+/// ingest/stream_trimmer, before the hour's bucket goes): ARGV hour, the end of the hour
+/// (ms), then (consumer, connection) pairs of its events. Trims each consumer's index to
+/// after the hour, takes the hour's members out of each connection's history (keeping its
+/// newest status while later events remain) and, once a history is empty, the connection
+/// out of its consumer's set.
+extern const script retire_hour;
 /// Makes a (re-)enabled endpoint's due deliveries eligible again, and applies a change of
 /// its `ordering` to the deliveries not yet attempted.
 extern const script wake_endpoint;

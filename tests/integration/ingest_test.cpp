@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "dispatcher/common/time.hpp"
+#include "dispatcher/history/connection.hpp"
+#include "dispatcher/history/delivery.hpp"
 #include "dispatcher/ingest/stream_trimmer.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/redis/keys.hpp"
@@ -285,6 +287,48 @@ class Trimmer : public ::testing::Test {
   }
   std::string length() { return redis_.cmd({"XLEN", stream}); }
 
+  ingest::trim_result sweep_once() {
+    boost::asio::io_context io;
+    redis::connection_options o;
+    o.port = redis_.port();
+    auto conn = std::make_shared<redis::connection>(io.get_executor(), o);
+    ingest::stream_trimmer trimmer(io.get_executor(), *conn, settings_);
+    ingest::trim_result result{make_error_code(std::errc::timed_out)};
+    boost::asio::co_spawn(io, conn->async_run(), boost::asio::detached);
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          if (co_await conn->async_wait_connected(5s)) result = co_await trimmer.async_sweep_once();
+          conn->stop();
+        },
+        boost::asio::detached);
+    io.run();
+    return result;
+  }
+
+  /// One event of `consumer` on `connection`, received at `now_ms`, delivered to ep_1,
+  /// recorded by the ingest script itself.
+  void ingest(std::int64_t now_ms, const std::string& id, const std::string& type,
+              const std::string& connection, std::int64_t created) {
+    const auto bucket = redis::bucket_name(now_ms);
+    redis::ingest_request request{stream, now_ms,       3'600'000, 16,     0, "token",
+                                  60'000, "dispatcher", "0",       bucket, {}};
+    const auto entry = std::to_string(now_ms) + "-1";
+    request.events.push_back({id,
+                              "{}",
+                              type,
+                              consumer_a,
+                              connection,
+                              "active",
+                              created,
+                              history::stream_order_key(entry),
+                              entry,
+                              {{"ep_1", history::delivery_id(id, "ep_1", bucket)}}});
+    std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
+    for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
+    redis_.cmd(args);
+  }
+
   redis_server redis_;
   config::settings settings_;
   std::int64_t old_ms_ = unix_now_ms() - 2 * 3600 * 1000;
@@ -338,6 +382,42 @@ TEST_F(Trimmer, nothing_without_the_group_or_the_stream) {
   r = trim_once();
   EXPECT_FALSE(r.ec) << r.ec.message();
   EXPECT_EQ(r.removed, 0u);
+}
+
+// The keys an event writes without a TTL (its connection's history and set, its
+// consumer's index) lose an expired hour's entries in the retention sweep; a connection
+// with later events keeps its newest status.
+TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consumer_index) {
+  const redis::keyspace keys{stream};
+  const auto now = unix_now_ms();
+  const auto old = now - 3 * 3600 * 1000;  // past the 1 h retention
+  ingest(old, "evt_old_1", "account.connection.created", connection_1, 100);
+  ingest(old, "evt_old_2", "account.connection.updated", connection_1, 200);
+  ingest(old, "evt_gone", "account.connection.updated", "conn-only-old", 150);
+  ingest(now, "evt_new", "invoice.paid", connection_1, 300);  // not a status change
+  const auto history = keys.connection_history(connection_1);
+  const auto consumer_connections = keys.consumer_connections(consumer_a);
+  EXPECT_EQ(redis_.cmd({"PTTL", history}), "-1") << "no TTL written per event";
+  EXPECT_EQ(redis_.cmd({"PTTL", consumer_connections}), "-1");
+  EXPECT_EQ(redis_.cmd({"PTTL", keys.index_consumer(consumer_a)}), "-1");
+  ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_consumer(consumer_a)}), "4");
+
+  const auto swept = sweep_once();
+  ASSERT_FALSE(swept.ec) << swept.ec.message();
+  EXPECT_EQ(swept.removed, 1u);
+  EXPECT_EQ(redis_.cmd({"EXISTS", keys.bucket(redis::bucket_name(old))}), "0");
+  // The newest status (evt_old_2) stays beside the later event; the older one goes.
+  const auto members = lines(redis_.cmd({"ZRANGE", history, "0", "-1"}));
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_NE(members[0].find("evt_old_2"), std::string::npos);
+  EXPECT_NE(members[1].find("evt_new"), std::string::npos);
+  // A connection with nothing left is gone, and so is it from its consumer's set.
+  EXPECT_EQ(redis_.cmd({"EXISTS", keys.connection_history("conn-only-old")}), "0");
+  EXPECT_EQ(lines(redis_.cmd({"SMEMBERS", consumer_connections})),
+            std::vector<std::string>{connection_1});
+  EXPECT_EQ(
+      lines(redis_.cmd({"ZRANGE", keys.index_consumer(consumer_a), "0", "-1"})),
+      std::vector<std::string>{history::delivery_id("evt_new", "ep_1", redis::bucket_name(now))});
 }
 
 }  // namespace

@@ -248,6 +248,46 @@ TEST_F(Pipeline, a_slow_endpoint_does_not_hold_up_the_others) {
   EXPECT_LE(slow.requests().size(), 2u);
 }
 
+// Reading does not run ahead of delivery (delivery/read_pace): while the only endpoint the
+// events go to has no free slot, its backlog waits in the stream, not in its due queue;
+// events for another endpoint behind that backlog are still reached, and none is lost.
+TEST_F(Pipeline, a_full_endpoints_backlog_waits_in_the_stream_and_others_still_flow) {
+  auto s = test_settings(redis_.url());
+  s.endpoint_concurrency = 2;
+  start(s);
+  test_receiver slow, fast;
+  slow.always(reply{.status = 204, .delay = 300ms});
+  const auto slow_id =
+      create_endpoint({{"url", slow.url()}, {"events", {"account.connection.updated"}}})["id"]
+          .get<std::string>();
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "active", 0));
+  ASSERT_TRUE(slow.wait_for_requests(1, 10s));
+  const std::string marker = "987654321";
+  const auto payload = event_json("account.connection.updated", consumer_a, connection_1, "active",
+                                  5, "evt_" + marker);  // ids evt_1 ... evt_100
+  const auto at = payload.find(marker);
+  redis_.cmd({"EVAL",
+              "for i = 1, 100 do redis.call('XADD', KEYS[1], '*', 'payload', ARGV[1] .. i .. "
+              "ARGV[2]) end",
+              "1", "lifecycle:events", payload.substr(0, at), payload.substr(at + marker.size())});
+  // Two rounds of its two slots: time enough to read the whole backlog, had it run ahead.
+  ASSERT_TRUE(slow.wait_for_requests(5, 10s));
+  const auto due = std::stoul(redis_.cmd({"ZCARD", "{lifecycle:events}:q:due:" + slow_id}));
+  EXPECT_LE(due, 4u) << "the reader ran ahead of the slow endpoint";
+
+  // Another endpoint's events behind the slow one's backlog in the stream.
+  create_endpoint({{"url", fast.url()}, {"events", {"account.connection.created"}}});
+  for (int i = 0; i < 10; ++i) {
+    publish(event_json("account.connection.created", consumer_a, connection_1, "active", i));
+  }
+  ASSERT_TRUE(fast.wait_for_requests(10, 10s));
+  EXPECT_LT(slow.requests().size(), 101u) << "the fast one waited for the slow backlog";
+  // Every slow delivery was recorded (queued, not lost) once the stream was read past it.
+  ASSERT_TRUE(eventually([&] {
+    return redis_.cmd({"ZCARD", "{lifecycle:events}:i:ep:" + slow_id}) == "101";
+  }));
+}
+
 TEST_F(Pipeline, rate_limit_is_enforced) {
   start();
   test_receiver r;

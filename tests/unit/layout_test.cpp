@@ -204,9 +204,10 @@ TEST(script_io, ingest_replies_decode_or_are_refused) {
   auto ok = redis::decode_ingest(array_reply(
       {array_reply({integer_reply(1), integer_reply(-1)}),
        array_reply({string_reply("dlv_1"), string_reply("ep_1"), string_reply("evt_1")}),
-       integer_reply(2)}));
+       integer_reply(2), array_reply({string_reply("ep_2")})}));
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->counts, (std::vector<long long>{1, -1}));
+  EXPECT_EQ(ok->queued_for, std::vector<std::string>{"ep_2"});
   ASSERT_EQ(ok->leased.size(), 1u);
   EXPECT_EQ(ok->leased[0].endpoint_id, "ep_1");
   EXPECT_EQ(ok->leased[0].event_id, "evt_1");
