@@ -18,13 +18,13 @@ void start_n(read_pace& p, const std::string& endpoint, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) p.started(endpoint);
 }
 
-TEST(ReadPace, nothing_matched_yet_reads_whole_batches) {
+TEST(read_pace, nothing_matched_yet_reads_whole_batches) {
   read_pace p(16, 100, 100ms);
   EXPECT_EQ(p.readable(t0), 100u);
   EXPECT_FALSE(p.must_wait(t0));
 }
 
-TEST(ReadPace, one_endpoint_reads_only_what_its_free_slots_take) {
+TEST(read_pace, one_endpoint_reads_only_what_its_free_slots_take) {
   read_pace p(16, 100, 100ms);
   p.observe(10, {{"a", 10}}, {}, t0, 1);  // every event goes to a
   EXPECT_EQ(p.readable(t0), 16u);
@@ -39,7 +39,7 @@ TEST(ReadPace, one_endpoint_reads_only_what_its_free_slots_take) {
   EXPECT_EQ(p.readable(t0), 8u);
 }
 
-TEST(ReadPace, a_full_endpoint_does_not_stop_reading_for_one_with_room) {
+TEST(read_pace, a_full_endpoint_does_not_stop_reading_for_one_with_room) {
   read_pace p(16, 100, 100ms);
   p.observe(10, {{"slow", 10}, {"fast", 10}}, {}, t0, 2);  // both take every event
   start_n(p, "slow", 16);
@@ -53,7 +53,7 @@ TEST(ReadPace, a_full_endpoint_does_not_stop_reading_for_one_with_room) {
   EXPECT_TRUE(p.released("fast", t0));
 }
 
-TEST(ReadPace, an_endpoint_the_script_queued_for_counts_as_full_until_the_time_given) {
+TEST(read_pace, an_endpoint_the_script_queued_for_counts_as_full_until_the_time_given) {
   read_pace p(16, 100, 100ms);
   p.observe(10, {{"a", 10}}, {"a"}, t0 + 100ms, 1);  // rate-limited, circuit open, ...
   EXPECT_EQ(p.readable(t0), 0u);
@@ -62,7 +62,7 @@ TEST(ReadPace, an_endpoint_the_script_queued_for_counts_as_full_until_the_time_g
   EXPECT_GT(p.readable(t0 + 100ms), 0u);
 }
 
-TEST(ReadPace, an_endpoint_no_longer_matched_is_forgotten) {
+TEST(read_pace, an_endpoint_no_longer_matched_is_forgotten) {
   read_pace p(16, 100, 100ms);
   p.observe(10, {{"gone", 10}}, {}, t0, 1);
   start_n(p, "gone", 16);
@@ -72,7 +72,7 @@ TEST(ReadPace, an_endpoint_no_longer_matched_is_forgotten) {
   EXPECT_FALSE(p.must_wait(t0));
 }
 
-TEST(ReadPace, a_new_endpoint_starts_at_its_share_and_then_follows_the_batches) {
+TEST(read_pace, a_new_endpoint_starts_at_its_share_and_then_follows_the_batches) {
   read_pace p(16, 100, 100ms);
   p.observe(10, {{"a", 5}}, {}, t0, 1);
   EXPECT_EQ(p.readable(t0), 32u) << "half the events: 16 free slots take 32";
@@ -80,7 +80,7 @@ TEST(ReadPace, a_new_endpoint_starts_at_its_share_and_then_follows_the_batches) 
   EXPECT_EQ(p.readable(t0), 21u) << "share 3/4 after a batch where every event went to a";
 }
 
-TEST(ReadPace, other_endpoints_get_one_whole_batch_read_per_interval_past_a_full_one) {
+TEST(read_pace, other_endpoints_get_one_whole_batch_read_per_interval_past_a_full_one) {
   read_pace p(16, 100, 100ms);
   p.observe(10, {{"full", 10}}, {}, t0, 2);  // "other" exists; these events all went to full
   start_n(p, "full", 16);
@@ -97,7 +97,7 @@ TEST(ReadPace, other_endpoints_get_one_whole_batch_read_per_interval_past_a_full
   EXPECT_TRUE(only.must_wait(t0 + 1h));
 }
 
-TEST(ReadPace, fan_out_divides_the_room_by_the_share) {
+TEST(read_pace, fan_out_divides_the_room_by_the_share) {
   read_pace p(16, 100, 100ms);
   for (int i = 0; i < 8; ++i) p.observe(10, {{"a", 5}, {"b", 5}}, {}, t0, 2);  // half each
   EXPECT_EQ(p.readable(t0), 32u) << "16 free slots take 32 events at a share of one half";
