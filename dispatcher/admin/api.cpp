@@ -7,10 +7,7 @@
 
 namespace dispatcher::admin {
 
-api::api(api_context ctx)
-    : store_({ctx.executor, ctx.settings, ctx.conn, ctx.endpoints, ctx.history, ctx.registry,
-              ctx.replays}),
-      routes_(ctx.settings, store_, unix_now_ms) {}
+api::api(redis_store_parts parts) : store_(parts), routes_(parts.settings, store_, unix_now_ms) {}
 
 boost::asio::awaitable<response> api::async_handle(request req) {
   return async_await_task(routes_.async_handle(std::move(req)));

@@ -6,7 +6,6 @@
 #include <optional>
 #include <string_view>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "dispatcher/admin/http_types.hpp"
@@ -15,22 +14,9 @@
 
 namespace dispatcher::admin {
 
-struct api_context {
-  const config::settings& settings;
-  redis::connection& conn;
-  routing::endpoint_store& endpoints;
-  history::store& history;
-  /// Refreshed after an endpoint changes, before the answer, so an event published right
-  /// after a successful create already matches here (other instances: next poll).
-  routing::registry& registry;
-  replay::requeuer& replays;
-  /// Where the store's Redis coroutines run.
-  boost::asio::any_io_executor executor;
-};
-
 class api {
  public:
-  explicit api(api_context ctx);
+  explicit api(redis_store_parts parts);
 
   boost::asio::awaitable<response> async_handle(request req);
 

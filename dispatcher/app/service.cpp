@@ -129,7 +129,7 @@ int service::run(bool handle_signals) {
   ingest::stream_trimmer trimmer(executor, *conn, settings);
   history::store history(*conn, keys);
   replay::requeuer replays(*conn, history, settings, [&scheduler] { scheduler.wake(); });
-  admin::api api({settings, *conn, endpoint_store, history, registry, replays, executor});
+  admin::api api({executor, settings, *conn, endpoint_store, history, registry, replays});
 
   std::unique_ptr<admin::server> server;
   try {

@@ -251,7 +251,11 @@ class Trimmer : public ::testing::Test {
     redis_.cmd({"XGROUP", "CREATE", stream, "dispatcher", "0", "MKSTREAM"});
   }
 
-  ingest::trim_result trim_once() {
+  ingest::trim_result trim_once() { return run_trimmer(&ingest::stream_trimmer::async_trim_once); }
+
+  // One call of a trimmer step on a fresh connection, as the trimmer loop makes it.
+  ingest::trim_result run_trimmer(
+      boost::asio::awaitable<ingest::trim_result> (ingest::stream_trimmer::*step)()) {
     boost::asio::io_context io;
     redis::connection_options o;
     o.port = redis_.port();
@@ -262,7 +266,7 @@ class Trimmer : public ::testing::Test {
     boost::asio::co_spawn(
         io,
         [&]() -> boost::asio::awaitable<void> {
-          if (co_await conn->async_wait_connected(5s)) result = co_await trimmer.async_trim_once();
+          if (co_await conn->async_wait_connected(5s)) result = co_await (trimmer.*step)();
           conn->stop();
         },
         boost::asio::detached);
@@ -288,22 +292,7 @@ class Trimmer : public ::testing::Test {
   std::string length() { return redis_.cmd({"XLEN", stream}); }
 
   ingest::trim_result sweep_once() {
-    boost::asio::io_context io;
-    redis::connection_options o;
-    o.port = redis_.port();
-    auto conn = std::make_shared<redis::connection>(io.get_executor(), o);
-    ingest::stream_trimmer trimmer(io.get_executor(), *conn, settings_);
-    ingest::trim_result result{make_error_code(std::errc::timed_out)};
-    boost::asio::co_spawn(io, conn->async_run(), boost::asio::detached);
-    boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<void> {
-          if (co_await conn->async_wait_connected(5s)) result = co_await trimmer.async_sweep_once();
-          conn->stop();
-        },
-        boost::asio::detached);
-    io.run();
-    return result;
+    return run_trimmer(&ingest::stream_trimmer::async_sweep_once);
   }
 
   /// One event of `consumer` on `connection`, received at `now_ms`, delivered to ep_1,
