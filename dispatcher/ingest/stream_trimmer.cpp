@@ -156,6 +156,25 @@ asio::awaitable<trim_result> stream_trimmer::async_sweep_once() {
   co_return out;
 }
 
+asio::awaitable<trim_result> stream_trimmer::async_forget_idle_consumers(
+    std::chrono::milliseconds idle_limit) {
+  // Named, not a temporary in the co_await: GCC 12 destroys an aggregate temporary there
+  // twice.
+  const redis::forget_consumers_request request{settings_.stream, settings_.group,
+                                                idle_limit.count()};
+  auto r = co_await redis::async_eval(conn_, redis::forget_idle_consumers, redis::encode(request));
+  if (auto ec = redis::error_of(r)) co_return trim_result{ec};
+  auto names = redis::decode_forgotten(std::move(r.value));
+  if (!names) co_return trim_result{errc::redis_error_reply};
+  for (const auto& name : *names) {
+    obs::log_info("forgot an idle consumer with nothing pending",
+                  {{"group", settings_.group},
+                   {"consumer", name},
+                   {"idle_over", std::to_string(idle_limit.count()) + "ms"}});
+  }
+  co_return trim_result{{}, names->size()};
+}
+
 asio::awaitable<void> stream_trimmer::async_run(std::chrono::milliseconds interval) {
   // Trimming can wait: a failed trim is retried after 1 s, then less often, never less
   // often than the interval itself.
@@ -173,6 +192,9 @@ asio::awaitable<void> stream_trimmer::async_run(std::chrono::milliseconds interv
       if (swept.removed > 0) {
         obs::log_info("dropped history past retention", {{"hours", std::to_string(swept.removed)}});
       }
+      // An hour: long past any pause of a live instance's reads, and a stopped instance
+      // stays visible in XINFO CONSUMERS for a while after it stopped.
+      if (!result.ec) result.ec = (co_await async_forget_idle_consumers(1h)).ec;
     }
     if (result.ec) {
       obs::log_warn("could not trim the event stream; retrying",

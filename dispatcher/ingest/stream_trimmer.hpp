@@ -7,6 +7,9 @@
 // It also drops the history past retention: records live in one hash per hour
 // (redis/keys.hpp), so an expired hour goes whole, with its events' entries in the dedupe
 // hash, instead of a TTL on every record.
+//
+// And it forgets the consumers of instances that stopped: each restart under the default
+// name `<host>-<pid>` adds one to the group, and XINFO CONSUMERS would list them forever.
 #pragma once
 
 #include <chrono>
@@ -37,6 +40,10 @@ class stream_trimmer {
   boost::asio::awaitable<trim_result> async_trim_once();
   /// Drops the hour buckets past retention; `removed` counts buckets.
   boost::asio::awaitable<trim_result> async_sweep_once();
+  /// Deletes our group's consumers idle longer than `idle_limit` that hold nothing pending
+  /// (what a stopped instance held, XAUTOCLAIM has taken over); `removed` counts them.
+  boost::asio::awaitable<trim_result> async_forget_idle_consumers(
+      std::chrono::milliseconds idle_limit);
   /// Trims every `interval` until stop(); a failed trim is logged and retried with backoff.
   /// Never throws.
   boost::asio::awaitable<void> async_run(std::chrono::milliseconds interval);

@@ -19,6 +19,14 @@ bool is_array(const reply& r, std::size_t size) {
   return r.type == reply::kind::array && r.elements.size() == size;
 }
 
+std::optional<std::vector<std::string>> strings_of(reply&& r) {
+  if (r.type != reply::kind::array) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(r.elements.size());
+  for (auto& o : r.elements) out.push_back(std::move(o.str));
+  return out;
+}
+
 }  // namespace
 
 std::size_t ingest_event_args(std::size_t deliveries) {
@@ -176,10 +184,7 @@ std::vector<std::string> encode(const requeue_request& r) {
 }
 
 std::optional<std::vector<std::string>> decode_requeue(reply&& r) {
-  if (r.type != reply::kind::array) return std::nullopt;
-  std::vector<std::string> out;
-  for (auto& o : r.elements) out.push_back(std::move(o.str));
-  return out;
+  return strings_of(std::move(r));
 }
 
 std::vector<std::string> encode(const wake_request& r) {
@@ -194,6 +199,14 @@ std::vector<std::string> encode(const retire_request& r) {
     args.push_back(e.connectionid);
   }
   return args;
+}
+
+std::vector<std::string> encode(const forget_consumers_request& r) {
+  return {r.stream, r.group, text(r.idle_ms)};
+}
+
+std::optional<std::vector<std::string>> decode_forgotten(reply&& r) {
+  return strings_of(std::move(r));
 }
 
 }  // namespace dispatcher::redis

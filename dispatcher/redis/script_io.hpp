@@ -178,4 +178,15 @@ struct retire_request {
 };
 std::vector<std::string> encode(const retire_request& r);
 
+// forget_idle_consumers -----------------------------------------------------------------
+
+struct forget_consumers_request {
+  std::string stream;
+  std::string group;
+  std::int64_t idle_ms = 0;  // longer idle than this, and nothing pending: the consumer goes
+};
+std::vector<std::string> encode(const forget_consumers_request& r);
+/// The names of the consumers the script deleted.
+std::optional<std::vector<std::string>> decode_forgotten(reply&& r);
+
 }  // namespace dispatcher::redis

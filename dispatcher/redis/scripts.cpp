@@ -860,4 +860,21 @@ make_ready(ep, limit)
 return 1
 )lua"};
 
+const script forget_idle_consumers{"forget_idle_consumers", R"lua(
+local group, idle_ms = ARGV[1], tonumber(ARGV[2])
+-- No stream or no group yet: no consumers.
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], group)
+if type(consumers) ~= 'table' or consumers.err then return {} end
+local gone = {}
+for _, c in ipairs(consumers) do
+  local f = {}
+  for k = 1, #c - 1, 2 do f[c[k]] = c[k + 1] end
+  if f.pending == 0 and tonumber(f.idle) and tonumber(f.idle) > idle_ms then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, f.name)
+    gone[#gone + 1] = f.name
+  end
+end
+return gone
+)lua"};
+
 }  // namespace dispatcher::redis

@@ -80,5 +80,10 @@ extern const script retire_hour;
 /// Makes a (re-)enabled endpoint's due deliveries eligible again, and applies a change of
 /// its `ordering` to the deliveries not yet attempted.
 extern const script wake_endpoint;
+/// Deletes the group's consumers idle longer than ARGV idle ms with nothing pending: the
+/// instances that stopped (a restart under the default name `<host>-<pid>` is a new
+/// consumer). In one script, so a consumer cannot read an entry between the check and the
+/// delete: XGROUP DELCONSUMER drops a consumer's pending entries with it.
+extern const script forget_idle_consumers;
 
 }  // namespace dispatcher::redis

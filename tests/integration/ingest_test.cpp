@@ -9,8 +9,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/history/connection.hpp"
@@ -254,8 +256,8 @@ class Trimmer : public ::testing::Test {
   ingest::trim_result trim_once() { return run_trimmer(&ingest::stream_trimmer::async_trim_once); }
 
   // One call of a trimmer step on a fresh connection, as the trimmer loop makes it.
-  ingest::trim_result run_trimmer(
-      boost::asio::awaitable<ingest::trim_result> (ingest::stream_trimmer::*step)()) {
+  template <class Step>
+  ingest::trim_result run_trimmer(Step step) {
     boost::asio::io_context io;
     redis::connection_options o;
     o.port = redis_.port();
@@ -266,7 +268,7 @@ class Trimmer : public ::testing::Test {
     boost::asio::co_spawn(
         io,
         [&]() -> boost::asio::awaitable<void> {
-          if (co_await conn->async_wait_connected(5s)) result = co_await (trimmer.*step)();
+          if (co_await conn->async_wait_connected(5s)) result = co_await std::invoke(step, trimmer);
           conn->stop();
         },
         boost::asio::detached);
@@ -322,6 +324,38 @@ class Trimmer : public ::testing::Test {
   config::settings settings_;
   std::int64_t old_ms_ = unix_now_ms() - 2 * 3600 * 1000;
 };
+
+TEST_F(Trimmer, forgets_consumers_idle_past_the_limit_with_nothing_pending) {
+  for (int i = 0; i < 3; ++i) redis_.cmd({"XADD", stream, "*", "payload", "{}"});
+  const auto read_as = [&](const std::string& consumer) {
+    const auto reply = lines(redis_.cmd(
+        {"XREADGROUP", "GROUP", "dispatcher", consumer, "COUNT", "1", "STREAMS", stream, ">"}));
+    return reply.at(1);
+  };
+  redis_.cmd({"XACK", stream, "dispatcher", read_as("stopped")});
+  read_as("stopped_holding");  // left pending: it must stay until XAUTOCLAIM takes it
+  // Idleness is time itself: both must be idle past the limit, and a fresh reader not.
+  std::this_thread::sleep_for(120ms);
+  redis_.cmd({"XACK", stream, "dispatcher", read_as("reading")});
+
+  const auto forget = [](ingest::stream_trimmer& t) { return t.async_forget_idle_consumers(60ms); };
+  const auto forgotten = run_trimmer(forget);
+  ASSERT_FALSE(forgotten.ec) << forgotten.ec.message();
+  EXPECT_EQ(forgotten.removed, 1u);
+  std::set<std::string> names;
+  const auto info = lines(redis_.cmd({"XINFO", "CONSUMERS", stream, "dispatcher"}));
+  for (std::size_t i = 0; i + 1 < info.size(); ++i) {
+    if (info[i] == "name") names.insert(info[i + 1]);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"stopped_holding", "reading"}));
+  EXPECT_EQ(pending_count(redis_), "1");
+
+  // Without a stream or a group there is nothing to forget, and no error.
+  redis_.cmd({"DEL", stream});
+  const auto none = run_trimmer(forget);
+  EXPECT_FALSE(none.ec) << none.ec.message();
+  EXPECT_EQ(none.removed, 0u);
+}
 
 TEST_F(Trimmer, removes_only_old_acknowledged_entries) {
   add_old(6);

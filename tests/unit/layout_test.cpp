@@ -292,5 +292,14 @@ TEST(script_io, release_requeue_and_wake_arguments) {
             (std::vector<std::string>{"s", "ep_1", "16", "42"}));
 }
 
+TEST(script_io, forget_consumers_arguments_and_reply) {
+  EXPECT_EQ(redis::encode(redis::forget_consumers_request{"s", "dispatcher", 3'600'000}),
+            (std::vector<std::string>{"s", "dispatcher", "3600000"}));
+  auto gone = redis::decode_forgotten(array_reply({string_reply("host-12")}));
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(*gone, (std::vector<std::string>{"host-12"}));
+  EXPECT_FALSE(redis::decode_forgotten(string_reply("ERR")));
+}
+
 }  // namespace
 }  // namespace dispatcher
