@@ -356,8 +356,6 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     done.attempt = history::to_storage(record);
     if (action.kind == retry::action_kind::disable_endpoint) {
       done.disable_reason = "endpoint answered 410 Gone at " + format_rfc3339(now);
-      m.endpoints_disabled.inc();
-      obs::log_warn("endpoint answered 410 Gone; disabling it", {{"endpoint", ep->id}});
     }
     if (action.kind == retry::action_kind::succeeded) {
       m.deliveries_succeeded.inc();
@@ -466,6 +464,12 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
           obs::log_warn("lease lost before the attempt was recorded; another instance owns it",
                         {{"delivery", request.completions[i].delivery_id}});
         }
+      }
+      // Counted where the script did it: a 410 answered for a lease another instance holds
+      // now disables nothing, and DISPATCHER_DISABLE_AFTER is only decided there.
+      for (const auto& d : reply->disabled) {
+        obs::global_metrics().endpoints_disabled.inc();
+        obs::log_warn("endpoint disabled", {{"endpoint", d.endpoint_id}, {"reason", d.reason}});
       }
       if (reply->due_now) wake();
       release_recorded(request.completions);

@@ -148,7 +148,9 @@ std::string metrics::render(std::int64_t now_ms) const {
   }
 
   append_counter(out, "dispatcher_endpoints_disabled_total",
-                 "Endpoints disabled because they answered 410 Gone.", endpoints_disabled);
+                 "Endpoints disabled: they answered 410 Gone, or every attempt failed for "
+                 "DISPATCHER_DISABLE_AFTER.",
+                 endpoints_disabled);
   append_counter(out, "dispatcher_leases_expired_total",
                  "Delivery leases that expired and were taken over by another worker.",
                  leases_expired);

@@ -79,7 +79,7 @@ struct metrics {
   counter deliveries_succeeded;         // dispatcher_deliveries_succeeded_total
   counter deliveries_failed;            // dispatcher_deliveries_failed_total
   endpoint_attempts attempts;           // dispatcher_attempts_total{endpoint,outcome}
-  counter endpoints_disabled;           // dispatcher_endpoints_disabled_total (410)
+  counter endpoints_disabled;           // dispatcher_endpoints_disabled_total (410, or failing)
   counter leases_expired;               // dispatcher_leases_expired_total
   counter redis_errors;                 // dispatcher_redis_errors_total
   gauge attempts_in_flight;             // dispatcher_attempts_in_flight

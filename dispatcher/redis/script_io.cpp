@@ -149,10 +149,14 @@ std::vector<std::string> encode(const complete_request& r) {
 }
 
 std::optional<complete_reply> decode_complete(reply&& r) {
-  if (!is_array(r, 2)) return std::nullopt;
+  if (!is_array(r, 3) || r.elements[2].elements.size() % 2 != 0) return std::nullopt;
   complete_reply out;
   for (const auto& w : r.elements[0].elements) out.written.push_back(w.as_integer() == 1);
   out.due_now = r.elements[1].as_integer() == 1;
+  auto& disabled = r.elements[2].elements;
+  for (std::size_t i = 0; i + 1 < disabled.size(); i += 2) {
+    out.disabled.push_back({std::move(disabled[i].str), std::move(disabled[i + 1].str)});
+  }
   return out;
 }
 

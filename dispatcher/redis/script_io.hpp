@@ -121,6 +121,10 @@ std::vector<std::string> encode(const complete_request& r);
 struct complete_reply {
   std::vector<bool> written;  // false: the lease was no longer ours, nothing written
   bool due_now = false;       // a freed slot has due work waiting
+  struct disabled_endpoint {
+    std::string endpoint_id, reason;
+  };
+  std::vector<disabled_endpoint> disabled;  // by this call: a 410, or DISPATCHER_DISABLE_AFTER
 };
 std::optional<complete_reply> decode_complete(reply&& r);
 

@@ -597,6 +597,7 @@ local function breaker(ep)
 end
 
 local results, touched, writes = {}, {}, {}
+local disabled = {}  -- endpoint, reason: the endpoints this call disabled
 for i = 6, #ARGV, 10 do
   local did, ep, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
   local code, err, attempt, disable_reason, record = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
@@ -627,6 +628,10 @@ for i = 6, #ARGV, 10 do
     end
     if disable_reason ~= '' then
       -- 410 Gone (the receiver asked us to stop), or failing for too long.
+      if b.exists and not b.disabled then
+        disabled[#disabled + 1] = ep
+        disabled[#disabled + 1] = disable_reason
+      end
       disable(ep, disable_reason, now_s)
       b.disabled, b.dirty, b.ordered = true, false, false
     end
@@ -707,7 +712,7 @@ for ep, n in pairs(touched) do
   local score = redis.call('ZSCORE', P .. 'q:ready', ep)
   if score and tonumber(score) <= now then due_now = 1 end
 end
-return {results, due_now}
+return {results, due_now, disabled}
 )lua"};
 
 const script release_leases{"release_leases", R"lua(

@@ -248,11 +248,18 @@ std::size_t peak_arrivals(const std::vector<recorded_request>& reqs, std::size_t
   return peak;
 }
 
-int circuit_gauge(std::uint16_t port) {
+// A metric without labels from /metrics; -1 when absent.
+int metric(std::uint16_t port, const std::string& name) {
   const auto body = http_request(port, "GET", "/metrics", {}, {}).body;
-  const std::string needle = "\ndispatcher_endpoint_circuit_open ";
+  const auto needle = "\n" + name + " ";
   const auto at = body.find(needle);
   return at == std::string::npos ? -1 : std::stoi(body.substr(at + needle.size()));
+}
+int circuit_gauge(std::uint16_t port) {
+  return metric(port, "dispatcher_endpoint_circuit_open");
+}
+int disabled_counter(std::uint16_t port) {
+  return metric(port, "dispatcher_endpoints_disabled_total");
 }
 
 TEST(Breaker, opens_probes_once_per_period_and_closes_paced_by_concurrency) {
@@ -332,6 +339,8 @@ TEST(AutoDisable, an_endpoint_failing_for_the_setting_is_disabled_and_recovers_l
   EXPECT_NE(reason.find("DISPATCHER_DISABLE_AFTER"), std::string::npos) << reason;
   EXPECT_NE(reason.find("every attempt failed since"), std::string::npos) << reason;
   EXPECT_EQ(ep["circuit"], "closed");
+  // Counted once, by the instance whose record disabled it.
+  EXPECT_EQ(disabled_counter(d.one.port()) + disabled_counter(d.two.port()), 1);
   // What waited, the held delivery included, is failed, as after a 410.
   ASSERT_TRUE(eventually([&] {
     return call(d.one.port(), "GET", "/v1/deliveries?status=failed")["data"].size() == 2;

@@ -161,12 +161,22 @@ TEST_F(Pipeline, gone_disables_the_endpoint_and_fails_the_delivery) {
   start();
   test_receiver r;
   r.always(reply{.status = 410});
+  // The service runs in this process: its counters carry what earlier tests counted.
+  const auto disabled_total = [&] {
+    const auto body = service_->api("GET", "/metrics").body;
+    const std::string needle = "\ndispatcher_endpoints_disabled_total ";
+    const auto at = body.find(needle);
+    return at == std::string::npos ? -1 : std::stoi(body.substr(at + needle.size()));
+  };
+  const auto disabled_before = disabled_total();
   auto ep = create_endpoint({{"url", r.url()}});
   publish(event_json("account.connection.created", consumer_a, connection_1, "active", 1));
   ASSERT_TRUE(eventually([&] { return deliveries("status=failed")["data"].size() == 1; }));
   const auto got = service_->api("GET", "/v1/endpoints/" + ep["id"].get<std::string>()).json();
   EXPECT_EQ(got["enabled"], false);
   EXPECT_NE(got["disabled_reason"].get<std::string>().find("410"), std::string::npos);
+  // Counted when the record's reply is back, a moment after the API shows the change.
+  EXPECT_TRUE(eventually([&] { return disabled_total() == disabled_before + 1; }));
   // A disabled endpoint gets no new deliveries. No wait for the registry poll: an event
   // matched at an older endpoints:version than Redis has is refused as stale and rematched.
   publish(event_json("account.connection.updated", consumer_a, connection_1, "inactive", 2));

@@ -270,10 +270,17 @@ TEST(script_io, completions_carry_typed_status_and_a_clean_error) {
                                       "packed"};
   EXPECT_EQ(args, want);
   auto reply = redis::decode_complete(
-      array_reply({array_reply({integer_reply(1), integer_reply(0)}), integer_reply(1)}));
+      array_reply({array_reply({integer_reply(1), integer_reply(0)}), integer_reply(1),
+                   array_reply({string_reply("ep_1"), string_reply("answered 410")})}));
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->written, (std::vector<bool>{true, false}));
   EXPECT_TRUE(reply->due_now);
+  ASSERT_EQ(reply->disabled.size(), 1u);
+  EXPECT_EQ(reply->disabled[0].endpoint_id, "ep_1");
+  EXPECT_EQ(reply->disabled[0].reason, "answered 410");
+  // An endpoint without its reason is a reply of another shape.
+  EXPECT_FALSE(redis::decode_complete(
+      array_reply({array_reply({}), integer_reply(0), array_reply({string_reply("ep_1")})})));
 }
 
 TEST(script_io, release_requeue_and_wake_arguments) {
