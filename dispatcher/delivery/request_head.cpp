@@ -32,7 +32,7 @@ std::string_view trim(std::string_view v) {
   return v;
 }
 
-bool given(const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
+bool given(const header_list& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
                      [&](const auto& h) { return ascii_iequals(h.first, name); });
 }
@@ -58,22 +58,22 @@ void append_host(std::string& out, const target& to) {
   }
 }
 
-std::string header_problem(const std::vector<std::pair<std::string, std::string>>& headers) {
+std::string header_problem(const header_list& headers) {
   for (const auto& [name, value] : headers) {
     if (!is_valid_header_name(name) || !is_valid_header_value(value)) {
-      return "header \"" + name + "\" has an invalid name or a line break in its value";
+      return "header \"" + std::string(name) +
+             "\" has an invalid name or a line break in its value";
     }
     if (ascii_iequals(name, "content-length") || ascii_iequals(name, "transfer-encoding") ||
         ascii_iequals(name, "connection")) {
-      return "header \"" + name + "\" is set by the dispatcher";
+      return "header \"" + std::string(name) + "\" is set by the dispatcher";
     }
   }
   return {};
 }
 
 void format_request_head(std::string& out, const target& to, std::string_view user_agent,
-                         const std::vector<std::pair<std::string, std::string>>& headers,
-                         std::size_t body_size) {
+                         const header_list& headers, std::size_t body_size) {
   out.clear();
   out.append("POST ").append(to.path_and_query).append(" HTTP/1.1\r\n");
   // A caller's Host, User-Agent or Content-Type replaces ours, where it stands in its list.

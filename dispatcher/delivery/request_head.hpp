@@ -15,6 +15,11 @@
 
 namespace dispatcher::delivery {
 
+/// Header fields to send, in order. Views: the caller keeps the text alive for the whole
+/// request (an attempt's headers are the endpoint's and its own locals), so building the
+/// list copies nothing.
+using header_list = std::vector<std::pair<std::string_view, std::string_view>>;
+
 /// "Host" field value: the host (IPv6 in brackets) and the port when not the scheme's
 /// default.
 void append_host(std::string& out, const target& to);
@@ -23,7 +28,7 @@ void append_host(std::string& out, const target& to);
 /// that is not an RFC 9110 token, a value holding CR, LF or NUL (it would end the line and
 /// inject others), and the fields that frame the message (Content-Length,
 /// Transfer-Encoding, Connection), which the client sets itself.
-std::string header_problem(const std::vector<std::pair<std::string, std::string>>& headers);
+std::string header_problem(const header_list& headers);
 
 /// Clears `out` (keeping its capacity) and writes the head of a POST of `body_size` bytes:
 /// the request line, Host, User-Agent, Content-Type: application/json, the caller's
@@ -31,7 +36,6 @@ std::string header_problem(const std::vector<std::pair<std::string, std::string>
 /// trimmed of surrounding spaces and tabs, Content-Length and the blank line. The headers
 /// must have passed header_problem.
 void format_request_head(std::string& out, const target& to, std::string_view user_agent,
-                         const std::vector<std::pair<std::string, std::string>>& headers,
-                         std::size_t body_size);
+                         const header_list& headers, std::size_t body_size);
 
 }  // namespace dispatcher::delivery

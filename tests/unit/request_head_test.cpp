@@ -10,8 +10,6 @@
 namespace dispatcher::delivery {
 namespace {
 
-using headers = std::vector<std::pair<std::string, std::string>>;
-
 target http_target(std::string host, std::uint16_t port, std::string path, bool tls = false) {
   target t;
   t.tls = tls;
@@ -73,8 +71,9 @@ TEST(request_head, values_are_trimmed_of_surrounding_spaces_and_tabs) {
 
 TEST(request_head, the_buffer_is_rewritten_not_appended_to) {
   std::string out;
+  const std::string long_value(300, 'v');
   format_request_head(out, http_target("a-long-host-name.example.com", 80, "/first/path"), "ua",
-                      {{"x-long", std::string(300, 'v')}}, 1000);
+                      {{"x-long", long_value}}, 1000);
   format_request_head(out, http_target("b", 80, "/"), "ua", {}, 1);
   EXPECT_EQ(out,
             "POST / HTTP/1.1\r\nHost: b\r\nUser-Agent: ua\r\nContent-Type: "
@@ -84,7 +83,7 @@ TEST(request_head, the_buffer_is_rewritten_not_appended_to) {
 TEST(request_head, headers_that_could_rewrite_the_request_are_refused) {
   EXPECT_EQ(header_problem({{"x-ok", "fine"}, {"webhook-id", "evt"}}), "");
   EXPECT_NE(header_problem({{"x-bad", "a\r\nInjected: 1"}}), "");
-  EXPECT_NE(header_problem({{"x-bad", std::string("a\0b", 3)}}), "");
+  EXPECT_NE(header_problem({{"x-bad", std::string_view("a\0b", 3)}}), "");
   EXPECT_NE(header_problem({{"bad name", "v"}}), "");
   EXPECT_NE(header_problem({{"bad:name", "v"}}), "");
   EXPECT_NE(header_problem({{"", "v"}}), "");
