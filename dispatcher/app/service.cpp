@@ -2,7 +2,6 @@
 // stop in; the parts only know what they are handed, so each can be tested on its own.
 #include "dispatcher/app/service.hpp"
 
-#include <algorithm>
 #include <csignal>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,6 +18,7 @@
 #include "dispatcher/admin/server.hpp"
 #include "dispatcher/common/spawn_guard.hpp"
 #include "dispatcher/delivery/http_client.hpp"
+#include "dispatcher/delivery/idle_pool.hpp"
 #include "dispatcher/delivery/scheduler.hpp"
 #include "dispatcher/history/store.hpp"
 #include "dispatcher/ingest/stream_reader.hpp"
@@ -123,12 +123,7 @@ int service::run(bool handle_signals) {
   client_options.request_timeout = settings.request_timeout;
   client_options.ca_file = settings.ca_file;
   client_options.allow_private_targets = settings.allow_private_targets;
-  // Room to keep idle every connection the in-flight bound can have open: with many
-  // endpoints on one origin (10 x 16 slots), 32 closed about 0.8 connections per delivery,
-  // each a socket, connect, close and two epoll_ctl (issue 9). The idle timeout still
-  // closes what stays unused.
-  client_options.max_idle_per_origin =
-      std::max(client_options.max_idle_per_origin, settings.max_in_flight);
+  client_options.max_idle_per_origin = delivery::idle_per_origin(settings.max_in_flight);
   delivery::http_client client(executor, client_options);
   delivery::scheduler scheduler(executor, *conn, client, registry, endpoint_store, settings,
                                 settings.consumer);
