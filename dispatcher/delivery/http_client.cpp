@@ -266,8 +266,14 @@ struct http_client::impl {
     auto& lowest = conn.lowest();
 
     lowest.expires_at(deadline);
-    // Head and body in one gathered write: one sendmsg per request on a plain connection.
-    const std::array<asio::const_buffer, 2> request{asio::buffer(conn.head), asio::buffer(body)};
+    // Head and body in one write: a gathered one (one sendmsg) on a plain connection. A TLS
+    // stream encrypts one buffer per write, so there the body joins the head and both go
+    // in one record.
+    std::array<asio::const_buffer, 2> request{asio::buffer(conn.head), asio::buffer(body)};
+    if (conn.tls) {
+      conn.head.append(body);
+      request = {asio::buffer(conn.head), asio::const_buffer()};
+    }
     auto [write_ec, written] = co_await asio::async_write(stream, request, use_tuple);
     (void)written;
     if (write_ec) {
