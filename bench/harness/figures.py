@@ -20,6 +20,14 @@ def parse_wrk(output):
     return rps, p99
 
 
+def wrk(*, requests_per_s, latency_p99, sink_counted, cpu_s):
+    """wrk's phase: its rate, and its own CPU per request (user + system of the wrk
+    process, over what the sink counted): the cost of a plain keep-alive HTTP client on
+    this machine, the floor the dispatcher's HTTP side can be held against in the same run."""
+    return {"requests_per_s": requests_per_s, "latency_p99": latency_p99,
+            "sink_counted": sink_counted, "cpu_us_per_request": per(cpu_s, sink_counted, 1e6)}
+
+
 def wrk_body(payload_size):
     """A JSON body of payload_size bytes, as the events' size."""
     return '{"data":"' + "x" * (payload_size - 11) + '"}'

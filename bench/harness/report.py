@@ -47,6 +47,7 @@ def medians(runs, s):
             med[name] = median(values)
 
     put("wrk_requests_per_s", "wrk", "requests_per_s")
+    put("wrk_cpu_us_per_request", "wrk", "cpu_us_per_request")
     for e in s.endpoints:
         for f in ("deliveries_per_s", "cpu_us_per_delivery", "redis_cpu_us_per_delivery",
                   "peak_rss_mb"):
@@ -140,6 +141,9 @@ def table_rows(runs, med, s):
     if "wrk_requests_per_s" in med:
         row("wrk sink ceiling (req/s)", [field(r, "wrk", "requests_per_s") for r in runs],
             med["wrk_requests_per_s"], ",.0f")
+        row("  wrk CPU µs/request (HTTP client floor)",
+            [field(r, "wrk", "cpu_us_per_request") for r in runs],
+            med.get("wrk_cpu_us_per_request"), ".1f")
     for e in s.endpoints:
         if f"throughput_{e}_deliveries_per_s" not in med:
             continue

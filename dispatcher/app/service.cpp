@@ -18,6 +18,7 @@
 #include "dispatcher/admin/server.hpp"
 #include "dispatcher/common/spawn_guard.hpp"
 #include "dispatcher/delivery/http_client.hpp"
+#include "dispatcher/delivery/idle_pool.hpp"
 #include "dispatcher/delivery/scheduler.hpp"
 #include "dispatcher/history/store.hpp"
 #include "dispatcher/ingest/stream_reader.hpp"
@@ -122,6 +123,7 @@ int service::run(bool handle_signals) {
   client_options.request_timeout = settings.request_timeout;
   client_options.ca_file = settings.ca_file;
   client_options.allow_private_targets = settings.allow_private_targets;
+  client_options.max_idle_per_origin = delivery::idle_per_origin(settings.max_in_flight);
   delivery::http_client client(executor, client_options);
   delivery::scheduler scheduler(executor, *conn, client, registry, endpoint_store, settings,
                                 settings.consumer);

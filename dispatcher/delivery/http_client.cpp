@@ -11,13 +11,15 @@
 #include <array>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
+#include <variant>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -26,8 +28,10 @@
 #include <openssl/x509_vfy.h>
 
 #include "dispatcher/common/ascii.hpp"
+#include "dispatcher/common/resolve.hpp"
 #include "dispatcher/common/utf8.hpp"
 #include "dispatcher/delivery/idle_pool.hpp"
+#include "dispatcher/delivery/request_head.hpp"
 
 namespace dispatcher::delivery {
 
@@ -74,34 +78,14 @@ struct connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<tls_stream> tls;
   beast::flat_buffer buffer{read_buffer_bytes};
+  // The request head, formatted anew per request into the same capacity.
+  std::string head;
 };
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;
   asio::ip::make_address(host, ec);
   return !ec;
-}
-
-std::string host_header(const target& to) {
-  std::string host = to.host.find(':') != std::string::npos ? "[" + to.host + "]" : to.host;
-  const std::uint16_t default_port = to.tls ? 443 : 80;
-  if (to.port != default_port) host += ":" + std::to_string(to.port);
-  return host;
-}
-
-/// A header name must be an RFC 9110 token; anything else (a colon, a space, a line
-/// break) would let a configured header rewrite the request.
-bool is_valid_header_name(std::string_view name) {
-  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [&](unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           extra.find(static_cast<char>(c)) != std::string_view::npos;
-  });
-}
-
-/// CR, LF or NUL in a value would end the header line and inject others.
-bool is_valid_header_value(std::string_view value) {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
 /// The errors that mean the peer had closed the connection before our request reached
@@ -187,50 +171,14 @@ struct http_client::impl {
 
   // -- opening a connection ------------------------------------------------------------
 
-  /// Resolves host under the deadline. The resolver runs getaddrinfo on a background
-  /// thread that cancel() cannot interrupt, so instead of awaiting the resolver we await
-  /// a timer that the resolver's completion cancels; on timeout the lookup finishes in
-  /// the background and its result is dropped.
+  /// Resolves host under the deadline (common/resolve: a lookup past it is abandoned,
+  /// not waited for); the address policy is applied to the answer by async_open.
   asio::awaitable<std::variant<std::vector<tcp::endpoint>, std::string>> async_resolve(
       const target& to, steady::time_point deadline) {
-    error_code literal_ec;
-    const auto literal = asio::ip::make_address(to.host, literal_ec);
-    if (!literal_ec) co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, to.port)};
-
-    struct lookup {
-      explicit lookup(const asio::any_io_executor& executor)
-          : resolver(executor), wakeup(executor) {}
-      tcp::resolver resolver;
-      asio::steady_timer wakeup;
-      bool done = false;
-      error_code ec;
-      tcp::resolver::results_type results;
-    };
-    auto state = std::make_shared<lookup>(executor_);
-    state->wakeup.expires_at(deadline);
-    state->resolver.async_resolve(
-        to.host, std::to_string(to.port),
-        [state](const error_code& ec, tcp::resolver::results_type results) {
-          state->done = true;
-          state->ec = ec;
-          state->results = std::move(results);
-          state->wakeup.cancel();
-        });
-    co_await state->wakeup.async_wait(use_tuple);
-    if (!state->done) {
-      state->resolver.cancel();
-      co_return timed_out("while resolving " + to.host);
-    }
-    if (state->ec) {
-      if (state->ec == asio::error::host_not_found ||
-          state->ec == asio::error::host_not_found_try_again || state->ec == asio::error::no_data) {
-        co_return "could not resolve host " + to.host;
-      }
-      co_return "could not resolve host " + to.host + ": " + ascii_lower(state->ec.message());
-    }
-    std::vector<tcp::endpoint> endpoints;
-    for (const auto& entry : state->results) endpoints.push_back(entry.endpoint());
-    if (endpoints.empty()) co_return "could not resolve host " + to.host;
+    auto [ec, endpoints] = co_await async_resolve_until(executor_, to.host, to.port, deadline);
+    if (ec == asio::error::timed_out) co_return timed_out("while resolving " + to.host);
+    if (is_unknown_host(ec)) co_return "could not resolve host " + to.host;
+    if (ec) co_return "could not resolve host " + to.host + ": " + ascii_lower(ec.message());
     co_return std::move(endpoints);
   }
 
@@ -311,14 +259,22 @@ struct http_client::impl {
 
   template <class Stream>
   asio::awaitable<exchange_outcome> async_exchange(Stream& stream, connection& conn,
-                                                   const http::request<http::string_body>& request,
+                                                   std::string_view body,
                                                    steady::time_point deadline) {
     exchange_outcome out;
     auto& result = out.result;
     auto& lowest = conn.lowest();
 
     lowest.expires_at(deadline);
-    auto [write_ec, written] = co_await http::async_write(stream, request, use_tuple);
+    // Head and body in one write: a gathered one (one sendmsg) on a plain connection. A TLS
+    // stream encrypts one buffer per write, so there the body joins the head and both go
+    // in one record.
+    std::array<asio::const_buffer, 2> request{asio::buffer(conn.head), asio::buffer(body)};
+    if (conn.tls) {
+      conn.head.append(body);
+      request = {asio::buffer(conn.head), asio::const_buffer()};
+    }
+    auto [write_ec, written] = co_await asio::async_write(stream, request, use_tuple);
     (void)written;
     if (write_ec) {
       if (write_ec == beast::error::timeout) {
@@ -391,11 +347,10 @@ struct http_client::impl {
     co_return out;
   }
 
-  asio::awaitable<exchange_outcome> async_exchange(connection& conn,
-                                                   const http::request<http::string_body>& request,
+  asio::awaitable<exchange_outcome> async_exchange(connection& conn, std::string_view body,
                                                    steady::time_point deadline) {
-    if (conn.tls) co_return co_await async_exchange(*conn.tls, conn, request, deadline);
-    co_return co_await async_exchange(*conn.plain, conn, request, deadline);
+    if (conn.tls) co_return co_await async_exchange(*conn.tls, conn, body, deadline);
+    co_return co_await async_exchange(*conn.plain, conn, body, deadline);
   }
 
   asio::awaitable<attempt_result> async_post(const target& to, const header_list& headers,
@@ -409,27 +364,12 @@ struct http_client::impl {
     };
     pool_.sweep(started);
 
-    http::request<http::string_body> request{http::verb::post, to.path_and_query, 11};
-    request.set(http::field::host, host_header(to));
-    request.set(http::field::user_agent, options_.user_agent);
-    request.set(http::field::content_type, "application/json");
-    for (const auto& [name, value] : headers) {
-      if (!is_valid_header_name(name) || !is_valid_header_value(value)) {
-        attempt_result bad;
-        bad.error = "header \"" + name + "\" has an invalid name or a line break in its value";
-        co_return finish(std::move(bad));
-      }
-      const auto field = http::string_to_field(name);
-      if (field == http::field::host || field == http::field::content_type ||
-          field == http::field::user_agent) {
-        request.set(name, value);
-      } else {
-        request.insert(name, value);
-      }
+    // Checked before a connection is taken: a bad header fails the attempt, not the socket.
+    if (std::string invalid = header_problem(headers); !invalid.empty()) {
+      attempt_result bad;
+      bad.error = std::move(invalid);
+      co_return finish(std::move(bad));
     }
-    request.body() = std::move(body);
-    request.keep_alive(true);
-    request.prepare_payload();
 
     const std::string origin = to.origin();
     auto conn = pool_.take(origin, started);
@@ -444,7 +384,8 @@ struct http_client::impl {
         }
         conn = std::move(std::get<std::unique_ptr<connection>>(opened));
       }
-      auto outcome = co_await async_exchange(*conn, request, deadline);
+      format_request_head(conn->head, to, options_.user_agent, headers, body.size());
+      auto outcome = co_await async_exchange(*conn, body, deadline);
       if (reused && outcome.peer_closed_early && steady::now() < deadline) {
         // The server closed this idle connection before our request reached it, so the
         // request was never processed: resend once on a new connection.

@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "dispatcher/common/target.hpp"
+#include "dispatcher/delivery/request_head.hpp"
 
 namespace dispatcher::delivery {
 
@@ -35,8 +36,6 @@ struct attempt_result {
   std::optional<std::string> retry_after;  // raw Retry-After header
   std::chrono::milliseconds duration{0};
 };
-
-using header_list = std::vector<std::pair<std::string, std::string>>;
 
 class http_client {
  public:

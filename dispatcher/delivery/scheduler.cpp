@@ -267,10 +267,13 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
   const auto started = unix_now_ms();
   const int attempt_number = item.attempts_before + 1;
 
-  std::optional<routing::endpoint> ep;
+  // The snapshot is held for the whole attempt, so its endpoint is read in place, not
+  // copied (a copy was a dozen allocations per attempt).
+  const routing::endpoint* ep = nullptr;
+  std::optional<routing::endpoint> fetched_endpoint;
   const auto snapshot = endpoints_.snapshot();
   if (auto it = snapshot->find(item.endpoint_id); it != snapshot->end()) {
-    ep = it->second;
+    ep = &it->second;
   } else {
     // The registry may lag a just-created endpoint by one poll: ask Redis.
     auto fetched = co_await store_.async_get(item.endpoint_id);
@@ -280,7 +283,8 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
       finish(item.id, std::nullopt);
       co_return;
     }
-    ep = std::move(fetched.value);
+    fetched_endpoint = std::move(fetched.value);
+    if (fetched_endpoint) ep = &*fetched_endpoint;
     if (ep && !ep->secret_error.empty()) {
       // Never sign with a secret that could not be opened; the lease expires and an
       // instance with the right DISPATCHER_ENCRYPTION_KEY (or this one, fixed) takes it.
@@ -306,28 +310,32 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     record.cause = item.manual ? history::trigger::manual : history::trigger::scheduled;
     std::optional<std::chrono::seconds> retry_after;
 
-    auto parsed = parse_target(ep->url);
-    if (auto* bad = std::get_if<std::string>(&parsed)) {
+    const auto parsed = target_of(ep->url);
+    if (const auto* bad = std::get_if<std::string>(parsed.get())) {
       record.error = *bad;
     } else {
       const auto timestamp = started / 1000;
+      const std::string timestamp_text = std::to_string(timestamp);
+      std::string standard_signature;
+      std::string chift_signature;
       header_list headers;
+      headers.reserve(4 + ep->headers.size());
       headers.emplace_back("webhook-id", item.event_id);
-      headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
+      headers.emplace_back("webhook-timestamp", timestamp_text);
       if (ep->signature != routing::signature_scheme::chift) {
         const auto secrets = routing::signing_secrets(*ep, started);
-        headers.emplace_back(
-            "webhook-signature",
-            signing::standard_signature_header(secrets, item.event_id, timestamp, *item.payload));
+        standard_signature =
+            signing::standard_signature_header(secrets, item.event_id, timestamp, *item.payload);
+        headers.emplace_back("webhook-signature", standard_signature);
       }
       if (ep->signature != routing::signature_scheme::standard) {
-        headers.emplace_back(
-            "x-chift-signature",
-            signing::chift_signature(routing::chift_signing_secret(*ep, started), *item.payload));
+        chift_signature =
+            signing::chift_signature(routing::chift_signing_secret(*ep, started), *item.payload);
+        headers.emplace_back("x-chift-signature", chift_signature);
       }
-      for (const auto& h : ep->headers) headers.push_back(h);
+      for (const auto& [name, value] : ep->headers) headers.emplace_back(name, value);
       auto result =
-          co_await client_.async_post(std::get<target>(parsed), headers, std::move(*item.payload));
+          co_await client_.async_post(std::get<target>(*parsed), headers, std::move(*item.payload));
       record.duration_ms = result.duration.count();
       record.status_code = result.status_code;
       record.error = std::move(result.error);
@@ -379,10 +387,10 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     done.record = history::pack(r);
   }
   const std::string attempt_text = std::to_string(attempt_number);
-  const std::string next_attempt_text =
-      done.next_attempt_at_ms ? format_rfc3339(*done.next_attempt_at_ms) : "none";
-  const auto status_text = std::string(history::to_string(done.status));
   if (!done.attempt.empty() && done.status != history::delivery_status::succeeded) {
+    const std::string next_attempt_text =
+        done.next_attempt_at_ms ? format_rfc3339(*done.next_attempt_at_ms) : "none";
+    const auto status_text = std::string(history::to_string(done.status));
     // An operator reading the log at info must see every failure (issue 14): which
     // delivery, which receiver, which attempt and why, and when it runs again.
     obs::log_warn("attempt failed", {{"delivery", item.id},
@@ -402,6 +410,17 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
          {"reason", done.error}});
   }
   finish(item.id, std::move(done));
+}
+
+std::shared_ptr<const std::variant<target, std::string>> scheduler::target_of(
+    const std::string& url) {
+  if (auto it = targets_.find(url); it != targets_.end()) return it->second;
+  // Bounded: URLs of deleted or changed endpoints must not pile up; starting over costs one
+  // parse per URL.
+  if (targets_.size() >= max_targets) targets_.clear();
+  auto parsed = std::make_shared<const std::variant<target, std::string>>(parse_target(url));
+  targets_.emplace(url, parsed);
+  return parsed;
 }
 
 void scheduler::finish(const std::string& delivery_id, std::optional<redis::completion> record) {

@@ -8,9 +8,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -98,6 +101,10 @@ class scheduler {
   /// Hands the leases of attempts still running back as due now.
   boost::asio::awaitable<void> async_release_running();
   void start(claimed_delivery item, const std::string& token);
+  /// The endpoint URL's parsed target (or why it is not one), parsed once per URL: a
+  /// parse per attempt was a Boost.URL pass and a few allocations per delivery. Shared, so
+  /// an attempt keeps its target while the cache starts over.
+  std::shared_ptr<const std::variant<target, std::string>> target_of(const std::string& url);
   /// Forgets a finished attempt, queues its record and frees its slot.
   void finish(const std::string& delivery_id, std::optional<redis::completion> record);
   /// Ends the waits the accounting says must end.
@@ -122,6 +129,9 @@ class scheduler {
   record_outbox<redis::completion> outbox_;  // attempt records not yet written
   std::mt19937_64 random_;
   std::uint64_t claims_ = 0;
+  static constexpr std::size_t max_targets = 4096;
+  std::unordered_map<std::string, std::shared_ptr<const std::variant<target, std::string>>>
+      targets_;
 };
 
 }  // namespace dispatcher::delivery

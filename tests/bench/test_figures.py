@@ -142,6 +142,16 @@ Transfer/sec:      4.57MB
     def test_parse(self):
         self.assertEqual(figures.parse_wrk(self.OUTPUT), (79822.41, "4.74ms"))
 
+    def test_cpu_per_request_is_over_what_the_sink_counted(self):
+        r = figures.wrk(requests_per_s=80_000.0, latency_p99="4.7ms", sink_counted=400_000,
+                        cpu_s=6.0)
+        self.assertEqual(r, {"requests_per_s": 80_000.0, "latency_p99": "4.7ms",
+                             "sink_counted": 400_000, "cpu_us_per_request": 15.0})
+
+    def test_nothing_counted_gives_no_cpu_per_request(self):
+        r = figures.wrk(requests_per_s=0.0, latency_p99=None, sink_counted=0, cpu_s=1.0)
+        self.assertIsNone(r["cpu_us_per_request"])
+
     def test_body_has_the_events_size(self):
         self.assertEqual(len(figures.wrk_body(400)), 400)
 

@@ -11,7 +11,7 @@ S = settings.from_env({"ENDPOINTS": "1,100", "LATENCY_ENDPOINTS": "2"}, "/r")
 def run(d1, d100, wrk, peer, cpu1=10.0, cpu100=15.0, redis1=18.0, redis100=5.0, p99=3.0,
         p999=12.0, rss=30.0):
     return {
-        "wrk": {"requests_per_s": wrk},
+        "wrk": {"requests_per_s": wrk, "cpu_us_per_request": 12.5},
         "throughput": {
             "1": {"deliveries_per_s": d1, "cpu_us_per_delivery": cpu1,
                   "redis_cpu_us_per_delivery": redis1, "peak_rss_mb": rss},
@@ -47,6 +47,7 @@ class Medians(unittest.TestCase):
         med = report.medians(runs, S)
         self.assertEqual(med["throughput_1_deliveries_per_s"], 40_000)
         self.assertEqual(med["wrk_requests_per_s"], 80_000)
+        self.assertEqual(med["wrk_cpu_us_per_request"], 12.5)
         self.assertAlmostEqual(med["deliveries_1_vs_wrk"], 0.6)
         self.assertAlmostEqual(med["deliveries_1_vs_peer"], 5.0)
         self.assertEqual(med["latency_2_p99_ms"], 3.0)
@@ -106,6 +107,7 @@ class Render(unittest.TestCase):
         self.assertRegex(lines[0], r"^metric +runs  median$")
         self.assertRegex(text, r"\ndeliveries/s, 1 endpoint\(s\) +40,000 42,000  41,000\n")
         self.assertRegex(text, r"\n  redis commands >= 1 ms, x2 +2 2  -\n")
+        self.assertRegex(text, r"\n  wrk CPU µs/request \(HTTP client floor\) +12\.5 12\.5  12\.5\n")
         self.assertIn("targets (Redis AOF everysec; value / goal:", text)
         # 40,000 / 9,000 and 42,000 / 12,000: per-run ratios 4.44 and 3.5, median 3.97.
         self.assertRegex(text, r"\nMISSED  deliveries/s at 1 endpoint / peer jobs/s +3\.97  "

@@ -41,6 +41,17 @@ TEST(idle_pool, beyond_the_bound_the_oldest_connection_goes) {
   EXPECT_EQ(take(p, "o", t0 + 4s), 2);
 }
 
+TEST(idle_pool, a_burst_as_large_as_the_in_flight_bound_is_kept_whole) {
+  // 10 endpoints x 16 slots on one receiver: every connection of the burst is reused.
+  constexpr std::size_t in_flight = 160;
+  pool p(idle_per_origin(in_flight), 30s);
+  for (std::size_t i = 0; i < in_flight; ++i) {
+    p.put("http://a:80", std::make_unique<int>(static_cast<int>(i)), t0);
+  }
+  EXPECT_EQ(p.size("http://a:80"), in_flight);
+  EXPECT_EQ(idle_per_origin(1), 32u);  // a small bound still keeps a few per origin
+}
+
 TEST(idle_pool, a_bound_of_zero_keeps_nothing) {
   pool p(0, 30s);
   p.put("o", std::make_unique<int>(1), t0);

@@ -73,5 +73,44 @@ TEST(reply_parser, a_fresh_parser_starts_clean_after_a_protocol_error) {
   EXPECT_EQ(next.value->integer, 1);
 }
 
+// Replies are built in place, an array's elements inside it (reply_parser.cpp): nesting,
+// empty and nil arrays and every kind inside an array must land in their own slots.
+TEST(reply_parser, nested_arrays_hold_every_kind_in_order) {
+  reply_parser parser;
+  ASSERT_FALSE(
+      parser.feed("*5\r\n*0\r\n*-1\r\n*2\r\n+st\r\n-ERR e\r\n$0\r\n\r\n"
+                  "*1\r\n*1\r\n$3\r\nabc\r\n"));
+  auto next = parser.next();
+  ASSERT_TRUE(next.value);
+  const auto& r = *next.value;
+  ASSERT_EQ(r.type, reply::kind::array);
+  ASSERT_EQ(r.elements.size(), 5u);
+  EXPECT_EQ(r.elements[0].type, reply::kind::array);
+  EXPECT_TRUE(r.elements[0].elements.empty());
+  EXPECT_TRUE(r.elements[1].is_nil());
+  ASSERT_EQ(r.elements[2].elements.size(), 2u);
+  EXPECT_EQ(r.elements[2].elements[0].type, reply::kind::status);
+  EXPECT_EQ(r.elements[2].elements[0].str, "st");
+  EXPECT_TRUE(r.elements[2].elements[1].is_error());
+  EXPECT_EQ(r.elements[2].elements[1].str, "ERR e");
+  EXPECT_EQ(r.elements[3].type, reply::kind::string);
+  EXPECT_EQ(r.elements[3].str, "");
+  EXPECT_EQ(r.elements[4].elements.at(0).elements.at(0).str, "abc");
+  EXPECT_FALSE(parser.next().value);
+}
+
+TEST(reply_parser, a_protocol_error_inside_an_array_drops_what_was_built) {
+  // Under the sanitizer build, what the first elements allocated must not leak.
+  reply_parser parser;
+  ASSERT_FALSE(parser.feed("*3\r\n$5\r\nhello\r\n*2\r\n:1\r\n!bad\r\n"));
+  EXPECT_EQ(parser.next().ec, make_error_code(errc::redis_protocol));
+}
+
+TEST(reply_parser, an_unfinished_reply_is_freed_with_the_parser) {
+  reply_parser parser;
+  ASSERT_FALSE(parser.feed("*2\r\n$5\r\nhello\r\n"));
+  EXPECT_FALSE(parser.next().value);
+}
+
 }  // namespace
 }  // namespace dispatcher::redis

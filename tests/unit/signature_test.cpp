@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 namespace dispatcher::signing {
@@ -122,6 +124,54 @@ TEST(sha256, matches_known_digests) {
   EXPECT_EQ(sha256_hex("hello"),
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// Each key's HMAC context is kept and reset per signature (signature.cpp): a signature must
+// never be keyed with the previous call's key, nor carry the previous message's bytes.
+TEST(signature, signatures_alternating_between_keys_each_use_their_own_key) {
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(standard_signature(spec_secret, spec_id, spec_timestamp, spec_body), spec_signature);
+    EXPECT_EQ(standard_signature(second_secret, spec_id, spec_timestamp, spec_body),
+              second_signature);
+  }
+}
+
+TEST(signature, the_same_text_keys_each_scheme_its_own_way) {
+  // The standard scheme keys with the decoded secret, the Chift one with the whole string.
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(chift_signature(spec_secret, spec_body),
+              "80ec8a89ce3cd22133a1066caecb4d04fea7467657c8514d717ec42c38a5c94c");
+    EXPECT_EQ(standard_signature(spec_secret, spec_id, spec_timestamp, spec_body), spec_signature);
+  }
+}
+
+TEST(signature, a_repeated_signature_does_not_carry_the_previous_message) {
+  const auto other = standard_signature(spec_secret, spec_id, spec_timestamp, "{}");
+  EXPECT_NE(other, spec_signature);
+  EXPECT_EQ(standard_signature(spec_secret, spec_id, spec_timestamp, spec_body), spec_signature);
+  EXPECT_EQ(standard_signature(spec_secret, spec_id, spec_timestamp, "{}"), other);
+}
+
+TEST(signature, signatures_stay_right_when_more_keys_are_used_than_are_kept) {
+  // More keys than the cache keeps (1024), then the vectors again.
+  std::string first;
+  for (int i = 0; i < 1100; ++i) {
+    const auto sig = chift_signature("key-" + std::to_string(i), spec_body);
+    if (i == 0) first = sig;
+  }
+  EXPECT_EQ(chift_signature("key-0", spec_body), first);
+  EXPECT_EQ(chift_signature(spec_secret, spec_body),
+            "80ec8a89ce3cd22133a1066caecb4d04fea7467657c8514d717ec42c38a5c94c");
+  EXPECT_EQ(standard_signature(second_secret, spec_id, spec_timestamp, spec_body),
+            second_signature);
+}
+
+TEST(signature, negative_and_large_timestamps_are_signed_as_decimal_text) {
+  // python3 -c "import hmac,hashlib,base64; print(base64.b64encode(hmac.new(
+  //   b'0123456789abcdef0123456789abcdef', b'id.-9223372036854775808.b',
+  //   hashlib.sha256).digest()).decode())"
+  EXPECT_EQ(standard_signature(second_secret, "id", INT64_MIN, "b"),
+            "v1,2lcHIkH1vryD/iZP0JEv/BrlHXtr3juzkXbt9SmUeoE=");
 }
 
 }  // namespace
