@@ -349,13 +349,17 @@ while i <= #ARGV do
         e.queued = true
         queued = queued + 1
       end
-      index(P .. 'i:all', did)
       index(P .. 'i:ep:' .. ep, did)
-      local ckey = P .. 'i:consumer:' .. consumer
-      consumer_index[ckey] = true
-      index(ckey, did)
     end
     counts[#counts + 1] = n
+    if n > 0 then
+      -- All deliveries and a consumer's filter only on the event: one member per event,
+      -- however many endpoints it went to; the list expands it through its e: record.
+      index(P .. 'i:all', id)
+      local ckey = P .. 'i:consumer:' .. consumer
+      consumer_index[ckey] = true
+      index(ckey, id)
+    end
 
     -- The connection's history (history/connection.hpp): every event naming it, ordered
     -- by (created, stream position), so a late older event never overwrites the current

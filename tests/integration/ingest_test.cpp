@@ -295,10 +295,11 @@ class Trimmer : public ::testing::Test {
     return run_trimmer(&ingest::stream_trimmer::async_sweep_once);
   }
 
-  /// One event of `consumer` on `connection`, received at `now_ms`, delivered to ep_1,
-  /// recorded by the ingest script itself.
+  /// One event of `consumer` on `connection`, received at `now_ms`, delivered to
+  /// `endpoints`, recorded by the ingest script itself.
   void ingest(std::int64_t now_ms, const std::string& id, const std::string& type,
-              const std::string& connection, std::int64_t created) {
+              const std::string& connection, std::int64_t created,
+              const std::vector<std::string>& endpoints = {"ep_1"}) {
     const auto bucket = redis::bucket_name(now_ms);
     redis::ingest_request request{stream, now_ms,       3'600'000, 16,     0, "token",
                                   60'000, "dispatcher", "0",       bucket, {}};
@@ -312,7 +313,10 @@ class Trimmer : public ::testing::Test {
                               created,
                               history::stream_order_key(entry),
                               entry,
-                              {{"ep_1", history::delivery_id(id, "ep_1", bucket)}}});
+                              {}});
+    for (const auto& ep : endpoints) {
+      request.events.back().deliveries.push_back({ep, history::delivery_id(id, ep, bucket)});
+    }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
     for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
     redis_.cmd(args);
@@ -378,9 +382,10 @@ TEST_F(Trimmer, nothing_without_the_group_or_the_stream) {
 // with later events keeps its newest status.
 TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consumer_index) {
   const redis::keyspace keys{stream};
-  const auto now = unix_now_ms();
+  // Odd: no call here is one of the 64 that trim the indexes themselves.
+  const auto now = unix_now_ms() | 1;
   const auto old = now - 3 * 3600 * 1000;  // past the 1 h retention
-  ingest(old, "evt_old_1", "account.connection.created", connection_1, 100);
+  ingest(old, "evt_old_1", "account.connection.created", connection_1, 100, {"ep_1", "ep_2"});
   ingest(old, "evt_old_2", "account.connection.updated", connection_1, 200);
   ingest(old, "evt_gone", "account.connection.updated", "conn-only-old", 150);
   ingest(now, "evt_new", "invoice.paid", connection_1, 300);  // not a status change
@@ -389,7 +394,10 @@ TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consum
   EXPECT_EQ(redis_.cmd({"PTTL", history}), "-1") << "no TTL written per event";
   EXPECT_EQ(redis_.cmd({"PTTL", consumer_connections}), "-1");
   EXPECT_EQ(redis_.cmd({"PTTL", keys.index_consumer(consumer_a)}), "-1");
+  // One member per event, the one fanned out to two endpoints included (layout 3).
   ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_consumer(consumer_a)}), "4");
+  EXPECT_EQ(redis_.cmd({"ZSCORE", keys.index_consumer(consumer_a), "evt_old_1"}),
+            std::to_string(old));
 
   const auto swept = sweep_once();
   ASSERT_FALSE(swept.ec) << swept.ec.message();
@@ -404,8 +412,27 @@ TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consum
   EXPECT_EQ(redis_.cmd({"EXISTS", keys.connection_history("conn-only-old")}), "0");
   EXPECT_EQ(lines(redis_.cmd({"SMEMBERS", consumer_connections})),
             std::vector<std::string>{connection_1});
+  EXPECT_EQ(lines(redis_.cmd({"ZRANGE", keys.index_consumer(consumer_a), "0", "-1"})),
+            std::vector<std::string>{"evt_new"});
+}
+
+// All deliveries are indexed once per event; the ingest script's trim (one call in 64, by
+// its time) takes out events received before the retention, whatever their fan-out, and
+// the endpoints' indexes of deliveries alike.
+TEST_F(Trimmer, the_ingest_trim_drops_old_events_from_the_index_of_all_deliveries) {
+  const redis::keyspace keys{stream};
+  const auto now = unix_now_ms() / 64 * 64;  // a call that trims
+  const auto old = now - 3 * 3600 * 1000 - 1;
+  ingest(old, "evt_old", "invoice.paid", connection_1, 100, {"ep_1", "ep_2", "ep_3"});
+  ingest(old + 1, "evt_old_too", "invoice.paid", connection_1, 101, {"ep_1"});
+  ASSERT_EQ(lines(redis_.cmd({"ZRANGE", keys.index_all(), "0", "-1"})),
+            (std::vector<std::string>{"evt_old", "evt_old_too"}));
+  ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_endpoint("ep_1")}), "2");
+  ingest(now, "evt_new", "invoice.paid", connection_1, 200, {"ep_1", "ep_2"});
+  EXPECT_EQ(lines(redis_.cmd({"ZRANGE", keys.index_all(), "0", "-1"})),
+            std::vector<std::string>{"evt_new"});
   EXPECT_EQ(
-      lines(redis_.cmd({"ZRANGE", keys.index_consumer(consumer_a), "0", "-1"})),
+      lines(redis_.cmd({"ZRANGE", keys.index_endpoint("ep_1"), "0", "-1"})),
       std::vector<std::string>{history::delivery_id("evt_new", "ep_1", redis::bucket_name(now))});
 }
 
