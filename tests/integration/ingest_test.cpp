@@ -68,6 +68,7 @@ std::string pending_count(const redis_server& redis) {
 class IngestScript : public ::testing::Test {
  protected:
   const redis::keyspace keys{stream};
+  const std::string P = keys.prefix();
 
   void SetUp() override { redis_.cmd({"XGROUP", "CREATE", stream, "dispatcher", "0", "MKSTREAM"}); }
 
@@ -82,9 +83,10 @@ class IngestScript : public ::testing::Test {
     return ids;
   }
 
-  /// The script's arguments for these entries, matched to no endpoint, at `version`.
-  std::vector<std::string> call(const std::vector<std::string>& entries,
-                                const std::string& version) {
+  /// The script's arguments for these entries, matched to `endpoints` (none by default),
+  /// at `version`.
+  std::vector<std::string> call(const std::vector<std::string>& entries, const std::string& version,
+                                const std::vector<std::string>& endpoints = {}) {
     const auto now = unix_now_ms();
     redis::ingest_request request{stream,  now,    3'600'000,    16,      0,
                                   "token", 60'000, "dispatcher", version, redis::bucket_name(now),
@@ -100,6 +102,10 @@ class IngestScript : public ::testing::Test {
                                 id,
                                 id,
                                 {}});
+      for (const auto& ep : endpoints) {
+        request.events.back().deliveries.push_back(
+            {ep, history::delivery_id("evt_" + id, ep, redis::bucket_name(now))});
+      }
     }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
     for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
@@ -127,6 +133,33 @@ TEST_F(IngestScript, no_version_key_reads_as_zero) {
   EXPECT_EQ(redis_.cmd(call(entries, "1")), "stale");
   redis_.cmd(call(entries, "0"));
   EXPECT_EQ(pending_count(redis_), "0");
+}
+
+/// How many times Redis ran `command` (inside scripts too) since the last CONFIG RESETSTAT.
+long long calls_of(redis_server& redis, const std::string& command) {
+  const auto stats = redis.cmd({"INFO", "commandstats"});
+  const auto at = stats.find("cmdstat_" + command + ":calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(stats.substr(at + command.size() + 15));
+}
+
+// At 100 endpoints a call does per-endpoint work for one or two deliveries each, so each
+// command per endpoint is about one per delivery: the endpoints' attempts in flight are
+// read in one HMGET, and the queued ones made ready from what the call read and counted.
+TEST_F(IngestScript, a_fanned_out_call_reads_in_flight_counts_once_and_makes_ready_from_them) {
+  const std::vector<std::string> endpoints{"ep_1", "ep_2", "ep_3", "ep_4", "ep_5"};
+  redis_.cmd({"HSET", P + "q:busy", "ep_1", "3", "ep_2", "16"});  // ep_2 is full
+  const auto entries = read_entries(2);
+  redis_.cmd({"CONFIG", "RESETSTAT"});
+  const auto reply = redis_.cmd(call(entries, "0", endpoints));  // room 0: all queued
+  EXPECT_FALSE(reply.starts_with("ERR")) << reply;
+  EXPECT_EQ(calls_of(redis_, "hget"), 0) << "no HGET of q:busy per endpoint";
+  // The dedupe, q:busy, and each endpoint's hash once (make_ready reuses what it read).
+  EXPECT_EQ(calls_of(redis_, "hmget"), 2 + static_cast<long long>(endpoints.size()));
+  EXPECT_EQ(lines(redis_.cmd({"ZRANGE", P + "q:ready", "0", "-1"})),
+            (std::vector<std::string>{"ep_1", "ep_3", "ep_4", "ep_5"}));
+  EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:due:ep_2"}), "2");
+  EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_1"}), "3");
 }
 
 TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {
