@@ -185,8 +185,9 @@ end
 
 -- Dropping index members past retention is housekeeping only (lists skip records that
 -- are gone), so one call in 64 does it. An idle index must not outlive its records
--- either: `ttl` (the shared indexes, a few keys) keeps a TTL on the key; without it (the
--- consumers' indexes, about one per event) the retention sweep trims it (retire_hour).
+-- either: `ttl` (i:all, one key) keeps a TTL on the key; without it (the consumers' and
+-- the endpoints' indexes: a PEXPIRE per endpoint per call was about one command per
+-- delivery at 100 endpoints) the retention sweep trims it (retire_hour).
 -- members: a flat {score, member, ...} list.
 local function index_add_all(key, members, now, retention, ttl)
   for first = 1, #members, 1000 do
@@ -231,7 +232,7 @@ if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return '
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local indexes, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
-local consumer_index = {}  -- index keys the sweep trims, not a TTL
+local swept_index = {}  -- index keys the sweep trims, not a TTL
 local queued, fields, fresh, due = 0, {}, {}, {}
 local types = {['account.connection.created'] = 'c', ['account.connection.updated'] = 'u',
   ['account.connection.deleted'] = 'd'}
@@ -368,7 +369,9 @@ while i <= #ARGV do
         e.queued = true
         queued = queued + 1
       end
-      index(P .. 'i:ep:' .. ep, did)
+      local ekey = P .. 'i:ep:' .. ep
+      swept_index[ekey] = true
+      index(ekey, did)
     end
     counts[#counts + 1] = n
     if n > 0 then
@@ -376,7 +379,7 @@ while i <= #ARGV do
       -- however many endpoints it went to; the list expands it through its e: record.
       index(P .. 'i:all', id)
       local ckey = P .. 'i:consumer:' .. consumer
-      consumer_index[ckey] = true
+      swept_index[ckey] = true
       index(ckey, id)
     end
 
@@ -401,7 +404,7 @@ end
 -- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
 -- to the same consumer and connection indexes).
 for key, members in pairs(indexes) do
-  index_add_all(key, members, now, ttl, not consumer_index[key] and ttl_s)
+  index_add_all(key, members, now, ttl, not swept_index[key] and ttl_s)
 end
 -- Every record of the call in one write per hash.
 if #fresh > 0 then
@@ -801,13 +804,16 @@ return outcomes
 )lua"};
 
 const script retire_hour{"retire_hour", R"lua(
-local hour, cutoff = ARGV[1], ARGV[2]
+local hour, cutoff, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local trimmed, histories = {}, {}
-for i = 3, #ARGV, 2 do
+-- Scored by receipt time: everything before the end of this hour is this hour's or older.
+for i = 4, 3 + n do
+  redis.call('ZREMRANGEBYSCORE', P .. 'i:ep:' .. ARGV[i], '-inf', '(' .. cutoff)
+end
+for i = 4 + n, #ARGV, 2 do
   local consumer, conn = ARGV[i], ARGV[i + 1]
   if not trimmed[consumer] then
     trimmed[consumer] = true
-    -- Scored by receipt time: everything before the end of this hour is this hour's or older.
     redis.call('ZREMRANGEBYSCORE', P .. 'i:consumer:' .. consumer, '-inf', '(' .. cutoff)
   end
   if conn ~= '' and not histories[conn] then

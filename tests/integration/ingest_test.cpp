@@ -411,8 +411,8 @@ TEST_F(Trimmer, nothing_without_the_group_or_the_stream) {
 }
 
 // The keys an event writes without a TTL (its connection's history and set, its
-// consumer's index) lose an expired hour's entries in the retention sweep; a connection
-// with later events keeps its newest status.
+// consumer's and its endpoints' indexes) lose an expired hour's entries in the retention
+// sweep; a connection with later events keeps its newest status.
 TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consumer_index) {
   const redis::keyspace keys{stream};
   // Odd: no call here is one of the 64 that trim the indexes themselves.
@@ -427,6 +427,9 @@ TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consum
   EXPECT_EQ(redis_.cmd({"PTTL", history}), "-1") << "no TTL written per event";
   EXPECT_EQ(redis_.cmd({"PTTL", consumer_connections}), "-1");
   EXPECT_EQ(redis_.cmd({"PTTL", keys.index_consumer(consumer_a)}), "-1");
+  EXPECT_EQ(redis_.cmd({"PTTL", keys.index_endpoint("ep_1")}), "-1");
+  ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_endpoint("ep_1")}), "4");
+  ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_endpoint("ep_2")}), "1");
   // One member per event, the one fanned out to two endpoints included (layout 3).
   ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_consumer(consumer_a)}), "4");
   EXPECT_EQ(redis_.cmd({"ZSCORE", keys.index_consumer(consumer_a), "evt_old_1"}),
@@ -447,6 +450,12 @@ TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consum
             std::vector<std::string>{connection_1});
   EXPECT_EQ(lines(redis_.cmd({"ZRANGE", keys.index_consumer(consumer_a), "0", "-1"})),
             std::vector<std::string>{"evt_new"});
+  // The endpoints' indexes (no TTL either) lose the hour's deliveries, found through the
+  // hour's delivery records.
+  EXPECT_EQ(
+      lines(redis_.cmd({"ZRANGE", keys.index_endpoint("ep_1"), "0", "-1"})),
+      std::vector<std::string>{history::delivery_id("evt_new", "ep_1", redis::bucket_name(now))});
+  EXPECT_EQ(redis_.cmd({"EXISTS", keys.index_endpoint("ep_2")}), "0");
 }
 
 // All deliveries are indexed once per event; the ingest script's trim (one call in 64, by
