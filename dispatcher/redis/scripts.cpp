@@ -401,8 +401,8 @@ while i <= #ARGV do
   end
 end
 
--- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
--- to the same consumer and connection indexes).
+-- One write per index for the whole batch (the events of a call share the index of all
+-- deliveries, and often their consumers' and endpoints' indexes).
 for key, members in pairs(indexes) do
   index_add_all(key, members, now, ttl, not swept_index[key] and ttl_s)
 end
