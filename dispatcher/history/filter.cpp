@@ -1,8 +1,10 @@
 // Parsing refuses anything it does not know, because a misspelt filter in a bulk retry
-// would otherwise match every delivery; cursors carry the score and id to resume at.
+// would otherwise match every delivery; cursors carry the score, id and event to resume at.
 #include "dispatcher/history/filter.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <functional>
 
 #include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/time.hpp"
@@ -10,7 +12,9 @@
 namespace dispatcher::history {
 
 std::string encode_cursor(const cursor& c) {
-  return std::to_string(c.score) + "_" + c.id;
+  auto out = std::to_string(c.score) + "_" + c.id;
+  if (!c.event.empty()) out.append("~").append(c.event);
+  return out;
 }
 
 std::optional<cursor> decode_cursor(std::string_view text) {
@@ -19,7 +23,13 @@ std::optional<cursor> decode_cursor(std::string_view text) {
   cursor c;
   auto [p, ec] = std::from_chars(text.data(), text.data() + sep, c.score);
   if (ec != std::errc() || p != text.data() + sep) return std::nullopt;
-  c.id = std::string(text.substr(sep + 1));
+  auto rest = text.substr(sep + 1);
+  if (const auto tilde = rest.find('~'); tilde != std::string_view::npos) {
+    c.event = std::string(rest.substr(tilde + 1));
+    rest = rest.substr(0, tilde);
+    if (c.event.empty()) return std::nullopt;
+  }
+  c.id = std::string(rest);
   if (!c.id.starts_with("dlv_")) return std::nullopt;
   return c;
 }
@@ -74,6 +84,26 @@ std::string index_key(const redis::keyspace& keys, const delivery_filter& f) {
   if (f.consumerid) return keys.index_consumer(*f.consumerid);
   if (f.endpoint_id) return keys.index_endpoint(*f.endpoint_id);
   return keys.index_all();
+}
+
+bool index_holds_events(const delivery_filter& f) {
+  return f.consumerid || !f.endpoint_id;
+}
+
+std::vector<std::string> deliveries_in_walk(std::vector<std::string> ids, std::int64_t score,
+                                            std::string_view event,
+                                            const std::optional<cursor>& after) {
+  std::sort(ids.begin(), ids.end(), std::greater<>());
+  if (!after || score != after->score) return ids;  // the walk starts at the cursor's score
+  // Members of one score come in reverse order: an event above the cursor's was on an
+  // earlier page, one below it is new. A cursor without an event (from a walk of
+  // deliveries) keeps, in each event of its score, the ids below its own.
+  if (!after->event.empty() && event != after->event) {
+    if (event > after->event) ids.clear();
+    return ids;
+  }
+  std::erase_if(ids, [&](const std::string& id) { return id >= after->id; });
+  return ids;
 }
 
 bool matches(const delivery_filter& f, const delivery_record& d, const event_record* event) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "dispatcher/history/delivery.hpp"
 #include "dispatcher/redis/keys.hpp"
@@ -18,8 +19,14 @@ namespace dispatcher::history {
 struct cursor {
   std::int64_t score = 0;  // created_at ms of the last item returned
   std::string id;          // its delivery id, to break ties
+  /// Its event id, when the walk went through an index of events (index_holds_events):
+  /// there the order is (created_at, event, delivery), so a page may end inside an event
+  /// and the next resumes there. Empty for a walk of deliveries.
+  std::string event;
 };
 
+/// "<score>_<delivery id>", then "~<event id>" when the cursor has one: '~' is in neither
+/// id's alphabet and needs no escaping in a query string.
 std::string encode_cursor(const cursor& c);
 std::optional<cursor> decode_cursor(std::string_view text);
 
@@ -54,6 +61,21 @@ std::variant<delivery_filter, filter_error> parse_delivery_filter(
 /// they are checked while walking. A connection is found through its history instead
 /// (history/connection.hpp), which the store reads whole.
 std::string index_key(const redis::keyspace& keys, const delivery_filter& f);
+
+/// Whether index_key names an index of events (i:all, i:consumer:<id>: member the event
+/// id, scored by its receipt time) rather than of deliveries (i:ep:<id>). A filter on
+/// event attributes only needs one member per event; the walk expands each event into
+/// its deliveries (its e: record lists them) and checks the rest on their records.
+bool index_holds_events(const delivery_filter& f);
+
+/// The deliveries of one event met in a walk of an event index (`score` its receipt time,
+/// `ids` its delivery ids as its record lists them), in the walk's order, newest page
+/// first: ids descending, as members of one score come from ZREVRANGEBYSCORE. Those a
+/// page before `after` returned are left out: all of an event later in the walk's order
+/// than the cursor's, and in the cursor's own event the ids at or above its delivery.
+std::vector<std::string> deliveries_in_walk(std::vector<std::string> ids, std::int64_t score,
+                                            std::string_view event,
+                                            const std::optional<cursor>& after);
 
 /// Whether a delivery and its event satisfy every condition of the filter. `event` is null
 /// when the event record is gone: only conditions on the delivery can then hold.

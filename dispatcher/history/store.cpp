@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/ids.hpp"
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/history/connection.hpp"
@@ -132,15 +133,125 @@ asio::awaitable<store::page> store::async_scan_connection(const delivery_filter&
   });
   if (all.size() > want) {
     all.resize(want);
-    out.next = cursor{all.back().score, all.back().id};
+    out.next = cursor{all.back().score, all.back().id, {}};
   }
   out.items = std::move(all);
   co_return out;
 }
 
+asio::awaitable<store::page> store::async_scan_events(const delivery_filter& f, std::size_t want,
+                                                      std::size_t max_scanned) {
+  page out;
+  const std::string key = index_key(keys_, f);
+  const std::string max = f.after      ? std::to_string(f.after->score)
+                          : f.until_ms ? "(" + std::to_string(*f.until_ms)
+                                       : std::string("+inf");
+  const std::string min = f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf");
+  // Events per index read, and about the most delivery records read per round trip: an
+  // event fanned out to many endpoints is many records.
+  const std::size_t batch = std::max<std::size_t>(want * 2, 100);
+  std::size_t offset = 0;
+  std::size_t scanned = 0;  // records read, and at least one per event: the work done
+  const auto finish = [&](page& p) {
+    if (p.items.size() > want) {
+      p.items.resize(want);
+      const auto& last = p.items.back();
+      p.next = cursor{last.score, last.id, last.delivery.event_id};
+    }
+  };
+  for (;;) {
+    auto r = co_await conn_.async_exec(redis::command{"ZREVRANGEBYSCORE", key, max, min,
+                                                      "WITHSCORES", "LIMIT", std::to_string(offset),
+                                                      std::to_string(batch)});
+    if ((out.ec = error_of(r))) co_return out;
+    const auto& flat = r.value.elements;
+    if (flat.empty()) co_return out;  // the index is exhausted: no next page
+    offset += flat.size() / 2;
+
+    // Each event's record, in the bucket of the hour it was received in: its score.
+    struct walked {
+      std::string id;
+      std::int64_t score = 0;
+      std::string bucket;
+      std::optional<event_record> event;
+    };
+    std::vector<walked> events;
+    std::vector<redis::command> gets;
+    for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
+      walked w{flat[i].str, to_int(flat[i + 1].str), {}, {}};
+      w.bucket = redis::bucket_name(w.score);
+      gets.push_back(redis::command{"HGET", keys_.bucket(w.bucket), "e:" + w.id});
+      events.push_back(std::move(w));
+    }
+    auto records = co_await conn_.async_exec(std::move(gets));
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if ((out.ec = error_of(records[i]))) co_return out;
+      events[i].event = parse_event_record(records[i].value.str);  // nullopt: gone
+    }
+
+    // Their deliveries, read in chunks of about `batch` records.
+    for (std::size_t begin = 0; begin < events.size();) {
+      std::vector<located_event> chunk;
+      std::vector<const walked*> chunk_events;
+      std::size_t records_in_chunk = 0;
+      std::size_t end = begin;
+      for (; end < events.size() && (chunk.empty() || records_in_chunk < batch); ++end) {
+        const auto& w = events[end];
+        ++scanned;
+        if (!w.event) continue;
+        // The conditions on the event need no delivery record.
+        if ((f.event && !event_filter_matches(*f.event, w.event->type)) ||
+            (f.consumerid && w.event->consumerid != *f.consumerid)) {
+          continue;
+        }
+        auto ids = deliveries_in_walk(w.event->delivery_ids, w.score, w.id, f.after);
+        if (f.endpoint_id) {
+          // One delivery per endpoint, and its id says which: read only that one.
+          const auto wanted = delivery_id(w.id, *f.endpoint_id, w.bucket);
+          std::erase_if(ids, [&](const std::string& id) { return id != wanted; });
+        }
+        if (ids.empty()) continue;
+        scanned += ids.size() - 1;
+        records_in_chunk += ids.size();
+        located_event located{w.bucket, *w.event};
+        located.event.delivery_ids = std::move(ids);
+        chunk.push_back(std::move(located));
+        chunk_events.push_back(&w);
+      }
+      if (!chunk.empty()) {
+        auto deliveries = co_await async_read_deliveries(chunk);
+        if ((out.ec = deliveries.ec)) co_return out;
+        for (std::size_t k = 0; k < chunk.size(); ++k) {
+          const auto& w = *chunk_events[k];
+          // What a delivery shows of its event: not the event's list of deliveries.
+          event_record shown = *w.event;
+          shown.delivery_ids.clear();
+          for (auto& [id, d] : deliveries.per_event[k]) {
+            if (!matches(f, d, &shown)) continue;
+            out.items.push_back({id, w.score, std::move(d), shown});
+            if (out.items.size() > want) {
+              finish(out);
+              co_return out;
+            }
+          }
+        }
+      }
+      begin = end;
+      if (scanned >= max_scanned) {
+        // Bounded work per request: hand back a cursor where the walk stopped, past the
+        // last event walked ("dlv_" sorts below every delivery id: none of its is left).
+        out.next = cursor{events[end - 1].score, "dlv_", events[end - 1].id};
+        co_return out;
+      }
+    }
+    if (flat.size() / 2 < batch) co_return out;
+  }
+}
+
 asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::size_t want,
                                                std::size_t max_scanned, bool with_events) {
   if (f.connectionid) co_return co_await async_scan_connection(f, want);
+  if (index_holds_events(f)) co_return co_await async_scan_events(f, want, max_scanned);
   page out;
   const std::string key = index_key(keys_, f);
   const bool need_events = with_events || f.event || f.consumerid;
@@ -196,7 +307,7 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
     }
     for (auto& c : candidates) {
       if (c.id.empty()) continue;
-      last_scanned = cursor{c.score, c.id};
+      last_scanned = cursor{c.score, c.id, {}};
       if (!matches(f, c.delivery, c.event ? &*c.event : nullptr)) continue;
       out.items.push_back(std::move(c));
       if (out.items.size() > want) break;
@@ -213,7 +324,7 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
   }
   if (out.items.size() > want) {
     out.items.resize(want);
-    out.next = cursor{out.items.back().score, out.items.back().id};
+    out.next = cursor{out.items.back().score, out.items.back().id, {}};
   }
   co_return out;
 }

@@ -72,8 +72,14 @@ class store {
   /// Deliveries of the filter's connection, through its history.
   boost::asio::awaitable<page> async_scan_connection(const delivery_filter& f, std::size_t want);
   /// `with_events`: read each delivery's event record even when no condition needs it.
+  /// At most `max_scanned` delivery records are read; a page may then come back short,
+  /// with a cursor where the walk stopped.
   boost::asio::awaitable<page> async_scan(const delivery_filter& f, std::size_t want,
                                           std::size_t max_scanned, bool with_events);
+  /// A walk of an index of events (index_holds_events): each event's record, then its
+  /// deliveries, in (created_at, event, delivery) order, newest first.
+  boost::asio::awaitable<page> async_scan_events(const delivery_filter& f, std::size_t want,
+                                                 std::size_t max_scanned);
 
   redis::connection& conn_;
   redis::keyspace keys_;

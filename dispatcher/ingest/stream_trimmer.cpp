@@ -115,19 +115,28 @@ asio::awaitable<trim_result> stream_trimmer::async_sweep_once() {
     const auto end_ms =
         (static_cast<std::int64_t>(std::stoll(name.str, nullptr, 16)) + 1) * redis::bucket_ms;
     std::string scan_cursor = "0";
+    std::set<std::string> endpoints;  // retired from already, for this hour
     do {
+      // Events (e:) and deliveries (d:), not the payloads.
       auto page = co_await conn_.async_exec(
-          redis::command{"HSCAN", bucket, scan_cursor, "MATCH", "e:*", "COUNT", "1000"});
+          redis::command{"HSCAN", bucket, scan_cursor, "MATCH", "[de]:*", "COUNT", "1000"});
       if (auto ec = redis::error_of(page)) co_return trim_result{ec};
       if (page.value.elements.size() != 2) co_return trim_result{errc::redis_error_reply};
       scan_cursor = page.value.elements[0].str;
       redis::command forget{"HDEL", keys_.seen()};
-      // The keys these events wrote without a TTL (their consumer's index, their
-      // connection's history and set) lose what this hour put there.
-      redis::retire_request retire{settings_.stream, name.str, end_ms, {}};
+      // The keys these events wrote without a TTL (their consumer's and endpoints'
+      // indexes, their connection's history and set) lose what this hour put there.
+      redis::retire_request retire{settings_.stream, name.str, end_ms, {}, {}};
       std::set<std::pair<std::string, std::string>> pairs;
       const auto& fields = page.value.elements[1].elements;
       for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i].str.starts_with("d:")) {
+          auto d = history::parse_delivery_record(fields[i + 1].str);
+          if (d && !d->endpoint_id.empty() && endpoints.insert(d->endpoint_id).second) {
+            retire.endpoints.push_back(d->endpoint_id);
+          }
+          continue;
+        }
         forget.arg(fields[i].str.substr(2));
         if (auto ev = history::parse_event_record(fields[i + 1].str)) {
           if (pairs.emplace(ev->consumerid, ev->connectionid).second) {
@@ -135,7 +144,7 @@ asio::awaitable<trim_result> stream_trimmer::async_sweep_once() {
           }
         }
       }
-      if (!retire.events.empty()) {
+      if (!retire.events.empty() || !retire.endpoints.empty()) {
         auto r = co_await redis::async_eval(conn_, redis::retire_hour, redis::encode(retire));
         if (auto ec = redis::error_of(r)) co_return trim_result{ec};
       }

@@ -16,7 +16,7 @@ namespace dispatcher::redis {
 
 /// Bumped whenever a key or a packed value changes meaning. The service refuses to start
 /// on a Redis holding another version (app/service.cpp).
-inline constexpr std::string_view layout_version = "2";
+inline constexpr std::string_view layout_version = "3";
 
 /// Records are kept in one hash per hour of receipt; retention drops whole hours.
 inline constexpr std::int64_t bucket_ms = 3'600'000;
@@ -50,8 +50,11 @@ class keyspace {
   std::string bucket(std::string_view name) const { return cat("b:", name); }
   /// Buckets that exist, scored by their hour: what the retention sweep walks.
   std::string buckets() const { return prefix_ + "buckets"; }
+  /// Event id -> received_at (ms): every event that has deliveries.
   std::string index_all() const { return prefix_ + "i:all"; }
+  /// Delivery id -> created_at (ms), which is its event's received_at.
   std::string index_endpoint(std::string_view id) const { return cat("i:ep:", id); }
+  /// Event id -> received_at (ms): the consumer's events with deliveries.
   std::string index_consumer(std::string_view id) const { return cat("i:consumer:", id); }
   std::string connection_history(std::string_view id) const { return cat("conn:", id, ":history"); }
   std::string consumer_connections(std::string_view id) const {

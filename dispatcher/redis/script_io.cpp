@@ -196,8 +196,9 @@ std::vector<std::string> encode(const wake_request& r) {
 }
 
 std::vector<std::string> encode(const retire_request& r) {
-  std::vector<std::string> args{r.stream, r.hour, text(r.end_ms)};
-  args.reserve(3 + 2 * r.events.size());
+  std::vector<std::string> args{r.stream, r.hour, text(r.end_ms), text(r.endpoints.size())};
+  args.reserve(4 + r.endpoints.size() + 2 * r.events.size());
+  args.insert(args.end(), r.endpoints.begin(), r.endpoints.end());
   for (const auto& e : r.events) {
     args.push_back(e.consumerid);
     args.push_back(e.connectionid);

@@ -179,6 +179,8 @@ struct retire_request {
     std::string consumerid, connectionid;  // connectionid may be empty
   };
   std::vector<event_keys> events;  // of the hour's events, each pair once
+  /// The endpoints the hour's deliveries went to: their indexes (no TTL) lose the hour.
+  std::vector<std::string> endpoints;
 };
 std::vector<std::string> encode(const retire_request& r);
 

@@ -47,30 +47,38 @@ end
 
 -- In-flight attempts per endpoint, in one hash: counts that reach 0 leave it.
 local function busy(ep) return tonumber(redis.call('HGET', P .. 'q:busy', ep) or '0') end
+-- Returns the new count (what HINCRBY answered), or nil when n is 0 (nothing written).
 local function busy_add(ep, n)
-  if n ~= 0 and redis.call('HINCRBY', P .. 'q:busy', ep, n) <= 0 then
-    redis.call('HDEL', P .. 'q:busy', ep)
-  end
+  if n == 0 then return nil end
+  local now_busy = redis.call('HINCRBY', P .. 'q:busy', ep, n)
+  if now_busy <= 0 then redis.call('HDEL', P .. 'q:busy', ep) end
+  return now_busy
 end
 
 -- An endpoint is ready when it has due work, a free in-flight slot and is not paused.
 -- Its circuit (retry/circuit.hpp: allowance) holds it back while a probe is in flight
 -- (cb_probe), and while open (cb_open) until the probe time.
--- `known`: those three fields when the caller has just read or written them.
-local function make_ready(ep, limit, known)
+-- `known`: those three fields, `known_busy` its in-flight count, when the caller has just
+-- read or written them (at 100 endpoints a call does this for one or two deliveries
+-- each: every command saved here is about one per delivery). Returns the score it set in
+-- q:ready, nil when it took the endpoint out.
+local function make_ready(ep, limit, known, known_busy)
   local ready = P .. 'q:ready'
   local info = known or redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_open', 'cb_probe')
-  if info[1] == '0' or info[3] or busy(ep) >= limit then
+  if info[1] == '0' or info[3] or (known_busy or busy(ep)) >= limit then
     redis.call('ZREM', ready, ep)
-    return
+    return nil
   end
   local first = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
   if #first == 0 then
     redis.call('ZREM', ready, ep)
+    return nil
   elseif info[2] and tonumber(info[2]) and tonumber(info[2]) > tonumber(first[2]) then
     redis.call('ZADD', ready, info[2], ep)
+    return info[2]
   else
     redis.call('ZADD', ready, first[2], ep)
+    return first[2]
   end
 end
 
@@ -177,8 +185,9 @@ end
 
 -- Dropping index members past retention is housekeeping only (lists skip records that
 -- are gone), so one call in 64 does it. An idle index must not outlive its records
--- either: `ttl` (the shared indexes, a few keys) keeps a TTL on the key; without it (the
--- consumers' indexes, about one per event) the retention sweep trims it (retire_hour).
+-- either: `ttl` (i:all, one key) keeps a TTL on the key; without it (the consumers' and
+-- the endpoints' indexes: a PEXPIRE per endpoint per call was about one command per
+-- delivery at 100 endpoints) the retention sweep trims it (retire_hour).
 -- members: a flat {score, member, ...} list.
 local function index_add_all(key, members, now, retention, ttl)
   for first = 1, #members, 1000 do
@@ -223,7 +232,7 @@ if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return '
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local indexes, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
-local consumer_index = {}  -- index keys the sweep trims, not a TTL
+local swept_index = {}  -- index keys the sweep trims, not a TTL
 local queued, fields, fresh, due = 0, {}, {}, {}
 local types = {['account.connection.created'] = 'c', ['account.connection.updated'] = 'u',
   ['account.connection.deleted'] = 'd'}
@@ -234,14 +243,23 @@ local function index(key, did)
   members[#members + 1] = did
 end
 
--- The call's event ids (for the dedupe) and stream entries.
-local ids_in_call, acks = {}, {}
+-- The call's event ids (for the dedupe) and stream entries, and its endpoints' attempts
+-- in flight, read in one HMGET of q:busy instead of one HGET per endpoint.
+local ids_in_call, acks, busy_now = {}, {}, {}
 do
-  local i = 11
+  local i, eps = 11, {}
   while i <= #ARGV do
     ids_in_call[#ids_in_call + 1] = ARGV[i]
     acks[#acks + 1] = ARGV[i + 8]
-    i = i + 10 + 2 * tonumber(ARGV[i + 9])
+    local n = tonumber(ARGV[i + 9])
+    for j = i + 10, i + 8 + 2 * n, 2 do
+      if busy_now[ARGV[j]] == nil then busy_now[ARGV[j]] = 0; eps[#eps + 1] = ARGV[j] end
+    end
+    i = i + 10 + 2 * n
+  end
+  for first = 1, #eps, 1000 do
+    local got = redis.call('HMGET', P .. 'q:busy', unpack(eps, first, math.min(first + 999, #eps)))
+    for k, v in ipairs(got) do busy_now[eps[first + k - 1]] = tonumber(v or '0') or 0 end
   end
 end
 -- Acknowledged in the same atomic step that writes the records, so never without them;
@@ -285,11 +303,13 @@ while i <= #ARGV do
         -- Lease at once (no claim round trip) only what the claim script would hand out
         -- next anyway: an enabled endpoint without a rate limit or an open circuit, with
         -- nothing due before it and a free slot.
-        local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'ordering', 'cb_open')
+        local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'ordering', 'cb_open',
+          'cb_probe')
         local head = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
         e = {direct = info[1] ~= '0' and not info[2] and not info[4] and
                (#head == 0 or tonumber(head[2]) > now),
-             busy = busy(ep), taken = 0, queued = false, ordered = info[3] == 'connection'}
+             busy = busy_now[ep], taken = 0, queued = false, ordered = info[3] == 'connection',
+             ready_info = {info[1], info[4], info[5]}}
         endpoints[ep] = e
       end
       fields[#fields + 1] = 'd:' .. did
@@ -349,13 +369,19 @@ while i <= #ARGV do
         e.queued = true
         queued = queued + 1
       end
-      index(P .. 'i:all', did)
-      index(P .. 'i:ep:' .. ep, did)
-      local ckey = P .. 'i:consumer:' .. consumer
-      consumer_index[ckey] = true
-      index(ckey, did)
+      local ekey = P .. 'i:ep:' .. ep
+      swept_index[ekey] = true
+      index(ekey, did)
     end
     counts[#counts + 1] = n
+    if n > 0 then
+      -- All deliveries and a consumer's filter only on the event: one member per event,
+      -- however many endpoints it went to; the list expands it through its e: record.
+      index(P .. 'i:all', id)
+      local ckey = P .. 'i:consumer:' .. consumer
+      swept_index[ckey] = true
+      index(ckey, id)
+    end
 
     -- The connection's history (history/connection.hpp): every event naming it, ordered
     -- by (created, stream position), so a late older event never overwrites the current
@@ -375,10 +401,10 @@ while i <= #ARGV do
   end
 end
 
--- One write per index for the whole batch (a fan-out to 100 endpoints adds 100 members
--- to the same consumer and connection indexes).
+-- One write per index for the whole batch (the events of a call share the index of all
+-- deliveries, and often their consumers' and endpoints' indexes).
 for key, members in pairs(indexes) do
-  index_add_all(key, members, now, ttl, not consumer_index[key] and ttl_s)
+  index_add_all(key, members, now, ttl, not swept_index[key] and ttl_s)
 end
 -- Every record of the call in one write per hash.
 if #fresh > 0 then
@@ -399,7 +425,8 @@ local queued_for = {}
 for ep, e in pairs(endpoints) do
   busy_add(ep, e.taken)
   if e.queued then
-    make_ready(ep, limit)
+    -- This call read the endpoint's fields and counted what it leased (e.busy).
+    make_ready(ep, limit, e.ready_info, e.busy)
     queued_for[#queued_for + 1] = ep
   end
 end
@@ -442,7 +469,8 @@ for _, ep in ipairs(eps) do
   if info[1] == '0' then
     redis.call('ZREM', P .. 'q:ready', ep)
   else
-    local want = math.min(limit - busy(ep), max - #claimed)
+    local in_flight = busy(ep)
+    local want = math.min(limit - in_flight, max - #claimed)
     -- retry/circuit.hpp: allowance. Open: nothing before the probe time, then one probe;
     -- nothing while it is in flight (make_ready below sets when to look again).
     local probing = false
@@ -537,12 +565,11 @@ for _, ep in ipairs(eps) do
       redis.call('SET', rl, string.format('%.17g', tat), 'PX',
         string.format('%d', math.ceil(tat - now) + 60000))
     end
-    make_ready(ep, limit)
-    if rate and redis.call('ZSCORE', P .. 'q:ready', ep) then
+    local score = make_ready(ep, limit, nil, in_flight + taken)
+    if rate and score then
       -- Not before the rate limit lets the next one through.
       local earliest = tat - window + interval
-      local score = tonumber(redis.call('ZSCORE', P .. 'q:ready', ep))
-      if earliest > score then redis.call('ZADD', P .. 'q:ready', string.format('%.17g', earliest), ep) end
+      if earliest > tonumber(score) then redis.call('ZADD', P .. 'q:ready', string.format('%.17g', earliest), ep) end
     end
   end
 end
@@ -701,15 +728,16 @@ end
 -- Tell the caller whether a freed slot left due work waiting, so it claims only then.
 local due_now = 0
 for ep, n in pairs(touched) do
-  busy_add(ep, -n)
-  -- The breaker read the hash already (and wrote what changed): no second read.
+  local now_busy = math.max(busy_add(ep, -n) or 0, 0)
+  -- The breaker read the hash already (and wrote what changed): no second read; nor of
+  -- q:busy, which HINCRBY just answered, nor of the score make_ready just set.
   local b = breakers[ep]
+  local score
   if b and b.exists and not b.disabled then
-    make_ready(ep, limit, {b.enabled, b.open, b.probe})
+    score = make_ready(ep, limit, {b.enabled, b.open, b.probe}, now_busy)
   else
-    make_ready(ep, limit)
+    score = make_ready(ep, limit, nil, now_busy)
   end
-  local score = redis.call('ZSCORE', P .. 'q:ready', ep)
   if score and tonumber(score) <= now then due_now = 1 end
 end
 return {results, due_now, disabled}
@@ -781,13 +809,16 @@ return outcomes
 )lua"};
 
 const script retire_hour{"retire_hour", R"lua(
-local hour, cutoff = ARGV[1], ARGV[2]
+local hour, cutoff, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local trimmed, histories = {}, {}
-for i = 3, #ARGV, 2 do
+-- Scored by receipt time: everything before the end of this hour is this hour's or older.
+for i = 4, 3 + n do
+  redis.call('ZREMRANGEBYSCORE', P .. 'i:ep:' .. ARGV[i], '-inf', '(' .. cutoff)
+end
+for i = 4 + n, #ARGV, 2 do
   local consumer, conn = ARGV[i], ARGV[i + 1]
   if not trimmed[consumer] then
     trimmed[consumer] = true
-    -- Scored by receipt time: everything before the end of this hour is this hour's or older.
     redis.call('ZREMRANGEBYSCORE', P .. 'i:consumer:' .. consumer, '-inf', '(' .. cutoff)
   end
   if conn ~= '' and not histories[conn] then

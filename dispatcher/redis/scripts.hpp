@@ -9,9 +9,12 @@
 //   P b:<hour>               hash per hour of receipt: e:<event id> (metadata), p:<event id>
 //                            (the exact bytes sent), d:<delivery id> (state and attempts),
 //                            packed as history/delivery.hpp says; P buckets lists them
-//   P i:all, P i:ep:<ep>, P i:consumer:<id>
-//                            zset delivery id -> created_at (ms): the list indexes (the
-//                            consumers' trimmed by the retention sweep, the others by a TTL)
+//   P i:all, P i:consumer:<id>
+//                            zset event id -> received_at (ms), one member per event with
+//                            deliveries: the list indexes of event attributes (the
+//                            consumers' trimmed by the retention sweep, i:all by a TTL)
+//   P i:ep:<ep>              zset delivery id -> created_at (ms), the same time: the
+//                            endpoint's list index (trimmed by the retention sweep)
 //   P ep:<id>                hash: json (the endpoint), enabled, disabled_reason, rate_limit,
 //                            ordering; the breaker's cb_fails, cb_open (next probe, ms),
 //                            cb_probe (the probe's delivery), fail_since (ms)
@@ -72,8 +75,9 @@ extern const script requeue_deliveries;
 
 /// Retention for the keys of an expired hour's events that carry no TTL (the sweep in
 /// ingest/stream_trimmer, before the hour's bucket goes): ARGV hour, the end of the hour
-/// (ms), then (consumer, connection) pairs of its events. Trims each consumer's index to
-/// after the hour, takes the hour's members out of each connection's history (keeping its
+/// (ms), the number of endpoints and the endpoints its deliveries went to, then
+/// (consumer, connection) pairs of its events. Trims each endpoint's and consumer's index
+/// to after the hour, takes the hour's members out of each connection's history (keeping its
 /// newest status while later events remain) and, once a history is empty, the connection
 /// out of its consumer's set.
 extern const script retire_hour;

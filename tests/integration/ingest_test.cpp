@@ -70,6 +70,7 @@ std::string pending_count(const redis_server& redis) {
 class IngestScript : public ::testing::Test {
  protected:
   const redis::keyspace keys{stream};
+  const std::string P = keys.prefix();
 
   void SetUp() override { redis_.cmd({"XGROUP", "CREATE", stream, "dispatcher", "0", "MKSTREAM"}); }
 
@@ -84,9 +85,10 @@ class IngestScript : public ::testing::Test {
     return ids;
   }
 
-  /// The script's arguments for these entries, matched to no endpoint, at `version`.
-  std::vector<std::string> call(const std::vector<std::string>& entries,
-                                const std::string& version) {
+  /// The script's arguments for these entries, matched to `endpoints` (none by default),
+  /// at `version`.
+  std::vector<std::string> call(const std::vector<std::string>& entries, const std::string& version,
+                                const std::vector<std::string>& endpoints = {}) {
     const auto now = unix_now_ms();
     redis::ingest_request request{stream,  now,    3'600'000,    16,      0,
                                   "token", 60'000, "dispatcher", version, redis::bucket_name(now),
@@ -102,6 +104,10 @@ class IngestScript : public ::testing::Test {
                                 id,
                                 id,
                                 {}});
+      for (const auto& ep : endpoints) {
+        request.events.back().deliveries.push_back(
+            {ep, history::delivery_id("evt_" + id, ep, redis::bucket_name(now))});
+      }
     }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
     for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
@@ -129,6 +135,33 @@ TEST_F(IngestScript, no_version_key_reads_as_zero) {
   EXPECT_EQ(redis_.cmd(call(entries, "1")), "stale");
   redis_.cmd(call(entries, "0"));
   EXPECT_EQ(pending_count(redis_), "0");
+}
+
+/// How many times Redis ran `command` (inside scripts too) since the last CONFIG RESETSTAT.
+long long calls_of(redis_server& redis, const std::string& command) {
+  const auto stats = redis.cmd({"INFO", "commandstats"});
+  const auto at = stats.find("cmdstat_" + command + ":calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(stats.substr(at + command.size() + 15));
+}
+
+// At 100 endpoints a call does per-endpoint work for one or two deliveries each, so each
+// command per endpoint is about one per delivery: the endpoints' attempts in flight are
+// read in one HMGET, and the queued ones made ready from what the call read and counted.
+TEST_F(IngestScript, a_fanned_out_call_reads_in_flight_counts_once_and_makes_ready_from_them) {
+  const std::vector<std::string> endpoints{"ep_1", "ep_2", "ep_3", "ep_4", "ep_5"};
+  redis_.cmd({"HSET", P + "q:busy", "ep_1", "3", "ep_2", "16"});  // ep_2 is full
+  const auto entries = read_entries(2);
+  redis_.cmd({"CONFIG", "RESETSTAT"});
+  const auto reply = redis_.cmd(call(entries, "0", endpoints));  // room 0: all queued
+  EXPECT_FALSE(reply.starts_with("ERR")) << reply;
+  EXPECT_EQ(calls_of(redis_, "hget"), 0) << "no HGET of q:busy per endpoint";
+  // The dedupe, q:busy, and each endpoint's hash once (make_ready reuses what it read).
+  EXPECT_EQ(calls_of(redis_, "hmget"), 2 + static_cast<long long>(endpoints.size()));
+  EXPECT_EQ(lines(redis_.cmd({"ZRANGE", P + "q:ready", "0", "-1"})),
+            (std::vector<std::string>{"ep_1", "ep_3", "ep_4", "ep_5"}));
+  EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:due:ep_2"}), "2");
+  EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_1"}), "3");
 }
 
 TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {
@@ -297,10 +330,11 @@ class Trimmer : public ::testing::Test {
     return run_trimmer(&ingest::stream_trimmer::async_sweep_once);
   }
 
-  /// One event of `consumer` on `connection`, received at `now_ms`, delivered to ep_1,
-  /// recorded by the ingest script itself.
+  /// One event of `consumer` on `connection`, received at `now_ms`, delivered to
+  /// `endpoints`, recorded by the ingest script itself.
   void ingest(std::int64_t now_ms, const std::string& id, const std::string& type,
-              const std::string& connection, std::int64_t created) {
+              const std::string& connection, std::int64_t created,
+              const std::vector<std::string>& endpoints = {"ep_1"}) {
     const auto bucket = redis::bucket_name(now_ms);
     redis::ingest_request request{stream, now_ms,       3'600'000, 16,     0, "token",
                                   60'000, "dispatcher", "0",       bucket, {}};
@@ -314,7 +348,10 @@ class Trimmer : public ::testing::Test {
                               created,
                               history::stream_order_key(entry),
                               entry,
-                              {{"ep_1", history::delivery_id(id, "ep_1", bucket)}}});
+                              {}});
+    for (const auto& ep : endpoints) {
+      request.events.back().deliveries.push_back({ep, history::delivery_id(id, ep, bucket)});
+    }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
     for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
     redis_.cmd(args);
@@ -408,13 +445,14 @@ TEST_F(Trimmer, nothing_without_the_group_or_the_stream) {
 }
 
 // The keys an event writes without a TTL (its connection's history and set, its
-// consumer's index) lose an expired hour's entries in the retention sweep; a connection
-// with later events keeps its newest status.
+// consumer's and its endpoints' indexes) lose an expired hour's entries in the retention
+// sweep; a connection with later events keeps its newest status.
 TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consumer_index) {
   const redis::keyspace keys{stream};
-  const auto now = unix_now_ms();
+  // Odd: no call here is one of the 64 that trim the indexes themselves.
+  const auto now = unix_now_ms() | 1;
   const auto old = now - 3 * 3600 * 1000;  // past the 1 h retention
-  ingest(old, "evt_old_1", "account.connection.created", connection_1, 100);
+  ingest(old, "evt_old_1", "account.connection.created", connection_1, 100, {"ep_1", "ep_2"});
   ingest(old, "evt_old_2", "account.connection.updated", connection_1, 200);
   ingest(old, "evt_gone", "account.connection.updated", "conn-only-old", 150);
   ingest(now, "evt_new", "invoice.paid", connection_1, 300);  // not a status change
@@ -423,7 +461,13 @@ TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consum
   EXPECT_EQ(redis_.cmd({"PTTL", history}), "-1") << "no TTL written per event";
   EXPECT_EQ(redis_.cmd({"PTTL", consumer_connections}), "-1");
   EXPECT_EQ(redis_.cmd({"PTTL", keys.index_consumer(consumer_a)}), "-1");
+  EXPECT_EQ(redis_.cmd({"PTTL", keys.index_endpoint("ep_1")}), "-1");
+  ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_endpoint("ep_1")}), "4");
+  ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_endpoint("ep_2")}), "1");
+  // One member per event, the one fanned out to two endpoints included (layout 3).
   ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_consumer(consumer_a)}), "4");
+  EXPECT_EQ(redis_.cmd({"ZSCORE", keys.index_consumer(consumer_a), "evt_old_1"}),
+            std::to_string(old));
 
   const auto swept = sweep_once();
   ASSERT_FALSE(swept.ec) << swept.ec.message();
@@ -438,8 +482,33 @@ TEST_F(Trimmer, the_sweep_retires_an_expired_hours_connection_history_and_consum
   EXPECT_EQ(redis_.cmd({"EXISTS", keys.connection_history("conn-only-old")}), "0");
   EXPECT_EQ(lines(redis_.cmd({"SMEMBERS", consumer_connections})),
             std::vector<std::string>{connection_1});
+  EXPECT_EQ(lines(redis_.cmd({"ZRANGE", keys.index_consumer(consumer_a), "0", "-1"})),
+            std::vector<std::string>{"evt_new"});
+  // The endpoints' indexes (no TTL either) lose the hour's deliveries, found through the
+  // hour's delivery records.
   EXPECT_EQ(
-      lines(redis_.cmd({"ZRANGE", keys.index_consumer(consumer_a), "0", "-1"})),
+      lines(redis_.cmd({"ZRANGE", keys.index_endpoint("ep_1"), "0", "-1"})),
+      std::vector<std::string>{history::delivery_id("evt_new", "ep_1", redis::bucket_name(now))});
+  EXPECT_EQ(redis_.cmd({"EXISTS", keys.index_endpoint("ep_2")}), "0");
+}
+
+// All deliveries are indexed once per event; the ingest script's trim (one call in 64, by
+// its time) takes out events received before the retention, whatever their fan-out, and
+// the endpoints' indexes of deliveries alike.
+TEST_F(Trimmer, the_ingest_trim_drops_old_events_from_the_index_of_all_deliveries) {
+  const redis::keyspace keys{stream};
+  const auto now = unix_now_ms() / 64 * 64;  // a call that trims
+  const auto old = now - 3 * 3600 * 1000 - 1;
+  ingest(old, "evt_old", "invoice.paid", connection_1, 100, {"ep_1", "ep_2", "ep_3"});
+  ingest(old + 1, "evt_old_too", "invoice.paid", connection_1, 101, {"ep_1"});
+  ASSERT_EQ(lines(redis_.cmd({"ZRANGE", keys.index_all(), "0", "-1"})),
+            (std::vector<std::string>{"evt_old", "evt_old_too"}));
+  ASSERT_EQ(redis_.cmd({"ZCARD", keys.index_endpoint("ep_1")}), "2");
+  ingest(now, "evt_new", "invoice.paid", connection_1, 200, {"ep_1", "ep_2"});
+  EXPECT_EQ(lines(redis_.cmd({"ZRANGE", keys.index_all(), "0", "-1"})),
+            std::vector<std::string>{"evt_new"});
+  EXPECT_EQ(
+      lines(redis_.cmd({"ZRANGE", keys.index_endpoint("ep_1"), "0", "-1"})),
       std::vector<std::string>{history::delivery_id("evt_new", "ep_1", redis::bucket_name(now))});
 }
 

@@ -2,6 +2,8 @@
 // real service, signed, retried and recorded; the admin API shows what happened.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <set>
 
 #include "dispatcher/signing/signature.hpp"
@@ -17,6 +19,7 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 const std::string consumer_b = "22222222-2222-4222-8222-222222222222";
+const std::string connection_2 = "44444444-4444-4444-8444-444444444444";
 
 using Pipeline = service_test;
 
@@ -114,6 +117,84 @@ TEST_F(Pipeline, list_pages_with_cursor_newest_first) {
     } while (!cursor.empty() && pages < 10);
     EXPECT_EQ(seen.size(), 7u) << filter;
     EXPECT_EQ(pages, 3) << filter;
+  }
+}
+
+/// Every page of `query` (with "limit=..." in it) that `list` answers, following
+/// next_cursor: the ids in the order listed, and how many pages it took.
+std::pair<std::vector<std::string>, int> all_pages(
+    const std::function<json(const std::string&)>& list, const std::string& query) {
+  std::vector<std::string> ids;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = list(query + (cursor.empty() ? "" : "&cursor=" + cursor));
+    for (const auto& d : page["data"]) ids.push_back(d["id"].get<std::string>());
+    cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
+    ++pages;
+  } while (!cursor.empty() && pages < 100);
+  return {ids, pages};
+}
+
+// All deliveries and a consumer's are indexed once per event (layout 3): the list expands
+// an event into its deliveries, and a page that ends inside an event resumes there.
+TEST_F(Pipeline, one_events_hundred_deliveries_page_through_ten_at_a_time_each_once) {
+  start();
+  test_receiver r;
+  for (int i = 0; i < 100; ++i) create_endpoint({{"url", r.url("/" + std::to_string(i))}});
+  publish(event_json("account.connection.created", consumer_a, connection_1, "active", 100));
+  ASSERT_TRUE(r.wait_for_requests(100, 20s));
+  ASSERT_TRUE(eventually([&] { return settled(); }));
+  const auto list = [&](const std::string& query) { return deliveries(query); };
+  for (const std::string& filter :
+       {std::string(), "&consumerid=" + consumer_a, std::string("&status=succeeded")}) {
+    const auto [ids, pages] = all_pages(list, "limit=10" + filter);
+    EXPECT_EQ(pages, 10) << filter;
+    ASSERT_EQ(ids.size(), 100u) << filter;
+    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 100u) << filter;
+    // One event: its deliveries by id, descending, as the walk's order says.
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end(), std::greater<>())) << filter;
+  }
+}
+
+TEST_F(Pipeline, consumer_status_and_endpoint_filters_combine_across_fanned_out_events) {
+  start();
+  test_receiver good, bad;
+  bad.always(reply{.status = 500});
+  const auto good_id = create_endpoint({{"url", good.url()}})["id"].get<std::string>();
+  const auto bad_id = create_endpoint({{"url", bad.url()}})["id"].get<std::string>();
+  for (int i = 0; i < 3; ++i) {
+    publish(event_json("account.connection.updated", consumer_a, connection_1, "active", 100 + i));
+  }
+  for (int i = 0; i < 2; ++i) {
+    publish(event_json("account.connection.updated", consumer_b, connection_2, "active", 200 + i));
+  }
+  ASSERT_TRUE(good.wait_for_requests(5, 10s));
+  ASSERT_TRUE(bad.wait_for_requests(5, 10s));
+  const auto list = [&](const std::string& query) { return deliveries(query); };
+  const auto listed = [&](const std::string& query) { return all_pages(list, query).first.size(); };
+  ASSERT_TRUE(eventually([&] { return listed("limit=500&status=retrying") == 5; }));
+  // Small pages end inside events (each has a delivery to both endpoints).
+  for (const std::string limit : {"limit=1", "limit=2", "limit=500"}) {
+    const auto ids = all_pages(list, limit + "&consumerid=" + consumer_a).first;
+    EXPECT_EQ(ids.size(), 6u) << limit;
+    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 6u) << limit;
+    const auto succeeded =
+        all_pages(list, limit + "&consumerid=" + consumer_a + "&status=succeeded").first;
+    ASSERT_EQ(succeeded.size(), 3u) << limit;
+    for (const auto& id : succeeded) {
+      const auto d = delivery(id);
+      EXPECT_EQ(d["endpoint_id"], good_id);
+      EXPECT_EQ(d["consumerid"], consumer_a);
+      EXPECT_EQ(d["status"], "succeeded");
+    }
+    EXPECT_EQ(listed(limit + "&consumerid=" + consumer_b + "&status=retrying"), 2u) << limit;
+    EXPECT_EQ(listed(limit + "&consumerid=" + consumer_b + "&endpoint_id=" + good_id), 2u) << limit;
+    EXPECT_EQ(listed(limit + "&consumerid=" + consumer_a + "&endpoint_id=" + bad_id +
+                     "&status=succeeded"),
+              0u)
+        << limit;
+    EXPECT_EQ(listed(limit + "&status=succeeded&event=account.connection.updated"), 5u) << limit;
   }
 }
 
@@ -463,14 +544,19 @@ TEST(Layout, the_service_refuses_a_redis_of_another_layout) {
   EXPECT_NE((first.out + first.err).find("layout 1"), std::string::npos) << first.out << first.err;
 
   redis.cmd({"DEL", "endpoints:version"});
-  redis.cmd({"SET", "{lifecycle:events}:layout", "3"});
-  auto newer = run_cli({"serve"}, env);
-  EXPECT_EQ(newer.exit_code, 2) << newer.out << newer.err;
-  EXPECT_NE((newer.out + newer.err).find("layout 3"), std::string::npos) << newer.out << newer.err;
+  // Layout 2 indexed every delivery where layout 3 indexes events: its lists would miss.
+  for (const char* other : {"2", "4"}) {
+    redis.cmd({"SET", "{lifecycle:events}:layout", other});
+    auto refused = run_cli({"serve"}, env);
+    EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+    EXPECT_NE((refused.out + refused.err).find(std::string("layout ") + other), std::string::npos)
+        << refused.out << refused.err;
+    EXPECT_EQ(redis.cmd({"GET", "{lifecycle:events}:layout"}), other) << "left as it was";
+  }
 
   redis.cmd({"DEL", "{lifecycle:events}:layout"});
   dispatcher_process fresh(env);
-  EXPECT_TRUE(eventually([&] { return redis.cmd({"GET", "{lifecycle:events}:layout"}) == "2"; }));
+  EXPECT_TRUE(eventually([&] { return redis.cmd({"GET", "{lifecycle:events}:layout"}) == "3"; }));
 }
 
 }  // namespace

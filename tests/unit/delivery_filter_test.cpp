@@ -68,6 +68,48 @@ TEST(delivery_filter, the_most_selective_index_is_walked) {
             "{lifecycle:events}:i:ep:ep_1");
 }
 
+TEST(delivery_filter, filters_on_event_attributes_walk_an_index_of_events) {
+  EXPECT_TRUE(index_holds_events(parse_ok({})));
+  EXPECT_TRUE(index_holds_events(parse_ok({{"status", "failed"}, {"event", "a.b"}})));
+  EXPECT_TRUE(index_holds_events(parse_ok({{"consumerid", "c1"}})));
+  EXPECT_TRUE(index_holds_events(parse_ok({{"endpoint_id", "ep_1"}, {"consumerid", "c1"}})));
+  EXPECT_FALSE(index_holds_events(parse_ok({{"endpoint_id", "ep_1"}, {"status", "failed"}})));
+}
+
+TEST(delivery_filter, a_cursor_inside_an_event_resumes_at_its_next_delivery) {
+  const std::vector<std::string> ids{"dlv_a01", "dlv_a03", "dlv_a02", "dlv_a04"};
+  // No cursor: the event's deliveries, ids descending.
+  EXPECT_EQ(deliveries_in_walk(ids, 5, "evt_m", std::nullopt),
+            (std::vector<std::string>{"dlv_a04", "dlv_a03", "dlv_a02", "dlv_a01"}));
+  const cursor inside{5, "dlv_a03", "evt_m"};
+  EXPECT_EQ(deliveries_in_walk(ids, 5, "evt_m", inside),
+            (std::vector<std::string>{"dlv_a02", "dlv_a01"}));
+  // Events of the cursor's time come in reverse order: one above it was on earlier pages,
+  // one below it is all new; another time is not the cursor's.
+  EXPECT_TRUE(deliveries_in_walk(ids, 5, "evt_z", inside).empty());
+  EXPECT_EQ(deliveries_in_walk(ids, 5, "evt_a", inside).size(), 4u);
+  EXPECT_EQ(deliveries_in_walk(ids, 4, "evt_z", inside).size(), 4u);
+  // Past a whole event: "dlv_" sorts below every delivery id.
+  EXPECT_TRUE(deliveries_in_walk(ids, 5, "evt_m", cursor{5, "dlv_", "evt_m"}).empty());
+  // A cursor of a walk of deliveries (no event) goes by the delivery id alone.
+  EXPECT_EQ(deliveries_in_walk(ids, 5, "evt_q", cursor{5, "dlv_a02", ""}),
+            (std::vector<std::string>{"dlv_a01"}));
+}
+
+TEST(delivery_filter, a_cursor_carries_its_event_after_a_tilde) {
+  const cursor c{1'700'000'000'123, "dlv_0472e3abcdef0123456789ab", "evt_1700-0:x.y"};
+  EXPECT_EQ(encode_cursor(c), "1700000000123_dlv_0472e3abcdef0123456789ab~evt_1700-0:x.y");
+  const auto back = decode_cursor(encode_cursor(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->score, c.score);
+  EXPECT_EQ(back->id, c.id);
+  EXPECT_EQ(back->event, c.event);
+  EXPECT_EQ(decode_cursor("5_dlv_~e")->id, "dlv_");
+  EXPECT_TRUE(decode_cursor("5_dlv_a")->event.empty());
+  for (const char* bad : {"5_dlv_a~", "5_~e", "5_evt~dlv_a"})
+    EXPECT_FALSE(decode_cursor(bad)) << bad;
+}
+
 TEST(delivery_filter, time_window_is_checked_on_created_at) {
   const auto f = parse_ok({{"since", "1"}, {"until", "2"}});  // unix seconds: [1000, 2000)
   auto d = failed_delivery();
@@ -107,7 +149,7 @@ TEST(delivery_filter, bulk_replay_takes_the_wildcard_too) {
 }
 
 TEST(delivery_filter, a_cursor_round_trips_and_foreign_cursors_are_refused) {
-  const cursor c{1'700'000'000'123, "dlv_0472e3abcdef0123456789ab"};
+  const cursor c{1'700'000'000'123, "dlv_0472e3abcdef0123456789ab", {}};
   const auto back = decode_cursor(encode_cursor(c));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->score, c.score);

@@ -58,9 +58,16 @@ TEST(layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
   const auto old = redis::layout_problem(std::nullopt, true);
   ASSERT_TRUE(old);
   EXPECT_NE(old->find("layout 1"), std::string::npos) << *old;
-  const auto newer = redis::layout_problem(std::string("3"), false);
+  const auto newer = redis::layout_problem(std::string("4"), false);
   ASSERT_TRUE(newer);
-  EXPECT_NE(newer->find("layout 3"), std::string::npos) << *newer;
+  EXPECT_NE(newer->find("layout 4"), std::string::npos) << *newer;
+  // Layout 2 indexed all deliveries and a consumer's per delivery; layout 3 per event.
+  EXPECT_EQ(redis::layout_version, "3");
+  const auto second = redis::layout_problem(std::string("2"), false);
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->find("holds data in layout 2; this dispatcher reads layout 3"),
+            std::string::npos)
+      << *second;
 }
 
 TEST(layout, a_delivery_record_round_trips_with_its_attempts) {
