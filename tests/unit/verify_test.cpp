@@ -28,7 +28,8 @@ TEST(verify, one_matching_signature_of_several_is_enough) {
   const auto header = standard_signature_header(secrets, "evt_1", now, body);
   EXPECT_TRUE(verify_standard(verify_secret, "evt_1", std::to_string(now), header, body, now).ok());
   EXPECT_TRUE(
-      verify_standard(verify_secret, "evt_1", std::to_string(now), "v1a,xyz " + header, body, now).ok());
+      verify_standard(verify_secret, "evt_1", std::to_string(now), "v1a,xyz " + header, body, now)
+          .ok());
 }
 
 TEST(verify, a_tampered_body_id_or_wrong_secret_fails) {
@@ -43,8 +44,9 @@ TEST(verify, a_tampered_body_id_or_wrong_secret_fails) {
 TEST(verify, the_timestamp_must_be_within_the_tolerance) {
   const auto old_ts = now - 301;
   const auto header = standard_signature(verify_secret, "evt_1", old_ts, body);
-  EXPECT_EQ(verify_standard(verify_secret, "evt_1", std::to_string(old_ts), header, body, now).reason,
-            "webhook-timestamp is too old");
+  EXPECT_EQ(
+      verify_standard(verify_secret, "evt_1", std::to_string(old_ts), header, body, now).reason,
+      "webhook-timestamp is too old");
   const auto future = now + 301;
   EXPECT_EQ(verify_standard(verify_secret, "evt_1", std::to_string(future),
                             standard_signature(verify_secret, "evt_1", future, body), body, now)
@@ -55,10 +57,12 @@ TEST(verify, the_timestamp_must_be_within_the_tolerance) {
 }
 
 TEST(verify, missing_headers_are_named) {
-  EXPECT_EQ(verify_standard(verify_secret, "", "1", "v1,x", body, now).reason, "no webhook-id header");
+  EXPECT_EQ(verify_standard(verify_secret, "", "1", "v1,x", body, now).reason,
+            "no webhook-id header");
   EXPECT_EQ(verify_standard(verify_secret, "a", "", "v1,x", body, now).reason,
             "no webhook-timestamp header");
-  EXPECT_EQ(verify_standard(verify_secret, "a", "1", "", body, now).reason, "no webhook-signature header");
+  EXPECT_EQ(verify_standard(verify_secret, "a", "1", "", body, now).reason,
+            "no webhook-signature header");
   EXPECT_EQ(verify_standard("nope", "a", "1", "v1,x", body, now).reason,
             "the secret is not of the form whsec_<base64>");
 }
