@@ -62,4 +62,7 @@ function(embed_files target function root)
     COMMENT "Embedding ${function}"
     VERBATIM)
   target_sources(${target} PRIVATE "${out}")
+  # Compiled alone in a unity build: its file_N and files would collide with another
+  # embedding's, and a changed file then rebuilds only its own table.
+  set_source_files_properties("${out}" PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
 endfunction()

@@ -9,7 +9,7 @@ namespace {
 
 using fields = std::map<std::string, std::string>;
 
-endpoint sample() {
+endpoint stored_sample() {
   endpoint ep;
   ep.id = "ep_abc";
   ep.url = "https://hooks.example.com/in";
@@ -19,7 +19,7 @@ endpoint sample() {
 }
 
 TEST(endpoint_hash, hash_fields_win_over_the_json) {
-  const auto parsed = endpoint_from_hash({{"json", to_storage(sample())},
+  const auto parsed = endpoint_from_hash({{"json", to_storage(stored_sample())},
                                           {"enabled", "0"},
                                           {"disabled_reason", "410"},
                                           {"updated_at", "5000"}},
@@ -33,7 +33,7 @@ TEST(endpoint_hash, hash_fields_win_over_the_json) {
 
 TEST(endpoint_hash, circuit_comes_from_the_breaker_fields) {
   const auto circuit = [](std::map<std::string, std::string> fields) {
-    fields["json"] = to_storage(sample());
+    fields["json"] = to_storage(stored_sample());
     const auto parsed = endpoint_from_hash(fields, nullptr);
     return std::get<endpoint>(parsed).circuit;
   };
@@ -46,7 +46,7 @@ TEST(endpoint_hash, circuit_comes_from_the_breaker_fields) {
 TEST(endpoint_hash, a_bad_updated_at_is_a_reason_not_an_exception) {
   for (const char* bad : {"garbage", "", "12x", "99999999999999999999999", " 5"}) {
     const auto parsed =
-        endpoint_from_hash({{"json", to_storage(sample())}, {"updated_at", bad}}, nullptr);
+        endpoint_from_hash({{"json", to_storage(stored_sample())}, {"updated_at", bad}}, nullptr);
     const auto* why = std::get_if<std::string>(&parsed);
     ASSERT_TRUE(why) << bad;
     EXPECT_NE(why->find("updated_at"), std::string::npos) << *why;
@@ -64,7 +64,7 @@ TEST(endpoint_hash, an_unopened_secret_loads_with_its_reason) {
   std::array<unsigned char, 32> bytes{};
   bytes.fill(7);
   const signing::secret_box key(bytes);
-  const auto parsed = endpoint_from_hash({{"json", to_storage(sample(), &key)}}, nullptr);
+  const auto parsed = endpoint_from_hash({{"json", to_storage(stored_sample(), &key)}}, nullptr);
   const auto* ep = std::get_if<endpoint>(&parsed);
   ASSERT_TRUE(ep);
   EXPECT_FALSE(ep->secret_error.empty());

@@ -34,13 +34,13 @@ std::string read_bytes(const fs::path& path) {
 }
 
 // The default DISPATCHER_MAX_PAYLOAD, which the corpus's size cases are cut to.
-const std::size_t max_payload = config::settings{}.max_payload;
+const std::size_t corpus_max_payload = config::settings{}.max_payload;
 
 TEST(event_corpus, every_valid_event_is_accepted) {
   const auto files = corpus("valid");
   ASSERT_GE(files.size(), 10u);
   for (const auto& path : files) {
-    auto result = parse_event(read_bytes(path), "1700000000000-0", max_payload);
+    auto result = parse_event(read_bytes(path), "1700000000000-0", corpus_max_payload);
     if (auto* error = std::get_if<validation_error>(&result)) {
       ADD_FAILURE() << path.filename() << " refused: " << error->message;
     }
@@ -51,7 +51,7 @@ TEST(event_corpus, every_invalid_event_is_refused) {
   const auto files = corpus("invalid");
   ASSERT_GE(files.size(), 10u);
   for (const auto& path : files) {
-    auto result = parse_event(read_bytes(path), "1700000000000-0", max_payload);
+    auto result = parse_event(read_bytes(path), "1700000000000-0", corpus_max_payload);
     EXPECT_TRUE(std::holds_alternative<validation_error>(result)) << path.filename() << " accepted";
   }
 }

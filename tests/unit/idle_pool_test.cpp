@@ -9,7 +9,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using pool = idle_pool<int>;
-const pool::clock::time_point t0 = pool::clock::time_point{} + 1h;
+const pool::clock::time_point pool_t0 = pool::clock::time_point{} + 1h;
 
 int take(pool& p, const std::string& origin, pool::clock::time_point now) {
   auto conn = p.take(origin, now);
@@ -18,27 +18,27 @@ int take(pool& p, const std::string& origin, pool::clock::time_point now) {
 
 TEST(idle_pool, the_most_recently_used_connection_is_reused_first) {
   pool p(4, 30s);
-  p.put("https://a:443", std::make_unique<int>(1), t0);
-  p.put("https://a:443", std::make_unique<int>(2), t0 + 1s);
-  EXPECT_EQ(take(p, "https://a:443", t0 + 2s), 2);
-  EXPECT_EQ(take(p, "https://a:443", t0 + 2s), 1);
-  EXPECT_EQ(take(p, "https://a:443", t0 + 2s), -1);
+  p.put("https://a:443", std::make_unique<int>(1), pool_t0);
+  p.put("https://a:443", std::make_unique<int>(2), pool_t0 + 1s);
+  EXPECT_EQ(take(p, "https://a:443", pool_t0 + 2s), 2);
+  EXPECT_EQ(take(p, "https://a:443", pool_t0 + 2s), 1);
+  EXPECT_EQ(take(p, "https://a:443", pool_t0 + 2s), -1);
   EXPECT_EQ(p.origins(), 0u);
 }
 
 TEST(idle_pool, origins_do_not_share_connections) {
   pool p(4, 30s);
-  p.put("https://a:443", std::make_unique<int>(1), t0);
-  EXPECT_EQ(take(p, "http://a:80", t0), -1);
-  EXPECT_EQ(take(p, "https://a:443", t0), 1);
+  p.put("https://a:443", std::make_unique<int>(1), pool_t0);
+  EXPECT_EQ(take(p, "http://a:80", pool_t0), -1);
+  EXPECT_EQ(take(p, "https://a:443", pool_t0), 1);
 }
 
 TEST(idle_pool, beyond_the_bound_the_oldest_connection_goes) {
   pool p(2, 30s);
-  for (int i = 1; i <= 3; ++i) p.put("o", std::make_unique<int>(i), t0 + i * 1s);
+  for (int i = 1; i <= 3; ++i) p.put("o", std::make_unique<int>(i), pool_t0 + i * 1s);
   EXPECT_EQ(p.size("o"), 2u);
-  EXPECT_EQ(take(p, "o", t0 + 4s), 3);
-  EXPECT_EQ(take(p, "o", t0 + 4s), 2);
+  EXPECT_EQ(take(p, "o", pool_t0 + 4s), 3);
+  EXPECT_EQ(take(p, "o", pool_t0 + 4s), 2);
 }
 
 TEST(idle_pool, a_burst_as_large_as_the_in_flight_bound_is_kept_whole) {
@@ -54,38 +54,38 @@ TEST(idle_pool, a_burst_as_large_as_the_in_flight_bound_is_kept_whole) {
 
 TEST(idle_pool, a_bound_of_zero_keeps_nothing) {
   pool p(0, 30s);
-  p.put("o", std::make_unique<int>(1), t0);
+  p.put("o", std::make_unique<int>(1), pool_t0);
   EXPECT_EQ(p.size("o"), 0u);
-  EXPECT_EQ(take(p, "o", t0), -1);
+  EXPECT_EQ(take(p, "o", pool_t0), -1);
 }
 
 TEST(idle_pool, a_stale_newest_connection_empties_the_origin) {
   pool p(4, 30s);
-  p.put("o", std::make_unique<int>(1), t0);
-  p.put("o", std::make_unique<int>(2), t0 + 5s);
-  EXPECT_EQ(take(p, "o", t0 + 35s), -1);  // 30 s idle: no longer trusted
+  p.put("o", std::make_unique<int>(1), pool_t0);
+  p.put("o", std::make_unique<int>(2), pool_t0 + 5s);
+  EXPECT_EQ(take(p, "o", pool_t0 + 35s), -1);  // 30 s idle: no longer trusted
   EXPECT_EQ(p.size("o"), 0u);
   EXPECT_EQ(p.origins(), 0u);
 }
 
 TEST(idle_pool, a_connection_just_under_the_timeout_is_reused) {
   pool p(4, 30s);
-  p.put("o", std::make_unique<int>(1), t0);
-  EXPECT_EQ(take(p, "o", t0 + 30s - 1ms), 1);
+  p.put("o", std::make_unique<int>(1), pool_t0);
+  EXPECT_EQ(take(p, "o", pool_t0 + 30s - 1ms), 1);
 }
 
 TEST(idle_pool, sweep_drops_only_stale_connections_at_most_twice_per_timeout) {
   pool p(4, 30s);
-  p.put("a", std::make_unique<int>(1), t0);
-  p.put("a", std::make_unique<int>(2), t0 + 10s);
-  p.put("b", std::make_unique<int>(3), t0);
-  p.sweep(t0 + 35s);  // runs: 1 and 3 are stale, 2 has been idle 25 s
+  p.put("a", std::make_unique<int>(1), pool_t0);
+  p.put("a", std::make_unique<int>(2), pool_t0 + 10s);
+  p.put("b", std::make_unique<int>(3), pool_t0);
+  p.sweep(pool_t0 + 35s);  // runs: 1 and 3 are stale, 2 has been idle 25 s
   EXPECT_EQ(p.size("a"), 1u);
   EXPECT_EQ(p.size("b"), 0u);
   EXPECT_EQ(p.origins(), 1u);
-  p.sweep(t0 + 45s);  // 10 s after the last sweep: skipped, though 2 is stale by now
+  p.sweep(pool_t0 + 45s);  // 10 s after the last sweep: skipped, though 2 is stale by now
   EXPECT_EQ(p.size("a"), 1u);
-  p.sweep(t0 + 50s);  // half the timeout after the last sweep: runs
+  p.sweep(pool_t0 + 50s);  // half the timeout after the last sweep: runs
   EXPECT_EQ(p.origins(), 0u);
 }
 
