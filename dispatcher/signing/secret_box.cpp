@@ -26,10 +26,6 @@ struct ctx_free {
 };
 using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, ctx_free>;
 
-const unsigned char* bytes(std::string_view text) {
-  return reinterpret_cast<const unsigned char*>(text.data());
-}
-
 }  // namespace
 
 bool is_sealed(std::string_view value) {
@@ -66,10 +62,10 @@ std::string secret_box::seal(std::string_view plaintext, std::string_view contex
   int total = 0;
   const bool ok =
       ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &n, bytes(context), static_cast<int>(context.size())) ==
-          1 &&
-      EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plaintext), static_cast<int>(plaintext.size())) ==
-          1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &n, openssl_bytes(context),
+                        static_cast<int>(context.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), out, &n, openssl_bytes(plaintext),
+                        static_cast<int>(plaintext.size())) == 1 &&
       (total = n, EVP_EncryptFinal_ex(ctx.get(), out + total, &n) == 1) &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_bytes),
                           out + plaintext.size()) == 1;
@@ -84,7 +80,7 @@ std::optional<std::string> secret_box::open(std::string_view sealed,
   if (!is_sealed(sealed)) return std::nullopt;
   const auto raw = base64_decode(sealed.substr(sealed_prefix.size()));
   if (!raw || raw->size() < nonce_bytes + tag_bytes) return std::nullopt;
-  const auto* nonce = bytes(*raw);
+  const auto* nonce = openssl_bytes(*raw);
   const std::size_t length = raw->size() - nonce_bytes - tag_bytes;
   const auto* ciphertext = nonce + nonce_bytes;
   // EVP_CTRL_GCM_SET_TAG takes a non-const pointer although it only reads the tag.
@@ -97,8 +93,8 @@ std::optional<std::string> secret_box::open(std::string_view sealed,
   int n = 0;
   const bool ok =
       ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &n, bytes(context), static_cast<int>(context.size())) ==
-          1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &n, openssl_bytes(context),
+                        static_cast<int>(context.size())) == 1 &&
       EVP_DecryptUpdate(ctx.get(), out, &n, ciphertext, static_cast<int>(length)) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_bytes),
                           tag.data()) == 1 &&

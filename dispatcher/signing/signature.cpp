@@ -40,10 +40,6 @@ struct transparent_hash {
   }
 };
 
-const unsigned char* bytes(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
 /// HMAC-SHA256 contexts, one per key, each set up once (the algorithm fetched, the key's
 /// inner and outer pads hashed) and only re-initialised per message. Keyed by the text the
 /// caller keys with (a standard secret is looked up before its base64 is decoded), in two
@@ -86,8 +82,8 @@ class hmac_keys {
     // OpenSSL reads a null key pointer as "no key set" and fails; an empty key still needs
     // a real pointer.
     static const unsigned char empty = 0;
-    if (!ctx ||
-        EVP_MAC_init(ctx.get(), key.empty() ? &empty : bytes(key), key.size(), params) != 1) {
+    if (!ctx || EVP_MAC_init(ctx.get(), key.empty() ? &empty : openssl_bytes(key), key.size(),
+                             params) != 1) {
       throw std::runtime_error("HMAC key setup failed");
     }
     return ctx;
@@ -104,7 +100,7 @@ hmac_keys& keys() {
 }
 
 void update(EVP_MAC_CTX* ctx, std::string_view data) {
-  if (!data.empty() && EVP_MAC_update(ctx, bytes(data), data.size()) != 1) {
+  if (!data.empty() && EVP_MAC_update(ctx, openssl_bytes(data), data.size()) != 1) {
     throw std::runtime_error("HMAC update failed");
   }
 }
@@ -159,8 +155,7 @@ void append_standard_signature(std::string& out, std::string_view secret, std::s
 
 std::string base64_encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), openssl_bytes(bytes),
                                 static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
@@ -185,8 +180,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
   if (padded.empty()) return std::string();
 
   std::string out(padded.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(padded.data()),
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), openssl_bytes(padded),
                                 static_cast<int>(padded.size()));
   if (n < 0 || static_cast<std::size_t>(n) < pad_to) return std::nullopt;
   out.resize(static_cast<std::size_t>(n) - pad_to);

@@ -31,4 +31,9 @@ std::string hex_encode(std::string_view bytes);
 /// Lowercase hex SHA-256 of data.
 std::string sha256_hex(std::string_view data);
 
+/// Text as the unsigned bytes OpenSSL's functions take.
+inline const unsigned char* openssl_bytes(std::string_view text) {
+  return reinterpret_cast<const unsigned char*>(text.data());
+}
+
 }  // namespace dispatcher::signing

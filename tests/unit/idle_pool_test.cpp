@@ -46,7 +46,7 @@ TEST(idle_pool, a_burst_as_large_as_the_in_flight_bound_is_kept_whole) {
   constexpr std::size_t in_flight = 160;
   pool p(idle_per_origin(in_flight), 30s);
   for (std::size_t i = 0; i < in_flight; ++i) {
-    p.put("http://a:80", std::make_unique<int>(static_cast<int>(i)), t0);
+    p.put("http://a:80", std::make_unique<int>(static_cast<int>(i)), pool_t0);
   }
   EXPECT_EQ(p.size("http://a:80"), in_flight);
   EXPECT_EQ(idle_per_origin(1), 32u);  // a small bound still keeps a few per origin
