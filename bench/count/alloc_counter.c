@@ -6,9 +6,9 @@
 // Build: cc -O2 -shared -fPIC -o alloc_counter.so alloc_counter.c
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stddef.h>
 #include <sys/mman.h>
 #include <unistd.h>
 extern void* __libc_malloc(size_t);
@@ -27,10 +27,33 @@ __attribute__((constructor)) static void init(void) {
   void* p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p != MAP_FAILED) c = p;
 }
-void* malloc(size_t n) { __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED); __atomic_add_fetch(&c[2], n, __ATOMIC_RELAXED); return __libc_malloc(n); }
-void* calloc(size_t a, size_t b) { __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED); return __libc_calloc(a, b); }
-void* realloc(void* p, size_t n) { __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED); return __libc_realloc(p, n); }
-void free(void* p) { if (p) __atomic_add_fetch(&c[1], 1, __ATOMIC_RELAXED); __libc_free(p); }
-void* memalign(size_t a, size_t n) { __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED); return __libc_memalign(a, n); }
-int posix_memalign(void** r, size_t a, size_t n) { __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED); *r = __libc_memalign(a, n); return *r ? 0 : 12; }
-void* aligned_alloc(size_t a, size_t n) { __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED); return __libc_memalign(a, n); }
+void* malloc(size_t n) {
+  __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&c[2], n, __ATOMIC_RELAXED);
+  return __libc_malloc(n);
+}
+void* calloc(size_t a, size_t b) {
+  __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED);
+  return __libc_calloc(a, b);
+}
+void* realloc(void* p, size_t n) {
+  __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED);
+  return __libc_realloc(p, n);
+}
+void free(void* p) {
+  if (p) __atomic_add_fetch(&c[1], 1, __ATOMIC_RELAXED);
+  __libc_free(p);
+}
+void* memalign(size_t a, size_t n) {
+  __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED);
+  return __libc_memalign(a, n);
+}
+int posix_memalign(void** r, size_t a, size_t n) {
+  __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED);
+  *r = __libc_memalign(a, n);
+  return *r ? 0 : 12;
+}
+void* aligned_alloc(size_t a, size_t n) {
+  __atomic_add_fetch(&c[0], 1, __ATOMIC_RELAXED);
+  return __libc_memalign(a, n);
+}
