@@ -143,9 +143,9 @@ asio::awaitable<store::page> store::async_scan_events(const delivery_filter& f, 
                                                       std::size_t max_scanned) {
   page out;
   const std::string key = index_key(keys_, f);
-  const std::string max = f.after      ? std::to_string(f.after->score)
-                          : f.until_ms ? "(" + std::to_string(*f.until_ms)
-                                       : std::string("+inf");
+  std::string max = f.after      ? std::to_string(f.after->score)
+                    : f.until_ms ? "(" + std::to_string(*f.until_ms)
+                                 : std::string("+inf");
   const std::string min = f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf");
   // Events per index read, and about the most delivery records read per round trip: an
   // event fanned out to many endpoints is many records.
@@ -166,6 +166,9 @@ asio::awaitable<store::page> store::async_scan_events(const delivery_filter& f, 
     if ((out.ec = error_of(r))) co_return out;
     const auto& flat = r.value.elements;
     if (flat.empty()) co_return out;  // the index is exhausted: no next page
+    // Later reads page by offset: members added meanwhile must not shift it, so the range
+    // stops at the newest member of the first read.
+    if (offset == 0 && max == "+inf") max = flat[1].str;
     offset += flat.size() / 2;
 
     // Each event's record, in the bucket of the hour it was received in: its score.
@@ -255,9 +258,9 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
   page out;
   const std::string key = index_key(keys_, f);
   const bool need_events = with_events || f.event || f.consumerid;
-  const std::string max = f.after      ? std::to_string(f.after->score)
-                          : f.until_ms ? "(" + std::to_string(*f.until_ms)
-                                       : std::string("+inf");
+  std::string max = f.after      ? std::to_string(f.after->score)
+                    : f.until_ms ? "(" + std::to_string(*f.until_ms)
+                                 : std::string("+inf");
   const std::string min = f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf");
   const std::size_t batch = std::max<std::size_t>(want * 2, 100);
   std::size_t offset = 0;
@@ -269,6 +272,9 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
     if ((out.ec = error_of(r))) co_return out;
     const auto& flat = r.value.elements;
     if (flat.empty()) co_return out;  // the index is exhausted: no next page
+    // Later reads page by offset: members added meanwhile must not shift it, so the range
+    // stops at the newest member of the first read.
+    if (offset == 0 && max == "+inf") max = flat[1].str;
     offset += flat.size() / 2;
 
     std::vector<page::item> candidates;
