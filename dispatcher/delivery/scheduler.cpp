@@ -471,7 +471,7 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
   // The attempts happened; losing their records would make them invisible (Outpost
   // #1000). Retry while the leases are still ours; past them, the deliveries rerun.
   asio::steady_timer timer(executor_);
-  auto delay = 100ms;
+  retry::backoff backoff(100ms, 2s);
   const auto give_up = std::chrono::steady_clock::now() + lease_duration() / 2;
   for (;;) {
     request.now_ms = unix_now_ms();
@@ -495,16 +495,15 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
       co_return;
     }
     obs::global_metrics().redis_errors.inc();
-    if (std::chrono::steady_clock::now() + delay > give_up) {
+    if (std::chrono::steady_clock::now() + backoff.peek() > give_up) {
       obs::log_error("could not record attempts; those deliveries will run again",
                      {{"count", std::to_string(request.completions.size())},
                       {"error", r.ok() ? "unexpected reply" : r.error_message()}});
       release_recorded(request.completions);
       co_return;
     }
-    timer.expires_after(delay);
+    timer.expires_after(backoff.next());
     co_await timer.async_wait(use_tuple);
-    delay = std::min(delay * 2, std::chrono::milliseconds(2s));
   }
 }
 

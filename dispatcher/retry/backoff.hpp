@@ -1,7 +1,7 @@
 // Exponential backoff for the loops that retry Redis: the reconnect loop, the scheduler's
-// claim, the stream reader's read and the trimmer. Each failure waits twice as long as the
-// one before, up to a limit; a success starts over. The loops differ only in their two
-// numbers, chosen (and explained) where each loop lives.
+// claim and its attempt records, the stream reader's read and the trimmer. Each failure waits twice
+// as long as the one before, up to a limit; a success starts over. The loops differ only in their
+// two numbers, chosen (and explained) where each loop lives.
 #pragma once
 
 #include <algorithm>
