@@ -622,6 +622,7 @@ function healthView() {
   const set = (id, text) => { byId(root, id).textContent = text; };
   const gauge = (name, unit = '') => {
     const v = metrics.last && metricSum(metrics.last, name);
+    if (Number.isNaN(v)) return 'unknown (Redis cannot tell now)';
     return v === null || v === undefined ? '— (not reported)' : `${v}${unit}`;
   };
 

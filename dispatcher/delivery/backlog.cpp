@@ -17,7 +17,11 @@ boost::asio::awaitable<void> async_sample_backlog(redis::connection& conn,
   if (!replies.empty() && !replies[0].ec && !replies[0].value.is_error()) {
     if (const auto g = find_group_backlog(replies[0].value, group)) {
       m.stream_pending.set(g->pending);
-      if (g->lag) m.stream_lag.set(*g->lag);
+      // Redis answers nil when it cannot count the unread entries: after restarting from
+      // its AOF (which does not record how many entries the group read) until the group
+      // catches up with the stream, or after an XDEL between the group and the stream's
+      // end. Neither 0 nor the last value would be true then.
+      m.stream_lag.set(g->lag ? *g->lag : obs::gauge::unknown);
     }
   }
   std::int64_t due = 0;

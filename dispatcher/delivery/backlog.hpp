@@ -19,7 +19,8 @@
 namespace dispatcher::delivery {
 
 /// Reads the three gauges and sets them in obs::global_metrics(). A gauge whose read
-/// failed keeps its last value: a Redis hiccup must not read as an empty backlog.
+/// failed keeps its last value: a Redis hiccup must not read as an empty backlog. A lag
+/// Redis answers nil for is set to obs::gauge::unknown.
 boost::asio::awaitable<void> async_sample_backlog(redis::connection& conn,
                                                   const redis::keyspace& keys, std::string group,
                                                   std::vector<std::string> endpoint_ids);

@@ -14,7 +14,8 @@ namespace dispatcher::delivery {
 /// One consumer group's row of XINFO GROUPS.
 struct group_backlog {
   /// Entries added to the stream that the group has not read yet; nullopt when Redis cannot
-  /// tell (it answers nil after entries were deleted from the middle of the stream).
+  /// tell (it answers nil after entries were deleted from the middle of the stream, and
+  /// after restarting from its AOF until the group has read the stream's last entry).
   std::optional<std::int64_t> lag;
   /// Entries read by a consumer of the group and not acknowledged.
   std::int64_t pending = 0;

@@ -30,6 +30,7 @@
 #include "dispatcher/common/ascii.hpp"
 #include "dispatcher/common/resolve.hpp"
 #include "dispatcher/common/utf8.hpp"
+#include "dispatcher/delivery/chunked_body.hpp"
 #include "dispatcher/delivery/idle_pool.hpp"
 #include "dispatcher/delivery/request_head.hpp"
 
@@ -314,6 +315,13 @@ struct http_client::impl {
       result.retry_after = std::string(it->value());
     }
 
+    if (!parser->is_done() && parser->chunked()) {
+      // Beast 1.81 asserts on a final chunk trickled in (chunked_body.hpp): the chunked
+      // framing is decoded here from the bytes after the header, never by Beast.
+      co_await async_read_chunked_body(stream, conn, deadline, parser->keep_alive(), out);
+      co_return out;
+    }
+
     std::string excerpt;
     std::size_t body_size = 0;
     std::array<char, body_chunk_bytes> chunk;
@@ -345,6 +353,51 @@ struct http_client::impl {
     result.response_excerpt = std::move(excerpt);
     out.reusable = result.error.empty() && !too_large && parser->is_done() && parser->keep_alive();
     co_return out;
+  }
+
+  /// Reads a chunked body after its header: the same caps, excerpt and deadline as a body
+  /// Beast reads, and the connection is reusable only when the body's end was read (what
+  /// follows it stays in conn.buffer for the next response).
+  template <class Stream>
+  asio::awaitable<void> async_read_chunked_body(Stream& stream, connection& conn,
+                                                steady::time_point deadline, bool keep_alive,
+                                                exchange_outcome& out) {
+    auto& result = out.result;
+    chunked_decoder decoder(header_limit_bytes);
+    std::string excerpt;
+    std::size_t body_size = 0;
+    for (;;) {
+      const std::string_view in(static_cast<const char*>(conn.buffer.data().data()),
+                                conn.buffer.size());
+      std::size_t used = 0;
+      while (used < in.size() && !decoder.finished() && body_size <= max_body_bytes) {
+        const auto step = decoder.next(in.substr(used));
+        used += step.consumed;
+        if (excerpt.size() < excerpt_bytes) {
+          excerpt.append(step.data.substr(0, excerpt_bytes - excerpt.size()));
+        }
+        body_size += step.data.size();
+      }
+      conn.buffer.consume(used);
+      if (decoder.failed()) {
+        result.error = "invalid HTTP response: " + std::string(decoder.error());
+      }
+      // Over the cap, the status counts; the rest is abandoned with the connection.
+      if (decoder.finished() || body_size > max_body_bytes) break;
+      conn.lowest().expires_at(deadline);
+      auto [ec, n] = co_await stream.async_read_some(
+          conn.buffer.prepare(conn.buffer.max_size() - conn.buffer.size()), use_tuple);
+      conn.buffer.commit(n);
+      if (ec) {
+        result.error = ec == beast::error::timeout ? timed_out("while reading the response body")
+                       : ec == asio::error::eof    ? describe(http::error::partial_message)
+                                                   : describe(ec);
+        break;
+      }
+    }
+    excerpt.resize(utf8_prefix_length(excerpt));
+    result.response_excerpt = std::move(excerpt);
+    out.reusable = result.error.empty() && decoder.done() && keep_alive;
   }
 
   asio::awaitable<exchange_outcome> async_exchange(connection& conn, std::string_view body,

@@ -36,7 +36,8 @@ void append_counter(std::string& out, std::string_view name, std::string_view he
 
 void append_gauge(std::string& out, std::string_view name, std::string_view help, const gauge& g) {
   append_header(out, name, "gauge", help);
-  out.append(name).append(" ").append(std::to_string(g.get())).append("\n");
+  const std::int64_t v = g.get();
+  out.append(name).append(" ").append(v == gauge::unknown ? "NaN" : std::to_string(v)).append("\n");
 }
 
 template <const auto& Bounds>
@@ -178,7 +179,8 @@ std::string metrics::render(std::int64_t now_ms) const {
                    "From the event's stream entry to the attempt that succeeded.",
                    delivery_latency);
   append_gauge(out, "dispatcher_stream_lag",
-               "Stream entries the consumer group has not read yet (sampled each second).",
+               "Stream entries the consumer group has not read yet (sampled each second; NaN "
+               "while Redis cannot tell).",
                stream_lag);
   append_gauge(out, "dispatcher_stream_pending",
                "Stream entries read by the group and not yet acknowledged (sampled each second).",

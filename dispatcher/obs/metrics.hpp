@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -20,6 +21,9 @@ struct counter {
 };
 
 struct gauge {
+  /// A value no gauge takes, rendered as NaN: what a sampled gauge shows while its source
+  /// cannot tell (Prometheus' way to say "no valid value").
+  static constexpr std::int64_t unknown = std::numeric_limits<std::int64_t>::min();
   std::atomic<std::int64_t> value{0};
   void set(std::int64_t v) noexcept { value.store(v, std::memory_order_relaxed); }
   void add(std::int64_t v) noexcept { value.fetch_add(v, std::memory_order_relaxed); }
@@ -89,9 +93,9 @@ struct metrics {
   duration_histogram attempt_duration;  // dispatcher_attempt_duration_seconds
   latency_histogram delivery_latency;   // dispatcher_delivery_latency_seconds
   // Sampled from Redis once a second (delivery/backlog.hpp).
-  gauge stream_lag;      // dispatcher_stream_lag
-  gauge stream_pending;  // dispatcher_stream_pending
-  gauge deliveries_due;  // dispatcher_deliveries_due
+  gauge stream_lag{gauge::unknown};  // dispatcher_stream_lag; unknown until sampled
+  gauge stream_pending;              // dispatcher_stream_pending
+  gauge deliveries_due;              // dispatcher_deliveries_due
 
   /// Prometheus text exposition format 0.0.4, with HELP and TYPE lines.
   std::string render(std::int64_t now_ms) const;

@@ -1,9 +1,13 @@
 // The webhook client against real local receivers: statuses, timeouts, refusals, the
 // response size cap, keep-alive reuse and its retry-once, TLS verification (chain, host
-// name, SNI) and the private-address guard. Each test runs the client on a local
-// io_context on the test thread; receivers run on their own threads.
+// name, SNI), the private-address guard and chunked responses (a final chunk trickled in
+// byte by byte included). Each test runs the client on a local io_context on the test
+// thread; receivers run on their own threads.
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <future>
 #include <string>
@@ -11,10 +15,15 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 
 #include "dispatcher/common/target.hpp"
 #include "dispatcher/delivery/http_client.hpp"
@@ -35,6 +44,86 @@ using dispatcher::testing::test_certificates;
 using dispatcher::testing::test_receiver;
 using dispatcher::testing::tls_files;
 using namespace std::chrono_literals;
+
+/// A receiver that answers each request with the same raw bytes, written in pieces with a
+/// pause after each: framing and timing a well-behaved server never produces. It reads a
+/// request as the client sends it (a header, then Content-Length bytes).
+class raw_script_receiver {
+ public:
+  raw_script_receiver(std::vector<std::string> pieces, std::chrono::milliseconds pause,
+                      bool close_after = false)
+      : pieces_(std::move(pieces)), pause_(pause), close_after_(close_after) {
+    acceptor_.open(asio::ip::tcp::v4());
+    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~raw_script_receiver() {
+    io_.stop();
+    thread_.join();
+  }
+  raw_script_receiver(const raw_script_receiver&) = delete;
+  raw_script_receiver& operator=(const raw_script_receiver&) = delete;
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/";
+  }
+  std::size_t connections() const { return connections_; }
+  std::size_t requests() const { return requests_; }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(tuple_);
+      if (ec) co_return;
+      ++connections_;
+      asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket) {
+    std::string in;
+    std::array<char, 4096> scratch;
+    for (;;) {
+      std::size_t end = std::string::npos;
+      while (end == std::string::npos || in.size() < end) {
+        if (const auto head = in.find("\r\n\r\n"); head != std::string::npos) {
+          std::string lower = in.substr(0, head);
+          for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          const auto at = lower.find("content-length: ");
+          end = head + 4 + (at == std::string::npos ? 0 : std::stoul(lower.substr(at + 16)));
+          if (in.size() >= end) break;
+        }
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(scratch), tuple_);
+        if (ec) co_return;
+        in.append(scratch.data(), n);
+      }
+      in.erase(0, end);
+      ++requests_;
+      asio::steady_timer timer(io_);
+      for (const auto& piece : pieces_) {
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(piece), tuple_);
+        if (ec) co_return;
+        timer.expires_after(pause_);
+        co_await timer.async_wait(tuple_);
+      }
+      if (close_after_) co_return;
+    }
+  }
+
+  static constexpr auto tuple_ = asio::as_tuple(asio::use_awaitable);
+  std::vector<std::string> pieces_;
+  std::chrono::milliseconds pause_;
+  bool close_after_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_{io_};
+  std::atomic<std::size_t> connections_{0};
+  std::atomic<std::size_t> requests_{0};
+  std::thread thread_;
+};
+
+const std::string chunked_200 = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 class HttpClient : public ::testing::Test {
  protected:
@@ -462,6 +551,95 @@ TEST_F(HttpClient, retry_after_is_exposed) {
 
   EXPECT_EQ(result.status_code, 429);
   EXPECT_EQ(result.retry_after, "120");
+}
+
+// Beast 1.81's chunk parser asserts (n >= 5 in parse_chunk_header) when the final chunk
+// "0\r\n" is followed by fewer than two bytes in a later read: a receiver answering so
+// aborted a build with assertions on. The body is now decoded by delivery/chunked_body.
+TEST_F(HttpClient, a_chunked_response_whose_final_chunk_trickles_in_is_read) {
+  raw_script_receiver receiver({chunked_200 + "0\r\n", "\r", "\n"}, 30ms);
+  http_client client(io_.get_executor(), local_options());
+
+  auto first = post(client, receiver.url());
+  auto second = post(client, receiver.url());
+
+  EXPECT_EQ(first.error, "");
+  EXPECT_EQ(first.status_code, 200);
+  EXPECT_EQ(first.response_excerpt, "");
+  EXPECT_EQ(second.error, "");
+  EXPECT_EQ(second.status_code, 200);
+  EXPECT_EQ(receiver.requests(), 2u);
+  EXPECT_EQ(receiver.connections(), 1u);  // the body's end was found: the connection is reused
+}
+
+TEST_F(HttpClient, a_chunked_body_in_pieces_with_extensions_and_trailers_is_kept) {
+  raw_script_receiver receiver(
+      {chunked_200 + "5;ext=1\r\nhel", "lo\r\n6\r", "\n world\r\n0\r\nX-Trailer: 1\r\n", "\r\n"},
+      5ms);
+  http_client client(io_.get_executor(), local_options());
+
+  for (int i = 0; i < 2; ++i) {
+    auto result = post(client, receiver.url());
+    EXPECT_EQ(result.error, "");
+    EXPECT_EQ(result.status_code, 200);
+    EXPECT_EQ(result.response_excerpt, "hello world");
+  }
+  EXPECT_EQ(receiver.connections(), 1u);
+}
+
+TEST_F(HttpClient, malformed_chunked_framing_is_an_error_that_keeps_the_status) {
+  raw_script_receiver receiver({chunked_200 + "5\r\nhelloXY"}, 0ms);
+  http_client client(io_.get_executor(), local_options());
+
+  auto result = post(client, receiver.url());
+  auto next = post(client, receiver.url());
+
+  EXPECT_EQ(result.status_code, 200);
+  EXPECT_EQ(result.error, "invalid HTTP response: chunk data not followed by CRLF");
+  EXPECT_EQ(next.status_code, 200);
+  EXPECT_EQ(receiver.connections(), 2u);  // never reused after a framing error
+}
+
+TEST_F(HttpClient, a_chunked_body_cut_by_the_server_is_an_error) {
+  raw_script_receiver receiver({chunked_200 + "5\r\nhel"}, 0ms, true);
+  http_client client(io_.get_executor(), local_options());
+
+  auto result = post(client, receiver.url());
+
+  EXPECT_EQ(result.status_code, 200);
+  EXPECT_EQ(result.error, "connection closed by the server in the middle of the response");
+  EXPECT_EQ(result.response_excerpt, "hel");
+}
+
+TEST_F(HttpClient, a_chunked_body_that_stalls_times_out_within_the_deadline) {
+  raw_script_receiver receiver({chunked_200 + "5\r\nhello\r\n0\r\n"}, 2000ms);
+  auto options = local_options();
+  options.request_timeout = 300ms;
+  http_client client(io_.get_executor(), options);
+
+  auto result = post(client, receiver.url());
+
+  EXPECT_EQ(result.status_code, 200);
+  EXPECT_EQ(result.error, "timed out after 300 ms while reading the response body");
+  EXPECT_EQ(result.response_excerpt, "hello");
+  EXPECT_LT(result.duration, 600ms);
+}
+
+TEST_F(HttpClient, an_oversized_chunked_response_keeps_status_and_drops_the_connection) {
+  std::vector<std::string> pieces{chunked_200};
+  for (int i = 0; i < 25; ++i) pieces.push_back("1000\r\n" + std::string(4096, 'a') + "\r\n");
+  pieces.push_back("0\r\n\r\n");
+  raw_script_receiver receiver(pieces, 0ms);
+  http_client client(io_.get_executor(), local_options());
+
+  auto big = post(client, receiver.url());
+  auto next = post(client, receiver.url());
+
+  EXPECT_EQ(big.error, "");
+  EXPECT_EQ(big.status_code, 200);
+  EXPECT_EQ(big.response_excerpt, std::string(1024, 'a'));
+  EXPECT_EQ(next.status_code, 200);
+  EXPECT_EQ(receiver.connections(), 2u);
 }
 
 }  // namespace

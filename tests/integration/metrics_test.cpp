@@ -85,6 +85,41 @@ TEST(BacklogGauges, lag_pending_and_due_read_a_known_redis) {
   EXPECT_EQ(m.deliveries_due.get(), 2);
 }
 
+// Redis restarted from its AOF does not know how many entries the group has read (the
+// AOF logs XREADGROUP as XCLAIM, which carries no count): XINFO GROUPS answers lag nil
+// until the group reads the stream's last entry. The gauge then says unknown (NaN), not
+// the last value sampled nor 0, while entries wait.
+TEST(BacklogGauges, after_redis_restarts_from_its_aof_the_lag_is_unknown_until_redis_knows) {
+  redis_server redis(true);
+  auto& m = obs::global_metrics();
+  redis.cmd({"XGROUP", "CREATE", "lifecycle:events", "dispatcher", "0", "MKSTREAM"});
+  for (int i = 0; i < 5; ++i) redis.cmd({"XADD", "lifecycle:events", "*", "payload", "{}"});
+  redis.cmd({"XREADGROUP", "GROUP", "dispatcher", "c1", "COUNT", "2", "STREAMS", "lifecycle:events",
+             ">"});
+  sample(redis, {});
+  EXPECT_EQ(m.stream_lag.get(), 3);
+
+  redis.kill_and_restart();
+  for (int i = 0; i < 2; ++i) redis.cmd({"XADD", "lifecycle:events", "*", "payload", "{}"});
+  ASSERT_NE(redis.cmd({"XINFO", "GROUPS", "lifecycle:events"}).find("lag\n(nil)"),
+            std::string::npos)
+      << "Redis knows the lag after the restart; this test no longer tests anything";
+  sample(redis, {});
+  EXPECT_EQ(m.stream_lag.get(), obs::gauge::unknown);  // 5 wait; it showed 3 before
+  EXPECT_EQ(m.stream_pending.get(), 2);
+  const std::string text = m.render();
+  EXPECT_NE(text.find("\ndispatcher_stream_lag NaN\n"), std::string::npos) << text;
+  const auto check = promtool_check(text);
+  EXPECT_EQ(check.exit_code, 0) << check.out << "\n" << text;
+
+  // Read up to the stream's end, the group's count is known again, and so is the lag.
+  redis.cmd({"XREADGROUP", "GROUP", "dispatcher", "c1", "COUNT", "5", "STREAMS", "lifecycle:events",
+             ">"});
+  redis.cmd({"XADD", "lifecycle:events", "*", "payload", "{}"});
+  sample(redis, {});
+  EXPECT_EQ(m.stream_lag.get(), 1);
+}
+
 TEST(Metrics, after_real_deliveries_the_output_passes_promtool_and_reads_the_situation) {
   // The histogram counts from zero, even after other tests of this process delivered.
   auto& latency = obs::global_metrics().delivery_latency;

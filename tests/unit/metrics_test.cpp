@@ -161,6 +161,16 @@ TEST(metrics, backlog_gauges_and_the_latency_histogram_are_rendered) {
   EXPECT_TRUE(contains_line(text, "dispatcher_delivery_latency_seconds_count 1"));
 }
 
+TEST(metrics, the_stream_lag_is_unknown_until_sampled_and_whenever_redis_cannot_tell) {
+  metrics m;
+  EXPECT_TRUE(contains_line(m.render(), "dispatcher_stream_lag NaN")) << m.render();
+  m.stream_lag.set(0);
+  EXPECT_TRUE(contains_line(m.render(), "dispatcher_stream_lag 0"));
+  m.stream_lag.set(gauge::unknown);
+  EXPECT_TRUE(contains_line(m.render(), "dispatcher_stream_lag NaN"));
+  EXPECT_TRUE(contains_line(m.render(), "dispatcher_stream_pending 0"));  // others start at 0
+}
+
 TEST(metrics, global_metrics_is_one_instance) {
   EXPECT_EQ(&global_metrics(), &global_metrics());
   const auto before = global_metrics().redis_errors.get();
