@@ -4,7 +4,10 @@
 // first problem, so a 200,000-deep text costs 65 levels of work.
 #include "dispatcher/common/json.hpp"
 
+#include <algorithm>
+#include <memory>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -60,6 +63,21 @@ void append_segment(std::string& path, std::string_view name) {
   }
 }
 
+json_problem too_deep_problem(std::size_t max_depth) {
+  return {json_fault::too_deep, "is nested deeper than " + std::to_string(max_depth) + " levels"};
+}
+
+// `path` is where the object with the repeated key sits, as a JSON Pointer.
+json_problem duplicate_key_problem(std::string_view name, const std::string& path) {
+  return {json_fault::duplicate_key,
+          "has the key '" + printable(name, 40) + "' twice in " +
+              (path.empty() ? std::string("the same object") : "the object at " + path)};
+}
+
+json_problem syntax_problem(const nlohmann::detail::exception& ex) {
+  return {json_fault::syntax, "is not valid JSON: " + syntax_reason(ex.what())};
+}
+
 class checked_builder {
  public:
   checked_builder(json& root, std::size_t max_depth) : root_(root), max_depth_(max_depth) {
@@ -91,7 +109,7 @@ class checked_builder {
   }
 
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
-    problem = json_problem{json_fault::syntax, "is not valid JSON: " + syntax_reason(ex.what())};
+    problem = syntax_problem(ex);
     return false;
   }
 
@@ -124,8 +142,7 @@ class checked_builder {
 
   bool open(json::value_t type) {
     if (stack_.size() >= max_depth_) {
-      problem = json_problem{json_fault::too_deep,
-                             "is nested deeper than " + std::to_string(max_depth_) + " levels"};
+      problem = too_deep_problem(max_depth_);
       return false;
     }
     json* value = place(type);
@@ -160,15 +177,176 @@ class checked_builder {
         }
       }
     }
-    return {json_fault::duplicate_key,
-            "has the key '" + printable(name, 40) + "' twice in " +
-                (path.empty() ? std::string("the same object") : "the object at " + path)};
+    return duplicate_key_problem(name, path);
   }
 
   json& root_;
   const std::size_t max_depth_;
   std::vector<frame> stack_;
   json* slot_ = nullptr;  // where the value after the last key goes
+};
+
+// The checks of checked_builder without the document. Each open object keeps its keys
+// (in one list shared by all open objects) to find a repeat: by comparing while it has
+// few, through a hash set once it has many, so a 180 KB object of short keys stays linear.
+// Each open container notes where it sits in its parent (the key, or the array index)
+// for the duplicate message's path. The lists live in `scan_scratch`, kept per thread and
+// reused, so a scan of an ordinary event allocates nothing of its own.
+struct scan_frame {
+  bool object = false;
+  std::size_t first_key = 0;    // this object's first entry in scan_scratch::keys
+  std::size_t members = 0;      // keys (objects) or elements (arrays) so far
+  std::size_t parent_slot = 0;  // the parent's key entry, or index in the parent array
+  std::unique_ptr<std::unordered_set<std::string>> many;
+};
+
+struct scan_scratch {
+  std::vector<std::string> keys;  // entries [0, used) are live; the rest keep capacity
+  std::size_t used = 0;
+  std::vector<scan_frame> frames;
+};
+
+// Objects with more keys than this are checked through a hash set.
+constexpr std::size_t linear_key_limit = 32;
+
+class checked_scanner {
+ public:
+  checked_scanner(json_member_sink& sink, scan_scratch& scratch, std::size_t max_depth)
+      : sink_(sink),
+        keys_(scratch.keys),
+        used_(scratch.used),
+        frames_(scratch.frames),
+        max_depth_(max_depth) {
+    used_ = 0;
+    frames_.clear();
+  }
+
+  bool null() { return scalar(member_of(json::value_t::null)); }
+  bool boolean(bool) { return scalar(member_of(json::value_t::boolean)); }
+  bool number_integer(json::number_integer_t value) {
+    json_member m = member_of(json::value_t::number_integer);
+    m.integer = value;
+    return scalar(m);
+  }
+  bool number_unsigned(json::number_unsigned_t value) {
+    json_member m = member_of(json::value_t::number_unsigned);
+    m.unsigned_integer = value;
+    return scalar(m);
+  }
+  bool number_float(json::number_float_t, const json::string_t&) {
+    return scalar(member_of(json::value_t::number_float));
+  }
+  bool string(json::string_t& value) {
+    json_member m = member_of(json::value_t::string);
+    m.string = &value;
+    return scalar(m);
+  }
+  bool binary(json::binary_t&) { return scalar(member_of(json::value_t::binary)); }
+
+  bool start_object(std::size_t) { return open(true); }
+  bool start_array(std::size_t) { return open(false); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(json::string_t& name) {
+    scan_frame& frame = frames_.back();
+    if (!frame.many && frame.members >= linear_key_limit) {
+      frame.many = std::make_unique<std::unordered_set<std::string>>(
+          keys_.begin() + static_cast<std::ptrdiff_t>(frame.first_key),
+          keys_.begin() + static_cast<std::ptrdiff_t>(used_));
+    }
+    const bool repeated =
+        frame.many ? !frame.many->insert(name).second
+                   : std::find(keys_.begin() + static_cast<std::ptrdiff_t>(frame.first_key),
+                               keys_.begin() + static_cast<std::ptrdiff_t>(used_),
+                               name) != keys_.begin() + static_cast<std::ptrdiff_t>(used_);
+    if (repeated) {
+      problem = duplicate_key_problem(name, path());
+      return false;
+    }
+    if (used_ == keys_.size()) {
+      keys_.emplace_back(name);
+    } else {
+      keys_[used_].assign(name);
+    }
+    ++used_;
+    ++frame.members;
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
+    problem = syntax_problem(ex);
+    return false;
+  }
+
+  std::optional<json_problem> problem;
+
+ private:
+  // Reports a value where it sits; answers its index when it is an array element.
+  std::size_t place(json_member& m) {
+    if (frames_.empty()) {
+      sink_.root(m.type);
+      return 0;
+    }
+    scan_frame& parent = frames_.back();
+    if (!parent.object) return parent.members++;
+    if (frames_.size() == 1) {
+      m.key = keys_[used_ - 1];
+      sink_.member(m);
+    }
+    return used_ - 1;
+  }
+
+  static json_member member_of(json::value_t type) {
+    json_member m;
+    m.type = type;
+    return m;
+  }
+
+  bool scalar(json_member m) {
+    place(m);
+    return true;
+  }
+
+  bool open(bool object) {
+    if (frames_.size() >= max_depth_) {
+      problem = too_deep_problem(max_depth_);
+      return false;
+    }
+    json_member m = member_of(object ? json::value_t::object : json::value_t::array);
+    const std::size_t slot = place(m);
+    scan_frame& frame = frames_.emplace_back();
+    frame.object = object;
+    frame.first_key = used_;
+    frame.parent_slot = slot;
+    return true;
+  }
+
+  bool close() {
+    if (frames_.back().object) used_ = frames_.back().first_key;
+    frames_.pop_back();
+    return true;
+  }
+
+  // Only on the error path, in the form checked_builder gives.
+  std::string path() const {
+    std::string out;
+    for (std::size_t i = 1; i < frames_.size(); ++i) {
+      if (frames_[i - 1].object) {
+        append_segment(out, keys_[frames_[i].parent_slot]);
+      } else {
+        out += '/';
+        out += std::to_string(frames_[i].parent_slot);
+      }
+    }
+    return out;
+  }
+
+  json_member_sink& sink_;
+  std::vector<std::string>& keys_;
+  std::size_t& used_;
+  std::vector<scan_frame>& frames_;
+  const std::size_t max_depth_;
 };
 
 }  // namespace
@@ -182,6 +360,19 @@ std::variant<nlohmann::json, json_problem> parse_untrusted_json(std::string_view
     return json_problem{json_fault::syntax, "is not valid JSON"};
   }
   return root;
+}
+
+std::optional<json_problem> scan_untrusted_json(std::string_view text, json_member_sink& sink,
+                                                std::size_t max_depth) {
+  // One io thread validates every event; the scratch lists outlive the call so that their
+  // capacity is reused.
+  thread_local scan_scratch scratch;
+  checked_scanner scanner(sink, scratch, max_depth);
+  if (!json::sax_parse(text, &scanner)) {
+    if (scanner.problem) return std::move(*scanner.problem);
+    return json_problem{json_fault::syntax, "is not valid JSON"};
+  }
+  return std::nullopt;
 }
 
 nlohmann::json json_or_text(std::string_view text) {
