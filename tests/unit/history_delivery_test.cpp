@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <optional>
+#include <random>
+
 namespace dispatcher::history {
 namespace {
 
@@ -47,6 +51,92 @@ TEST(history_delivery, a_stored_attempt_is_one_line_and_shows_with_an_rfc3339_ti
   EXPECT_EQ(shown["error"], "timed out\nafter 15000 ms");
   EXPECT_EQ(shown["response_excerpt"], "bad \xef\xbf\xbd byte");  // U+FFFD
   EXPECT_EQ(shown["trigger"], "manual");
+}
+
+// What to_storage wrote through an nlohmann document, before it wrote the line by hand:
+// stored attempt lines must not change.
+std::string reference_storage(const attempt_record& a) {
+  json j = {
+      {"attempt", a.attempt},
+      {"started_at", a.started_at_ms},
+      {"duration_ms", a.duration_ms},
+      {"status_code", a.status_code ? json(*a.status_code) : json(nullptr)},
+      {"error", a.error.empty() ? json(nullptr) : json(a.error)},
+      {"response_excerpt", a.response_excerpt},
+      {"trigger", a.cause == trigger::manual ? "manual" : "scheduled"},
+  };
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+TEST(history_delivery, attempt_lines_are_byte_for_byte_the_nlohmann_form) {
+  attempt_record a;
+  a.started_at_ms = 1'700'000'000'123;
+  a.duration_ms = 3;
+  a.status_code = 200;
+  a.response_excerpt = "ok";
+  EXPECT_EQ(to_storage(a),
+            R"({"attempt":1,"duration_ms":3,"error":null,"response_excerpt":"ok",)"
+            R"("started_at":1700000000123,"status_code":200,"trigger":"scheduled"})");
+  EXPECT_EQ(to_storage(a), reference_storage(a));
+
+  // Every byte alone and next to others, in both free-text members.
+  for (int byte = 0; byte < 256; ++byte) {
+    const std::string text =
+        std::string(1, static_cast<char>(byte)) + "a\"" + std::string(1, static_cast<char>(byte));
+    a.error = text;
+    a.response_excerpt = "x" + text;
+    EXPECT_EQ(to_storage(a), reference_storage(a)) << byte;
+  }
+  // Numbers at their extremes, null members, a manual trigger.
+  a.attempt = std::numeric_limits<int>::min();
+  a.started_at_ms = std::numeric_limits<std::int64_t>::min();
+  a.duration_ms = std::numeric_limits<std::int64_t>::max();
+  a.status_code.reset();
+  a.error.clear();
+  a.response_excerpt.clear();
+  a.cause = trigger::manual;
+  EXPECT_EQ(to_storage(a), reference_storage(a));
+  a.attempt = std::numeric_limits<int>::max();
+  a.status_code = -1;
+  EXPECT_EQ(to_storage(a), reference_storage(a));
+
+  // Random text from pieces that need every kind of treatment: plain, escaped, UTF-8 of
+  // each length, a cut sequence, bytes that are never UTF-8.
+  const std::string_view pieces[] = {"a",
+                                     " ",
+                                     "\"",
+                                     "\\",
+                                     "\n",
+                                     "\t",
+                                     "\x01",
+                                     "\x1f",
+                                     "\x7f",
+                                     "/",
+                                     "\xc3\xa9",
+                                     "\xe2\x82\xac",
+                                     "\xf0\x9f\x98\x80",
+                                     "\xc3",
+                                     "\xe2\x82",
+                                     "\xff",
+                                     "\x80",
+                                     "\xed\xa0\x80"};
+  std::mt19937 random(9);
+  for (int round = 0; round < 2'000; ++round) {
+    std::string error, excerpt;
+    for (int n = static_cast<int>(random() % 8); n > 0; --n) {
+      error += pieces[random() % std::size(pieces)];
+    }
+    for (int n = static_cast<int>(random() % 8); n > 0; --n) {
+      excerpt += pieces[random() % std::size(pieces)];
+    }
+    a.error = error;
+    a.response_excerpt = excerpt;
+    a.attempt = static_cast<int>(random() % 100);
+    a.started_at_ms = static_cast<std::int64_t>(random());
+    a.status_code =
+        random() % 2 ? std::optional<int>(static_cast<int>(random() % 600)) : std::nullopt;
+    EXPECT_EQ(to_storage(a), reference_storage(a)) << round;
+  }
 }
 
 TEST(history_delivery, a_damaged_attempt_line_shows_as_an_empty_object) {
