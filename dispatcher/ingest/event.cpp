@@ -59,11 +59,11 @@ struct contract_members final : json_member_sink {
   member_value event, accountid, consumerid, created, id, connectionid, status;
 
   void root(value_t type) override { root_type = type; }
-  void member(json_member& m) override {
+  void member(const json_member& m) override {
     member_value* slot = find(m.key);
     if (slot == nullptr) return;
     slot->type = m.type;
-    if (m.string != nullptr) slot->text = std::move(*m.string);
+    slot->text.assign(m.text);
     slot->integer = m.integer;
     slot->unsigned_integer = m.unsigned_integer;
   }
