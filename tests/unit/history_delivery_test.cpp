@@ -139,6 +139,55 @@ TEST(history_delivery, attempt_lines_are_byte_for_byte_the_nlohmann_form) {
   }
 }
 
+// What pack(delivery_record) wrote before it appended in place: packed records must not
+// change.
+std::string reference_pack(const delivery_record& r) {
+  const auto optional_text = [](const auto& v) { return v ? std::to_string(*v) : std::string(); };
+  std::string out;
+  for (const std::string& field :
+       {std::string(to_string(r.status)), std::to_string(r.attempt_count),
+        optional_text(r.last_status_code), optional_text(r.next_attempt_at_ms),
+        std::to_string(r.created_at_ms), std::to_string(r.updated_at_ms),
+        std::string(r.manual ? "1" : "0"), r.event_id, r.endpoint_id}) {
+    out.append(field).append("\t");
+  }
+  out.append(record_text(r.last_error));
+  for (const auto& a : r.attempts) out.append("\n").append(a);
+  return out;
+}
+
+TEST(history_delivery, packed_delivery_records_are_byte_for_byte_the_earlier_form) {
+  delivery_record r;
+  r.event_id = "evt_1";
+  r.created_at_ms = 1'700'000'000'000;
+  r.updated_at_ms = 1'700'000'000'005;
+  EXPECT_EQ(pack(r), "pending\t0\t\t\t1700000000000\t1700000000005\t0\tevt_1\t\t");
+  EXPECT_EQ(pack(r), reference_pack(r));
+
+  const std::string_view texts[] = {"", "x", "timed out\tafter\n15 s\r", "é", "\t\t", "a b"};
+  std::mt19937 random(11);
+  for (int round = 0; round < 2'000; ++round) {
+    r.status = static_cast<delivery_status>(random() % 4);
+    r.attempt_count = static_cast<int>(random() % 20) - 2;
+    r.last_status_code =
+        random() % 2 ? std::optional<int>(static_cast<int>(random() % 600)) : std::nullopt;
+    r.next_attempt_at_ms = random() % 2 ? std::optional<std::int64_t>(-5 + random()) : std::nullopt;
+    r.created_at_ms = random() % 3 ? static_cast<std::int64_t>(random())
+                                   : std::numeric_limits<std::int64_t>::min();
+    r.updated_at_ms = std::numeric_limits<std::int64_t>::max() - random();
+    r.manual = random() % 2;
+    r.event_id = std::string(texts[random() % std::size(texts)]) + "evt";
+    r.endpoint_id = texts[random() % std::size(texts)];
+    r.last_error = std::string(texts[random() % std::size(texts)]) +
+                   std::string(texts[random() % std::size(texts)]);
+    r.attempts.clear();
+    for (int n = static_cast<int>(random() % 3); n > 0; --n) {
+      r.attempts.emplace_back(texts[random() % std::size(texts)]);
+    }
+    ASSERT_EQ(pack(r), reference_pack(r)) << round;
+  }
+}
+
 TEST(history_delivery, a_damaged_attempt_line_shows_as_an_empty_object) {
   EXPECT_EQ(attempt_json("not json"), json::object());
   EXPECT_EQ(attempt_json("[1,2]"), json::object());
