@@ -123,11 +123,10 @@ std::optional<delivery_status> parse_status(std::string_view text) {
 
 std::string delivery_id(std::string_view event_id, std::string_view endpoint_id,
                         std::string_view bucket) {
-  std::string key;
-  key.reserve(event_id.size() + endpoint_id.size() + 1);
-  key.append(event_id).append("\n").append(endpoint_id);
-  std::string id = "dlv_";
-  id.append(bucket).append(signing::sha256_hex(key).substr(0, 18));
+  std::string id;
+  id.reserve(4 + bucket.size() + 18);
+  id.append("dlv_").append(bucket);
+  signing::append_sha256_hex(id, {event_id, "\n", endpoint_id}, 18);
   return id;
 }
 

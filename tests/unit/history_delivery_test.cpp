@@ -8,6 +8,10 @@
 #include <limits>
 #include <optional>
 #include <random>
+#include <utility>
+#include <vector>
+
+#include "dispatcher/signing/signature.hpp"
 
 namespace dispatcher::history {
 namespace {
@@ -27,6 +31,19 @@ TEST(history_delivery, status_names_round_trip_and_others_are_refused) {
 TEST(history_delivery, the_bucket_is_read_from_the_id_and_short_ids_have_none) {
   EXPECT_EQ(bucket_of(delivery_id("evt_1", "ep_1", "0472e3")), "0472e3");
   EXPECT_EQ(bucket_of("dlv_abc"), "");
+}
+
+TEST(history_delivery, delivery_ids_are_the_bucket_and_18_hex_digits_of_the_pair_hash) {
+  // Pinned: python3 -c "import hashlib; print(hashlib.sha256(b'evt_1\nep_1').hexdigest()[:18])"
+  EXPECT_EQ(delivery_id("evt_1", "ep_1", "0472e3"), "dlv_0472e3cd55d7087ba97733a0");
+  for (const auto& [event, endpoint] :
+       std::vector<std::pair<std::string, std::string>>{{"evt_1", "ep_1"},
+                                                        {"", ""},
+                                                        {std::string(300, 'e'), "ep_\n"},
+                                                        {"evt_api_x", std::string(1, '\0')}}) {
+    EXPECT_EQ(delivery_id(event, endpoint, "00abcd"),
+              "dlv_00abcd" + signing::sha256_hex(event + "\n" + endpoint).substr(0, 18));
+  }
 }
 
 TEST(history_delivery, free_text_loses_its_tabs_and_line_breaks) {
