@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -42,6 +44,38 @@ struct json_problem {
 /// recursion and without exceptions.
 std::variant<nlohmann::json, json_problem> parse_untrusted_json(
     std::string_view text, std::size_t max_depth = max_json_depth);
+
+/// One member of a top-level object, as scan_untrusted_json meets it. `text` is the value
+/// of a string member (unescaped; valid only during the call), `integer` a number_integer,
+/// `unsigned_integer` a number_unsigned; objects and arrays give only their type.
+struct json_member {
+  std::string_view key;
+  nlohmann::json::value_t type = nlohmann::json::value_t::null;
+  std::string_view text;
+  std::int64_t integer = 0;
+  std::uint64_t unsigned_integer = 0;
+};
+
+/// What scan_untrusted_json reports to: the type of the whole text's value first, then,
+/// when it is an object, each of its members in order. Reported only for a text the scan
+/// accepts.
+class json_member_sink {
+ public:
+  virtual void root(nlohmann::json::value_t type) = 0;
+  virtual void member(const json_member& m) = 0;
+
+ protected:
+  ~json_member_sink() = default;
+};
+
+/// Walks `text` with exactly parse_untrusted_json's checks, refusing the same texts with
+/// the same problem, but builds no document: the ingest path needs a handful of top-level
+/// members of each event, and the document cost a dozen allocations per event. A text is
+/// first checked by a strict scanner of our own that allocates nothing; whatever it does
+/// not accept outright (a problem, or a rare form such as an escaped key) is walked again
+/// by nlohmann's parser, whose verdict and message stand.
+std::optional<json_problem> scan_untrusted_json(std::string_view text, json_member_sink& sink,
+                                                std::size_t max_depth = max_json_depth);
 
 /// For showing stored text that anyone with access to Redis may have written: the parsed
 /// document, or the text itself as a JSON string when parse_untrusted_json refuses it.

@@ -11,19 +11,31 @@ namespace dispatcher::delivery {
 
 namespace {
 
+// RFC 9110's tchar, as a table: checked for every header of every request.
+constexpr std::array<bool, 256> token_chars = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    t[static_cast<unsigned char>(c)] = true;
+  }
+  return t;
+}();
+
 /// A header name must be an RFC 9110 token; anything else (a colon, a space, a line
 /// break) would let a configured header rewrite the request.
 bool is_valid_header_name(std::string_view name) {
-  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [&](unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           extra.find(static_cast<char>(c)) != std::string_view::npos;
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return token_chars[static_cast<unsigned char>(c)];
   });
 }
 
-/// CR, LF or NUL in a value would end the header line and inject others.
+/// CR, LF or NUL in a value would end the header line and inject others. (One pass: the
+/// find_first_of this was looked each byte up in the three with a memchr.)
 bool is_valid_header_value(std::string_view value) {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 std::string_view trim(std::string_view v) {

@@ -1,7 +1,12 @@
-// Validation of stream payloads (CONTRACT section 1). The parsed JSON is only read, never
-// written back: receivers verify signatures over the producer's exact bytes, so the body is
-// the payload itself, with at most an "id" member spliced in after the opening brace.
+// Validation of stream payloads (CONTRACT section 1). The payload is scanned, not parsed
+// into a document (common/json's scan_untrusted_json: the document parser's checks and
+// messages), and never written back: receivers verify signatures over the producer's exact
+// bytes, so the body is the payload itself, with at most an "id" member spliced in after
+// the opening brace.
 #include "dispatcher/ingest/event.hpp"
+
+#include <algorithm>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -14,39 +19,97 @@ namespace dispatcher::ingest {
 namespace {
 
 using json = nlohmann::json;
+using value_t = json::value_t;
 
-const char* type_name(const json& value) {
-  switch (value.type()) {
-    case json::value_t::array:
+const char* type_name(value_t type) {
+  switch (type) {
+    case value_t::array:
       return "an array";
-    case json::value_t::string:
+    case value_t::string:
       return "a string";
-    case json::value_t::boolean:
+    case value_t::boolean:
       return "a boolean";
-    case json::value_t::null:
+    case value_t::null:
       return "null";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
+    case value_t::number_integer:
+    case value_t::number_unsigned:
+    case value_t::number_float:
       return "a number";
     default:
       return "something else";
   }
 }
 
+// A top-level member the contract names; `discarded` stands for absent.
+struct member_value {
+  value_t type = value_t::discarded;
+  std::string text;  // a string's value
+  std::int64_t integer = 0;
+  std::uint64_t unsigned_integer = 0;
+
+  bool present() const { return type != value_t::discarded; }
+  bool is_string() const { return type == value_t::string; }
+  bool is_null() const { return type == value_t::null; }
+};
+
+// Keeps the members validation reads; the scan refuses a key given twice, so each is
+// seen at most once.
+struct contract_members final : json_member_sink {
+  value_t root_type = value_t::discarded;
+  member_value event, accountid, consumerid, created, id, connectionid, status;
+
+  void root(value_t type) override { root_type = type; }
+  void member(const json_member& m) override {
+    member_value* slot = find(m.key);
+    if (slot == nullptr) return;
+    slot->type = m.type;
+    slot->text.assign(m.text);
+    slot->integer = m.integer;
+    slot->unsigned_integer = m.unsigned_integer;
+  }
+
+ private:
+  member_value* find(std::string_view key) {
+    if (key == "event") return &event;
+    if (key == "accountid") return &accountid;
+    if (key == "consumerid") return &consumerid;
+    if (key == "created") return &created;
+    if (key == "id") return &id;
+    if (key == "connectionid") return &connectionid;
+    if (key == "status") return &status;
+    return nullptr;
+  }
+};
+
 validation_error missing(std::string_view field) {
   return {"field '" + std::string(field) + "' is required", std::string(field)};
 }
 
-// Reads a required UUID string member into `out`; an error message when it is not one.
-std::optional<validation_error> read_uuid(const json& object, const char* field, std::string& out) {
-  const auto it = object.find(field);
-  if (it == object.end()) return missing(field);
-  if (!it->is_string() || !is_uuid(it->get_ref<const std::string&>())) {
+// Takes a required UUID string member into `out`; an error message when it is not one.
+std::optional<validation_error> read_uuid(member_value& value, const char* field,
+                                          std::string& out) {
+  if (!value.present()) return missing(field);
+  if (!value.is_string() || !is_uuid(value.text)) {
     return validation_error{"field '" + std::string(field) + "' must be a UUID string", field};
   }
-  out = it->get<std::string>();
+  out = std::move(value.text);
   return std::nullopt;
+}
+
+// The JSON string for `text`: written directly when nothing in it needs escaping (every
+// id of the contract's grammar), through nlohmann otherwise.
+std::string quoted(const std::string& text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+  });
+  if (!plain) return json(text).dump();
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  out += text;
+  out += '"';
+  return out;
 }
 
 // Splices "id":"<id>" in right after the object's opening brace.
@@ -59,12 +122,13 @@ std::string insert_id(std::string_view payload, const std::string& id) {
     ++next;
   }
   const bool empty_object = next < payload.size() && payload[next] == '}';
-  const std::string member = "\"id\":" + json(id).dump();
+  const std::string value = quoted(id);
 
   std::string body;
-  body.reserve(payload.size() + member.size() + 1);
+  body.reserve(payload.size() + value.size() + 7);
   body.append(payload.substr(0, brace + 1));
-  body.append(member);
+  body.append("\"id\":");
+  body.append(value);
   if (!empty_object) body += ',';
   body.append(payload.substr(brace + 1));
   return body;
@@ -86,86 +150,83 @@ std::variant<event, validation_error> parse_event(std::string_view payload,
     return validation_error{"payload starts with a byte order mark, which JSON does not allow"};
   }
   // nlohmann rejects ill-formed UTF-8 inside strings and any non-ASCII byte outside them,
-  // so a successful parse also proves the payload is valid UTF-8.
-  auto parsed = parse_untrusted_json(payload);
-  if (auto* problem = std::get_if<json_problem>(&parsed)) {
+  // so a successful scan also proves the payload is valid UTF-8. The scan builds no
+  // document: only the members below are kept.
+  contract_members doc;
+  if (auto problem = scan_untrusted_json(payload, doc)) {
     return validation_error{"payload " + problem->message};
   }
-  const json& doc = std::get<json>(parsed);
-  if (!doc.is_object()) {
-    return validation_error{std::string("payload must be a JSON object, not ") + type_name(doc)};
+  if (doc.root_type != value_t::object) {
+    return validation_error{std::string("payload must be a JSON object, not ") +
+                            type_name(doc.root_type)};
   }
 
   event ev;
 
-  const auto type_it = doc.find("event");
-  if (type_it == doc.end()) return missing("event");
-  if (!type_it->is_string() || !is_event_type(type_it->get_ref<const std::string&>())) {
+  if (!doc.event.present()) return missing("event");
+  if (!doc.event.is_string() || !is_event_type(doc.event.text)) {
     return validation_error{
         "field 'event' must be a string of dot-separated lowercase segments, like "
         "account.connection.created",
         "event"};
   }
-  ev.type = type_it->get<std::string>();
+  ev.type = std::move(doc.event.text);
 
-  if (auto error = read_uuid(doc, "accountid", ev.accountid)) return *error;
-  if (auto error = read_uuid(doc, "consumerid", ev.consumerid)) return *error;
+  if (auto error = read_uuid(doc.accountid, "accountid", ev.accountid)) return *error;
+  if (auto error = read_uuid(doc.consumerid, "consumerid", ev.consumerid)) return *error;
 
-  const auto created_it = doc.find("created");
-  if (created_it == doc.end()) return missing("created");
+  const member_value& created = doc.created;
+  if (!created.present()) return missing("created");
   // A value near int64 max overflowed the "* 1000" of the history and pinned a
   // connection's status; the bound is the end of what RFC 3339 can write.
-  const bool created_ok =
-      created_it->is_number_integer() &&
-      (created_it->is_number_unsigned()
-           ? created_it->get<std::uint64_t>() <= static_cast<std::uint64_t>(max_created)
-           : created_it->get<std::int64_t>() >= 0 &&
-                 created_it->get<std::int64_t>() <= max_created);
+  const bool created_ok = created.type == value_t::number_unsigned
+                              ? created.unsigned_integer <= static_cast<std::uint64_t>(max_created)
+                              : created.type == value_t::number_integer && created.integer >= 0 &&
+                                    created.integer <= max_created;
   if (!created_ok) {
     return validation_error{"field 'created' must be an integer from 0 to " +
                                 std::to_string(max_created) + " (unix seconds)",
                             "created"};
   }
-  ev.created = created_it->get<std::int64_t>();
+  ev.created = created.type == value_t::number_unsigned
+                   ? static_cast<std::int64_t>(created.unsigned_integer)
+                   : created.integer;
 
-  const auto id_it = doc.find("id");
-  const bool has_id = id_it != doc.end();
+  const bool has_id = doc.id.present();
   if (has_id) {
     // A null id is refused rather than treated as absent: splicing our own "id" in would
     // leave the body with two "id" members that receivers could read differently.
-    if (!id_it->is_string() || !is_event_id(id_it->get_ref<const std::string&>())) {
+    if (!doc.id.is_string() || !is_event_id(doc.id.text)) {
       return validation_error{
           "field 'id' must be a string of 1 to 128 letters, digits, '_', '.', ':' or '-'", "id"};
     }
-    ev.id = id_it->get<std::string>();
+    ev.id = std::move(doc.id.text);
   } else {
-    ev.id = "evt_" + std::string(entry_id);
+    ev.id.reserve(4 + entry_id.size());
+    ev.id.append("evt_").append(entry_id);
   }
 
   const bool connection_event = ev.type.starts_with("account.connection.");
 
   // connectionid and status have a contract type wherever they appear; null counts as
   // absent so producers that always emit the key are not refused on other event types.
-  const auto connection_it = doc.find("connectionid");
-  const bool has_connection = connection_it != doc.end() && !connection_it->is_null();
+  const bool has_connection = doc.connectionid.present() && !doc.connectionid.is_null();
   if (has_connection) {
-    if (auto error = read_uuid(doc, "connectionid", ev.connectionid)) return *error;
+    if (auto error = read_uuid(doc.connectionid, "connectionid", ev.connectionid)) return *error;
   } else if (connection_event) {
     return missing("connectionid");
   }
 
   const bool status_required =
       connection_event && (ev.type.ends_with(".created") || ev.type.ends_with(".updated"));
-  const auto status_it = doc.find("status");
   // On a connection event the contract allows a status absent or one of the two: a null
   // one is refused, not read as absent (tests/corpus: status_null_on_deleted).
-  const bool has_status = status_it != doc.end() && !(status_it->is_null() && !connection_event);
+  const bool has_status = doc.status.present() && !(doc.status.is_null() && !connection_event);
   if (has_status) {
-    if (!status_it->is_string() || (status_it->get_ref<const std::string&>() != "active" &&
-                                    status_it->get_ref<const std::string&>() != "inactive")) {
+    if (!doc.status.is_string() || (doc.status.text != "active" && doc.status.text != "inactive")) {
       return validation_error{"field 'status' must be \"active\" or \"inactive\"", "status"};
     }
-    ev.status = status_it->get<std::string>();
+    ev.status = std::move(doc.status.text);
   } else if (status_required) {
     return missing("status");
   }

@@ -121,6 +121,7 @@ std::vector<stream_reader::entry> stream_reader::take_entries(redis::reply& list
 struct stream_reader::valid_event {
   event ev;
   std::string entry_id;
+  std::size_t leases = 0;  // leased deliveries of this round still to take ev.body
 };
 
 asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
@@ -193,8 +194,8 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
 
 asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> events) {
   auto& m = obs::global_metrics();
-  std::unordered_map<std::string_view, const valid_event*> bodies;  // event id -> event
-  for (const auto& v : events) bodies.emplace(v.ev.id, &v);
+  std::unordered_map<std::string_view, valid_event*> bodies;  // event id -> event
+  for (auto& v : events) bodies.emplace(v.ev.id, &v);
 
   std::vector<const valid_event*> todo;
   todo.reserve(events.size());
@@ -310,13 +311,26 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       for (auto& d : reply->leased) {
         d.created_at_ms = now;
         if (auto body = bodies.find(d.event_id); body != bodies.end()) {
-          d.payload = body->second->ev.body;
+          ++body->second->leases;
           d.entry_ms = delivery::stream_entry_ms(body->second->entry_id);
         }
         leased.push_back(std::move(d));
       }
       queued = queued || reply->queued;
       for (auto& endpoint : reply->queued_for) queued_for.push_back(std::move(endpoint));
+    }
+    // Each leased delivery takes its event's bytes: a copy while another delivery of the
+    // event is still to take them, the bytes themselves for the last one. The event is done
+    // with then: a call that leased is not stale, so its events are not matched again.
+    for (auto& d : leased) {
+      if (auto body = bodies.find(d.event_id); body != bodies.end()) {
+        valid_event& v = *body->second;
+        if (--v.leases == 0) {
+          d.payload = std::move(v.ev.body);
+        } else {
+          d.payload = v.ev.body;
+        }
+      }
     }
     std::size_t enabled = 0;
     for (const auto& [id, ep] : *snapshot) enabled += ep.enabled ? 1 : 0;

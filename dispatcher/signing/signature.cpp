@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <functional>
@@ -199,19 +200,34 @@ std::string hex_encode(std::string_view bytes) {
   return out;
 }
 
-std::string sha256_hex(std::string_view data) {
+void append_sha256_hex(std::string& out, std::initializer_list<std::string_view> parts,
+                       std::size_t hex_digits) {
   // Fetched once: EVP_sha256() in a one-shot call fetches the algorithm every time.
   thread_local const std::unique_ptr<EVP_MD, mac_free> sha256(
       EVP_MD_fetch(nullptr, "SHA256", nullptr));
   thread_local const std::unique_ptr<EVP_MD_CTX, mac_free> ctx(EVP_MD_CTX_new());
-  digest out{};
+  digest d{};
   unsigned int length = 0;
-  if (!sha256 || !ctx || EVP_DigestInit_ex(ctx.get(), sha256.get(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &length) != 1) {
+  bool ok = sha256 && ctx && EVP_DigestInit_ex(ctx.get(), sha256.get(), nullptr) == 1;
+  for (const std::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
+  }
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), d.data(), &length) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
-  return hex_encode(as_view(out));
+  static constexpr char digits[] = "0123456789abcdef";
+  hex_digits = std::min(hex_digits, 2 * d.size());
+  for (std::size_t i = 0; i < hex_digits; ++i) {
+    const unsigned char b = d[i / 2];
+    out += digits[i % 2 == 0 ? b >> 4 : b & 0x0f];
+  }
+}
+
+std::string sha256_hex(std::string_view data) {
+  std::string out;
+  out.reserve(64);
+  append_sha256_hex(out, {data});
+  return out;
 }
 
 std::optional<std::string> decode_secret(std::string_view secret) {

@@ -3,7 +3,9 @@
 // the X-Chift-Signature scheme (hex HMAC-SHA256 of the body keyed with the secret string).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +32,10 @@ std::optional<std::string> base64_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
 /// Lowercase hex SHA-256 of data.
 std::string sha256_hex(std::string_view data);
+/// Appends the first `hex_digits` characters of the lowercase hex SHA-256 of the parts
+/// one after the other, with no temporary string (a delivery id is made per delivery).
+void append_sha256_hex(std::string& out, std::initializer_list<std::string_view> parts,
+                       std::size_t hex_digits = 64);
 
 /// Text as the unsigned bytes OpenSSL's functions take.
 inline const unsigned char* openssl_bytes(std::string_view text) {

@@ -1,7 +1,8 @@
 // Fuzz target: stream payload validation (ingest::parse_event, CONTRACT section 1).
 // Any bytes may arrive on the stream; validation must answer event or error, never crash,
 // and an accepted event must be one that validates again to the same event (the body we
-// sign and send is what a receiver or a dead-letter retry would see).
+// sign and send is what a receiver or a dead-letter retry would see). The validator's verdict
+// on the JSON itself is compared with the document parser's (parse_untrusted_json).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dispatcher/common/ids.hpp"
+#include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/ingest/event.hpp"
 #include "tests/fuzz/check.hpp"
@@ -68,6 +70,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
   const auto result = dispatcher::ingest::parse_event(payload, "1700000000000-0", max_payload);
   const auto* ev = std::get_if<event>(&result);
+
+  // The validator scans without building a document; on the JSON itself its verdict and
+  // message must be the document parser's.
+  if (!payload.empty() && payload.size() <= max_payload && !payload.starts_with("\xEF\xBB\xBF")) {
+    const auto doc = dispatcher::parse_untrusted_json(payload);
+    if (const auto* problem = std::get_if<dispatcher::json_problem>(&doc)) {
+      FUZZ_CHECK(ev == nullptr && std::get<1>(result).message == "payload " + problem->message,
+                 "a text the document parser refuses is not refused with its message");
+    } else if (ev == nullptr) {
+      const std::string& message = std::get<1>(result).message;
+      FUZZ_CHECK(!message.starts_with("payload ") ||
+                     (message.starts_with("payload must be a JSON object") &&
+                      !std::get<nlohmann::json>(doc).is_object()),
+                 "a text the document parser accepts is refused as JSON");
+    }
+  }
+
   if (ev == nullptr) {
     FUZZ_CHECK(!std::get<1>(result).message.empty(), "a refusal says why");
     return 0;

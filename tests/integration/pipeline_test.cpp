@@ -62,6 +62,11 @@ TEST_F(Pipeline, delivers_signed_events_to_matching_endpoints_only) {
   const auto first = all.requests()[0].headers.at("webhook-id") == "evt-known-id" ? 1 : 0;
   EXPECT_EQ(all.requests()[first].headers.at("webhook-id"), "evt_" + entry);
   EXPECT_FALSE(created_only.requests()[0].headers.contains("x-chift-signature"));
+  // An event leased to two endpoints at once: each request carries the event's whole bytes
+  // (the last lease takes them, the others a copy).
+  EXPECT_EQ(created_only.requests()[0].headers.at("webhook-id"), "evt_" + entry);
+  EXPECT_EQ(created_only.requests()[0].body, all.requests()[first].body);
+  EXPECT_EQ(json::parse(created_only.requests()[0].body)["event"], "account.connection.created");
 
   // History: filters, one delivery with its attempt, the event with its deliveries.
   ASSERT_TRUE(eventually([&] { return deliveries("status=succeeded")["data"].size() == 3; }));

@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "dispatcher/common/ids.hpp"
+#include "dispatcher/common/json.hpp"
 
 namespace dispatcher::ingest {
 namespace {
@@ -234,6 +237,114 @@ TEST(event, duplicated_keys_are_refused_at_any_level) {
   // Same key in different objects is fine.
   EXPECT_EQ(parse_ok(connection_payload(R"(,"data":{"status":"x","more":{"status":"y"}})")).status,
             "active");
+}
+
+// A payload of about 180 KB whose "data" holds `levels` levels of objects and arrays with
+// many keys each: the widest and deepest an event gets within the default limit.
+std::string large_deep_payload(std::size_t levels, std::string_view innermost = "0") {
+  std::string open, close;
+  for (std::size_t i = 0; i < levels; ++i) {
+    std::string keys;
+    for (int k = 0; k < 40; ++k)
+      keys += "\"k" + std::to_string(k) + "\":" + std::to_string(k) + ",";
+    open += i % 2 == 0 ? "{" + keys + "\"n\":" : "[" + std::string(R"("x",)");
+    close += i % 2 == 0 ? "}" : "]";
+  }
+  std::reverse(close.begin(), close.end());
+  const std::string pad = R"(,"pad":")" + std::string(170'000, 'p') + "\"";
+  return connection_payload(",\"data\":" + open + std::string(innermost) + close + pad);
+}
+
+TEST(event, a_180_kb_event_nested_to_the_limit_is_validated_as_a_whole) {
+  const std::string accepted = large_deep_payload(63);
+  ASSERT_GT(accepted.size(), 180'000u);
+  ASSERT_LT(accepted.size(), max_payload);
+  const event ev = parse_ok(accepted);
+  EXPECT_EQ(ev.consumerid, consumer);
+  EXPECT_EQ(ev.body, R"({"id":"evt_1700000000000-0",)" + accepted.substr(1));
+  EXPECT_EQ(parse_error(large_deep_payload(64)), "payload is nested deeper than 64 levels");
+  // A key repeated in the innermost object, 64 levels from the top: found, and its place
+  // named.
+  std::string place = "/data";
+  for (int i = 0; i < 31; ++i) place += "/n/1";
+  EXPECT_EQ(parse_error(large_deep_payload(62, R"({"k":1,"k":2})")),
+            "payload has the key 'k' twice in the object at " + place);
+  EXPECT_EQ(parse_ok(large_deep_payload(62, R"({"k":1,"j":2})")).type,
+            "account.connection.created");
+}
+
+TEST(event, refusals_of_the_json_itself_are_the_documents_parsers_word_for_word) {
+  // The validator no longer builds a document; what it refuses, and the reason given (the
+  // dead letter's `error`), must stay those of parse_untrusted_json.
+  for (const std::string& payload : {
+           connection_payload(R"(,"data":{"a":1,"a":2})"),
+           connection_payload(R"(,"data":[{"a":1},{"b":[{"c":1,"c":1}]}])"),
+           connection_payload(R"(,"accountid":"x")"),
+           connection_payload(",\"data\":" + std::string(64, '[') + std::string(64, ']')),
+           connection_payload(",\"name\":\"\xc3\x28\""),
+           connection_payload() + " trailing",
+           connection_payload(",\"x\":01"),
+           std::string("{\"event\": "),
+           std::string("{\"event\":\"a.b\",\"event\":\"a.b\"}"),
+           std::string(R"({"a":{"k":1,"k":2}, oops)"),
+       }) {
+    const auto expected = parse_untrusted_json(payload);
+    ASSERT_TRUE(std::holds_alternative<json_problem>(expected)) << payload;
+    EXPECT_EQ(parse_error(payload), "payload " + std::get<json_problem>(expected).message)
+        << payload;
+  }
+}
+
+TEST(event, only_top_level_members_count_as_the_contracts_fields) {
+  const std::string nested = R"({"data":{"event":"a.b","accountid":")" + std::string(account) +
+                             R"(","consumerid":")" + std::string(consumer) + R"(","created":1}})";
+  EXPECT_EQ(parse_error(nested), "field 'event' is required");
+  EXPECT_EQ(parse_ok(connection_payload(R"(,"data":{"status":"bad","created":-1,"id":5})")).id,
+            "evt_1700000000000-0");
+}
+
+TEST(event, fields_of_the_wrong_type_are_refused_by_name) {
+  const std::string uuid_fields = R"(,"accountid":")" + std::string(account) +
+                                  R"(","consumerid":")" + std::string(consumer) + "\"";
+  EXPECT_TRUE(parse_error(R"({"event":["a.b"]})").starts_with("field 'event' must be"));
+  EXPECT_TRUE(parse_error(R"({"event":null})").starts_with("field 'event' must be"));
+  EXPECT_EQ(parse_error(R"({"event":"a.b","accountid":{"a":1}})"),
+            "field 'accountid' must be a UUID string");
+  EXPECT_EQ(parse_error(R"({"event":"a.b","accountid":null})"),
+            "field 'accountid' must be a UUID string");
+  for (const char* created : {"{}", "[1]", "\"1\"", "false", "1e3"}) {
+    EXPECT_EQ(parse_error(R"({"event":"a.b")" + uuid_fields + R"(,"created":)" + created + "}"),
+              "field 'created' must be an integer from 0 to 253402300799 (unix seconds)")
+        << created;
+  }
+  EXPECT_TRUE(parse_error(connection_payload(R"(,"id":["x"])")).starts_with("field 'id' must be"));
+  EXPECT_TRUE(parse_error(connection_payload(R"(,"id":{"a":"b"})")).starts_with("field 'id'"));
+  EXPECT_EQ(parse_error(R"({"event":"account.connection.deleted")" + uuid_fields +
+                        R"(,"created":1,"connectionid":[]})"),
+            "field 'connectionid' must be a UUID string");
+  EXPECT_EQ(parse_error(R"({"event":"account.connection.deleted")" + uuid_fields +
+                        R"(,"created":1,"connectionid":null})"),
+            "field 'connectionid' is required");
+  EXPECT_EQ(
+      parse_error(R"({"event":"invoice.paid")" + uuid_fields + R"(,"created":1,"connectionid":7})"),
+      "field 'connectionid' must be a UUID string");
+  EXPECT_EQ(parse_error(R"({"event":"invoice.paid")" + uuid_fields + R"(,"created":1,"status":1})"),
+            "field 'status' must be \"active\" or \"inactive\"");
+  EXPECT_EQ(parse_ok(R"({"event":"invoice.paid")" + uuid_fields + R"(,"created":1,"status":null})")
+                .status,
+            "");
+}
+
+TEST(event, an_entry_id_that_needs_escaping_is_escaped_in_the_spliced_id) {
+  const auto parsed =
+      parse_event(R"({"event":"a.b","accountid":")" + std::string(account) + R"(","consumerid":")" +
+                      std::string(consumer) + R"(","created":1})",
+                  "a\"b\\c\x01", max_payload);
+  ASSERT_TRUE(std::holds_alternative<event>(parsed));
+  const event& ev = std::get<event>(parsed);
+  EXPECT_EQ(ev.id, "evt_a\"b\\c\x01");
+  EXPECT_TRUE(ev.body.starts_with(R"({"id":"evt_a\"b\\c\u0001",)")) << ev.body;
+  EXPECT_EQ(nlohmann::json::parse(ev.body)["id"], ev.id);
 }
 
 TEST(event, rejects_malformed_producer_ids) {

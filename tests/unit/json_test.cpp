@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
 
 namespace dispatcher {
 namespace {
@@ -134,6 +137,153 @@ TEST(untrusted_json, syntax_errors_say_why_without_the_exception_tag) {
     for (const char c : problem.message) {
       EXPECT_TRUE(c >= 0x20 && c < 0x7f) << problem.message;
     }
+  }
+}
+
+// scan_untrusted_json: the same refusals as parse_untrusted_json, without a document.
+
+// Notes what the scan reports, as text: "root <type>" then "<key>=<type>[:value]".
+struct recording_sink final : json_member_sink {
+  std::vector<std::string> seen;
+  void root(json::value_t type) override {
+    seen.push_back(std::string("root ") + json(type).type_name());
+  }
+  void member(const json_member& m) override {
+    std::string line = std::string(m.key) + "=" + json(m.type).type_name();
+    if (m.type == json::value_t::string) line += ":" + std::string(m.text);
+    if (m.type == json::value_t::number_integer) line += ":" + std::to_string(m.integer);
+    if (m.type == json::value_t::number_unsigned) line += ":" + std::to_string(m.unsigned_integer);
+    seen.push_back(line);
+  }
+};
+
+// What nlohmann's own parser makes of `text`'s top level, in recording_sink's lines.
+std::vector<std::string> expected_report(const json& doc) {
+  std::vector<std::string> lines{std::string("root ") + doc.type_name()};
+  if (!doc.is_object()) return lines;
+  for (const auto& [key, value] : doc.items()) {
+    std::string line = key + "=" + value.type_name();
+    if (value.is_string()) line += ":" + value.get<std::string>();
+    if (value.is_number_integer() && !value.is_number_unsigned()) {
+      line += ":" + std::to_string(value.get<std::int64_t>());
+    }
+    if (value.is_number_unsigned()) line += ":" + std::to_string(value.get<std::uint64_t>());
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// Both checks on `text`: the same verdict, the same fault and message when refused, and
+// when accepted the top-level members nlohmann's document has (in the document's key
+// order, which is sorted: so is the comparison).
+void expect_same_verdict(std::string_view text, std::size_t max_depth = max_json_depth) {
+  recording_sink sink;
+  const auto scanned = scan_untrusted_json(text, sink, max_depth);
+  const auto parsed = parse_untrusted_json(text, max_depth);
+  const auto* problem = std::get_if<json_problem>(&parsed);
+  ASSERT_EQ(scanned.has_value(), problem != nullptr) << text.substr(0, 300);
+  if (problem) {
+    EXPECT_EQ(scanned->fault, problem->fault) << text.substr(0, 300);
+    EXPECT_EQ(scanned->message, problem->message) << text.substr(0, 300);
+    EXPECT_TRUE(sink.seen.empty()) << text.substr(0, 300);
+    return;
+  }
+  std::vector<std::string> expected = expected_report(std::get<json>(parsed));
+  std::sort(sink.seen.begin() + 1, sink.seen.end());
+  std::sort(expected.begin() + 1, expected.end());
+  EXPECT_EQ(sink.seen, expected) << text.substr(0, 300);
+}
+
+TEST(untrusted_json_scan, reports_the_root_type_and_each_top_level_member) {
+  recording_sink sink;
+  EXPECT_FALSE(scan_untrusted_json(
+      R"({"s":"text","i":-5,"u":7,"f":1.5,"n":null,"b":true,"o":{"s":"inner"},"a":["x"]})", sink));
+  EXPECT_EQ(sink.seen,
+            (std::vector<std::string>{"root object", "s=string:text", "i=number:-5", "u=number:7",
+                                      "f=number", "n=null", "b=boolean", "o=object", "a=array"}));
+  recording_sink array_sink;
+  EXPECT_FALSE(scan_untrusted_json(R"([{"s":1}])", array_sink));
+  EXPECT_EQ(array_sink.seen, std::vector<std::string>{"root array"});
+}
+
+TEST(untrusted_json_scan, refuses_what_the_parser_refuses_with_the_same_message) {
+  std::string many_keys = "{";
+  for (int i = 0; i < 2'000; ++i) {
+    many_keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  }
+  const std::string many_objects = R"({"data":[{"a":1},)" + many_keys + R"(,"k7":1}]})";
+  for (const std::string& text : std::vector<std::string>{
+           std::string(R"({"a":1,"b":[true,null,-5,1.5e3,"x\u00e9\n"],"c":{}})"),
+           std::string(R"({"status":"active","id":"1","status":"inactive"})"),
+           std::string(R"({"a":1,"\u0061":2})"),
+           std::string(R"({"data":{"items":[{"x":1},{"x":1,"y":{"a/b~":{"k":1,"k":2}}}]}})"),
+           std::string(R"({"a":{"a":1},"b":[{"a":2},{"a":3}],"c":{"b":{"a":4}}})"),
+           std::string(R"([[],{},[{}],"",0,{"x":[{"y":1,"y":2}]}])"),
+           std::string(R"({"x":{"k":1},"y":{"k":1,"k":2}})"),  // a closed object's keys go
+           "{\"\\u0001\xc3\xa9\":1,\"\\u0001\xc3\xa9\":2}",
+           "{\"" + std::string(500, 'k') + "\":1,\"" + std::string(500, 'k') + "\":2}",
+           many_keys + "}",
+           many_keys + ",\"k1999\":0}",
+           many_keys + ",\"k0\":0}",
+           many_objects,
+           mixed_nesting(64),
+           mixed_nesting(65),
+           mixed_nesting(200'000),
+           std::string(200'000, '['),
+           std::string(R"({"a":1,"a":2)") + "{not json",
+           "{not json",
+           "{\"a\":1} x",
+           "",
+           "[1,]",
+           "1e999",
+           "\"\xff\"",
+           "42",
+           "null",
+           "  {\"z\": {\"y\": [1, {\"x\": [ ]}]}}  ",
+       }) {
+    expect_same_verdict(text);
+  }
+  expect_same_verdict("[[1]]", 1);
+  expect_same_verdict("{}", 0);
+}
+
+TEST(untrusted_json_scan, mutated_documents_get_the_same_verdict_as_the_parser) {
+  // A fixed seed: every run tries the same 6,000 texts, near-misses of valid documents
+  // with keys repeated at several depths, inside arrays and past the linear-search limit.
+  std::string wide = R"({"w":{)";
+  for (int i = 0; i < 40; ++i)
+    wide += (i ? ",\"" : "\"") + std::string(1, 'a' + i % 26) + std::to_string(i / 26) + "\":0";
+  wide += "}}";
+  const std::vector<std::string> seeds = {
+      R"({"event":"a.b","data":{"k":[1,{"k":2,"j":[{"k":3}]}],"j":{"k":"v"}},"id":"x"})",
+      R"({"created":1700000000,"n":-12,"f":-0.5e-3,"z":0,"t":true,"u":null,"s":"a\"\u00e9\n"})",
+      "{\"s\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"d\":[\"\\ud83d\\ude00\",1E+2,"
+      "18446744073709551616]}",
+      R"([{"a":{"b":{"c":[{"d":1},{"d":2}]}}},{"a":1}])",
+      wide,
+  };
+  const std::string pieces[] = {"{",        "}",  "[",  "]", ",",    ":",        "\"k\"",
+                                "\"d\":1,", "\\", "\"", "1", "\xc3", "\"j\":{},"};
+  std::mt19937 random(20261130);
+  for (int round = 0; round < 6'000; ++round) {
+    std::string text = seeds[random() % seeds.size()];
+    for (int edits = 1 + static_cast<int>(random() % 3); edits > 0; --edits) {
+      const std::size_t at = random() % (text.size() + 1);
+      switch (random() % 3) {
+        case 0:
+          text.insert(at, pieces[random() % std::size(pieces)]);
+          break;
+        case 1:
+          if (at < text.size()) text.erase(at, 1 + random() % 4);
+          break;
+        default: {
+          // Repeats a stretch, which often repeats a key.
+          const std::size_t from = random() % text.size();
+          text.insert(at, text.substr(from, 1 + random() % 12));
+        }
+      }
+    }
+    expect_same_verdict(text);
   }
 }
 

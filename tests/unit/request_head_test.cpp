@@ -89,6 +89,22 @@ TEST(request_head, headers_that_could_rewrite_the_request_are_refused) {
   EXPECT_NE(header_problem({{"", "v"}}), "");
 }
 
+TEST(request_head, every_byte_is_judged_as_rfc_9110_says_in_names_and_values) {
+  const std::string_view tchar_symbols = "!#$%&'*+-.^_`|~";
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    const bool tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       tchar_symbols.find(c) != std::string_view::npos;
+    const std::string name = "x" + std::string(1, c) + "y";
+    EXPECT_EQ(header_problem({{name, "v"}}).empty(), tchar) << byte;
+    const bool breaks_line = c == '\r' || c == '\n' || c == '\0';
+    const std::string value = "a" + std::string(1, c) + "b";
+    EXPECT_EQ(header_problem({{"x-v", value}}).empty(), !breaks_line) << byte;
+  }
+  EXPECT_FALSE(header_problem({{"", "v"}}).empty());
+  EXPECT_TRUE(header_problem({{"x", ""}}).empty());
+}
+
 TEST(request_head, framing_fields_are_the_clients_own) {
   EXPECT_EQ(header_problem({{"Content-Length", "5"}}),
             "header \"Content-Length\" is set by the dispatcher");
