@@ -657,6 +657,14 @@ class fast_scanner {
   fast_scratch& s_;
 };
 
+/// nlohmann's lexer takes a NUL byte for the end of input, so `{}\0anything` parses as
+/// `{}`; a NUL inside a string it refuses (unescaped control character). So a text it
+/// accepted that holds a NUL has bytes after its value: not one JSON text.
+std::optional<json_problem> nul_after_value(std::string_view text) {
+  if (text.find('\0') == std::string_view::npos) return std::nullopt;
+  return json_problem{json_fault::syntax, "is not valid JSON: a NUL byte follows the value"};
+}
+
 }  // namespace
 
 std::variant<nlohmann::json, json_problem> parse_untrusted_json(std::string_view text,
@@ -667,6 +675,7 @@ std::variant<nlohmann::json, json_problem> parse_untrusted_json(std::string_view
     if (builder.problem) return std::move(*builder.problem);
     return json_problem{json_fault::syntax, "is not valid JSON"};
   }
+  if (auto problem = nul_after_value(text)) return std::move(*problem);
   return root;
 }
 
@@ -686,6 +695,7 @@ std::optional<json_problem> scan_untrusted_json(std::string_view text, json_memb
     if (scanner.problem) return std::move(*scanner.problem);
     return json_problem{json_fault::syntax, "is not valid JSON"};
   }
+  if (auto problem = nul_after_value(text)) return problem;
   scanner.report(sink);
   return std::nullopt;
 }

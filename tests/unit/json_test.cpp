@@ -194,6 +194,21 @@ void expect_same_verdict(std::string_view text, std::size_t max_depth = max_json
   EXPECT_EQ(sink.seen, expected) << text.substr(0, 300);
 }
 
+TEST(untrusted_json, a_nul_byte_after_the_value_is_refused_not_taken_for_the_end) {
+  // nlohmann's lexer ends its input at a NUL: these parsed as {"a":1} and [].
+  using namespace std::string_literals;
+  for (const std::string& text : {"{\"a\":1}\0garbage"s, "[]\0"s, "{\"a\":1} \0 x"s}) {
+    const auto problem = parse_problem(text);
+    EXPECT_EQ(problem.fault, json_fault::syntax);
+    EXPECT_EQ(problem.message, "is not valid JSON: a NUL byte follows the value");
+    recording_sink sink;
+    const auto scanned = scan_untrusted_json(text, sink);
+    ASSERT_TRUE(scanned);
+    EXPECT_EQ(scanned->message, problem.message);
+    EXPECT_TRUE(sink.seen.empty());
+  }
+}
+
 TEST(untrusted_json_scan, reports_the_root_type_and_each_top_level_member) {
   recording_sink sink;
   EXPECT_FALSE(scan_untrusted_json(
