@@ -158,6 +158,7 @@ std::string pack(const delivery_record& r) {
 }
 
 std::optional<event_record> parse_event_record(std::string_view packed) {
+  packed = packed.substr(0, packed.find('\n'));
   std::array<std::string_view, 6> f;
   if (!split_fields(packed, f)) return std::nullopt;
   const auto received = to_int<std::int64_t>(f[3]);
@@ -180,6 +181,12 @@ std::string pack(const event_record& r) {
     out += r.delivery_ids[i];
   }
   return out;
+}
+
+std::optional<std::string_view> event_payload(std::string_view stored) {
+  const auto nl = stored.find('\n');
+  if (nl == std::string_view::npos) return std::nullopt;
+  return stored.substr(nl + 1);
 }
 
 nlohmann::json delivery_json(std::string_view id, const delivery_record& d,
