@@ -12,6 +12,9 @@ does); the dispatcher stopped before memory is read (it records what is in fligh
 
 usage: python3 bench/count/redis_counts.py BUILD_DIR EVENTS ENDPOINTS [perf.data]
 (perf.data: `perf record` of redis-server while the EVENTS are delivered)
+CALLGRIND=1: redis-server runs under valgrind's callgrind, instrumented only while the
+EVENTS are delivered; prints the instructions it executed per delivery, which load does
+not move (no hardware counters on this VM). Slow: about 2,000 to 5,000 deliveries.
 e.g.   python3 bench/count/redis_counts.py build-bench 20000 1"""
 import collections, os, re, shutil, signal, subprocess, sys, tempfile, time
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,6 +29,15 @@ env = dict(os.environ); env["BUILD_DIR"] = build
 s = settings.from_env(env, root)
 s = s.__class__(**{**s.__dict__, "build_dir": build})
 tmp = tempfile.mkdtemp(prefix="dispatcher-rcount-")
+callgrind = os.environ.get("CALLGRIND") == "1"
+if callgrind:
+    wrap = os.path.join(tmp, "bin")
+    os.makedirs(wrap)
+    with open(os.path.join(wrap, "redis-server"), "w") as f:
+        f.write("#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no "
+                f"--callgrind-out-file={tmp}/callgrind.out /usr/bin/redis-server \"$@\"\n")
+    os.chmod(os.path.join(wrap, "redis-server"), 0o755)
+    os.environ["PATH"] = wrap + ":" + os.environ["PATH"]
 rig = Rig(s, tmp, token="t" + os.urandom(8).hex())
 
 ID = re.compile(r"(evt|dlv|ep|con|conn|cons|cus|tok)_[0-9A-Za-z]+|[0-9a-f]{8}-[0-9a-f-]{27}|"
@@ -63,11 +75,28 @@ try:
         rec = subprocess.Popen(["perf", "record", "-F", "2999", "-p", str(rig.redis.pid), "-o",
                                 record], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
+    if callgrind:
+        subprocess.run(["callgrind_control", "-i", "on", str(rig.redis.pid)], check=True,
+                       stdout=subprocess.DEVNULL)
     c0 = cpu_seconds(rig.redis.pid)
     rig.publish("--count", events)
     stats = rig.wait_delivered(events * endpoints)
     time.sleep(0.5)  # the last records
     c1 = cpu_seconds(rig.redis.pid)
+    instructions = None
+    if callgrind:
+        subprocess.run(["callgrind_control", "-d", str(rig.redis.pid)], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["callgrind_control", "-i", "off", str(rig.redis.pid)], check=True,
+                       stdout=subprocess.DEVNULL)
+        for name in sorted(os.listdir(tmp)):
+            if name.startswith("callgrind.out"):
+                for line in open(os.path.join(tmp, name)):
+                    if line.startswith(("summary:", "totals:")):
+                        if os.environ.get("CALLGRIND_OUT"):
+                            shutil.copy(os.path.join(tmp, name), os.environ["CALLGRIND_OUT"])
+                        instructions = (instructions or 0) + int(line.split()[1])
+                        break
     if rec:
         rec.send_signal(signal.SIGINT); rec.wait()
     cmds = rig.redis_commandstats()
@@ -85,6 +114,8 @@ try:
     for name, c in cmds:
         print(f"  {name:18s} calls {c['calls'] / n:7.3f}/delivery  usec {c['usec'] / n:7.2f}/delivery"
               f"  ({c['usec'] / max(c['calls'], 1):.1f} per call)")
+    if instructions is not None:
+        print(f"redis-server instructions per delivery {instructions / n:,.0f} (callgrind)")
     grown = (mem1 - mem0) - (stream1 - stream0)
     print(f"memory grown per delivery {grown / n:,.0f} B (stream excluded; payload "
           f"{s.payload_size} B); keys created per event {(len(keys) - keys_before) / events:.2f}")

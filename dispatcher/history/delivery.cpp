@@ -81,22 +81,62 @@ std::string_view bucket_of(std::string_view delivery_id) {
   return delivery_id.size() >= 10 ? delivery_id.substr(4, 6) : std::string_view{};
 }
 
+namespace {
+
+/// A JSON string: escapes every control character (no raw tab or newline) and replaces
+/// what is not UTF-8, since the excerpt is arbitrary receiver bytes.
+void append_json_string(std::string& out, const std::string& text) {
+  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// The text of a JSON string field; nullopt when it is not one.
+std::optional<std::string> json_string_field(std::string_view field) {
+  auto j = json_or_text(field);
+  if (field.empty() || field.front() != '"' || !j.is_string()) return std::nullopt;
+  return j.get<std::string>();
+}
+
+nlohmann::json stored_attempt_json(std::string_view stored) {
+  std::array<std::string_view, 7> f;
+  if (!split_fields(stored, f)) return nlohmann::json::object();
+  const auto attempt = to_int<int>(f[0]);
+  const auto started = to_int<std::int64_t>(f[1]);
+  const auto duration = to_int<std::int64_t>(f[2]);
+  const auto code = to_int<int>(f[3]);
+  auto error = f[5].empty() ? std::optional<std::string>() : json_string_field(f[5]);
+  auto excerpt = json_string_field(f[6]);
+  if (!attempt || !started || !duration || (!code && !f[3].empty()) ||
+      (f[4] != "m" && f[4] != "s") || (!error && !f[5].empty()) || !excerpt) {
+    return nlohmann::json::object();
+  }
+  return {{"attempt", *attempt},
+          {"started_at", format_rfc3339(*started)},
+          {"duration_ms", *duration},
+          {"status_code", code ? nlohmann::json(*code) : nlohmann::json(nullptr)},
+          {"error", error ? nlohmann::json(std::move(*error)) : nlohmann::json(nullptr)},
+          {"response_excerpt", std::move(*excerpt)},
+          {"trigger", f[4] == "m" ? "manual" : "scheduled"}};
+}
+
+}  // namespace
+
 std::string to_storage(const attempt_record& a) {
-  nlohmann::json j = {
-      {"attempt", a.attempt},
-      {"started_at", a.started_at_ms},
-      {"duration_ms", a.duration_ms},
-      {"status_code", a.status_code ? nlohmann::json(*a.status_code) : nlohmann::json(nullptr)},
-      {"error", a.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.error)},
-      {"response_excerpt", a.response_excerpt},
-      {"trigger", a.cause == trigger::manual ? "manual" : "scheduled"},
-  };
-  // The excerpt is arbitrary receiver bytes: replace what is not UTF-8 rather than fail.
-  // JSON escapes every control character, so the line holds no raw newline.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Tab-separated (layout 4), not a JSON object: the keys were about 90 of an attempt's
+  // bytes in Redis, kept for every retained delivery.
+  std::string out = std::to_string(a.attempt);
+  out.append("\t").append(std::to_string(a.started_at_ms));
+  out.append("\t").append(std::to_string(a.duration_ms)).append("\t");
+  if (a.status_code) out.append(std::to_string(*a.status_code));
+  out.append(a.cause == trigger::manual ? "\tm\t" : "\ts\t");
+  if (!a.error.empty()) append_json_string(out, a.error);
+  out += '\t';
+  append_json_string(out, a.response_excerpt);
+  return out;
 }
 
 nlohmann::json attempt_json(std::string_view stored) {
+  if (!stored.starts_with('{')) return stored_attempt_json(stored);
+  // Layout 3 stored a JSON object; such a line (written by hand) still shows.
   auto j = json_or_text(stored);
   if (!j.is_object()) return nlohmann::json::object();
   if (j.contains("started_at") && j["started_at"].is_number_integer()) {

@@ -49,9 +49,38 @@ TEST(history_delivery, a_stored_attempt_is_one_line_and_shows_with_an_rfc3339_ti
   EXPECT_EQ(shown["trigger"], "manual");
 }
 
+TEST(history_delivery, a_stored_attempt_is_tab_separated_and_short) {
+  // Layout 4: about 30 bytes for an answered attempt, where the JSON object took 125.
+  attempt_record a;
+  a.attempt = 1;
+  a.started_at_ms = 1'700'000'000'123;
+  a.duration_ms = 3;
+  a.status_code = 204;
+  const std::string stored = to_storage(a);
+  EXPECT_EQ(stored, "1\t1700000000123\t3\t204\ts\t\t\"\"");
+  const json shown = attempt_json(stored);
+  EXPECT_EQ(shown["status_code"], 204);
+  EXPECT_EQ(shown["error"], nullptr);
+  EXPECT_EQ(shown["response_excerpt"], "");
+  EXPECT_EQ(shown["trigger"], "scheduled");
+  EXPECT_EQ(shown["duration_ms"], 3);
+  // A tab in the texts stays in its field.
+  a.error = "a\tb";
+  a.response_excerpt = "c\td";
+  const json tabs = attempt_json(to_storage(a));
+  EXPECT_EQ(tabs["error"], "a\tb");
+  EXPECT_EQ(tabs["response_excerpt"], "c\td");
+  // A layout-3 line (a JSON object) written by hand still shows.
+  EXPECT_EQ(attempt_json(R"({"attempt":1,"started_at":0,"trigger":"manual"})")["started_at"],
+            "1970-01-01T00:00:00Z");
+}
+
 TEST(history_delivery, a_damaged_attempt_line_shows_as_an_empty_object) {
   EXPECT_EQ(attempt_json("not json"), json::object());
   EXPECT_EQ(attempt_json("[1,2]"), json::object());
+  EXPECT_EQ(attempt_json("1\t2\t3\t204\tx\t\t\"\""), json::object()) << "unknown trigger";
+  EXPECT_EQ(attempt_json("1\t2\t3\t204\ts\tnot-a-string\t\"\""), json::object());
+  EXPECT_EQ(attempt_json("1\t2\t3\t204\ts\t\t\"\"\textra"), json::object());
 }
 
 TEST(history_delivery, delivery_json_takes_event_fields_from_the_event_record) {
