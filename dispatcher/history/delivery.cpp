@@ -85,8 +85,9 @@ namespace {
 
 /// A JSON string: escapes every control character (no raw tab or newline) and replaces
 /// what is not UTF-8, since the excerpt is arbitrary receiver bytes.
-void append_json_string(std::string& out, const std::string& text) {
-  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+void append_json_string(std::string& out, std::string_view text) {
+  out += nlohmann::json(std::string(text))
+             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 /// The text of a JSON string field; nullopt when it is not one.
