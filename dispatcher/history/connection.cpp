@@ -74,6 +74,14 @@ std::optional<history_member> parse_history_member(std::string_view text) {
   return m;
 }
 
+char status_change(std::string_view type, std::string_view status) {
+  if (!type.starts_with("account.connection.")) return '-';
+  if (type == "account.connection.deleted") return 'd';
+  if (status == "active") return 'a';
+  if (status == "inactive") return 'i';
+  return '-';
+}
+
 std::string_view status_name(char status) {
   switch (status) {
     case 'a':

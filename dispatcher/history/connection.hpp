@@ -34,6 +34,10 @@ std::string pack(const history_member& m);
 /// nullopt when `text` is not a member (written by hand, or damaged).
 std::optional<history_member> parse_history_member(std::string_view text);
 
+/// What an event says of its connection: 'a', 'i' or 'd' for the connection events that
+/// change its status (a deletion, or `status` active or inactive), '-' for any other.
+char status_change(std::string_view type, std::string_view status);
+
 /// "active", "inactive", "deleted"; empty for '-'.
 std::string_view status_name(char status);
 

@@ -7,10 +7,12 @@
 //
 //   d:<delivery id>  status, attempt_count, last_status_code, next_attempt_at (ms),
 //                    created_at (ms), updated_at (ms), manual (0|1), event_id, endpoint_id,
-//                    last_error; then one line per attempt (compact JSON), oldest first
+//                    last_error; then one line per attempt, oldest first: attempt,
+//                    started_at (ms), duration_ms, status code, trigger (m|s), error and
+//                    response excerpt as JSON strings (error empty when none)
 //   e:<event id>     type, consumerid, connectionid, received_at (ms), stream order,
-//                    delivery ids (comma separated)
-//   p:<event id>     the event's bytes, exactly as sent
+//                    delivery ids (comma separated); then a newline and the event's
+//                    bytes, exactly as sent (layout 4: one field per event, not two)
 #pragma once
 
 #include <cstdint>
@@ -48,7 +50,7 @@ struct attempt_record {
   trigger cause = trigger::scheduled;
 };
 
-/// One attempt as a line of the delivery's record: compact JSON, no raw newline.
+/// One attempt as a line of the delivery's record: tab-separated, no raw newline.
 std::string to_storage(const attempt_record& a);
 
 /// The API form of a stored attempt (times as RFC 3339).
@@ -85,8 +87,12 @@ struct event_record {
   std::vector<std::string> delivery_ids;
 };
 
+/// Reads the record line of an e: value (what precedes its first newline).
 std::optional<event_record> parse_event_record(std::string_view packed);
+/// The record line alone; an e: value is this, a newline and the payload.
 std::string pack(const event_record& r);
+/// The payload of an e: value: what follows its first newline; nullopt without one.
+std::optional<std::string_view> event_payload(std::string_view stored);
 
 /// The API form of a delivery. `event` (its event's record) is null when the event was
 /// not found; its fields then show as null.

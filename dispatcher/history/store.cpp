@@ -375,11 +375,11 @@ asio::awaitable<query_result> store::async_get_event(const std::string& id) {
   if (auto ec = error_of(where)) co_return query_result{ec, std::nullopt};
   if (where.value.is_nil()) co_return query_result{};
   const auto bucket = keys_.bucket(where.value.str);
-  auto r = co_await conn_.async_exec(redis::command{"HMGET", bucket, "e:" + id, "p:" + id});
+  auto r = co_await conn_.async_exec(redis::command{"HGET", bucket, "e:" + id});
   if (auto ec = error_of(r)) co_return query_result{ec, std::nullopt};
-  if (r.value.elements.size() != 2) co_return query_result{};
-  const auto event = parse_event_record(r.value.elements[0].str);
-  if (!event || r.value.elements[1].is_nil()) co_return query_result{};
+  const auto event = parse_event_record(r.value.str);
+  const auto payload = event_payload(r.value.str);
+  if (!event || !payload) co_return query_result{};
   std::vector<located_event> located;
   located.push_back({where.value.str, *event});
   auto read = co_await async_read_deliveries(located);
@@ -392,7 +392,7 @@ asio::awaitable<query_result> store::async_get_event(const std::string& id) {
   // or straight into Redis, is shown as a string rather than parsed into a document too
   // deep to render.
   nlohmann::json body = {{"id", id},
-                         {"payload", json_or_text(r.value.elements[1].str)},
+                         {"payload", json_or_text(*payload)},
                          {"received_at", format_rfc3339(event->received_at_ms)},
                          {"deliveries", std::move(deliveries)}};
   co_return query_result{{}, std::move(body)};

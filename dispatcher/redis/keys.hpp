@@ -16,7 +16,7 @@ namespace dispatcher::redis {
 
 /// Bumped whenever a key or a packed value changes meaning. The service refuses to start
 /// on a Redis holding another version (app/service.cpp).
-inline constexpr std::string_view layout_version = "3";
+inline constexpr std::string_view layout_version = "4";
 
 /// Records are kept in one hash per hour of receipt; retention drops whole hours.
 inline constexpr std::int64_t bucket_ms = 3'600'000;
@@ -45,7 +45,7 @@ class keyspace {
   std::string endpoints_version() const { return prefix_ + "endpoints:version"; }
   /// event id -> the bucket holding it: the dedupe set and the event lookup.
   std::string seen() const { return prefix_ + "seen"; }
-  /// The hour's records: e:<event id> (metadata), p:<event id> (payload),
+  /// The hour's records: e:<event id> (metadata, a newline, the payload),
   /// d:<delivery id> (state and attempts).
   std::string bucket(std::string_view name) const { return cat("b:", name); }
   /// Buckets that exist, scored by their hour: what the retention sweep walks.

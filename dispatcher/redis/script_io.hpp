@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dispatcher/history/delivery.hpp"
@@ -59,6 +60,19 @@ struct ingest_request {
 std::size_t ingest_event_args(std::size_t deliveries);
 inline constexpr std::size_t ingest_header_args = 11;
 
+/// The values the script stores for a fresh event, built by the caller so that Lua only
+/// places them: the e: value (history::pack of its event_record, received now, with its
+/// delivery ids; a newline; the body) and a delivery's pending d: record (history::pack of a
+/// delivery_record with nothing attempted, due, created and updated now). `now`: the call's ms as
+/// text.
+std::string event_value(const ingest_event& e, std::string_view now);
+std::string pending_value(std::string_view event_id, std::string_view endpoint_id,
+                          std::string_view now);
+
+/// Per event: id, e: value, consumerid, connection history member (history::pack,
+/// empty without a connection), connectionid, created, "1" when it changes the
+/// connection's status, order, stream entry, delivery count; then per delivery its
+/// pending d: value, endpoint id and delivery id.
 std::vector<std::string> encode(ingest_request&& r);
 
 struct ingest_reply {

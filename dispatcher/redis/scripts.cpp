@@ -234,8 +234,6 @@ local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local indexes, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
 local swept_index = {}  -- index keys the sweep trims, not a TTL
 local queued, fields, fresh, due = 0, {}, {}, {}
-local types = {['account.connection.created'] = 'c', ['account.connection.updated'] = 'u',
-  ['account.connection.deleted'] = 'd'}
 local function index(key, did)
   local members = indexes[key]
   if not members then members = {}; indexes[key] = members end
@@ -252,10 +250,10 @@ do
     ids_in_call[#ids_in_call + 1] = ARGV[i]
     acks[#acks + 1] = ARGV[i + 8]
     local n = tonumber(ARGV[i + 9])
-    for j = i + 10, i + 8 + 2 * n, 2 do
+    for j = i + 11, i + 9 + 3 * n, 3 do
       if busy_now[ARGV[j]] == nil then busy_now[ARGV[j]] = 0; eps[#eps + 1] = ARGV[j] end
     end
-    i = i + 10 + 2 * n
+    i = i + 10 + 3 * n
   end
   for first = 1, #eps, 1000 do
     local got = redis.call('HMGET', P .. 'q:busy', unpack(eps, first, math.min(first + 999, #eps)))
@@ -275,12 +273,12 @@ for first = 1, #ids_in_call, 1000 do
   for k, v in ipairs(got) do if v then known[ids_in_call[first + k - 1]] = true end end
 end
 
+-- Per event (script_io.hpp: encode): the caller built the records and the history member.
 local i = 11
 while i <= #ARGV do
-  local id, body, etype, consumer, conn, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  local created_text, order, n = ARGV[i + 6], ARGV[i + 7], tonumber(ARGV[i + 9])
-  local first, last = i + 10, i + 9 + 2 * n
-  i = last + 1
+  local id, event_value, consumer, member = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local conn, order, n = ARGV[i + 4], ARGV[i + 7], tonumber(ARGV[i + 9])
+  local first, last = i + 10, i + 9 + 3 * n
   if known[id] then
     counts[#counts + 1] = -1
   else
@@ -288,16 +286,11 @@ while i <= #ARGV do
     -- The event's address: which bucket holds it.
     fresh[#fresh + 1] = id
     fresh[#fresh + 1] = hour
-    local ids = {}
-    for j = first, last, 2 do ids[#ids + 1] = ARGV[j + 1] end
+    -- One field per event: its record line, a newline, its bytes (history/delivery.hpp).
     fields[#fields + 1] = 'e:' .. id
-    fields[#fields + 1] = etype .. '\t' .. consumer .. '\t' .. conn .. '\t' .. now_s .. '\t' ..
-      order .. '\t' .. table.concat(ids, ',')
-    fields[#fields + 1] = 'p:' .. id
-    fields[#fields + 1] = body
-    local pending = 'pending\t0\t\t' .. now_s .. '\t' .. now_s .. '\t' .. now_s .. '\t0\t' .. id .. '\t'
-    for j = first, last, 2 do
-      local ep, did = ARGV[j], ARGV[j + 1]
+    fields[#fields + 1] = event_value
+    for j = first, last, 3 do
+      local ep, did = ARGV[j + 1], ARGV[j + 2]
       local e = endpoints[ep]
       if not e then
         -- Lease at once (no claim round trip) only what the claim script would hand out
@@ -313,7 +306,7 @@ while i <= #ARGV do
         endpoints[ep] = e
       end
       fields[#fields + 1] = 'd:' .. did
-      fields[#fields + 1] = pending .. ep .. '\t'
+      fields[#fields + 1] = ARGV[j]
       local held, later = false, false
       if e.ordered and conn ~= '' then
         -- retry/ordering.hpp: place_on_ingest. Only endpoints that ask for ordering pay this.
@@ -386,19 +379,14 @@ while i <= #ARGV do
     -- The connection's history (history/connection.hpp): every event naming it, ordered
     -- by (created, stream position), so a late older event never overwrites the current
     -- status; status changes are marked, other events are there for the delivery list.
+    -- No TTL on these two (about one new key per event): the retention sweep takes the
+    -- hour's members out of them (retire_hour), which saves a PEXPIRE each per event.
     if conn ~= '' then
-      local st, code = '-', types[etype] or etype
-      if string.sub(etype, 1, 19) == 'account.connection.' then
-        if code == 'd' then st = 'd' elseif status == 'active' then st = 'a'
-        elseif status == 'inactive' then st = 'i' end
-      end
-      -- No TTL on these two (about one new key per event): the retention sweep takes the
-      -- hour's members out of them (retire_hour), which saves a PEXPIRE each per event.
-      redis.call('ZADD', P .. 'conn:' .. conn .. ':history', created_text,
-        order .. '|' .. st .. '|' .. hour .. '|' .. id .. '|' .. code)
-      if st ~= '-' then redis.call('SADD', P .. 'consumer:' .. consumer .. ':connections', conn) end
+      redis.call('ZADD', P .. 'conn:' .. conn .. ':history', ARGV[i + 5], member)
+      if ARGV[i + 6] ~= '' then redis.call('SADD', P .. 'consumer:' .. consumer .. ':connections', conn) end
     end
   end
+  i = last + 1
 end
 
 -- One write per index for the whole batch (the events of a call share the index of all
@@ -524,11 +512,18 @@ for _, ep in ipairs(eps) do
             if v then
               local f = record_parse(v)
               parsed[k] = f
-              payload_fields[#payload_fields + 1] = 'p:' .. f[8]
+              payload_fields[#payload_fields + 1] = 'e:' .. f[8]
             end
           end
+          -- The payload follows the e: value's first newline (history/delivery.hpp).
           local payloads = {}
-          if #payload_fields > 0 then payloads = redis.call('HMGET', B, unpack(payload_fields)) end
+          if #payload_fields > 0 then
+            payloads = redis.call('HMGET', B, unpack(payload_fields))
+            for k, v in ipairs(payloads) do
+              local nl = v and string.find(v, '\n', 1, true)
+              payloads[k] = nl and string.sub(v, nl + 1) or false
+            end
+          end
           local p = 0
           for k, did in ipairs(dids) do
             local f = parsed[k]
@@ -781,7 +776,7 @@ for i = 5, #ARGV do
       outcome = 'in_flight'
     elseif not string.find(allowed, ',' .. status .. ',', 1, true) then
       outcome = status
-    elseif redis.call('HEXISTS', B, 'p:' .. f[8]) == 0 then
+    elseif redis.call('HEXISTS', B, 'e:' .. f[8]) == 0 then
       outcome = 'event_expired'
     else
       local enabled = redis.call('HGET', P .. 'ep:' .. ep, 'enabled')
@@ -870,6 +865,9 @@ elseif redis.call('EXISTS', heads) == 0 then
       local ev = f[7] ~= '1' and redis.call('HGET', B, 'e:' .. f[8])
       if ev then
         local e = {}
+        -- The record line only: the payload follows the first newline.
+        local nl = string.find(ev, '\n', 1, true)
+        if nl then ev = string.sub(ev, 1, nl - 1) end
         for part in string.gmatch(ev .. '\t', '([^\t]*)\t') do e[#e + 1] = part end
         local conn, order = e[3] or '', e[5] or ''
         if conn ~= '' then

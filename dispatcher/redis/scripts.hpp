@@ -6,8 +6,8 @@
 // layout (P is "{<stream>}:", see redis/keys.hpp and the README's "Redis layout"):
 //
 //   P seen                   hash: event id -> bucket (the dedupe and the event's address)
-//   P b:<hour>               hash per hour of receipt: e:<event id> (metadata), p:<event id>
-//                            (the exact bytes sent), d:<delivery id> (state and attempts),
+//   P b:<hour>               hash per hour of receipt: e:<event id> (metadata, a newline,
+//                            the exact bytes sent), d:<delivery id> (state and attempts),
 //                            packed as history/delivery.hpp says; P buckets lists them
 //   P i:all, P i:consumer:<id>
 //                            zset event id -> received_at (ms), one member per event with

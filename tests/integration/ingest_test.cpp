@@ -164,6 +164,37 @@ TEST_F(IngestScript, a_fanned_out_call_reads_in_flight_counts_once_and_makes_rea
   EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_1"}), "3");
 }
 
+// Layout 4: an event is one field of its hour (record line, newline, payload), not two,
+// and the script stores the records the caller built (script_io.hpp: encode) as they are.
+TEST_F(IngestScript, an_event_is_one_field_holding_its_record_and_payload) {
+  const auto entries = read_entries(1);
+  ASSERT_EQ(entries.size(), 1u);
+  auto args = call(entries, "0", {"ep_1"});
+  const auto reply = redis_.cmd(args);
+  EXPECT_FALSE(reply.starts_with("ERR")) << reply;
+  const auto bucket = keys.bucket(redis_.cmd({"HGET", keys.seen(), "evt_" + entries[0]}));
+  EXPECT_EQ(redis_.cmd({"HLEN", bucket}), "2") << "e: and d:, no p:";
+  const auto event = redis_.cmd({"HGET", bucket, "e:evt_" + entries[0]});
+  const auto record = history::parse_event_record(event);
+  ASSERT_TRUE(record) << event;
+  EXPECT_EQ(record->connectionid, connection_1);
+  ASSERT_EQ(record->delivery_ids.size(), 1u);
+  EXPECT_EQ(history::event_payload(event), "{}");
+  const auto d =
+      history::parse_delivery_record(redis_.cmd({"HGET", bucket, "d:" + record->delivery_ids[0]}));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, history::delivery_status::pending);
+  EXPECT_EQ(d->endpoint_id, "ep_1");
+  const auto members =
+      lines(redis_.cmd({"ZRANGE", keys.connection_history(connection_1), "0", "-1"}));
+  ASSERT_EQ(members.size(), 1u);
+  const auto member = history::parse_history_member(members[0]);
+  ASSERT_TRUE(member) << members[0];
+  EXPECT_EQ(member->status, 'a');
+  EXPECT_EQ(member->event_id, "evt_" + entries[0]);
+  EXPECT_EQ(redis_.cmd({"SISMEMBER", keys.consumer_connections(consumer_a), connection_1}), "1");
+}
+
 TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {
   // Lua's unpack fails past about 8,000 values; the largest batch is 10,000.
   const auto entries = read_entries(10'000);

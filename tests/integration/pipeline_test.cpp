@@ -559,8 +559,9 @@ TEST(Layout, the_service_refuses_a_redis_of_another_layout) {
   EXPECT_NE((first.out + first.err).find("layout 1"), std::string::npos) << first.out << first.err;
 
   redis.cmd({"DEL", "endpoints:version"});
-  // Layout 2 indexed every delivery where layout 3 indexes events: its lists would miss.
-  for (const char* other : {"2", "4"}) {
+  // Layout 2 indexed every delivery where layout 3 indexes events: its lists would miss;
+  // layout 3 kept payloads in p: fields, which layout 4 would not find.
+  for (const char* other : {"2", "3", "5"}) {
     redis.cmd({"SET", "{lifecycle:events}:layout", other});
     auto refused = run_cli({"serve"}, env);
     EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
@@ -571,7 +572,7 @@ TEST(Layout, the_service_refuses_a_redis_of_another_layout) {
 
   redis.cmd({"DEL", "{lifecycle:events}:layout"});
   dispatcher_process fresh(env);
-  EXPECT_TRUE(eventually([&] { return redis.cmd({"GET", "{lifecycle:events}:layout"}) == "3"; }));
+  EXPECT_TRUE(eventually([&] { return redis.cmd({"GET", "{lifecycle:events}:layout"}) == "4"; }));
 }
 
 }  // namespace

@@ -70,30 +70,53 @@ TEST(history_delivery, a_stored_attempt_is_one_line_and_shows_with_an_rfc3339_ti
   EXPECT_EQ(shown["trigger"], "manual");
 }
 
-// What to_storage wrote through an nlohmann document, before it wrote the line by hand:
-// stored attempt lines must not change.
-std::string reference_storage(const attempt_record& a) {
-  json j = {
-      {"attempt", a.attempt},
-      {"started_at", a.started_at_ms},
-      {"duration_ms", a.duration_ms},
-      {"status_code", a.status_code ? json(*a.status_code) : json(nullptr)},
-      {"error", a.error.empty() ? json(nullptr) : json(a.error)},
-      {"response_excerpt", a.response_excerpt},
-      {"trigger", a.cause == trigger::manual ? "manual" : "scheduled"},
-  };
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+TEST(history_delivery, a_stored_attempt_is_tab_separated_and_short) {
+  // Layout 4: about 30 bytes for an answered attempt, where the JSON object took 125.
+  attempt_record a;
+  a.attempt = 1;
+  a.started_at_ms = 1'700'000'000'123;
+  a.duration_ms = 3;
+  a.status_code = 204;
+  const std::string stored = to_storage(a);
+  EXPECT_EQ(stored, "1\t1700000000123\t3\t204\ts\t\t\"\"");
+  const json shown = attempt_json(stored);
+  EXPECT_EQ(shown["status_code"], 204);
+  EXPECT_EQ(shown["error"], nullptr);
+  EXPECT_EQ(shown["response_excerpt"], "");
+  EXPECT_EQ(shown["trigger"], "scheduled");
+  EXPECT_EQ(shown["duration_ms"], 3);
+  // A tab in the texts stays in its field.
+  a.error = "a\tb";
+  a.response_excerpt = "c\td";
+  const json tabs = attempt_json(to_storage(a));
+  EXPECT_EQ(tabs["error"], "a\tb");
+  EXPECT_EQ(tabs["response_excerpt"], "c\td");
+  // A layout-3 line (a JSON object) written by hand still shows.
+  EXPECT_EQ(attempt_json(R"({"attempt":1,"started_at":0,"trigger":"manual"})")["started_at"],
+            "1970-01-01T00:00:00Z");
 }
 
-TEST(history_delivery, attempt_lines_are_byte_for_byte_the_nlohmann_form) {
+// The attempt line with its free texts as nlohmann dumps a string: to_storage escapes by
+// hand, and must write exactly that.
+std::string reference_storage(const attempt_record& a) {
+  const auto dumped = [](const std::string& text) {
+    return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  std::string out = std::to_string(a.attempt) + "\t" + std::to_string(a.started_at_ms) + "\t" +
+                    std::to_string(a.duration_ms) + "\t" +
+                    (a.status_code ? std::to_string(*a.status_code) : std::string()) +
+                    (a.cause == trigger::manual ? "\tm\t" : "\ts\t");
+  if (!a.error.empty()) out += dumped(a.error);
+  return out + "\t" + dumped(a.response_excerpt);
+}
+
+TEST(history_delivery, attempt_texts_are_escaped_byte_for_byte_as_nlohmann_escapes_them) {
   attempt_record a;
   a.started_at_ms = 1'700'000'000'123;
   a.duration_ms = 3;
   a.status_code = 200;
   a.response_excerpt = "ok";
-  EXPECT_EQ(to_storage(a),
-            R"({"attempt":1,"duration_ms":3,"error":null,"response_excerpt":"ok",)"
-            R"("started_at":1700000000123,"status_code":200,"trigger":"scheduled"})");
+  EXPECT_EQ(to_storage(a), "1\t1700000000123\t3\t200\ts\t\t\"ok\"");
   EXPECT_EQ(to_storage(a), reference_storage(a));
 
   // Every byte alone and next to others, in both free-text members.
@@ -208,6 +231,9 @@ TEST(history_delivery, packed_delivery_records_are_byte_for_byte_the_earlier_for
 TEST(history_delivery, a_damaged_attempt_line_shows_as_an_empty_object) {
   EXPECT_EQ(attempt_json("not json"), json::object());
   EXPECT_EQ(attempt_json("[1,2]"), json::object());
+  EXPECT_EQ(attempt_json("1\t2\t3\t204\tx\t\t\"\""), json::object()) << "unknown trigger";
+  EXPECT_EQ(attempt_json("1\t2\t3\t204\ts\tnot-a-string\t\"\""), json::object());
+  EXPECT_EQ(attempt_json("1\t2\t3\t204\ts\t\t\"\"\textra"), json::object());
 }
 
 TEST(history_delivery, delivery_json_takes_event_fields_from_the_event_record) {

@@ -58,16 +58,20 @@ TEST(layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
   const auto old = redis::layout_problem(std::nullopt, true);
   ASSERT_TRUE(old);
   EXPECT_NE(old->find("layout 1"), std::string::npos) << *old;
-  const auto newer = redis::layout_problem(std::string("4"), false);
+  const auto newer = redis::layout_problem(std::string("5"), false);
   ASSERT_TRUE(newer);
-  EXPECT_NE(newer->find("layout 4"), std::string::npos) << *newer;
-  // Layout 2 indexed all deliveries and a consumer's per delivery; layout 3 per event.
-  EXPECT_EQ(redis::layout_version, "3");
-  const auto second = redis::layout_problem(std::string("2"), false);
-  ASSERT_TRUE(second);
-  EXPECT_NE(second->find("holds data in layout 2; this dispatcher reads layout 3"),
-            std::string::npos)
-      << *second;
+  EXPECT_NE(newer->find("layout 5"), std::string::npos) << *newer;
+  // Layout 2 indexed all deliveries and a consumer's per delivery; layout 3 per event;
+  // layout 4 keeps an event's payload in its e: field (layout 3 had a p: field).
+  EXPECT_EQ(redis::layout_version, "4");
+  for (const char* older : {"2", "3"}) {
+    const auto problem = redis::layout_problem(std::string(older), false);
+    ASSERT_TRUE(problem);
+    EXPECT_NE(problem->find(std::string("holds data in layout ") + older +
+                            "; this dispatcher reads layout 4"),
+              std::string::npos)
+        << *problem;
+  }
 }
 
 TEST(layout, a_delivery_record_round_trips_with_its_attempts) {
@@ -194,13 +198,72 @@ TEST(connection_history, entries_show_a_time_or_the_stored_number) {
 
 TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
   redis::ingest_request r{"s", 1000, 2000, 16, 3, "tok", 4000, "g", "7", "000000", {}};
-  r.events.push_back({"evt_1", "{}", "t", "c", "n", "active", 12, "o", "1-0", {{"ep_1", "dlv_1"}}});
+  r.events.push_back({"evt_1",
+                      "{}",
+                      "account.connection.updated",
+                      "c",
+                      "n",
+                      "active",
+                      12,
+                      "o",
+                      "1-0",
+                      {{"ep_1", "dlv_1"}}});
+  r.events.push_back({"evt_2", "{}", "t", "c", "", "", 13, "p", "1-1", {}});
   const auto args = redis::encode(std::move(r));
   const std::vector<std::string> want{
-      "s",  "1000", "2000", "16", "3",      "tok", "4000", "g",   "7", "000000", "50",   "evt_1",
-      "{}", "t",    "c",    "n",  "active", "12",  "o",    "1-0", "1", "ep_1",   "dlv_1"};
+      "s", "1000", "2000", "16", "3", "tok", "4000", "g", "7", "000000", "50",
+      // id, e: value (record, newline, body), consumer, history member, connection, created,
+      // status change, order, stream entry, deliveries; then per delivery d: value,
+      // endpoint, delivery id.
+      "evt_1", "account.connection.updated\tc\tn\t1000\to\tdlv_1\n{}", "c", "o|a|000000|evt_1|u",
+      "n", "12", "1", "o", "1-0", "1", "pending\t0\t\t1000\t1000\t1000\t0\tevt_1\tep_1\t", "ep_1",
+      "dlv_1",
+      // No connection: no member; not a status change.
+      "evt_2", "t\tc\t\t1000\tp\t\n{}", "c", "", "", "13", "", "p", "1-1", "0"};
   EXPECT_EQ(args, want);
-  EXPECT_EQ(args.size(), redis::ingest_header_args + redis::ingest_event_args(1));
+  EXPECT_EQ(args.size(),
+            redis::ingest_header_args + redis::ingest_event_args(1) + redis::ingest_event_args(0));
+}
+
+TEST(script_io, the_ingest_records_are_what_the_history_packs_and_reads) {
+  // The caller builds what the script stores: the same bytes as history::pack, so the
+  // history reads them back (a record the parser refuses would vanish from every list).
+  redis::ingest_event e{
+      "evt_9", "{}",  "account.connection.created",          "cons", "conn", "active", 5,
+      "b1b0",  "1-0", {{"ep_a", "dlv_a"}, {"ep_b", "dlv_b"}}};
+  e.body = "{\"a\":\"x\ty\"}\n";  // tabs and newlines in the payload stay its own
+  const auto event = redis::event_value(e, "1700000000000");
+  EXPECT_EQ(event, history::pack(history::event_record{"account.connection.created",
+                                                       "cons",
+                                                       "conn",
+                                                       1'700'000'000'000,
+                                                       "b1b0",
+                                                       {"dlv_a", "dlv_b"}}) +
+                       "\n" + e.body);
+  const auto back = history::parse_event_record(event);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->delivery_ids, (std::vector<std::string>{"dlv_a", "dlv_b"}));
+  EXPECT_EQ(history::event_payload(event), e.body);
+  EXPECT_EQ(history::event_payload(history::pack(*back)), std::nullopt) << "a record line alone";
+  const auto pending = redis::pending_value("evt_9", "ep_b", "1700000000000");
+  history::delivery_record d;
+  d.next_attempt_at_ms = d.created_at_ms = d.updated_at_ms = 1'700'000'000'000;
+  d.event_id = "evt_9";
+  d.endpoint_id = "ep_b";
+  EXPECT_EQ(pending, history::pack(d));
+  const auto read = history::parse_delivery_record(pending);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, delivery_status::pending);
+  EXPECT_EQ(read->endpoint_id, "ep_b");
+}
+
+TEST(connection_history, status_changes_are_the_connection_events_that_say_one) {
+  EXPECT_EQ(history::status_change("account.connection.created", "active"), 'a');
+  EXPECT_EQ(history::status_change("account.connection.updated", "inactive"), 'i');
+  EXPECT_EQ(history::status_change("account.connection.deleted", "active"), 'd');
+  EXPECT_EQ(history::status_change("account.connection.updated", ""), '-');
+  EXPECT_EQ(history::status_change("billing.invoice.paid", "active"), '-');
+  EXPECT_EQ(history::status_change("account.connection.other", "inactive"), 'i');
 }
 
 TEST(script_io, ingest_replies_decode_or_are_refused) {
