@@ -68,6 +68,41 @@ nlohmann::json connection_json(const std::string& id, const scored_member& newes
           {"event_id", newest.member.event_id}};
 }
 
+/// The part of a list index a walk reads, newest first, `batch` members per read, within
+/// the filter's time range and below its cursor. Reads after the first page by offset:
+/// members added meanwhile must not shift it, so the range stops at the newest member of
+/// the first read.
+class index_range {
+ public:
+  index_range(const redis::keyspace& keys, const delivery_filter& f, std::size_t batch)
+      : key_(index_key(keys, f)),
+        max_(f.after      ? std::to_string(f.after->score)
+             : f.until_ms ? "(" + std::to_string(*f.until_ms)
+                          : std::string("+inf")),
+        min_(f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf")),
+        batch_(batch) {}
+
+  redis::command next_read() const {
+    return redis::command("ZREVRANGEBYSCORE", key_, max_, min_, "WITHSCORES", "LIMIT",
+                          std::to_string(offset_), std::to_string(batch_));
+  }
+  /// Takes in a read's reply (member, score, ...): the next read starts after it.
+  void advance(const std::vector<redis::reply>& flat) {
+    if (flat.empty()) return;
+    if (offset_ == 0 && max_ == "+inf") max_ = flat[1].str;
+    offset_ += flat.size() / 2;
+  }
+  /// Whether that read reached the end of the range.
+  bool last(const std::vector<redis::reply>& flat) const { return flat.size() / 2 < batch_; }
+  std::size_t members_read() const noexcept { return offset_; }
+
+ private:
+  std::string key_, max_;
+  const std::string min_;
+  const std::size_t batch_;
+  std::size_t offset_ = 0;
+};
+
 }  // namespace
 
 asio::awaitable<store::event_deliveries> store::async_read_deliveries(
@@ -142,15 +177,10 @@ asio::awaitable<store::page> store::async_scan_connection(const delivery_filter&
 asio::awaitable<store::page> store::async_scan_events(const delivery_filter& f, std::size_t want,
                                                       std::size_t max_scanned) {
   page out;
-  const std::string key = index_key(keys_, f);
-  std::string max = f.after      ? std::to_string(f.after->score)
-                    : f.until_ms ? "(" + std::to_string(*f.until_ms)
-                                 : std::string("+inf");
-  const std::string min = f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf");
   // Events per index read, and about the most delivery records read per round trip: an
   // event fanned out to many endpoints is many records.
   const std::size_t batch = std::max<std::size_t>(want * 2, 100);
-  std::size_t offset = 0;
+  index_range range(keys_, f, batch);
   std::size_t scanned = 0;  // records read, and at least one per event: the work done
   const auto finish = [&](page& p) {
     if (p.items.size() > want) {
@@ -160,16 +190,11 @@ asio::awaitable<store::page> store::async_scan_events(const delivery_filter& f, 
     }
   };
   for (;;) {
-    auto r = co_await conn_.async_exec(redis::command{"ZREVRANGEBYSCORE", key, max, min,
-                                                      "WITHSCORES", "LIMIT", std::to_string(offset),
-                                                      std::to_string(batch)});
+    auto r = co_await conn_.async_exec(range.next_read());
     if ((out.ec = error_of(r))) co_return out;
     const auto& flat = r.value.elements;
     if (flat.empty()) co_return out;  // the index is exhausted: no next page
-    // Later reads page by offset: members added meanwhile must not shift it, so the range
-    // stops at the newest member of the first read.
-    if (offset == 0 && max == "+inf") max = flat[1].str;
-    offset += flat.size() / 2;
+    range.advance(flat);
 
     // Each event's record, in the bucket of the hour it was received in: its score.
     struct walked {
@@ -247,7 +272,7 @@ asio::awaitable<store::page> store::async_scan_events(const delivery_filter& f, 
         co_return out;
       }
     }
-    if (flat.size() / 2 < batch) co_return out;
+    if (range.last(flat)) co_return out;
   }
 }
 
@@ -256,26 +281,15 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
   if (f.connectionid) co_return co_await async_scan_connection(f, want);
   if (index_holds_events(f)) co_return co_await async_scan_events(f, want, max_scanned);
   page out;
-  const std::string key = index_key(keys_, f);
   const bool need_events = with_events || f.event || f.consumerid;
-  std::string max = f.after      ? std::to_string(f.after->score)
-                    : f.until_ms ? "(" + std::to_string(*f.until_ms)
-                                 : std::string("+inf");
-  const std::string min = f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf");
-  const std::size_t batch = std::max<std::size_t>(want * 2, 100);
-  std::size_t offset = 0;
+  index_range range(keys_, f, std::max<std::size_t>(want * 2, 100));
   std::optional<cursor> last_scanned;
   while (out.items.size() <= want) {
-    auto r = co_await conn_.async_exec(redis::command{"ZREVRANGEBYSCORE", key, max, min,
-                                                      "WITHSCORES", "LIMIT", std::to_string(offset),
-                                                      std::to_string(batch)});
+    auto r = co_await conn_.async_exec(range.next_read());
     if ((out.ec = error_of(r))) co_return out;
     const auto& flat = r.value.elements;
     if (flat.empty()) co_return out;  // the index is exhausted: no next page
-    // Later reads page by offset: members added meanwhile must not shift it, so the range
-    // stops at the newest member of the first read.
-    if (offset == 0 && max == "+inf") max = flat[1].str;
-    offset += flat.size() / 2;
+    range.advance(flat);
 
     std::vector<page::item> candidates;
     std::vector<redis::command> gets;
@@ -318,11 +332,11 @@ asio::awaitable<store::page> store::async_scan(const delivery_filter& f, std::si
       out.items.push_back(std::move(c));
       if (out.items.size() > want) break;
     }
-    if (flat.size() / 2 < batch) {
+    if (range.last(flat)) {
       if (out.items.size() <= want) co_return out;
       break;
     }
-    if (offset >= max_scanned && out.items.size() <= want) {
+    if (range.members_read() >= max_scanned && out.items.size() <= want) {
       // Bounded work per request: hand back a cursor where the scan stopped.
       out.next = last_scanned;
       co_return out;
