@@ -184,7 +184,6 @@ asio::awaitable<void> scheduler::async_run() {
       auto r = co_await redis::async_eval(conn_, redis::claim_due, args);
       auto claim = r.ok() ? redis::decode_claim(std::move(r.value)) : std::nullopt;
       if (!claim) {
-        carry_out(slots_.claim_failed());
         if (!slots_.stopping()) {
           m.redis_errors.inc();
           obs::log_warn("claiming due deliveries failed",
@@ -202,14 +201,11 @@ asio::awaitable<void> scheduler::async_run() {
       }
       const std::size_t got = claim->claimed.size();
       if (slots_.stopping()) {
-        carry_out(slots_.claim_failed());
         if (got > 0) co_await async_hand_back(std::move(claim->claimed), token);
         break;
       }
       for (auto& d : claim->claimed) start(std::move(d), token);
-      const auto end = slots_.claimed(got);
-      carry_out(end.wake);
-      if (end.claim_again) continue;  // there may be more due now
+      if (slots_.claimed(got)) continue;  // there may be more due now
     }
     if (slots_.poll_wait()) {
       wake_timer_.expires_after(settings_.poll_interval);

@@ -6,7 +6,7 @@
 namespace dispatcher::delivery {
 
 std::size_t slots::room() const noexcept {
-  const std::size_t busy = running_.size() + reserved_ + claim_want_;
+  const std::size_t busy = running_.size() + reserved_;
   return bound_ > busy ? bound_ - busy : 0;
 }
 
@@ -33,41 +33,28 @@ wakeups slots::adopt(std::size_t granted, std::size_t leased) {
   return {};
 }
 
-bool slots::room_waiter_served() const noexcept {
-  return room_wanted_ > 0 && room() >= room_wanted_;
-}
-
 wakeups slots::finish(const std::string& delivery_id) {
   running_.erase(delivery_id);
   wakeups w;
   if (room_limited_) w = wake();  // the claim loop waits for this slot
-  w.room_waiter = room_waiter_served();
+  w.room_waiter = room_wanted_ > 0 && room() >= room_wanted_;
   return w;
 }
 
 std::size_t slots::begin_claim(std::size_t cap) {
   if (stopping_) return 0;
-  claim_want_ = 0;  // a claim that never ended holds nothing into the next one
   claim_room_ = room();
   room_limited_ = claim_room_ == 0;
   claim_want_ = std::min(claim_room_, cap);
   return claim_want_;
 }
 
-claim_end slots::claimed(std::size_t got) {
+bool slots::claimed(std::size_t got) {
   const bool maybe_more = got == claim_want_;
   // Only a claim that took the whole room was cut short by the bound; one capped below
   // it just claims again.
   room_limited_ = maybe_more && claim_want_ == claim_room_;
-  claim_want_ = 0;  // the claimed deliveries are running now; the rest is free again
-  claim_end end{.claim_again = maybe_more, .wake = {}};
-  end.wake.room_waiter = room_waiter_served();
-  return end;
-}
-
-wakeups slots::claim_failed() {
-  claim_want_ = 0;
-  return {.room_waiter = room_waiter_served()};
+  return maybe_more;
 }
 
 bool slots::wait_for_room(std::size_t wanted) {

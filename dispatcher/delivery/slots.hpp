@@ -24,14 +24,8 @@ struct wakeups {
   bool room_waiter = false;  // end async_wait_for_room's wait
 };
 
-/// What the end of a claim pass asks of the scheduler.
-struct claim_end {
-  bool claim_again = false;  // there may be more due now: claim again at once
-  wakeups wake;              // the slots the claim held and did not fill came back
-};
-
-/// In-flight slots of one process: at most `bound` attempts running, granted to the
-/// ingest path or held by a claim in flight, so a backlog waits in Redis, not in memory.
+/// In-flight slots of one process: at most `bound` attempts running or granted to the
+/// ingest path, so a backlog waits in Redis, not in memory.
 class slots {
  public:
   /// Who holds a running delivery's lease: handed back under it at shutdown.
@@ -41,12 +35,10 @@ class slots {
 
   explicit slots(std::size_t bound) : bound_(bound) {}
 
-  /// Slots neither running, granted nor held by a claim.
+  /// Slots neither running nor granted.
   std::size_t room() const noexcept;
   std::size_t in_flight() const noexcept { return running_.size(); }
   std::size_t reserved() const noexcept { return reserved_; }
-  /// Slots the claim in flight holds until claimed() or claim_failed().
-  std::size_t claiming() const noexcept { return claim_want_; }
   bool stopping() const noexcept { return stopping_; }
   const std::unordered_map<std::string, lease>& running() const noexcept { return running_; }
 
@@ -66,15 +58,11 @@ class slots {
   wakeups finish(const std::string& delivery_id);
 
   /// A claim pass begins: how many deliveries to ask for, at most `cap`. Zero: no room
-  /// (the loop then waits for a slot to free: finish() wakes it), or stopping. The slots
-  /// are held while the claim script runs, so that a grant made meanwhile (reserve())
-  /// cannot hand out the same room and overshoot the bound.
+  /// (the loop then waits for a slot to free: finish() wakes it), or stopping.
   std::size_t begin_claim(std::size_t cap);
-  /// The claim asked for by begin_claim() returned `got` deliveries, all start()ed; the
-  /// held slots they did not fill are free again.
-  claim_end claimed(std::size_t got);
-  /// The claim failed (Redis refused it, or the process stops): its held slots are free.
-  wakeups claim_failed();
+  /// The claim asked for by begin_claim() returned `got` deliveries, all start()ed. True:
+  /// there may be more due now, claim again at once.
+  bool claimed(std::size_t got);
   /// Whether the claim loop waits for the poll interval before its next pass: not when it
   /// was woken since the last end_pass().
   bool poll_wait() const noexcept { return !woken_; }
@@ -91,15 +79,12 @@ class slots {
   wakeups stop();
 
  private:
-  /// The reader waits for room and now has it.
-  bool room_waiter_served() const noexcept;
-
   std::size_t bound_;
   std::unordered_map<std::string, lease> running_;  // by delivery id
   std::size_t reserved_ = 0;     // slots granted to the ingest path, not yet adopted
   std::size_t room_wanted_ = 0;  // what wait_for_room waits for; 0: nobody waits
   std::size_t claim_room_ = 0;   // the room when the current claim was sized
-  std::size_t claim_want_ = 0;   // what the current claim asked for, held until it ends
+  std::size_t claim_want_ = 0;   // what the current claim asked for
   bool woken_ = false;
   bool room_limited_ = false;  // the last claim was cut short by this process's bound
   bool stopping_ = false;
