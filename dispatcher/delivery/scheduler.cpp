@@ -60,6 +60,13 @@ std::string lease_token(const std::string& instance_id, std::uint64_t claim) {
   return instance_id + ":" + std::to_string(claim);
 }
 
+std::vector<redis::release_request::lease> leases_of(std::vector<claimed_delivery> items) {
+  std::vector<redis::release_request::lease> leases;
+  leases.reserve(items.size());
+  for (auto& item : items) leases.push_back({std::move(item.id), std::move(item.endpoint_id)});
+  return leases;
+}
+
 }  // namespace
 
 scheduler::scheduler(asio::any_io_executor executor, redis::connection& conn, http_client& client,
@@ -184,6 +191,7 @@ asio::awaitable<void> scheduler::async_run() {
       auto r = co_await redis::async_eval(conn_, redis::claim_due, args);
       auto claim = r.ok() ? redis::decode_claim(std::move(r.value)) : std::nullopt;
       if (!claim) {
+        carry_out(slots_.claim_failed());
         if (!slots_.stopping()) {
           m.redis_errors.inc();
           obs::log_warn("claiming due deliveries failed",
@@ -201,11 +209,23 @@ asio::awaitable<void> scheduler::async_run() {
       }
       const std::size_t got = claim->claimed.size();
       if (slots_.stopping()) {
+        carry_out(slots_.claim_failed());
         if (got > 0) co_await async_hand_back(std::move(claim->claimed), token);
         break;
       }
-      for (auto& d : claim->claimed) start(std::move(d), token);
-      if (slots_.claimed(got)) continue;  // there may be more due now
+      const auto end = slots_.claimed(got);
+      carry_out(end.wake);
+      auto& claimed = claim->claimed;
+      for (std::size_t i = 0; i < end.keep; ++i) start(std::move(claimed[i]), token);
+      if (end.keep < got) {
+        // The reader took these slots while the claim ran: the bound holds.
+        claimed.erase(claimed.begin(), claimed.begin() + static_cast<std::ptrdiff_t>(end.keep));
+        asio::co_spawn(executor_,
+                       async_release(token, leases_of(std::move(claimed)),
+                                     "handed claimed deliveries without a free slot back"),
+                       log_exceptions("lease hand-back"));
+      }
+      if (end.claim_again) continue;  // there may be more due now
     }
     if (slots_.poll_wait()) {
       wake_timer_.expires_after(settings_.poll_interval);
@@ -540,9 +560,7 @@ asio::awaitable<void> scheduler::async_release(std::string token,
 
 asio::awaitable<void> scheduler::async_hand_back(std::vector<claimed_delivery> items,
                                                  std::string token) {
-  std::vector<redis::release_request::lease> leases;
-  for (auto& item : items) leases.push_back({std::move(item.id), std::move(item.endpoint_id)});
-  co_await async_release(std::move(token), std::move(leases),
+  co_await async_release(std::move(token), leases_of(std::move(items)),
                          "handed deliveries leased during shutdown back to the queue");
 }
 

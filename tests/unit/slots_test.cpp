@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
 
 namespace dispatcher::delivery {
@@ -41,6 +42,7 @@ TEST(slots, the_in_flight_bound_holds_across_any_sequence_of_grants_claims_and_f
   std::vector<std::size_t> grants;  // open grants, by size
   std::vector<std::string> running;
   std::size_t next_id = 0;
+  std::optional<std::size_t> claim;  // a claim in flight, by what it asked for
   auto start = [&](std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       running.push_back("d" + std::to_string(next_id++));
@@ -48,6 +50,7 @@ TEST(slots, the_in_flight_bound_holds_across_any_sequence_of_grants_claims_and_f
     }
   };
   for (int step = 0; step < 5000; ++step) {
+    // Grants and finishes happen while a claim script runs, as on the event loop.
     switch (pick(3)) {
       case 0:
         grants.push_back(*s.reserve(pick(bound + 4)));
@@ -61,13 +64,20 @@ TEST(slots, the_in_flight_bound_holds_across_any_sequence_of_grants_claims_and_f
           s.adopt(granted, leased);
         }
         break;
-      case 2: {
-        const std::size_t want = s.begin_claim(1 + pick(bound));
-        const std::size_t got = pick(want);  // the claim script returns at most that
-        start(got);
-        s.claimed(got);
+      case 2:
+        if (!claim) {
+          claim = s.begin_claim(1 + pick(bound));
+        } else if (pick(4) == 0) {
+          s.claim_failed();
+          claim.reset();
+        } else {
+          const std::size_t got = pick(*claim);  // the claim script returns at most that
+          const auto end = s.claimed(got);
+          ASSERT_LE(end.keep, got);
+          start(end.keep);  // the rest go back to the queue
+          claim.reset();
+        }
         break;
-      }
       default:
         if (!running.empty()) {
           const std::size_t i = pick(running.size() - 1);
@@ -77,11 +87,55 @@ TEST(slots, the_in_flight_bound_holds_across_any_sequence_of_grants_claims_and_f
     }
     std::size_t open = 0;
     for (const auto g : grants) open += g;
-    ASSERT_LE(s.in_flight() + s.reserved(), bound) << "step " << step;
+    ASSERT_LE(s.in_flight() + s.reserved() + s.claim_hold(), bound) << "step " << step;
+    ASSERT_LE(s.claim_hold(), claim.value_or(0)) << "step " << step;
     ASSERT_EQ(s.reserved(), open) << "step " << step;
     ASSERT_EQ(s.in_flight(), running.size()) << "step " << step;
-    ASSERT_EQ(s.room(), bound - s.in_flight() - s.reserved()) << "step " << step;
+    ASSERT_EQ(s.room(), bound - s.in_flight() - s.reserved() - s.claim_hold()) << "step " << step;
   }
+}
+
+TEST(slots, the_reader_takes_room_from_a_claim_in_flight_which_then_keeps_only_the_rest) {
+  slots s(10);
+  ASSERT_EQ(s.begin_claim(unlimited), 10u);
+  EXPECT_EQ(s.claim_hold(), 10u);
+  // The reader reads while the claim script runs: it is not kept waiting for the claim.
+  EXPECT_EQ(s.reserve(4), 4u);
+  EXPECT_EQ(s.claim_hold(), 6u);
+  EXPECT_EQ(s.room(), 0u);
+  // The claim found 8 due: 6 fit, 2 go back to the queue, and the loop waits for a slot.
+  const auto end = s.claimed(8);
+  EXPECT_EQ(end.keep, 6u);
+  EXPECT_FALSE(end.claim_again);
+  start_n(s, 6, "c");
+  EXPECT_EQ(s.in_flight() + s.reserved(), 10u);
+  EXPECT_TRUE(s.finish("c0").claim_loop);
+}
+
+TEST(slots, a_claim_keeps_what_finished_attempts_freed_while_it_ran) {
+  slots s(4);
+  start_n(s, 2, "a");
+  ASSERT_EQ(s.begin_claim(unlimited), 2u);
+  ASSERT_EQ(s.reserve(2), 2u);  // the whole hold
+  s.finish("a0");
+  s.finish("a1");
+  EXPECT_EQ(s.claimed(2).keep, 2u);
+}
+
+TEST(slots, a_claim_that_ends_frees_what_it_held_and_wakes_a_reader_waiting_for_it) {
+  slots s(4);
+  ASSERT_EQ(s.begin_claim(unlimited), 4u);
+  ASSERT_TRUE(s.wait_for_room(2));
+  EXPECT_TRUE(s.claim_failed().room_waiter);
+  EXPECT_EQ(s.room(), 4u);
+
+  ASSERT_EQ(s.begin_claim(unlimited), 4u);
+  ASSERT_TRUE(s.wait_for_room(2));
+  const auto end = s.claimed(1);
+  EXPECT_EQ(end.keep, 1u);
+  EXPECT_TRUE(end.wake.room_waiter);  // three slots came back
+  start_n(s, 1, "c");
+  EXPECT_EQ(s.end_room_wait(), 3u);
 }
 
 TEST(slots, unused_reserved_slots_return_on_adopt) {
@@ -99,8 +153,8 @@ TEST(slots, unused_reserved_slots_return_on_adopt) {
 TEST(slots, a_claim_cut_short_by_the_bound_wakes_the_loop_when_a_slot_frees) {
   slots s(4);
   ASSERT_EQ(s.begin_claim(unlimited), 4u);
+  EXPECT_TRUE(s.claimed(4).claim_again);  // all it asked for: more may be due, claim again
   start_n(s, 4, "c");
-  EXPECT_TRUE(s.claimed(4));  // all it asked for: more may be due, claim again
   EXPECT_EQ(s.begin_claim(unlimited), 0u);
   EXPECT_TRUE(s.poll_wait());  // nothing to claim with: sleep...
   const auto w = s.finish("c0");
@@ -113,34 +167,35 @@ TEST(slots, a_claim_cut_short_by_the_bound_wakes_the_loop_when_a_slot_frees) {
 TEST(slots, a_claim_that_took_the_whole_room_counts_as_cut_short) {
   slots s(4);
   ASSERT_EQ(s.begin_claim(unlimited), 4u);
+  ASSERT_TRUE(s.claimed(4).claim_again);
   start_n(s, 4, "c");
-  ASSERT_TRUE(s.claimed(4));
   EXPECT_TRUE(s.finish("c1").claim_loop);
 }
 
 TEST(slots, a_claim_short_of_due_work_or_capped_below_the_room_is_not_woken_by_finishes) {
   slots s(8);
   ASSERT_EQ(s.begin_claim(unlimited), 8u);
+  EXPECT_FALSE(s.claimed(2).claim_again);  // nothing more due: wait for the poll or for queued work
   start_n(s, 2, "a");
-  EXPECT_FALSE(s.claimed(2));  // nothing more due: wait for the poll or for queued work
   EXPECT_FALSE(s.finish("a0").claim_loop);
   EXPECT_TRUE(s.poll_wait());
 
-  ASSERT_EQ(s.begin_claim(3), 3u);  // the cap, not the bound, cut this claim
+  ASSERT_EQ(s.begin_claim(3), 3u);        // the cap, not the bound, cut this claim
+  EXPECT_TRUE(s.claimed(3).claim_again);  // claim again at once...
   start_n(s, 3, "b");
-  EXPECT_TRUE(s.claimed(3));                // claim again at once...
   EXPECT_FALSE(s.finish("b0").claim_loop);  // ...so no wake is needed for a slot
 }
 
 TEST(slots, a_claim_pass_with_room_forgets_that_the_last_one_was_cut_short) {
   slots s(4);
   ASSERT_EQ(s.begin_claim(unlimited), 4u);
+  ASSERT_TRUE(s.claimed(4).claim_again);
   start_n(s, 4, "c");
-  ASSERT_TRUE(s.claimed(4));
   ASSERT_TRUE(s.finish("c0").claim_loop);
   s.end_pass();
   ASSERT_EQ(s.begin_claim(unlimited), 1u);
-  // That claim failed (no claimed()): the loop backs off, a slot is no reason to wake it.
+  // That claim failed: the loop backs off, a slot is no reason to wake it.
+  s.claim_failed();
   EXPECT_FALSE(s.finish("c1").claim_loop);
 }
 
@@ -148,8 +203,8 @@ TEST(slots, an_unused_grant_wakes_a_loop_waiting_for_room) {
   slots s(4);
   ASSERT_EQ(s.reserve(2), 2u);
   ASSERT_EQ(s.begin_claim(unlimited), 2u);
+  ASSERT_TRUE(s.claimed(2).claim_again);
   start_n(s, 2, "c");
-  ASSERT_TRUE(s.claimed(2));
   start_n(s, 1, "i");
   EXPECT_TRUE(s.adopt(2, 1).claim_loop);  // one slot of the grant went unused
   EXPECT_FALSE(s.poll_wait());
@@ -159,15 +214,15 @@ TEST(slots, a_fully_used_grant_or_a_loop_not_short_of_room_is_not_woken_by_adopt
   slots s(4);
   ASSERT_EQ(s.reserve(2), 2u);
   ASSERT_EQ(s.begin_claim(unlimited), 2u);
+  ASSERT_TRUE(s.claimed(2).claim_again);
   start_n(s, 2, "c");
-  ASSERT_TRUE(s.claimed(2));
   start_n(s, 2, "i");
   EXPECT_FALSE(s.adopt(2, 2).claim_loop);  // no slot came back
 
   slots idle(4);
   ASSERT_EQ(idle.reserve(2), 2u);
   ASSERT_EQ(idle.begin_claim(unlimited), 2u);
-  ASSERT_FALSE(idle.claimed(0));
+  ASSERT_FALSE(idle.claimed(0).claim_again);
   EXPECT_FALSE(idle.adopt(2, 0).claim_loop);
   EXPECT_TRUE(idle.poll_wait());
 }
