@@ -199,11 +199,17 @@ nlohmann::json attempt_json(std::string_view stored) {
 }
 
 std::string record_text(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-  }
+  std::string out;
+  append_record_text(out, text);
   return out;
+}
+
+void append_record_text(std::string& out, std::string_view text) {
+  const std::size_t from = out.size();
+  out.append(text);
+  for (auto it = out.begin() + static_cast<std::ptrdiff_t>(from); it != out.end(); ++it) {
+    if (*it == '\t' || *it == '\n' || *it == '\r') *it = ' ';
+  }
 }
 
 std::optional<delivery_record> parse_delivery_record(std::string_view packed) {
@@ -256,11 +262,7 @@ std::string pack(const delivery_record& r) {
   append_integer(out, r.updated_at_ms);
   out.append(r.manual ? "\t1\t" : "\t0\t");
   out.append(r.event_id).append("\t").append(r.endpoint_id).append("\t");
-  const std::size_t error_at = out.size();
-  out.append(r.last_error);
-  for (auto it = out.begin() + static_cast<std::ptrdiff_t>(error_at); it != out.end(); ++it) {
-    if (*it == '\t' || *it == '\n' || *it == '\r') *it = ' ';
-  }
+  append_record_text(out, r.last_error);
   for (const auto& a : r.attempts) out.append("\n").append(a);
   return out;
 }
@@ -281,9 +283,18 @@ std::optional<event_record> parse_event_record(std::string_view packed) {
   return r;
 }
 
+void append_event_head(std::string& out, std::string_view type, std::string_view consumerid,
+                       std::string_view connectionid, std::string_view received_at_ms,
+                       std::string_view order) {
+  for (const auto field : {type, consumerid, connectionid, received_at_ms, order}) {
+    out.append(field).append("\t");
+  }
+}
+
 std::string pack(const event_record& r) {
-  std::string out = r.type + "\t" + r.consumerid + "\t" + r.connectionid + "\t" +
-                    std::to_string(r.received_at_ms) + "\t" + r.order + "\t";
+  std::string out;
+  append_event_head(out, r.type, r.consumerid, r.connectionid, std::to_string(r.received_at_ms),
+                    r.order);
   for (std::size_t i = 0; i < r.delivery_ids.size(); ++i) {
     if (i > 0) out += ',';
     out += r.delivery_ids[i];

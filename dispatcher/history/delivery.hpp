@@ -58,6 +58,8 @@ nlohmann::json attempt_json(std::string_view stored);
 
 /// `text` with tabs and line breaks replaced by spaces: safe as the last field of a line.
 std::string record_text(std::string_view text);
+/// Appends record_text(text) to `out`.
+void append_record_text(std::string& out, std::string_view text);
 
 struct delivery_record {
   delivery_status status = delivery_status::pending;
@@ -91,6 +93,11 @@ struct event_record {
 std::optional<event_record> parse_event_record(std::string_view packed);
 /// The record line alone; an e: value is this, a newline and the payload.
 std::string pack(const event_record& r);
+/// Appends the record line's fields before the delivery ids, each followed by a tab: what
+/// pack(event_record) writes first, for callers that hold the fields as views.
+void append_event_head(std::string& out, std::string_view type, std::string_view consumerid,
+                       std::string_view connectionid, std::string_view received_at_ms,
+                       std::string_view order);
 /// The payload of an e: value: what follows its first newline; nullopt without one.
 std::optional<std::string_view> event_payload(std::string_view stored);
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "dispatcher/history/connection.hpp"
+#include "dispatcher/history/delivery.hpp"
 
 namespace dispatcher::redis {
 
@@ -44,8 +45,7 @@ std::string event_value(const ingest_event& e, std::string_view now) {
   for (const auto& d : e.deliveries) size += d.delivery_id.size() + 1;
   std::string out;
   out.reserve(size);
-  out.append(e.type).append("\t").append(e.consumerid).append("\t").append(e.connectionid);
-  out.append("\t").append(now).append("\t").append(e.order).append("\t");
+  history::append_event_head(out, e.type, e.consumerid, e.connectionid, now, e.order);
   for (std::size_t i = 0; i < e.deliveries.size(); ++i) {
     if (i > 0) out += ',';
     out.append(e.deliveries[i].delivery_id);
