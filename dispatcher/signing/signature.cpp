@@ -188,15 +188,24 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-std::string hex_encode(std::string_view bytes) {
+namespace {
+
+/// The first `hex_digits` lowercase hex digits of `bytes` (all of them at most).
+void append_hex(std::string& out, std::string_view bytes, std::size_t hex_digits) {
   static constexpr char digits[] = "0123456789abcdef";
+  hex_digits = std::min(hex_digits, 2 * bytes.size());
+  for (std::size_t i = 0; i < hex_digits; ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i / 2]);
+    out += digits[i % 2 == 0 ? b >> 4 : b & 0x0f];
+  }
+}
+
+}  // namespace
+
+std::string hex_encode(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += digits[b >> 4];
-    out += digits[b & 0x0f];
-  }
+  append_hex(out, bytes, bytes.size() * 2);
   return out;
 }
 
@@ -215,12 +224,7 @@ void append_sha256_hex(std::string& out, std::initializer_list<std::string_view>
   if (!ok || EVP_DigestFinal_ex(ctx.get(), d.data(), &length) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
-  static constexpr char digits[] = "0123456789abcdef";
-  hex_digits = std::min(hex_digits, 2 * d.size());
-  for (std::size_t i = 0; i < hex_digits; ++i) {
-    const unsigned char b = d[i / 2];
-    out += digits[i % 2 == 0 ? b >> 4 : b & 0x0f];
-  }
+  append_hex(out, as_view(d), hex_digits);
 }
 
 std::string sha256_hex(std::string_view data) {
