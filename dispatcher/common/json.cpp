@@ -700,6 +700,54 @@ std::optional<json_problem> scan_untrusted_json(std::string_view text, json_memb
   return std::nullopt;
 }
 
+// ASCII is escaped here the way nlohmann's dump(-1, ' ', false, replace) does (the short escapes,
+// \u00XX in lowercase for other control characters); text with any other byte goes through
+// nlohmann, which also replaces what is not UTF-8 (receivers send anything).
+void append_json_string(std::string& out, std::string_view text) {
+  const bool ascii = std::all_of(text.begin(), text.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii) {
+    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += hex[static_cast<unsigned char>(c) >> 4];
+          out += hex[static_cast<unsigned char>(c) & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
 nlohmann::json json_or_text(std::string_view text) {
   auto parsed = parse_untrusted_json(text);
   if (auto* doc = std::get_if<json>(&parsed)) return std::move(*doc);

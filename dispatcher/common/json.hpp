@@ -81,4 +81,9 @@ std::optional<json_problem> scan_untrusted_json(std::string_view text, json_memb
 /// document, or the text itself as a JSON string when parse_untrusted_json refuses it.
 nlohmann::json json_or_text(std::string_view text);
 
+/// Appends `text` as a JSON string, as nlohmann's dump(-1, ' ', false, replace) writes it
+/// (what is not UTF-8 replaced): without a document for the common all-ASCII case, where
+/// the document cost allocations on the delivery path.
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace dispatcher

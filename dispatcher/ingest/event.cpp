@@ -96,22 +96,6 @@ std::optional<validation_error> read_uuid(member_value& value, const char* field
   return std::nullopt;
 }
 
-// The JSON string for `text`: written directly when nothing in it needs escaping (every
-// id of the contract's grammar), through nlohmann otherwise.
-std::string quoted(const std::string& text) {
-  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
-  });
-  if (!plain) return json(text).dump();
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  out += text;
-  out += '"';
-  return out;
-}
-
 // Splices "id":"<id>" in right after the object's opening brace.
 std::string insert_id(std::string_view payload, const std::string& id) {
   // The payload parsed as an object, so only whitespace can come before its first '{'.
@@ -122,13 +106,11 @@ std::string insert_id(std::string_view payload, const std::string& id) {
     ++next;
   }
   const bool empty_object = next < payload.size() && payload[next] == '}';
-  const std::string value = quoted(id);
-
   std::string body;
-  body.reserve(payload.size() + value.size() + 7);
+  body.reserve(payload.size() + id.size() + 9);
   body.append(payload.substr(0, brace + 1));
   body.append("\"id\":");
-  body.append(value);
+  append_json_string(body, id);
   if (!empty_object) body += ',';
   body.append(payload.substr(brace + 1));
   return body;
