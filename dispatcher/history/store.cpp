@@ -12,6 +12,7 @@
 #include "dispatcher/common/json.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/history/connection.hpp"
+#include "dispatcher/history/index_range.hpp"
 #include "dispatcher/redis/fields.hpp"
 
 namespace dispatcher::history {
@@ -67,41 +68,6 @@ nlohmann::json connection_json(const std::string& id, const scored_member& newes
           {"updated_at", std::move(entry["at"])},
           {"event_id", newest.member.event_id}};
 }
-
-/// The part of a list index a walk reads, newest first, `batch` members per read, within
-/// the filter's time range and below its cursor. Reads after the first page by offset:
-/// members added meanwhile must not shift it, so the range stops at the newest member of
-/// the first read.
-class index_range {
- public:
-  index_range(const redis::keyspace& keys, const delivery_filter& f, std::size_t batch)
-      : key_(index_key(keys, f)),
-        max_(f.after      ? std::to_string(f.after->score)
-             : f.until_ms ? "(" + std::to_string(*f.until_ms)
-                          : std::string("+inf")),
-        min_(f.since_ms ? std::to_string(*f.since_ms) : std::string("-inf")),
-        batch_(batch) {}
-
-  redis::command next_read() const {
-    return redis::command("ZREVRANGEBYSCORE", key_, max_, min_, "WITHSCORES", "LIMIT",
-                          std::to_string(offset_), std::to_string(batch_));
-  }
-  /// Takes in a read's reply (member, score, ...): the next read starts after it.
-  void advance(const std::vector<redis::reply>& flat) {
-    if (flat.empty()) return;
-    if (offset_ == 0 && max_ == "+inf") max_ = flat[1].str;
-    offset_ += flat.size() / 2;
-  }
-  /// Whether that read reached the end of the range.
-  bool last(const std::vector<redis::reply>& flat) const { return flat.size() / 2 < batch_; }
-  std::size_t members_read() const noexcept { return offset_; }
-
- private:
-  std::string key_, max_;
-  const std::string min_;
-  const std::size_t batch_;
-  std::size_t offset_ = 0;
-};
 
 }  // namespace
 

@@ -8,7 +8,7 @@
 namespace dispatcher {
 namespace {
 
-target parse_ok(std::string_view url) {
+target parse_target_ok(std::string_view url) {
   auto result = parse_target(url);
   EXPECT_TRUE(std::holds_alternative<target>(result))
       << url << ": "
@@ -36,7 +36,7 @@ bool is_public(const char* text) {
 }
 
 TEST(target, https_url_gets_default_port_443_and_root_path) {
-  const target t = parse_ok("https://hooks.example.com");
+  const target t = parse_target_ok("https://hooks.example.com");
   EXPECT_TRUE(t.tls);
   EXPECT_EQ(t.host, "hooks.example.com");
   EXPECT_EQ(t.port, 443);
@@ -45,38 +45,38 @@ TEST(target, https_url_gets_default_port_443_and_root_path) {
 }
 
 TEST(target, http_url_gets_default_port_80) {
-  const target t = parse_ok("http://hooks.example.com/in");
+  const target t = parse_target_ok("http://hooks.example.com/in");
   EXPECT_FALSE(t.tls);
   EXPECT_EQ(t.port, 80);
   EXPECT_EQ(t.origin(), "http://hooks.example.com:80");
 }
 
 TEST(target, explicit_port_and_encoded_path_and_query_are_kept) {
-  const target t = parse_ok("https://hooks.example.com:8443/a%20b/c?x=1&y=%2F");
+  const target t = parse_target_ok("https://hooks.example.com:8443/a%20b/c?x=1&y=%2F");
   EXPECT_EQ(t.port, 8443);
   EXPECT_EQ(t.path_and_query, "/a%20b/c?x=1&y=%2F");
 }
 
 TEST(target, query_without_path_gets_a_root_path) {
-  EXPECT_EQ(parse_ok("https://example.com?token=abc").path_and_query, "/?token=abc");
+  EXPECT_EQ(parse_target_ok("https://example.com?token=abc").path_and_query, "/?token=abc");
 }
 
 TEST(target, scheme_and_host_are_case_insensitive) {
-  const target t = parse_ok("HTTPS://Hooks.Example.COM/Path");
+  const target t = parse_target_ok("HTTPS://Hooks.Example.COM/Path");
   EXPECT_TRUE(t.tls);
   EXPECT_EQ(t.host, "hooks.example.com");
   EXPECT_EQ(t.path_and_query, "/Path");
 }
 
 TEST(target, ipv6_host_loses_its_brackets_and_origin_restores_them) {
-  const target t = parse_ok("http://[2001:4860::8888]:8080/x");
+  const target t = parse_target_ok("http://[2001:4860::8888]:8080/x");
   EXPECT_EQ(t.host, "2001:4860::8888");
   EXPECT_EQ(t.port, 8080);
   EXPECT_EQ(t.origin(), "http://[2001:4860::8888]:8080");
 }
 
 TEST(target, empty_port_means_default_port) {
-  EXPECT_EQ(parse_ok("https://example.com:/").port, 443);
+  EXPECT_EQ(parse_target_ok("https://example.com:/").port, 443);
 }
 
 TEST(target, rejects_other_schemes) {
@@ -214,10 +214,10 @@ TEST(literal_host, tunnel_and_local_nat64_literals_are_refused_at_creation) {
   for (const char* url : {"http://[2002:7f00:1::1]/", "https://[2002:808:808::1]:8443/",
                           "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "http://[2001::a00:1]/",
                           "http://[64:ff9b:1::808:808]/", "http://[::ffff:0:7f00:1]/"}) {
-    EXPECT_EQ(literal_host_is_public(parse_ok(url).host), false) << url;
+    EXPECT_EQ(literal_host_is_public(parse_target_ok(url).host), false) << url;
   }
   EXPECT_EQ(literal_host_is_public("[2002:a00:1::1]"), false);
-  EXPECT_EQ(literal_host_is_public(parse_ok("http://[64:ff9b::808:808]/").host), true);
+  EXPECT_EQ(literal_host_is_public(parse_target_ok("http://[64:ff9b::808:808]/").host), true);
 }
 
 TEST(literal_host, legacy_ipv4_spellings_the_resolver_accepts_are_judged_too) {
@@ -228,8 +228,8 @@ TEST(literal_host, legacy_ipv4_spellings_the_resolver_accepts_are_judged_too) {
 }
 
 TEST(literal_host, parsed_target_host_feeds_the_literal_check) {
-  EXPECT_EQ(literal_host_is_public(parse_ok("http://[fe80::1]/").host), false);
-  EXPECT_EQ(literal_host_is_public(parse_ok("http://192.168.0.10:8080/").host), false);
+  EXPECT_EQ(literal_host_is_public(parse_target_ok("http://[fe80::1]/").host), false);
+  EXPECT_EQ(literal_host_is_public(parse_target_ok("http://192.168.0.10:8080/").host), false);
 }
 
 }  // namespace
