@@ -52,6 +52,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // that stream megabytes back must not cost us memory or time.
 constexpr std::size_t max_body_bytes = 64 * 1024;
 constexpr std::size_t excerpt_bytes = 1024;
+// A chunked body's bytes as sent, framing included: chunks of one byte, each under a long
+// extension, keep the body small while the framing grows without end. Past this the status
+// counts and the connection is abandoned, as for a body over max_body_bytes.
+constexpr std::size_t max_chunked_bytes = 2 * max_body_bytes;
 // Bounds what one socket read pulls in, so a large response overshoots the 64 KiB body
 // budget by at most this much. It must hold a whole response header (header_limit).
 constexpr std::size_t read_buffer_bytes = 16 * 1024;
@@ -366,11 +370,15 @@ struct http_client::impl {
     chunked_decoder decoder(header_limit_bytes);
     std::string excerpt;
     std::size_t body_size = 0;
+    std::size_t framed_size = 0;  // of the body as sent
+    const auto over_cap = [&] {
+      return body_size > max_body_bytes || framed_size > max_chunked_bytes;
+    };
     for (;;) {
       const std::string_view in(static_cast<const char*>(conn.buffer.data().data()),
                                 conn.buffer.size());
       std::size_t used = 0;
-      while (used < in.size() && !decoder.finished() && body_size <= max_body_bytes) {
+      while (used < in.size() && !decoder.finished() && !over_cap()) {
         const auto step = decoder.next(in.substr(used));
         used += step.consumed;
         if (excerpt.size() < excerpt_bytes) {
@@ -378,12 +386,13 @@ struct http_client::impl {
         }
         body_size += step.data.size();
       }
+      framed_size += used;
       conn.buffer.consume(used);
       if (decoder.failed()) {
         result.error = "invalid HTTP response: " + std::string(decoder.error());
       }
       // Over the cap, the status counts; the rest is abandoned with the connection.
-      if (decoder.finished() || body_size > max_body_bytes) break;
+      if (decoder.finished() || over_cap()) break;
       conn.lowest().expires_at(deadline);
       auto [ec, n] = co_await stream.async_read_some(
           conn.buffer.prepare(conn.buffer.max_size() - conn.buffer.size()), use_tuple);

@@ -642,4 +642,27 @@ TEST_F(HttpClient, an_oversized_chunked_response_keeps_status_and_drops_the_conn
   EXPECT_EQ(receiver.connections(), 2u);
 }
 
+// One byte of data a chunk, each under a 4 KiB extension (within the line limit): the body
+// stays tiny while the framing grows. Once the bytes read pass twice the body cap the
+// status counts, without waiting for a final chunk that never comes.
+TEST_F(HttpClient, endless_chunk_framing_keeps_status_and_drops_the_connection) {
+  std::vector<std::string> pieces{chunked_200};
+  for (int i = 0; i < 40; ++i) pieces.push_back("1;x=" + std::string(4000, 'e') + "\r\na\r\n");
+  pieces.push_back("1\r\n");  // and then nothing: the old client waited for its deadline
+  raw_script_receiver receiver(pieces, 0ms);
+  http_client client(io_.get_executor(), local_options());
+
+  auto endless = post(client, receiver.url());
+  auto next = post(client, receiver.url());
+
+  EXPECT_EQ(endless.error, "");
+  EXPECT_EQ(endless.status_code, 200);
+  // Read up to the cap: about 32 chunks, as the reads happen to split them.
+  EXPECT_EQ(endless.response_excerpt.find_first_not_of('a'), std::string::npos);
+  EXPECT_LT(endless.response_excerpt.size(), 40u);
+  EXPECT_LT(endless.duration, 1000ms);  // the deadline is 2 s
+  EXPECT_EQ(next.status_code, 200);
+  EXPECT_EQ(receiver.connections(), 2u);
+}
+
 }  // namespace
