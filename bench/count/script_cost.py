@@ -24,7 +24,8 @@ parts = dict(re.findall(r'constexpr const char\* (\w+) = R"lua\((.*?)\)lua"', sr
 def body(name):
     """The script's source as scripts.cpp assembles it: its helper parts, then its body
     (or, in older versions, every helper before every body)."""
-    m = re.search(name + r'\{"' + name + r'", (?:\{([\w, ]*)\}, )?R"lua\((.*?)\)lua"', src, re.S)
+    m = re.search(name + r'\{\s*"' + name + r'",\s*(?:\{([\w, ]*)\},\s*)?R"lua\((.*?)\)lua"', src,
+                  re.S)
     if m.group(1) is None:
         return parts["helpers"] + m.group(2)
     return "".join(parts[p.strip()] for p in m.group(1).split(",")) + m.group(2)

@@ -72,15 +72,19 @@ end
 -- one HSET and one HDEL when it ends (flush): at 100 endpoints a HINCRBY (and HDEL) per
 -- endpoint per call was about one command per delivery.
 local busy_now, busy_dirty = {}, {}
+-- `want`: endpoints not read yet, each once.
+local function busy_fetch(want)
+  for first = 1, #want, 1000 do
+    local got = redis.call('HMGET', P .. 'q:busy', unpack(want, first, math.min(first + 999, #want)))
+    for k, v in ipairs(got) do busy_now[want[first + k - 1]] = tonumber(v or '0') or 0 end
+  end
+end
 local function busy_load(eps)
   local want = {}
   for _, ep in ipairs(eps) do
     if busy_now[ep] == nil then busy_now[ep] = 0; want[#want + 1] = ep end
   end
-  for first = 1, #want, 1000 do
-    local got = redis.call('HMGET', P .. 'q:busy', unpack(want, first, math.min(first + 999, #want)))
-    for k, v in ipairs(got) do busy_now[want[first + k - 1]] = tonumber(v or '0') or 0 end
-  end
+  busy_fetch(want)
 end
 local function busy(ep)
   if busy_now[ep] == nil then busy_load({ep}) end
@@ -337,26 +341,29 @@ local all_key, consumer_keys = P .. 'i:all', {}
 local queued, fields, fresh, due = 0, {}, {}, {}
 local function index(key, did)
   local members = indexes[key]
-  if not members then members = {}; indexes[key] = members end
-  members[#members + 1] = now_s
-  members[#members + 1] = did
+  if members then
+    members[#members + 1] = now_s
+    members[#members + 1] = did
+  else
+    indexes[key] = {now_s, did}
+  end
 end
 
 -- The call's event ids (for the dedupe) and stream entries, and its endpoints' attempts
 -- in flight, read in one HMGET of q:busy instead of one HGET per endpoint.
 local ids_in_call, acks = {}, {}
 do
-  local i, eps, listed = 11, {}, {}
+  local i, eps = 11, {}
   while i <= #ARGV do
     ids_in_call[#ids_in_call + 1] = ARGV[i]
     acks[#acks + 1] = ARGV[i + 8]
     local n = tonumber(ARGV[i + 9])
     for j = i + 11, i + 9 + 3 * n, 3 do
-      if not listed[ARGV[j]] then listed[ARGV[j]] = true; eps[#eps + 1] = ARGV[j] end
+      if busy_now[ARGV[j]] == nil then busy_now[ARGV[j]] = 0; eps[#eps + 1] = ARGV[j] end
     end
     i = i + 10 + 3 * n
   end
-  busy_load(eps)
+  busy_fetch(eps)
 end
 -- Acknowledged in the same atomic step that writes the records, so never without them;
 -- first, so that the pending entries the ordering looks at (head_waits) are other
@@ -400,13 +407,8 @@ while i <= #ARGV do
         e = {direct = info[1] ~= '0' and not info[2] and not info[4] and
                (#head == 0 or tonumber(head[2]) > now),
              busy = busy(ep), taken = 0, queued = false, ordered = info[3] == 'connection',
-             ready_info = {info[1], info[4], info[5]}, head = head[2] or false,
-             index = {}}
+             info = info, head = head[2] or false}
         endpoints[ep] = e
-        -- Swept by retire_hour, not given a TTL.
-        local ekey = P .. 'i:ep:' .. ep
-        swept_index[ekey] = true
-        indexes[ekey] = e.index
       end
       fields[#fields + 1] = 'd:' .. did
       fields[#fields + 1] = ARGV[j]
@@ -442,10 +444,10 @@ while i <= #ARGV do
         -- Waits in its connection's chain, not in the due queue.
       elseif later then
         -- An older entry is pending: due a little later, when the claim looks again.
+        -- Lists made with their first members: a table grown from empty is resized at 1, 2,
+        -- 4 ... entries, and at 100 endpoints most of a call's lists hold one delivery.
         local d = due[ep]
-        if not d then d = {}; due[ep] = d end
-        d[#d + 1] = recheck_s
-        d[#d + 1] = did
+        if d then d[#d + 1] = recheck_s; d[#d + 1] = did else due[ep] = {recheck_s, did} end
         if not e.head or tonumber(e.head) > now + recheck_ms then e.head = recheck_s end
         e.queued = true
         queued = queued + 1
@@ -459,17 +461,19 @@ while i <= #ARGV do
         leased[#leased + 1] = id
       else
         local d = due[ep]
-        if not d then d = {}; due[ep] = d end
-        d[#d + 1] = now_s
-        d[#d + 1] = did
+        if d then d[#d + 1] = now_s; d[#d + 1] = did else due[ep] = {now_s, did} end
         if not e.head or tonumber(e.head) > now then e.head = now_s end
         e.direct = false  -- first in, first out: later ones wait behind this one
         e.queued = true
         queued = queued + 1
       end
       local members = e.index
-      members[#members + 1] = now_s
-      members[#members + 1] = did
+      if members then
+        members[#members + 1] = now_s
+        members[#members + 1] = did
+      else
+        e.index = {now_s, did}
+      end
     end
     counts[#counts + 1] = n
     if n > 0 then
@@ -503,6 +507,8 @@ end
 for key, members in pairs(indexes) do
   index_add_all(key, members, now, ttl, not swept_index[key] and ttl_s)
 end
+-- The endpoints' indexes: swept by retire_hour, not given a TTL.
+for ep, e in pairs(endpoints) do index_add_all(P .. 'i:ep:' .. ep, e.index, now, ttl, false) end
 -- Every record of the call in one write per hash.
 if #fresh > 0 then
   hset_all(seen, fresh)
@@ -525,7 +531,7 @@ for ep, e in pairs(endpoints) do
     -- This call read the endpoint's fields and due queue's head and counted what it
     -- leased (e.busy) and queued (e.head). An ordered endpoint's take-over may have taken
     -- the head out: read again.
-    make_ready(ep, limit, e.ready_info, e.busy, not e.ordered and e.head or nil)
+    make_ready(ep, limit, {e.info[1], e.info[4], e.info[5]}, e.busy, not e.ordered and e.head or nil)
     queued_for[#queued_for + 1] = ep
   end
 end
@@ -715,14 +721,16 @@ local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local threshold, probe_ms, disable_after = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now_s = ARGV[1]
 -- Which leases are still ours: one question per token.
+-- Completions are numbered from 1 (ARGV 6, 16, ...): `ours` is a list, not a hash.
 local by_token = {}
 for i = 6, #ARGV, 10 do
   local t = by_token[ARGV[i + 2]]
   if not t then t = {members = {}, at = {}}; by_token[ARGV[i + 2]] = t end
   t.members[#t.members + 1] = ARGV[i] .. '|' .. ARGV[i + 1]
-  t.at[#t.at + 1] = i
+  t.at[#t.at + 1] = (i - 6) / 10 + 1
 end
 local ours = {}
+for k = 1, (#ARGV - 5) / 10 do ours[k] = false end
 for token, t in pairs(by_token) do
   local set = lease_set(token)
   local held = redis.call('SMISMEMBER', set, unpack(t.members))
@@ -738,7 +746,7 @@ end
 
 -- Each endpoint's breaker, read once per call and written back once at the end, and
 -- whether it has ordered heads (retry/circuit.hpp, retry/ordering.hpp).
-local breakers = {}
+local breakers, breaker_eps = {}, {}  -- and the endpoints in the order first seen
 local function breaker(ep)
   local b = breakers[ep]
   if not b then
@@ -746,26 +754,27 @@ local function breaker(ep)
       'fail_since', 'ordering')
     b = {exists = v[1] ~= false and v[1] ~= nil, enabled = v[1], fails = tonumber(v[2]) or 0, open = v[3] or false,
          probe = v[4] or false, since = tonumber(v[5]), dirty = false, disabled = false,
-         ordered = v[6] == 'connection'}
+         ordered = v[6] == 'connection', completed = 0}
     -- A deleted endpoint's chains still drain: each head fails in turn ("endpoint was
     -- deleted") and lets the next go. Switching ordering off unchains at once (wake_endpoint),
     -- so an existing endpoint has heads only while its hash says connection.
     if not b.exists then b.ordered = redis.call('EXISTS', heads_key(ep)) == 1 end
     breakers[ep] = b
+    breaker_eps[#breaker_eps + 1] = ep
   end
   return b
 end
 
-local results, touched, writes = {}, {}, {}
+local results, writes = {}, {}
 local disabled = {}  -- endpoint, reason: the endpoints this call disabled
 for i = 6, #ARGV, 10 do
   local did, ep, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
   local code, err, attempt, disable_reason, record = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
-  if not ours[i] then
+  if not ours[(i - 6) / 10 + 1] then
     results[#results + 1] = 0  -- the lease is no longer ours: write nothing
   else
-    touched[ep] = (touched[ep] or 0) + 1
     local b = breaker(ep)
+    b.completed = b.completed + 1
     if attempt ~= '' and b.exists and not b.disabled then
       -- retry/circuit.hpp: after_attempt.
       if status == 'succeeded' then
@@ -860,13 +869,13 @@ for ep, b in pairs(breakers) do
 end
 -- Tell the caller whether a freed slot left due work waiting, so it claims only then.
 local due_now = 0
-local touched_eps = {}
-for ep in pairs(touched) do touched_eps[#touched_eps + 1] = ep end
-busy_load(touched_eps)
-for ep, n in pairs(touched) do
-  local now_busy = math.max(busy_add(ep, -n), 0)
+-- Every endpoint with a completion has a breaker (read or not), and only those.
+for _, ep in ipairs(breaker_eps) do busy_now[ep] = 0 end
+busy_fetch(breaker_eps)
+for _, ep in ipairs(breaker_eps) do
+  local now_busy = math.max(busy_add(ep, -breakers[ep].completed), 0)
   -- The breaker read the hash already (and wrote what changed): no second read; nor of
-  -- q:busy, which busy_load read for every endpoint of the call.
+  -- q:busy, read above for every endpoint of the call.
   local b = breakers[ep]
   local score
   if b and b.exists and not b.disabled then
