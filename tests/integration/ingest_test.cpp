@@ -263,6 +263,28 @@ TEST_F(IngestScript, completions_count_in_flight_and_make_ready_in_one_write_per
   }
 }
 
+// The claim reads one more than it may take: the first one left is the due queue's next
+// head, which makes the endpoint ready again at its time, without another read.
+TEST_F(IngestScript, a_claim_that_leaves_work_queued_makes_the_endpoint_ready_at_the_next_head) {
+  auto reply = redis_.cmd(call(read_entries(2), "0", {"ep_1"}));  // both due now
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  const auto due = lines(redis_.cmd({"ZRANGE", P + "q:due:ep_1", "0", "-1"}));
+  ASSERT_EQ(due.size(), 2u);
+  const auto now = unix_now_ms();
+  const auto later = std::to_string(now + 60'000);
+  redis_.cmd({"ZADD", P + "q:due:ep_1", "XX", later, due[1]});
+
+  redis::claim_request claim{stream, now + 1, 1, 60'000, 16, "token2", "dispatcher"};
+  redis_.cmd({"CONFIG", "RESETSTAT"});
+  reply = redis_.cmd(eval_args(redis::claim_due, claim));
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  EXPECT_NE(reply.find(due[0]), std::string::npos) << reply;
+  EXPECT_EQ(reply.find(due[1]), std::string::npos) << reply;
+  EXPECT_EQ(calls_of(redis_, "zrange"), 1) << "the due queue read once";
+  EXPECT_EQ(redis_.cmd({"ZSCORE", P + "q:ready", "ep_1"}), later);
+  EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_1"}), "1");
+}
+
 TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {
   // Lua's unpack fails past about 8,000 values; the largest batch is 10,000.
   const auto entries = read_entries(10'000);
