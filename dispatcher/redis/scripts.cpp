@@ -8,11 +8,17 @@ namespace dispatcher::redis {
 
 namespace {
 
-// Shared helpers, prepended to every script.
-constexpr const char* helpers = R"lua(
+// The helpers, in parts: each script carries only those it uses. A script runs its whole
+// text on every call, so every helper it defines costs a closure each time (the helpers
+// of all scripts were about 12,000 instructions a call).
+// Every script: the key prefix.
+constexpr const char* prefix_part = R"lua(
 -- Every key carries the stream's hash tag (redis/keys.hpp); KEYS[1] is the stream.
 local P = '{' .. KEYS[1] .. '}:'
+)lua";
 
+// Delivery records in their hour buckets.
+constexpr const char* records_part = R"lua(
 -- A delivery id's bucket: the hour it was created in, as the id's six hex digits.
 local function bucket(did) return P .. 'b:' .. string.sub(did, 5, 10) end
 
@@ -28,6 +34,13 @@ local function record_parse(v)
   return f, rest
 end
 
+local function record_pack(f, rest)
+  return table.concat(f, '\t', 1, 10) .. rest
+end
+)lua";
+
+// Lease sets.
+constexpr const char* leases_part = R"lua(
 -- Leases are granted in batches: the set lease:<token> holds "<delivery>|<endpoint>" for
 -- every delivery leased under the token, and q:leases scores the token with its expiry.
 -- Only the owner, who knows the token, can complete or release a lease; an expired token
@@ -40,69 +53,123 @@ local function grant(token, members, until_ms)
   end
   redis.call('ZADD', P .. 'q:leases', until_ms, token)
 end
+)lua";
 
-local function record_pack(f, rest)
-  return table.concat(f, '\t', 1, 10) .. rest
+// In-flight counts and readiness, written once per call.
+constexpr const char* ready_part = R"lua(
+-- A number handed to redis.call is formatted with printf('%.17g') each time, about 2,000
+-- instructions: the hot calls pass strings ('0', ARGV[1]) instead.
+
+-- Lua slices of at most 1000 values: its unpack fails past about 8,000 (LUAI_MAXCSTACK).
+local function call_sliced(cmd, key, list)
+  for first = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, first, math.min(first + 999, #list)))
+  end
 end
 
--- In-flight attempts per endpoint, in one hash: counts that reach 0 leave it.
-local function busy(ep) return tonumber(redis.call('HGET', P .. 'q:busy', ep) or '0') end
--- Returns the new count (what HINCRBY answered), or nil when n is 0 (nothing written).
+-- In-flight attempts per endpoint, in one hash: counts that reach 0 leave it. A call reads
+-- the counts it needs in one HMGET (busy_load), counts in Lua, and writes what changed in
+-- one HSET and one HDEL when it ends (flush): at 100 endpoints a HINCRBY (and HDEL) per
+-- endpoint per call was about one command per delivery.
+local busy_now, busy_dirty = {}, {}
+-- `want`: endpoints not read yet, each once.
+local function busy_fetch(want)
+  for first = 1, #want, 1000 do
+    local got = redis.call('HMGET', P .. 'q:busy', unpack(want, first, math.min(first + 999, #want)))
+    for k, v in ipairs(got) do busy_now[want[first + k - 1]] = tonumber(v or '0') or 0 end
+  end
+end
+local function busy_load(eps)
+  local want = {}
+  for _, ep in ipairs(eps) do
+    if busy_now[ep] == nil then busy_now[ep] = 0; want[#want + 1] = ep end
+  end
+  busy_fetch(want)
+end
+local function busy(ep)
+  if busy_now[ep] == nil then busy_load({ep}) end
+  return busy_now[ep]
+end
+-- Returns the new count, as HINCRBY would have (a count at or below 0 is stored as none).
 local function busy_add(ep, n)
-  if n == 0 then return nil end
-  local now_busy = redis.call('HINCRBY', P .. 'q:busy', ep, n)
-  if now_busy <= 0 then redis.call('HDEL', P .. 'q:busy', ep) end
+  local now_busy = busy(ep) + n
+  if n ~= 0 then busy_dirty[ep] = true end
+  busy_now[ep] = math.max(now_busy, 0)
   return now_busy
 end
+
+-- q:ready's changes, written once when the call ends (flush): endpoint -> score, or false
+-- to take it out. Only claim_due reads q:ready, after flushing what came before.
+local ready_to = {}
 
 -- An endpoint is ready when it has due work, a free in-flight slot and is not paused.
 -- Its circuit (retry/circuit.hpp: allowance) holds it back while a probe is in flight
 -- (cb_probe), and while open (cb_open) until the probe time.
--- `known`: those three fields, `known_busy` its in-flight count, when the caller has just
--- read or written them (at 100 endpoints a call does this for one or two deliveries
--- each: every command saved here is about one per delivery). Returns the score it set in
--- q:ready, nil when it took the endpoint out.
-local function make_ready(ep, limit, known, known_busy)
-  local ready = P .. 'q:ready'
+-- `known`: those three fields, `known_busy` its in-flight count, `known_head` the score
+-- of its due queue's first member (false: empty), when the caller has just read or
+-- written them (at 100 endpoints a call does this for one or two deliveries each: every
+-- command saved here is about one per delivery). Returns the score it set in q:ready,
+-- nil when it took the endpoint out.
+local function make_ready(ep, limit, known, known_busy, known_head)
   local info = known or redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_open', 'cb_probe')
   if info[1] == '0' or info[3] or (known_busy or busy(ep)) >= limit then
-    redis.call('ZREM', ready, ep)
+    ready_to[ep] = false
     return nil
   end
-  local first = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
-  if #first == 0 then
-    redis.call('ZREM', ready, ep)
+  local head = known_head
+  if head == nil then
+    local first = redis.call('ZRANGE', P .. 'q:due:' .. ep, '0', '0', 'WITHSCORES')
+    head = first[2] or false
+  end
+  if not head then
+    ready_to[ep] = false
     return nil
-  elseif info[2] and tonumber(info[2]) and tonumber(info[2]) > tonumber(first[2]) then
-    redis.call('ZADD', ready, info[2], ep)
+  elseif info[2] and tonumber(info[2]) and tonumber(info[2]) > tonumber(head) then
+    ready_to[ep] = info[2]
     return info[2]
   else
-    redis.call('ZADD', ready, first[2], ep)
-    return first[2]
+    ready_to[ep] = head
+    return head
   end
 end
 
--- Unix ms as RFC 3339 UTC, whole seconds (common/time.cpp: format_rfc3339; days to the
--- civil date as in Howard Hinnant's civil_from_days).
-local function rfc3339(ms)
-  local s = math.floor(ms / 1000)
-  local days = math.floor(s / 86400)
-  local rem = s - days * 86400
-  local z = days + 719468
-  local era = math.floor(z / 146097)
-  local doe = z - era * 146097
-  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) -
-    math.floor(doe / 146096)) / 365)
-  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
-  local mp = math.floor((5 * doy + 2) / 153)
-  local d = doy - math.floor((153 * mp + 2) / 5) + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  local y = yoe + era * 400
-  if m <= 2 then y = y + 1 end
-  return string.format('%04d-%02d-%02dT%02d:%02d:%02dZ', y, m, d, math.floor(rem / 3600),
-    math.floor(rem / 60) % 60, rem % 60)
+-- Writes the call's q:busy and q:ready changes: every script that counts or makes ready
+-- calls this before it returns.
+local function flush()
+  if next(busy_dirty) then
+    local set, gone = {}, {}
+    for ep in pairs(busy_dirty) do
+      local n = busy_now[ep]
+      if n > 0 then
+        set[#set + 1] = ep
+        set[#set + 1] = string.format('%d', n)
+      else
+        gone[#gone + 1] = ep
+      end
+    end
+    call_sliced('HSET', P .. 'q:busy', set)
+    call_sliced('HDEL', P .. 'q:busy', gone)
+    busy_dirty = {}
+  end
+  if next(ready_to) then
+    local add, drop = {}, {}
+    for ep, score in pairs(ready_to) do
+      if score then
+        add[#add + 1] = score
+        add[#add + 1] = ep
+      else
+        drop[#drop + 1] = ep
+      end
+    end
+    call_sliced('ZADD', P .. 'q:ready', add)
+    call_sliced('ZREM', P .. 'q:ready', drop)
+    ready_to = {}
+  end
 end
+)lua";
 
+// Ordering per connection.
+constexpr const char* ordering_part = R"lua(
 -- Ordering per connection (retry/ordering.hpp). P oh:<ep> holds each connection's head,
 -- c:<conn> -> "<order>|<delivery>", and d:<delivery> -> <conn>; P oc:<ep>:<conn> the
 -- deliveries held behind it, all scored 0 so they sort by member: stream order.
@@ -150,6 +217,30 @@ local function unchain(ep)
   redis.call('DEL', heads)
   return held
 end
+)lua";
+
+// Disabling an endpoint (needs records_part and ordering_part).
+constexpr const char* disable_part = R"lua(
+-- Unix ms as RFC 3339 UTC, whole seconds (common/time.cpp: format_rfc3339; days to the
+-- civil date as in Howard Hinnant's civil_from_days).
+local function rfc3339(ms)
+  local s = math.floor(ms / 1000)
+  local days = math.floor(s / 86400)
+  local rem = s - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) -
+    math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02dZ', y, m, d, math.floor(rem / 3600),
+    math.floor(rem / 60) % 60, rem % 60)
+end
 
 -- A 410, or attempts failing for DISPATCHER_DISABLE_AFTER: disable the endpoint and fail
 -- what waits for it, held deliveries included. The breaker's fields go, so a re-enabled
@@ -175,14 +266,20 @@ local function disable(ep, reason, now_s)
   end
   redis.call('DEL', due)
 end
+)lua";
 
+// The circuit's probe slot.
+constexpr const char* probe_part = R"lua(
 -- A lease that ends without a completion (expired, released) frees the probe slot.
 local function drop_probe(ep, did)
   if redis.call('HGET', P .. 'ep:' .. ep, 'cb_probe') == did then
     redis.call('HDEL', P .. 'ep:' .. ep, 'cb_probe')
   end
 end
+)lua";
 
+// Batched writes.
+constexpr const char* writes_part = R"lua(
 -- Dropping index members past retention is housekeeping only (lists skip records that
 -- are gone), so one call in 64 does it. An idle index must not outlive its records
 -- either: `ttl` (i:all, one key) keeps a TTL on the key; without it (the consumers' and
@@ -208,8 +305,11 @@ end
 
 }  // namespace
 
-script::script(const char* script_name, const char* body)
-    : name(script_name), source(std::string(helpers) + body) {
+script::script(const char* script_name, std::initializer_list<const char*> helpers,
+               const char* body)
+    : name(script_name) {
+  for (const char* part : helpers) source += part;
+  source += body;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(source.data(), source.size(), digest, &length, EVP_sha1(), nullptr);
@@ -220,10 +320,14 @@ script::script(const char* script_name, const char* body)
   }
 }
 
-const script ingest_events{"ingest_events", R"lua(
+const script ingest_events{
+    "ingest_events",
+    {prefix_part, records_part, leases_part, ready_part, ordering_part, writes_part},
+    R"lua(
 local now, ttl, limit, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local token, lease_ms, group, hour = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[9]
-local recheck_s = string.format('%d', now + tonumber(ARGV[10]))
+local recheck_ms = tonumber(ARGV[10])
+local recheck_s = string.format('%d', now + recheck_ms)
 -- The caller matched these events against the endpoints as of ARGV[8]; if an endpoint
 -- changed since, writing would apply the old set to events read after the change
 -- answered. Write nothing: the caller reloads the endpoints and matches again.
@@ -233,17 +337,21 @@ local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local indexes, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
 local swept_index = {}  -- index keys the sweep trims, not a TTL
+local all_key, consumer_keys = P .. 'i:all', {}
 local queued, fields, fresh, due = 0, {}, {}, {}
 local function index(key, did)
   local members = indexes[key]
-  if not members then members = {}; indexes[key] = members end
-  members[#members + 1] = now_s
-  members[#members + 1] = did
+  if members then
+    members[#members + 1] = now_s
+    members[#members + 1] = did
+  else
+    indexes[key] = {now_s, did}
+  end
 end
 
 -- The call's event ids (for the dedupe) and stream entries, and its endpoints' attempts
 -- in flight, read in one HMGET of q:busy instead of one HGET per endpoint.
-local ids_in_call, acks, busy_now = {}, {}, {}
+local ids_in_call, acks = {}, {}
 do
   local i, eps = 11, {}
   while i <= #ARGV do
@@ -255,10 +363,7 @@ do
     end
     i = i + 10 + 3 * n
   end
-  for first = 1, #eps, 1000 do
-    local got = redis.call('HMGET', P .. 'q:busy', unpack(eps, first, math.min(first + 999, #eps)))
-    for k, v in ipairs(got) do busy_now[eps[first + k - 1]] = tonumber(v or '0') or 0 end
-  end
+  busy_fetch(eps)
 end
 -- Acknowledged in the same atomic step that writes the records, so never without them;
 -- first, so that the pending entries the ordering looks at (head_waits) are other
@@ -298,11 +403,11 @@ while i <= #ARGV do
         -- nothing due before it and a free slot.
         local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'ordering', 'cb_open',
           'cb_probe')
-        local head = redis.call('ZRANGE', P .. 'q:due:' .. ep, 0, 0, 'WITHSCORES')
+        local head = redis.call('ZRANGE', P .. 'q:due:' .. ep, '0', '0', 'WITHSCORES')
         e = {direct = info[1] ~= '0' and not info[2] and not info[4] and
                (#head == 0 or tonumber(head[2]) > now),
-             busy = busy_now[ep], taken = 0, queued = false, ordered = info[3] == 'connection',
-             ready_info = {info[1], info[4], info[5]}}
+             busy = busy(ep), taken = 0, queued = false, ordered = info[3] == 'connection',
+             info = info, head = head[2] or false}
         endpoints[ep] = e
       end
       fields[#fields + 1] = 'd:' .. did
@@ -339,10 +444,11 @@ while i <= #ARGV do
         -- Waits in its connection's chain, not in the due queue.
       elseif later then
         -- An older entry is pending: due a little later, when the claim looks again.
+        -- Lists made with their first members: a table grown from empty is resized at 1, 2,
+        -- 4 ... entries, and at 100 endpoints most of a call's lists hold one delivery.
         local d = due[ep]
-        if not d then d = {}; due[ep] = d end
-        d[#d + 1] = recheck_s
-        d[#d + 1] = did
+        if d then d[#d + 1] = recheck_s; d[#d + 1] = did else due[ep] = {recheck_s, did} end
+        if not e.head or tonumber(e.head) > now + recheck_ms then e.head = recheck_s end
         e.queued = true
         queued = queued + 1
       elseif e.direct and room > 0 and e.busy < limit then
@@ -355,24 +461,31 @@ while i <= #ARGV do
         leased[#leased + 1] = id
       else
         local d = due[ep]
-        if not d then d = {}; due[ep] = d end
-        d[#d + 1] = now_s
-        d[#d + 1] = did
+        if d then d[#d + 1] = now_s; d[#d + 1] = did else due[ep] = {now_s, did} end
+        if not e.head or tonumber(e.head) > now then e.head = now_s end
         e.direct = false  -- first in, first out: later ones wait behind this one
         e.queued = true
         queued = queued + 1
       end
-      local ekey = P .. 'i:ep:' .. ep
-      swept_index[ekey] = true
-      index(ekey, did)
+      local members = e.index
+      if members then
+        members[#members + 1] = now_s
+        members[#members + 1] = did
+      else
+        e.index = {now_s, did}
+      end
     end
     counts[#counts + 1] = n
     if n > 0 then
       -- All deliveries and a consumer's filter only on the event: one member per event,
       -- however many endpoints it went to; the list expands it through its e: record.
-      index(P .. 'i:all', id)
-      local ckey = P .. 'i:consumer:' .. consumer
-      swept_index[ckey] = true
+      index(all_key, id)
+      local ckey = consumer_keys[consumer]
+      if not ckey then
+        ckey = P .. 'i:consumer:' .. consumer
+        consumer_keys[consumer] = ckey
+        swept_index[ckey] = true
+      end
       index(ckey, id)
     end
 
@@ -394,6 +507,8 @@ end
 for key, members in pairs(indexes) do
   index_add_all(key, members, now, ttl, not swept_index[key] and ttl_s)
 end
+-- The endpoints' indexes: swept by retire_hour, not given a TTL.
+for ep, e in pairs(endpoints) do index_add_all(P .. 'i:ep:' .. ep, e.index, now, ttl, false) end
 -- Every record of the call in one write per hash.
 if #fresh > 0 then
   hset_all(seen, fresh)
@@ -413,15 +528,21 @@ local queued_for = {}
 for ep, e in pairs(endpoints) do
   busy_add(ep, e.taken)
   if e.queued then
-    -- This call read the endpoint's fields and counted what it leased (e.busy).
-    make_ready(ep, limit, e.ready_info, e.busy)
+    -- This call read the endpoint's fields and due queue's head and counted what it
+    -- leased (e.busy) and queued (e.head). An ordered endpoint's take-over may have taken
+    -- the head out: read again.
+    make_ready(ep, limit, {e.info[1], e.info[4], e.info[5]}, e.busy, not e.ordered and e.head or nil)
     queued_for[#queued_for + 1] = ep
   end
 end
+flush()
 return {counts, leased, queued, queued_for}
 )lua"};
 
-const script claim_due{"claim_due", R"lua(
+const script claim_due{
+    "claim_due",
+    {prefix_part, records_part, leases_part, ready_part, ordering_part, probe_part},
+    R"lua(
 local now, max, lease_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, token, group = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local recheck = string.format('%d', now + tonumber(ARGV[7]))
@@ -429,7 +550,7 @@ local recheck = string.format('%d', now + tonumber(ARGV[7]))
 -- Leases that expired belong to an instance that died mid-attempt: due again now. Tokens
 -- whose deliveries all completed leave an empty set, and go here too.
 local expired = 0
-for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'q:leases', '-inf', now, 'LIMIT', 0, 100)) do
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'q:leases', '-inf', ARGV[1], 'LIMIT', '0', '100')) do
   redis.call('ZREM', P .. 'q:leases', old)
   for _, member in ipairs(redis.call('SMEMBERS', lease_set(old))) do
     local did, ep = string.match(member, '^([^|]*)|(.*)$')
@@ -445,17 +566,20 @@ for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'q:leases', '-inf', now, '
   end
   redis.call('DEL', lease_set(old))
 end
+-- What the expired leases made ready counts below.
+flush()
 
 local claimed, granted = {}, {}
-local lease_until = now + lease_ms
-local eps = redis.call('ZRANGEBYSCORE', P .. 'q:ready', '-inf', now, 'LIMIT', 0, max)
+local lease_until = string.format('%d', now + lease_ms)
+local eps = redis.call('ZRANGEBYSCORE', P .. 'q:ready', '-inf', ARGV[1], 'LIMIT', '0', ARGV[2])
+busy_load(eps)
 for _, ep in ipairs(eps) do
   if #claimed >= max then break end
   local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'cb_open', 'cb_probe',
     'ordering')
   local ordered = info[5] == 'connection'
   if info[1] == '0' then
-    redis.call('ZREM', P .. 'q:ready', ep)
+    ready_to[ep] = false
   else
     local in_flight = busy(ep)
     local want = math.min(limit - in_flight, max - #claimed)
@@ -488,12 +612,25 @@ for _, ep in ipairs(eps) do
       want = math.min(want, math.floor((now + window - tat + 0.01) / interval))
     end
     local taken = 0
+    local head  -- the due queue's first score once this claim is done, when known
     if want > 0 then
       local due = P .. 'q:due:' .. ep
-      local items = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, want)
+      -- One more than may go, with scores: the first one left is the queue's next head,
+      -- which make_ready then need not read.
+      local got = redis.call('ZRANGE', due, '0', string.format('%d', want), 'WITHSCORES')
+      local items = {}
+      head = false
+      for k = 1, #got, 2 do
+        if #items < want and tonumber(got[k + 1]) <= now then
+          items[#items + 1] = got[k]
+        else
+          head = got[k + 1]
+          break
+        end
+      end
       if #items > 0 then
         -- From -inf the items are the queue's first ranks: one removal for all of them.
-        redis.call('ZREMRANGEBYRANK', due, 0, #items - 1)
+        redis.call('ZREMRANGEBYRANK', due, '0', string.format('%d', #items - 1))
         -- Records and payloads read with one HMGET per hour bucket, not one per delivery.
         local by_bucket, order = {}, {}
         for _, did in ipairs(items) do
@@ -537,6 +674,7 @@ for _, ep in ipairs(eps) do
               if horder and head_waits(group, horder) then
                 later = true
                 redis.call('ZADD', due, recheck, did)
+                if not head or tonumber(head) > tonumber(recheck) then head = recheck end
               end
             end
             if f then p = p + 1 end
@@ -560,31 +698,39 @@ for _, ep in ipairs(eps) do
       redis.call('SET', rl, string.format('%.17g', tat), 'PX',
         string.format('%d', math.ceil(tat - now) + 60000))
     end
-    local score = make_ready(ep, limit, nil, in_flight + taken)
+    -- What this loop read and changed: the probe it started holds the endpoint back.
+    local score = make_ready(ep, limit, {info[1], info[3], info[4] or (probing and taken > 0)},
+      in_flight + taken, head)
     if rate and score then
       -- Not before the rate limit lets the next one through.
       local earliest = tat - window + interval
-      if earliest > tonumber(score) then redis.call('ZADD', P .. 'q:ready', string.format('%.17g', earliest), ep) end
+      if earliest > tonumber(score) then ready_to[ep] = string.format('%.17g', earliest) end
     end
   end
 end
 grant(token, granted, lease_until)
+flush()
 return {expired, claimed}
 )lua"};
 
-const script complete_attempts{"complete_attempts", R"lua(
+const script complete_attempts{
+    "complete_attempts",
+    {prefix_part, records_part, leases_part, ready_part, ordering_part, disable_part, writes_part},
+    R"lua(
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local threshold, probe_ms, disable_after = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now_s = ARGV[1]
 -- Which leases are still ours: one question per token.
+-- Completions are numbered from 1 (ARGV 6, 16, ...): `ours` is a list, not a hash.
 local by_token = {}
 for i = 6, #ARGV, 10 do
   local t = by_token[ARGV[i + 2]]
   if not t then t = {members = {}, at = {}}; by_token[ARGV[i + 2]] = t end
   t.members[#t.members + 1] = ARGV[i] .. '|' .. ARGV[i + 1]
-  t.at[#t.at + 1] = i
+  t.at[#t.at + 1] = (i - 6) / 10 + 1
 end
 local ours = {}
+for k = 1, (#ARGV - 5) / 10 do ours[k] = false end
 for token, t in pairs(by_token) do
   local set = lease_set(token)
   local held = redis.call('SMISMEMBER', set, unpack(t.members))
@@ -600,7 +746,7 @@ end
 
 -- Each endpoint's breaker, read once per call and written back once at the end, and
 -- whether it has ordered heads (retry/circuit.hpp, retry/ordering.hpp).
-local breakers = {}
+local breakers, breaker_eps = {}, {}  -- and the endpoints in the order first seen
 local function breaker(ep)
   local b = breakers[ep]
   if not b then
@@ -608,26 +754,27 @@ local function breaker(ep)
       'fail_since', 'ordering')
     b = {exists = v[1] ~= false and v[1] ~= nil, enabled = v[1], fails = tonumber(v[2]) or 0, open = v[3] or false,
          probe = v[4] or false, since = tonumber(v[5]), dirty = false, disabled = false,
-         ordered = v[6] == 'connection'}
+         ordered = v[6] == 'connection', completed = 0}
     -- A deleted endpoint's chains still drain: each head fails in turn ("endpoint was
     -- deleted") and lets the next go. Switching ordering off unchains at once (wake_endpoint),
     -- so an existing endpoint has heads only while its hash says connection.
     if not b.exists then b.ordered = redis.call('EXISTS', heads_key(ep)) == 1 end
     breakers[ep] = b
+    breaker_eps[#breaker_eps + 1] = ep
   end
   return b
 end
 
-local results, touched, writes = {}, {}, {}
+local results, writes = {}, {}
 local disabled = {}  -- endpoint, reason: the endpoints this call disabled
 for i = 6, #ARGV, 10 do
   local did, ep, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
   local code, err, attempt, disable_reason, record = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
-  if not ours[i] then
+  if not ours[(i - 6) / 10 + 1] then
     results[#results + 1] = 0  -- the lease is no longer ours: write nothing
   else
-    touched[ep] = (touched[ep] or 0) + 1
     local b = breaker(ep)
+    b.completed = b.completed + 1
     if attempt ~= '' and b.exists and not b.disabled then
       -- retry/circuit.hpp: after_attempt.
       if status == 'succeeded' then
@@ -722,10 +869,13 @@ for ep, b in pairs(breakers) do
 end
 -- Tell the caller whether a freed slot left due work waiting, so it claims only then.
 local due_now = 0
-for ep, n in pairs(touched) do
-  local now_busy = math.max(busy_add(ep, -n) or 0, 0)
+-- Every endpoint with a completion has a breaker (read or not), and only those.
+for _, ep in ipairs(breaker_eps) do busy_now[ep] = 0 end
+busy_fetch(breaker_eps)
+for _, ep in ipairs(breaker_eps) do
+  local now_busy = math.max(busy_add(ep, -breakers[ep].completed), 0)
   -- The breaker read the hash already (and wrote what changed): no second read; nor of
-  -- q:busy, which HINCRBY just answered, nor of the score make_ready just set.
+  -- q:busy, read above for every endpoint of the call.
   local b = breakers[ep]
   local score
   if b and b.exists and not b.disabled then
@@ -735,10 +885,12 @@ for ep, n in pairs(touched) do
   end
   if score and tonumber(score) <= now then due_now = 1 end
 end
+flush()
 return {results, due_now, disabled}
 )lua"};
 
-const script release_leases{"release_leases", R"lua(
+const script release_leases{
+    "release_leases", {prefix_part, leases_part, ready_part, probe_part}, R"lua(
 local now, token, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local released = 0
 for i = 4, #ARGV, 2 do
@@ -751,10 +903,12 @@ for i = 4, #ARGV, 2 do
     released = released + 1
   end
 end
+flush()
 return released
 )lua"};
 
-const script requeue_deliveries{"requeue_deliveries", R"lua(
+const script requeue_deliveries{
+    "requeue_deliveries", {prefix_part, records_part, ready_part}, R"lua(
 local now, limit, pace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local allowed = ',' .. ARGV[4] .. ','
 local outcomes = {}
@@ -800,10 +954,11 @@ for i = 5, #ARGV do
   end
   outcomes[#outcomes + 1] = outcome
 end
+flush()
 return outcomes
 )lua"};
 
-const script retire_hour{"retire_hour", R"lua(
+const script retire_hour{"retire_hour", {prefix_part}, R"lua(
 local hour, cutoff, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local trimmed, histories = {}, {}
 -- Scored by receipt time: everything before the end of this hour is this hour's or older.
@@ -843,7 +998,8 @@ end
 return 1
 )lua"};
 
-const script wake_endpoint{"wake_endpoint", R"lua(
+const script wake_endpoint{
+    "wake_endpoint", {prefix_part, records_part, ready_part, ordering_part}, R"lua(
 local ep, limit, now_s = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local heads, due = heads_key(ep), P .. 'q:due:' .. ep
 -- A change of `ordering` applies to the deliveries not yet attempted (CONTRACT section 9).
@@ -891,10 +1047,11 @@ elseif redis.call('EXISTS', heads) == 0 then
   end
 end
 make_ready(ep, limit)
+flush()
 return 1
 )lua"};
 
-const script forget_idle_consumers{"forget_idle_consumers", R"lua(
+const script forget_idle_consumers{"forget_idle_consumers", {}, R"lua(
 local group, idle_ms = ARGV[1], tonumber(ARGV[2])
 -- No stream or no group yet: no consumers.
 local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], group)

@@ -34,14 +34,16 @@
 //   P consumer:<id>:connections  set of the consumer's connection ids (no TTL, as above)
 #pragma once
 
+#include <initializer_list>
 #include <string>
 
 namespace dispatcher::redis {
 
 struct script {
-  script(const char* name, const char* body);
+  /// `helpers`: the parts of the shared Lua helpers the body uses (scripts.cpp).
+  script(const char* name, std::initializer_list<const char*> helpers, const char* body);
   const char* name;
-  std::string source;  // the shared helpers followed by the body
+  std::string source;  // the helpers it uses followed by the body
   std::string sha1;    // what EVALSHA names it by
 };
 

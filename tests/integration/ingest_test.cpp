@@ -88,9 +88,10 @@ class IngestScript : public ::testing::Test {
   /// The script's arguments for these entries, matched to `endpoints` (none by default),
   /// at `version`.
   std::vector<std::string> call(const std::vector<std::string>& entries, const std::string& version,
-                                const std::vector<std::string>& endpoints = {}) {
+                                const std::vector<std::string>& endpoints = {},
+                                std::size_t room = 0) {
     const auto now = unix_now_ms();
-    redis::ingest_request request{stream,  now,    3'600'000,    16,      0,
+    redis::ingest_request request{stream,  now,    3'600'000,    16,      room,
                                   "token", 60'000, "dispatcher", version, redis::bucket_name(now),
                                   {}};
     for (const auto& id : entries) {
@@ -145,6 +146,13 @@ long long calls_of(redis_server& redis, const std::string& command) {
   return std::stoll(stats.substr(at + command.size() + 15));
 }
 
+template <typename Request>
+std::vector<std::string> eval_args(const redis::script& s, const Request& request) {
+  std::vector<std::string> args{"EVAL", s.source, "1"};
+  for (auto& a : redis::encode(request)) args.push_back(std::move(a));
+  return args;
+}
+
 // At 100 endpoints a call does per-endpoint work for one or two deliveries each, so each
 // command per endpoint is about one per delivery: the endpoints' attempts in flight are
 // read in one HMGET, and the queued ones made ready from what the call read and counted.
@@ -158,6 +166,11 @@ TEST_F(IngestScript, a_fanned_out_call_reads_in_flight_counts_once_and_makes_rea
   EXPECT_EQ(calls_of(redis_, "hget"), 0) << "no HGET of q:busy per endpoint";
   // The dedupe, q:busy, and each endpoint's hash once (make_ready reuses what it read).
   EXPECT_EQ(calls_of(redis_, "hmget"), 2 + static_cast<long long>(endpoints.size()));
+  // Each due queue's head read once: make_ready knows it from that and what the call queued.
+  EXPECT_EQ(calls_of(redis_, "zrange"), static_cast<long long>(endpoints.size()));
+  // Per endpoint its due queue and index; i:all, i:consumer, the connection's history per
+  // event, the buckets; and q:ready once for all the endpoints.
+  EXPECT_EQ(calls_of(redis_, "zadd"), 2 * static_cast<long long>(endpoints.size()) + 5 + 1);
   EXPECT_EQ(lines(redis_.cmd({"ZRANGE", P + "q:ready", "0", "-1"})),
             (std::vector<std::string>{"ep_1", "ep_3", "ep_4", "ep_5"}));
   EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:due:ep_2"}), "2");
@@ -193,6 +206,83 @@ TEST_F(IngestScript, an_event_is_one_field_holding_its_record_and_payload) {
   EXPECT_EQ(member->status, 'a');
   EXPECT_EQ(member->event_id, "evt_" + entries[0]);
   EXPECT_EQ(redis_.cmd({"SISMEMBER", keys.consumer_connections(consumer_a), connection_1}), "1");
+}
+
+// At 100 endpoints a call completes about one delivery per endpoint: the in-flight counts
+// are read in one HMGET and written in one HSET or HDEL, and q:ready in one ZADD or ZREM,
+// not a HINCRBY, HDEL and ZADD per endpoint. The counts stay exact.
+TEST_F(IngestScript, completions_count_in_flight_and_make_ready_in_one_write_per_call) {
+  const std::vector<std::string> endpoints{"ep_1", "ep_2", "ep_3", "ep_4", "ep_5"};
+  auto reply = redis_.cmd(call(read_entries(2), "0", endpoints, 100));  // all 10 leased
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  const auto leases = lines(redis_.cmd({"SMEMBERS", P + "lease:token"}));  // "<delivery>|<ep>"
+  ASSERT_EQ(leases.size(), 10u);
+  reply = redis_.cmd(call(read_entries(1), "0", endpoints));  // one due per endpoint
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  for (const auto& ep : endpoints) ASSERT_EQ(redis_.cmd({"HGET", P + "q:busy", ep}), "2");
+
+  const auto now = unix_now_ms();
+  redis::complete_request done{stream, now, 16, {}};
+  for (const auto& lease : leases) {
+    redis::completion c;
+    c.delivery_id = lease.substr(0, lease.find('|'));
+    c.endpoint_id = lease.substr(lease.find('|') + 1);
+    c.token = "token";
+    c.status = history::delivery_status::succeeded;
+    c.status_code = 200;
+    c.attempt = "1\t200";
+    done.completions.push_back(std::move(c));
+  }
+  redis_.cmd({"CONFIG", "RESETSTAT"});
+  reply = redis_.cmd(eval_args(redis::complete_attempts, done));
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  EXPECT_EQ(lines(reply).front(), "1");
+  EXPECT_EQ(calls_of(redis_, "hincrby"), 0);
+  EXPECT_EQ(calls_of(redis_, "hdel"), 1) << "every count back to 0: one HDEL of q:busy";
+  EXPECT_EQ(calls_of(redis_, "zadd"), 1) << "one ZADD of q:ready for the five endpoints";
+  EXPECT_EQ(calls_of(redis_, "zrem"), 0);
+  EXPECT_EQ(redis_.cmd({"HLEN", P + "q:busy"}), "0");
+  EXPECT_EQ(lines(redis_.cmd({"ZRANGE", P + "q:ready", "0", "-1"})), endpoints);
+
+  // The claim takes the five due ones: q:busy read once, each endpoint's hash once (what
+  // makes it ready again is what the claim read), and each due queue once (one more than
+  // it may take: the first one left is the next head).
+  redis::claim_request claim{stream, now + 1, 100, 60'000, 16, "token2", "dispatcher"};
+  redis_.cmd({"CONFIG", "RESETSTAT"});
+  reply = redis_.cmd(eval_args(redis::claim_due, claim));
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  EXPECT_EQ(calls_of(redis_, "hget"), 0);
+  EXPECT_EQ(calls_of(redis_, "zrange"), static_cast<long long>(endpoints.size()));
+  // q:busy, and per endpoint its hash, its records and its payloads.
+  EXPECT_EQ(calls_of(redis_, "hmget"), 1 + 3 * static_cast<long long>(endpoints.size()));
+  EXPECT_EQ(calls_of(redis_, "zrem"), 1) << "the emptied endpoints leave q:ready in one ZREM";
+  EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:ready"}), "0");
+  for (const auto& ep : endpoints) {
+    EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", ep}), "1") << ep;
+    EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:due:" + ep}), "0") << ep;
+  }
+}
+
+// The claim reads one more than it may take: the first one left is the due queue's next
+// head, which makes the endpoint ready again at its time, without another read.
+TEST_F(IngestScript, a_claim_that_leaves_work_queued_makes_the_endpoint_ready_at_the_next_head) {
+  auto reply = redis_.cmd(call(read_entries(2), "0", {"ep_1"}));  // both due now
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  const auto due = lines(redis_.cmd({"ZRANGE", P + "q:due:ep_1", "0", "-1"}));
+  ASSERT_EQ(due.size(), 2u);
+  const auto now = unix_now_ms();
+  const auto later = std::to_string(now + 60'000);
+  redis_.cmd({"ZADD", P + "q:due:ep_1", "XX", later, due[1]});
+
+  redis::claim_request claim{stream, now + 1, 1, 60'000, 16, "token2", "dispatcher"};
+  redis_.cmd({"CONFIG", "RESETSTAT"});
+  reply = redis_.cmd(eval_args(redis::claim_due, claim));
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  EXPECT_NE(reply.find(due[0]), std::string::npos) << reply;
+  EXPECT_EQ(reply.find(due[1]), std::string::npos) << reply;
+  EXPECT_EQ(calls_of(redis_, "zrange"), 1) << "the due queue read once";
+  EXPECT_EQ(redis_.cmd({"ZSCORE", P + "q:ready", "ep_1"}), later);
+  EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_1"}), "1");
 }
 
 TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {

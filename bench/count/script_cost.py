@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""redis-server instructions per delivery of the pipeline's two hot scripts, in fixed
+batches, so that two versions of dispatcher/redis/scripts.cpp compare exactly (issue 9).
+The whole-pipeline count (redis_counts.py CALLGRIND=1) moves with the machine's load:
+a loaded machine makes smaller batches, each paying the per-call costs again. Here the
+batches are fixed: per round, EVENTS events (XADD, XREADGROUP) each to ENDPOINTS
+endpoints go through ingest_events with room for all of them, then complete_attempts
+completes every lease as succeeded; ROUNDS rounds after two of warm-up, on a private
+redis-server (AOF everysec, as the bench) under valgrind's callgrind, instrumented only
+during the measured rounds. The arguments are shaped as script_io.cpp encodes them
+(sizes as the bench's: 400-byte payloads, a new connection per event, 1000 consumers).
+
+usage: python3 bench/count/script_cost.py SCRIPTS_CPP EVENTS ENDPOINTS [ROUNDS]
+e.g.   python3 bench/count/script_cost.py dispatcher/redis/scripts.cpp 8 1 40
+       git show main:dispatcher/redis/scripts.cpp > /tmp/old.cpp; ... /tmp/old.cpp 8 1 40"""
+import hashlib, os, random, re, shutil, socket, subprocess, sys, tempfile, time
+
+src = open(sys.argv[1]).read()
+events, endpoints = int(sys.argv[2]), int(sys.argv[3])
+rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 40
+parts = dict(re.findall(r'constexpr const char\* (\w+) = R"lua\((.*?)\)lua"', src, re.S))
+
+
+def body(name):
+    """The script's source as scripts.cpp assembles it: its helper parts, then its body
+    (or, in older versions, every helper before every body)."""
+    m = re.search(name + r'\{\s*"' + name + r'",\s*(?:\{([\w, ]*)\},\s*)?R"lua\((.*?)\)lua"', src,
+                  re.S)
+    if m.group(1) is None:
+        return parts["helpers"] + m.group(2)
+    return "".join(parts[p.strip()] for p in m.group(1).split(",")) + m.group(2)
+
+
+ingest, complete = body("ingest_events"), body("complete_attempts")
+stream, group, P = "lifecycle:events", "dispatcher", "{lifecycle:events}:"
+tmp = tempfile.mkdtemp(prefix="dispatcher-scost-")
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+redis = subprocess.Popen(
+    ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+     f"--callgrind-out-file={tmp}/callgrind.out", "redis-server", "--port", str(port),
+     "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+     "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def resp(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Conn:
+    def __init__(self):
+        for _ in range(600):
+            try:
+                self.s = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.f = self.s.makefile("rb")
+
+    def read(self):
+        line = self.f.readline()
+        t, rest = line[:1], line[1:-2]
+        if t in (b"+", b":"):
+            return rest.decode()
+        if t == b"-":
+            raise RuntimeError(rest.decode())
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)[:-2]
+            return data.decode(errors="replace")
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise RuntimeError(f"reply {line!r}")
+
+    def cmd(self, *args):
+        self.s.sendall(resp(args))
+        return self.read()
+
+
+try:
+    r = Conn()
+    sha_i, sha_c = r.cmd("SCRIPT", "LOAD", ingest), r.cmd("SCRIPT", "LOAD", complete)
+    r.cmd("XGROUP", "CREATE", stream, group, "0", "MKSTREAM")
+    eps = [f"ep_{k:04d}abcdefghijkl" for k in range(endpoints)]
+    for ep in eps:
+        r.cmd("HSET", P + "ep:" + ep, "json", "{" + "x" * 300 + "}", "enabled", "1")
+    rng = random.Random(7)
+    payload = "x" * 400
+    n_event = 0
+
+    def one_round():
+        global n_event
+        now = int(time.time() * 1000)
+        bucket = "%06x" % (now // 3_600_000)
+        for _ in range(events):
+            r.cmd("XADD", stream, "*", "payload", payload)
+        got = r.cmd("XREADGROUP", "GROUP", group, "c1", "COUNT", str(events), "STREAMS", stream, ">")
+        entries = [e[0] for e in got[0][1]]
+        args = [str(now), "3600000", "16", str(events * endpoints), "tok" + str(now), "60000",
+                group, "0", bucket, "50"]
+        for entry in entries:
+            n_event += 1
+            eid = "evt_%026d" % n_event
+            consumer = "cus_%012d" % rng.randrange(1000)
+            conn = "conn_%020d" % n_event
+            ms, seq = entry.split("-")
+            order = chr(97 + len(ms)) + ms + chr(97 + len(seq)) + seq
+            dids = ["dlv_" + bucket + hashlib.sha256(f"{eid}\n{ep}".encode()).hexdigest()[:18]
+                    for ep in eps]
+            value = "\t".join(["account.connection.updated", consumer, conn, str(now), order,
+                               ",".join(dids)]) + "\n" + payload
+            member = "|".join([order, "a", bucket, eid, "u"])
+            args += [eid, value, consumer, member, conn, str(now), "1", order, entry,
+                     str(len(eps))]
+            for ep, did in zip(eps, dids):
+                pending = "\t".join(["pending", "0", "", str(now), str(now), str(now), "0", eid,
+                                     ep, ""])
+                args += [pending, ep, did]
+        reply = r.cmd("EVALSHA", sha_i, "1", stream, *args)
+        leased = reply[1]
+        cargs = [str(now), "16", "20", "30000", "432000000"]
+        for k in range(0, len(leased), 3):
+            did, ep = leased[k], leased[k + 1]
+            record = "\t".join(["succeeded", "1", "200", "", str(now), str(now), "0", leased[k + 2],
+                                ep, ""]) + "\n" + f"{now}\t200\t12\t"
+            cargs += [did, ep, "tok" + str(now), "succeeded", "", "200", "", f"{now}\t200\t12\t",
+                      "", record]
+        r.cmd("EVALSHA", sha_c, "1", stream, *cargs)
+        return len(leased) // 3
+
+    for _ in range(2):
+        one_round()
+    r.cmd("CONFIG", "RESETSTAT")
+    subprocess.run(["callgrind_control", "-i", "on", str(redis.pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    delivered = sum(one_round() for _ in range(rounds))
+    subprocess.run(["callgrind_control", "-d", str(redis.pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    # processCommand's inclusive count: the commands, the scripts and what they propagate,
+    # without the timer (serverCron) and the AOF writes, which go with the wall time.
+    total = 0
+    for name in sorted(os.listdir(tmp)):
+        if name.startswith("callgrind.out"):
+            if os.environ.get("CALLGRIND_OUT"):
+                shutil.copy(os.path.join(tmp, name), os.environ["CALLGRIND_OUT"])
+            out = subprocess.run(["callgrind_annotate", "--inclusive=yes", os.path.join(tmp, name)],
+                                 capture_output=True, text=True).stdout
+            m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\?\?\?:processCommand ", out, re.M)
+            total += int(m.group(1).replace(",", "")) if m else 0
+    stats = r.cmd("INFO", "commandstats")
+    calls = {m.group(1): int(m.group(2))
+             for m in re.finditer(r"cmdstat_([a-z|]+):calls=(\d+)", stats)}
+    print(f"{events} events x {endpoints} endpoints, {rounds} rounds: {delivered} deliveries; "
+          f"redis-server instructions per delivery {total / max(delivered, 1):,.0f} (processCommand, inclusive)")
+    print("commands per delivery: " + ", ".join(
+        f"{k} {v / max(delivered, 1):.2f}" for k, v in sorted(calls.items(), key=lambda x: -x[1])
+        if k not in ("info", "config|resetstat")))
+finally:
+    redis.terminate()
+    redis.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
