@@ -14,6 +14,8 @@ usage: python3 bench/count/script_cost.py SCRIPTS_CPP EVENTS ENDPOINTS [ROUNDS]
 e.g.   python3 bench/count/script_cost.py dispatcher/redis/scripts.cpp 8 1 40
        git show main:dispatcher/redis/scripts.cpp > /tmp/old.cpp; ... /tmp/old.cpp 8 1 40"""
 import hashlib, os, random, re, shutil, socket, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from harness.redis_replies import encode_command, read_reply
 
 src = open(sys.argv[1]).read()
 events, endpoints = int(sys.argv[2]), int(sys.argv[3])
@@ -44,12 +46,11 @@ redis = subprocess.Popen(
      "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def resp(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+def text(reply):
+    """A reply with its bulk strings as text, as the arguments are built."""
+    if isinstance(reply, list):
+        return [text(r) for r in reply]
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
 
 
 class Conn:
@@ -62,27 +63,9 @@ class Conn:
                 time.sleep(0.1)
         self.f = self.s.makefile("rb")
 
-    def read(self):
-        line = self.f.readline()
-        t, rest = line[:1], line[1:-2]
-        if t in (b"+", b":"):
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)[:-2]
-            return data.decode(errors="replace")
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
-        raise RuntimeError(f"reply {line!r}")
-
     def cmd(self, *args):
-        self.s.sendall(resp(args))
-        return self.read()
+        self.s.sendall(encode_command(*args))
+        return text(read_reply(self.f))
 
 
 try:
