@@ -668,8 +668,8 @@ for _, ep in ipairs(eps) do
               -- retry/ordering.hpp: start_head, for a head made due by the end of the one
               -- before it, by a switch of `ordering`, or that waited already.
               local conn = redis.call('HGET', heads_key(ep), 'd:' .. did)
-              local head = conn and redis.call('HGET', heads_key(ep), 'c:' .. conn)
-              local horder = head and string.match(head, '^([^|]*)|')
+              local chain_head = conn and redis.call('HGET', heads_key(ep), 'c:' .. conn)
+              local horder = chain_head and string.match(chain_head, '^([^|]*)|')
               if horder and head_waits(group, horder) then
                 later = true
                 redis.call('ZADD', due, recheck, did)

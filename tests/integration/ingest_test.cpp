@@ -102,7 +102,7 @@ class IngestScript : public ::testing::Test {
                                 connection_1,
                                 "active",
                                 1,
-                                id,
+                                history::stream_order_key(id),
                                 id,
                                 {}});
       for (const auto& ep : endpoints) {
@@ -283,6 +283,39 @@ TEST_F(IngestScript, a_claim_that_leaves_work_queued_makes_the_endpoint_ready_at
   EXPECT_EQ(calls_of(redis_, "zrange"), 1) << "the due queue read once";
   EXPECT_EQ(redis_.cmd({"ZSCORE", P + "q:ready", "ep_1"}), later);
   EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_1"}), "1");
+}
+
+// A claim that finds an ordered head still waiting (an older entry is pending in the group)
+// puts it back and goes on: the other endpoints of the same claim get their deliveries. A
+// script error there would have kept what was already taken from the due queues out of
+// every queue and lease: lost.
+TEST_F(IngestScript, a_claim_puts_back_a_waiting_ordered_head_and_claims_the_other_endpoints) {
+  redis_.cmd({"HSET", P + "ep:ep_o", "enabled", "1", "ordering", "connection"});
+  redis_.cmd({"HSET", P + "ep:ep_p", "enabled", "1"});
+  // An older entry read by an instance that has not ingested it yet.
+  publish_many(redis_, 1);
+  redis_.cmd(
+      {"XREADGROUP", "GROUP", "dispatcher", "stalled", "COUNT", "1", "STREAMS", stream, ">"});
+  auto reply = redis_.cmd(call(read_entries(1), "0", {"ep_p", "ep_o"}));  // no room: both due
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  const auto plain_due = lines(redis_.cmd({"ZRANGE", P + "q:due:ep_p", "0", "-1"}));
+  const auto ordered_due = lines(redis_.cmd({"ZRANGE", P + "q:due:ep_o", "0", "-1"}));
+  ASSERT_EQ(plain_due.size(), 1u);
+  ASSERT_EQ(ordered_due.size(), 1u);
+  const auto plain = plain_due[0], ordered = ordered_due[0];
+
+  const auto now = unix_now_ms() + 1'000;  // past the ordered head's recheck
+  redis::claim_request claim{stream, now, 100, 60'000, 16, "token2", "dispatcher"};
+  reply = redis_.cmd(eval_args(redis::claim_due, claim));
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  EXPECT_NE(reply.find(plain), std::string::npos) << reply;
+  EXPECT_EQ(reply.find(ordered), std::string::npos) << reply;
+  EXPECT_EQ(redis_.cmd({"SISMEMBER", P + "lease:token2", plain + "|ep_p"}), "1");
+  // The head waits in its due queue, looked at again after the recheck interval.
+  const auto recheck = std::to_string(now + claim.head_recheck_ms);
+  EXPECT_EQ(redis_.cmd({"ZSCORE", P + "q:due:ep_o", ordered}), recheck);
+  EXPECT_EQ(redis_.cmd({"ZSCORE", P + "q:ready", "ep_o"}), recheck);
+  EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_o"}), "(nil)");
 }
 
 TEST_F(IngestScript, acknowledges_ten_thousand_entries_in_one_call) {
