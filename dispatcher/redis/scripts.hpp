@@ -23,7 +23,8 @@
 //   P endpoints              zset of endpoint ids by creation time; P endpoints:version
 //   P q:ready                zset endpoint -> earliest time it has due work and a free slot
 //   P q:due:<ep>             zset delivery -> due time (ms)
-//   P q:leases               zset "<delivery>|<endpoint>|<token>" -> lease expiry (ms)
+//   P q:leases, P lease:<token>  zset token -> lease expiry (ms); set of the token's
+//                            "<delivery>|<endpoint>"
 //   P q:busy                 hash endpoint -> attempts in flight
 //   P rl:<ep>                rate limit: theoretical arrival time (GCRA) in ms
 //   P rp:<ep>                the next free slot (ms) for a paced replay to this endpoint
@@ -34,6 +35,7 @@
 //   P consumer:<id>:connections  set of the consumer's connection ids (no TTL, as above)
 #pragma once
 
+#include <array>
 #include <initializer_list>
 #include <string>
 
@@ -91,5 +93,8 @@ extern const script wake_endpoint;
 /// consumer). In one script, so a consumer cannot read an entry between the check and the
 /// delete: XGROUP DELCONSUMER drops a consumer's pending entries with it.
 extern const script forget_idle_consumers;
+
+/// Every script above, for the checks that go through them all (tests/lint).
+extern const std::array<const script*, 8> all_scripts;
 
 }  // namespace dispatcher::redis

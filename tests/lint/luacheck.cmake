@@ -1,0 +1,21 @@
+# ctest lua_scripts_luacheck: DUMP (dump_lua_scripts) writes every script to DIR, then
+# luacheck with CONFIG checks them; any warning fails the test.
+find_program(LUACHECK luacheck)
+if(NOT LUACHECK)
+  message(FATAL_ERROR "luacheck not found: scripts/setup installs Debian's lua-check")
+endif()
+file(REMOVE_RECURSE ${DIR})
+execute_process(COMMAND ${DUMP} ${DIR} RESULT_VARIABLE dumped)
+if(NOT dumped EQUAL 0)
+  message(FATAL_ERROR "dump_lua_scripts failed (${dumped})")
+endif()
+file(GLOB scripts ${DIR}/*.lua)
+list(LENGTH scripts count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "no scripts in ${DIR}")
+endif()
+execute_process(COMMAND ${LUACHECK} --config ${CONFIG} --codes --no-color --no-cache ${scripts}
+                RESULT_VARIABLE checked)
+if(NOT checked EQUAL 0)
+  message(FATAL_ERROR "luacheck found problems in the Lua scripts (above)")
+endif()
