@@ -177,6 +177,27 @@ TEST_F(IngestScript, a_fanned_out_call_reads_in_flight_counts_once_and_makes_rea
   EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_1"}), "3");
 }
 
+// A new delivery goes at once only to an endpoint with nothing due before it (first in,
+// first out): work due now queues it, a retry due later does not.
+TEST_F(IngestScript, a_delivery_waits_behind_work_due_now_and_not_behind_a_later_retry) {
+  auto reply = redis_.cmd(call(read_entries(1), "0", {"ep_now", "ep_later"}));  // room 0
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  const auto later = std::to_string(unix_now_ms() + 60'000);
+  const auto retry = lines(redis_.cmd({"ZRANGE", P + "q:due:ep_later", "0", "-1"})).at(0);
+  // As a completion that failed would leave it: due later, and ready then.
+  redis_.cmd({"ZADD", P + "q:due:ep_later", "XX", later, retry});
+  redis_.cmd({"ZADD", P + "q:ready", "XX", later, "ep_later"});
+
+  reply = redis_.cmd(call(read_entries(1), "0", {"ep_now", "ep_later", "ep_idle"}, 10));
+  ASSERT_FALSE(reply.starts_with("ERR")) << reply;
+  const auto leased = lines(redis_.cmd({"SMEMBERS", P + "lease:token"}));
+  ASSERT_EQ(leased.size(), 2u) << reply;
+  for (const auto& lease : leased) EXPECT_EQ(lease.find("|ep_now"), std::string::npos) << lease;
+  EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:due:ep_now"}), "2");
+  EXPECT_EQ(redis_.cmd({"ZSCORE", P + "q:ready", "ep_later"}), later);
+  EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", "ep_later"}), "1");
+}
+
 // Layout 4: an event is one field of its hour (record line, newline, payload), not two,
 // and the script stores the records the caller built (script_io.hpp: encode) as they are.
 TEST_F(IngestScript, an_event_is_one_field_holding_its_record_and_payload) {
