@@ -8,6 +8,7 @@
 #include "dispatcher/app/commands.hpp"
 #include "dispatcher/app/healthcheck.hpp"
 #include "dispatcher/app/listen.hpp"
+#include "dispatcher/app/open_files.hpp"
 #include "dispatcher/app/service.hpp"
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/obs/log.hpp"
@@ -97,6 +98,12 @@ int main(int argc, char** argv) {
   }
   dispatcher::obs::log_fields(dispatcher::obs::level::info, "settings in effect",
                               dispatcher::config::effective_settings(settings));
+  const auto files = dispatcher::app::raise_open_files_limit();
+  const auto before = std::to_string(files.before), now = std::to_string(files.now);
+  dispatcher::obs::log_info("open files limit", {{"started_with", before}, {"limit", now}});
+  if (const auto warning = dispatcher::app::open_files_warning(files.now, settings.max_in_flight)) {
+    dispatcher::obs::log_warn(*warning, {{"setting", "DISPATCHER_MAX_IN_FLIGHT"}});
+  }
   dispatcher::app::service service(std::move(settings));
   return service.run();
 }

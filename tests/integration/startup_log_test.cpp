@@ -3,6 +3,7 @@
 // probably meant to be, and one line with the settings in effect in which no secret
 // shows. The real binary runs with its log in a file, and a Redis that needs a password,
 // so the Redis URL carries a secret too.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -92,6 +93,52 @@ TEST(StartupLog, a_misspelt_setting_is_warned_about_and_no_secret_is_logged) {
   for (const auto& secret : {redis_password, admin, metrics, key}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret << " appears in:\n" << log;
   }
+}
+
+// Each attempt in flight holds a socket and an origin keeps as many idle: serve raises the
+// soft limit it inherits (often 1024) to the hard one, and says so.
+TEST(StartupLog, serve_raises_its_open_files_limit_to_the_hard_one) {
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  // Linux bounds the hard limit (fs.nr_open); it is never unlimited there.
+  if (original.rlim_max == RLIM_INFINITY || original.rlim_max <= 256) GTEST_SKIP() << "hard limit";
+  redis_server redis;
+  const std::string log_path =
+      "/tmp/dispatcher-open-files-" + std::to_string(::getpid()) + ".jsonl";
+  std::string limits, log;
+  {
+    rlimit lowered = original;
+    lowered.rlim_cur = 256;  // what the child inherits
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    dispatcher_process service({{"DISPATCHER_REDIS_URL", redis.url()},
+                                {"DISPATCHER_ADMIN_TOKEN", "admin-token-4b1e8d2c6a"},
+                                {"DISPATCHER_LOG_LEVEL", "info"}},
+                               log_path);
+    ::setrlimit(RLIMIT_NOFILE, &original);
+    limits = read_file("/proc/" + std::to_string(service.pid()) + "/limits");
+    EXPECT_EQ(service.terminate(), 0);
+    log = read_file(log_path);
+    ::unlink(log_path.c_str());
+  }
+  const auto hard = std::to_string(original.rlim_max);
+  std::istringstream in(limits);
+  std::string soft_now;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("Max open files")) {
+      std::istringstream fields(line.substr(std::string("Max open files").size()));
+      fields >> soft_now;
+    }
+  }
+  EXPECT_EQ(soft_now, hard) << limits;
+  const json* reported = nullptr;
+  const auto lines = json_lines(log);
+  for (const auto& line : lines) {
+    if (line.value("msg", "") == "open files limit") reported = &line;
+  }
+  ASSERT_NE(reported, nullptr) << log;
+  EXPECT_EQ((*reported)["started_with"], "256");
+  EXPECT_EQ((*reported)["limit"], hard);
+  EXPECT_EQ(log.find("DISPATCHER_MAX_IN_FLIGHT"), std::string::npos) << log;
 }
 
 TEST(StartupLog, the_warning_comes_even_when_the_misspelling_stops_startup) {

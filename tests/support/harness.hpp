@@ -71,6 +71,7 @@ class dispatcher_process {
                               const std::string& log_path = {});
   ~dispatcher_process();
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   void kill9();
   /// SIGTERM and wait; returns the exit status.
   int terminate();
