@@ -46,11 +46,24 @@ std::string stream_order_key(std::string_view stream_id) {
 }
 
 std::string pack(const history_member& m) {
-  std::string type(m.type);
+  std::string out;
+  out.reserve(m.order.size() + m.bucket.size() + m.event_id.size() + m.type.size() + 6);
+  append_history_member(out, m.order, m.status, m.bucket, m.event_id, m.type);
+  return out;
+}
+
+void append_history_member(std::string& out, std::string_view order, char status,
+                           std::string_view bucket, std::string_view event_id,
+                           std::string_view type) {
+  out.append(order).append(1, '|').append(1, status).append(1, '|');
+  out.append(bucket).append(1, '|').append(event_id).append(1, '|');
   for (const auto& [code, name] : known_types) {
-    if (m.type == name) type = std::string(1, code);
+    if (type == name) {
+      out += code;
+      return;
+    }
   }
-  return m.order + "|" + m.status + "|" + m.bucket + "|" + m.event_id + "|" + type;
+  out.append(type);
 }
 
 std::optional<history_member> parse_history_member(std::string_view text) {

@@ -31,6 +31,10 @@ struct history_member {
 /// "<order>|<status>|<bucket>|<event id>|<type code>", the three known connection event
 /// types coded as c, u and d. The ingest script writes the same.
 std::string pack(const history_member& m);
+/// Appends what pack() writes for these fields, for callers that hold them as views.
+void append_history_member(std::string& out, std::string_view order, char status,
+                           std::string_view bucket, std::string_view event_id,
+                           std::string_view type);
 /// nullopt when `text` is not a member (written by hand, or damaged).
 std::optional<history_member> parse_history_member(std::string_view text);
 

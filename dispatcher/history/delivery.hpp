@@ -79,6 +79,9 @@ struct delivery_record {
 std::optional<delivery_record> parse_delivery_record(std::string_view packed);
 /// The packed form the scripts write; here for tests and tools.
 std::string pack(const delivery_record& r);
+/// pack(r) with `attempt` after r's attempts (none when empty): the record after a
+/// delivery's first attempt, written without copying the attempt's line into r first.
+std::string pack(const delivery_record& r, std::string_view attempt);
 
 struct event_record {
   std::string type;

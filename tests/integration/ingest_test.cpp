@@ -24,6 +24,7 @@
 #include "dispatcher/redis/scripts.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/replies.hpp"
 #include "tests/support/test_receiver.hpp"
 
 namespace dispatcher::testing {
@@ -94,8 +95,12 @@ class IngestScript : public ::testing::Test {
     redis::ingest_request request{stream,  now,    3'600'000,    16,      room,
                                   "token", 60'000, "dispatcher", version, redis::bucket_name(now),
                                   {}};
-    for (const auto& id : entries) {
-      request.events.push_back({"evt_" + id,
+    // The request views its events' ids: they live here until it is encoded.
+    std::vector<std::string> event_ids;
+    for (const auto& id : entries) event_ids.push_back("evt_" + id);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& id = entries[i];
+      request.events.push_back({event_ids[i],
                                 "{}",
                                 "account.connection.updated",
                                 consumer_a,
@@ -107,11 +112,11 @@ class IngestScript : public ::testing::Test {
                                 {}});
       for (const auto& ep : endpoints) {
         request.events.back().deliveries.push_back(
-            {ep, history::delivery_id("evt_" + id, ep, redis::bucket_name(now))});
+            {ep, history::delivery_id(event_ids[i], ep, redis::bucket_name(now))});
       }
     }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
-    for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
+    for (auto& a : args_of(redis::encode(request))) args.push_back(std::move(a));
     return args;
   }
 
@@ -149,7 +154,7 @@ long long calls_of(redis_server& redis, const std::string& command) {
 template <typename Request>
 std::vector<std::string> eval_args(const redis::script& s, const Request& request) {
   std::vector<std::string> args{"EVAL", s.source, "1"};
-  for (auto& a : redis::encode(request)) args.push_back(std::move(a));
+  for (auto& a : args_of(redis::encode(request))) args.push_back(std::move(a));
   return args;
 }
 
@@ -474,7 +479,7 @@ class Trimmer : public ::testing::Test {
       request.events.back().deliveries.push_back({ep, history::delivery_id(id, ep, bucket)});
     }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
-    for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
+    for (auto& a : args_of(redis::encode(request))) args.push_back(std::move(a));
     redis_.cmd(args);
   }
 
