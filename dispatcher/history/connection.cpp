@@ -34,15 +34,19 @@ bool is_digits(std::string_view s) {
 }  // namespace
 
 std::string stream_order_key(std::string_view stream_id) {
+  std::string out;
+  out.reserve(stream_id.size() + 2);
+  append_stream_order_key(out, stream_id);
+  return out;
+}
+
+void append_stream_order_key(std::string& out, std::string_view stream_id) {
   const auto dash = stream_id.find('-');
   const auto ms = stream_id.substr(0, dash);
   const auto seq =
       dash == std::string_view::npos ? std::string_view("0") : stream_id.substr(dash + 1);
-  std::string out;
-  out.reserve(ms.size() + seq.size() + 2);
   append_number(out, is_digits(ms) ? ms : std::string_view("0"));
   append_number(out, is_digits(seq) ? seq : std::string_view("0"));
-  return out;
 }
 
 std::string pack(const history_member& m) {

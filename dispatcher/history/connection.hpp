@@ -19,6 +19,8 @@ namespace dispatcher::history {
 /// letter giving its digit count ('a' + count) and its digits ("1700000000000-3" becomes
 /// "n1700000000000b3"). Short, and general: any 64-bit part sorts right.
 std::string stream_order_key(std::string_view stream_id);
+/// Appends stream_order_key(stream_id) to `out`.
+void append_stream_order_key(std::string& out, std::string_view stream_id);
 
 struct history_member {
   std::string order;   // stream_order_key of the event's stream entry

@@ -76,9 +76,14 @@ std::string delivery_id(std::string_view event_id, std::string_view endpoint_id,
                         std::string_view bucket) {
   std::string id;
   id.reserve(4 + bucket.size() + 18);
-  id.append("dlv_").append(bucket);
-  signing::append_sha256_hex(id, {event_id, "\n", endpoint_id}, 18);
+  append_delivery_id(id, event_id, endpoint_id, bucket);
   return id;
+}
+
+void append_delivery_id(std::string& out, std::string_view event_id, std::string_view endpoint_id,
+                        std::string_view bucket) {
+  out.append("dlv_").append(bucket);
+  signing::append_sha256_hex(out, {event_id, "\n", endpoint_id}, 18);
 }
 
 std::string_view bucket_of(std::string_view delivery_id) {

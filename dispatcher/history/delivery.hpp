@@ -35,6 +35,9 @@ std::optional<delivery_status> parse_status(std::string_view text);
 /// lands on the same record (the event is deduped first), and the id names its bucket.
 std::string delivery_id(std::string_view event_id, std::string_view endpoint_id,
                         std::string_view bucket);
+/// Appends delivery_id(event_id, endpoint_id, bucket) to `out`.
+void append_delivery_id(std::string& out, std::string_view event_id, std::string_view endpoint_id,
+                        std::string_view bucket);
 /// The bucket a delivery id names (its six hex digits after "dlv_").
 std::string_view bucket_of(std::string_view delivery_id);
 

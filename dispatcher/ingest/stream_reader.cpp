@@ -262,6 +262,25 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
     std::size_t room = grant.slots;  // shared out in order, so the calls never lease more
     const auto now = unix_now_ms();
     const auto bucket = redis::bucket_name(now);
+    // The order keys and delivery ids of the round, made into one buffer that the calls
+    // view once it is complete (one allocation rather than one per key): for each event its
+    // order key, then its delivery ids.
+    std::string made;
+    made.reserve(todo.size() * 24 + deliveries * (bucket.size() + 22));
+    std::vector<std::size_t> made_end;  // where each key ends in `made`
+    made_end.reserve(todo.size() + deliveries);
+    for (std::size_t k = 0; k < todo.size(); ++k) {
+      history::append_stream_order_key(made, todo[k]->entry_id);
+      made_end.push_back(made.size());
+      for (const auto* endpoint_id : matched(k)) {
+        history::append_delivery_id(made, todo[k]->ev.id, *endpoint_id, bucket);
+        made_end.push_back(made.size());
+      }
+    }
+    const auto made_key = [&](std::size_t i) {
+      const std::size_t from = i == 0 ? 0 : made_end[i - 1];
+      return std::string_view(made).substr(from, made_end[i] - from);
+    };
     std::vector<redis::command> calls;
     calls.reserve(ends.size());
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
@@ -282,8 +301,8 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       for (std::size_t k = begin; k < ends[c]; ++k) {
         const auto& ev = todo[k]->ev;
         call_deliveries += matched(k).size();
-        // Views of the event, which outlives the encoding: its bytes are copied once, into
-        // the command.
+        // Views of the event and of `made`, which outlive the encoding: their bytes are
+        // copied once, into the command.
         auto& e = call.events.emplace_back();
         e.id = ev.id;
         e.body = ev.body;
@@ -292,11 +311,13 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
         e.connectionid = ev.connectionid;
         e.status = ev.status;
         e.created = ev.created;
-        e.order = history::stream_order_key(todo[k]->entry_id);
+        const std::size_t key = k + (k == 0 ? 0 : matched_end[k - 1]);  // its order key's
+        e.order = made_key(key);
         e.entry_id = todo[k]->entry_id;
-        e.deliveries.reserve(matched(k).size());
-        for (const auto* endpoint_id : matched(k)) {
-          e.deliveries.push_back({*endpoint_id, history::delivery_id(ev.id, *endpoint_id, bucket)});
+        const auto endpoints = matched(k);
+        e.deliveries.reserve(endpoints.size());
+        for (std::size_t j = 0; j < endpoints.size(); ++j) {
+          e.deliveries.push_back({*endpoints[j], made_key(key + 1 + j)});
         }
       }
       call.room = std::min(room, call_deliveries);

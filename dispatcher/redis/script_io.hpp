@@ -32,16 +32,15 @@ struct leased_delivery {
 
 // ingest_events -------------------------------------------------------------------------
 
-/// Views of the caller's event, which must outlive encode(): the event's bytes are copied
-/// once, into the command. What is made for the call (order, delivery ids) is owned.
+/// Views of the caller's values, which must outlive encode(): their bytes are copied once,
+/// into the command.
 struct ingest_event {
   std::string_view id, body, type, consumerid, connectionid, status;
   std::int64_t created = 0;
-  std::string order;          // the stream order key (history::stream_order_key)
+  std::string_view order;     // the stream order key (history::stream_order_key)
   std::string_view entry_id;  // the stream entry to acknowledge
   struct target {
-    std::string_view endpoint_id;
-    std::string delivery_id;
+    std::string_view endpoint_id, delivery_id;
   };
   std::vector<target> deliveries;
 };

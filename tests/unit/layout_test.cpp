@@ -53,6 +53,19 @@ TEST(layout, a_delivery_id_is_deterministic_and_names_its_bucket) {
   EXPECT_EQ(history::bucket_of("dlv_"), "");
 }
 
+TEST(layout, keys_appended_to_a_buffer_are_the_keys_made_alone) {
+  // The reader makes a batch's order keys and delivery ids into one buffer, one after
+  // another: each must be the key made on its own, whatever precedes it.
+  std::string made = "x";
+  history::append_stream_order_key(made, "1700000000000-12");
+  history::append_delivery_id(made, "evt_1", "ep_1", "078e7c");
+  history::append_stream_order_key(made, "junk");
+  EXPECT_EQ(made, "x" + history::stream_order_key("1700000000000-12") +
+                      history::delivery_id("evt_1", "ep_1", "078e7c") +
+                      history::stream_order_key("junk"));
+  EXPECT_EQ(history::stream_order_key("1700000000000-12"), "n1700000000000c12");
+}
+
 TEST(layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
   EXPECT_EQ(redis::layout_problem(std::nullopt, false), std::nullopt) << "an empty Redis";
   EXPECT_EQ(redis::layout_problem(std::string(redis::layout_version), false), std::nullopt);
