@@ -3,14 +3,15 @@
 #pragma once
 
 #include <exception>
-#include <string>
 
 #include "dispatcher/obs/log.hpp"
 
 namespace dispatcher {
 
-inline auto log_exceptions(std::string what) {
-  return [what = std::move(what)](std::exception_ptr error) {
+/// `what`: a string literal, kept as a pointer; one attempt is spawned per delivery, and a
+/// string copy per spawn was an allocation each (issue 9).
+inline auto log_exceptions(const char* what) {
+  return [what](std::exception_ptr error) {
     if (!error) return;
     try {
       std::rethrow_exception(error);

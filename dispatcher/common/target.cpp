@@ -103,16 +103,20 @@ bool is_public_ipv6(const std::array<std::uint8_t, 16>& bytes) {
                       [&](const v6_range& r) { return in_range(bytes, r); });
 }
 
-std::string target::origin() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  std::string out = tls ? "https://" : "http://";
+namespace {
+
+std::string origin_of(const target& t) {
+  const bool v6 = t.host.find(':') != std::string::npos;
+  std::string out = t.tls ? "https://" : "http://";
   if (v6) out += '[';
-  out += host;
+  out += t.host;
   if (v6) out += ']';
   out += ':';
-  out += std::to_string(port);
+  out += std::to_string(t.port);
   return out;
 }
+
+}  // namespace
 
 std::variant<target, std::string> parse_target(std::string_view url) {
   const auto parsed = boost::urls::parse_uri(url);
@@ -166,6 +170,7 @@ std::variant<target, std::string> parse_target(std::string_view url) {
     out.path_and_query += '?';
     out.path_and_query += u.encoded_query();
   }
+  out.origin = origin_of(out);
   return out;
 }
 

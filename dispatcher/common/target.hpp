@@ -21,8 +21,9 @@ struct target {
   std::string host;  // without brackets for IPv6
   std::uint16_t port = 0;
   std::string path_and_query;  // "/" when empty
-  /// scheme://host:port, the connection pool key.
-  std::string origin() const;
+  /// scheme://host:port, the connection pool key. Set by parse_target, once per URL rather
+  /// than once per attempt.
+  std::string origin;
 };
 
 /// http:// or https:// with a host; rejects userinfo and fragments. The string is a

@@ -60,10 +60,53 @@ constexpr std::size_t max_chunked_bytes = 2 * max_body_bytes;
 // budget by at most this much. It must hold a whole response header (header_limit).
 constexpr std::size_t read_buffer_bytes = 16 * 1024;
 constexpr std::uint32_t header_limit_bytes = 8 * 1024;
-// Body bytes are copied out of the read buffer in pieces this large.
-constexpr std::size_t body_chunk_bytes = 8 * 1024;
 
 using tls_stream = ssl::stream<beast::tcp_stream>;
+
+/// A response as the client reads it: the status, Retry-After, the body's size and its
+/// first excerpt_bytes, and what Beast's parser tracks itself (keep-alive, chunked, done).
+/// Beast's own response parser keeps every field and the reason text in a container, two
+/// allocations per response for values never read (issue 9), and copies the body through
+/// a buffer of ours; this one takes only what is read, straight from the read buffer.
+class response_reader final : public http::basic_parser<false> {
+ public:
+  int status() const noexcept { return status_; }
+  const std::optional<std::string>& retry_after() const noexcept { return retry_after_; }
+  std::size_t body_size() const noexcept { return body_size_; }
+  /// The body's first excerpt_bytes, taken out.
+  std::string take_excerpt() { return std::move(excerpt_); }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       error_code& ec) override {
+    ec = http::error::bad_version;  // a response parser never reads a request line
+  }
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = code; }
+  void on_field_impl(http::field name, beast::string_view, beast::string_view value,
+                     error_code&) override {
+    if (name == http::field::retry_after) retry_after_ = std::string(value);
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    if (excerpt_.size() < excerpt_bytes) {
+      excerpt_.append(body.data(), std::min(body.size(), excerpt_bytes - excerpt_.size()));
+    }
+    body_size_ += body.size();
+    return body.size();
+  }
+  // A chunked body is decoded by chunked_body.hpp, never by Beast (async_exchange).
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  int status_ = 0;
+  std::optional<std::string> retry_after_;
+  std::size_t body_size_ = 0;
+  std::string excerpt_;
+};
 
 // The address policy (target.hpp) reads bytes; Asio's address is adapted here.
 bool is_public(const asio::ip::address& address) {
@@ -292,7 +335,7 @@ struct http_client::impl {
     }
 
     // Interim 1xx responses (100 Continue, 103 Early Hints) precede the real one.
-    std::optional<http::response_parser<http::buffer_body>> parser;
+    std::optional<response_reader> parser;
     for (;;) {
       parser.emplace();
       parser->header_limit(header_limit_bytes);
@@ -309,15 +352,12 @@ struct http_client::impl {
         }
         co_return out;
       }
-      const unsigned status = parser->get().result_int();
+      const int status = parser->status();
       if (status / 100 != 1 || status == 101) break;
     }
 
-    const auto& head = parser->get();
-    result.status_code = static_cast<int>(head.result_int());
-    if (auto it = head.find(http::field::retry_after); it != head.end()) {
-      result.retry_after = std::string(it->value());
-    }
+    result.status_code = parser->status();
+    result.retry_after = parser->retry_after();
 
     if (!parser->is_done() && parser->chunked()) {
       // Beast 1.81 asserts on a final chunk trickled in (chunked_body.hpp): the chunked
@@ -326,33 +366,23 @@ struct http_client::impl {
       co_return out;
     }
 
-    std::string excerpt;
-    std::size_t body_size = 0;
-    std::array<char, body_chunk_bytes> chunk;
     bool too_large = false;
     while (!parser->is_done()) {
-      parser->get().body().data = chunk.data();
-      parser->get().body().size = chunk.size();
       lowest.expires_at(deadline);
       auto [ec, n] = co_await http::async_read_some(stream, conn.buffer, *parser, use_tuple);
       (void)n;
-      if (ec == http::error::need_buffer) ec = {};  // the chunk is full, not an error
-      const std::size_t got = chunk.size() - parser->get().body().size;
-      if (excerpt.size() < excerpt_bytes) {
-        excerpt.append(chunk.data(), std::min(got, excerpt_bytes - excerpt.size()));
-      }
-      body_size += got;
       if (ec) {
         result.error = ec == beast::error::timeout ? timed_out("while reading the response body")
                                                    : describe(ec);
         break;
       }
-      if (body_size > max_body_bytes) {
+      if (parser->body_size() > max_body_bytes) {
         // The status counts; the rest of the body is abandoned with the connection.
         too_large = true;
         break;
       }
     }
+    std::string excerpt = parser->take_excerpt();
     excerpt.resize(utf8_prefix_length(excerpt));
     result.response_excerpt = std::move(excerpt);
     out.reusable = result.error.empty() && !too_large && parser->is_done() && parser->keep_alive();
@@ -409,10 +439,11 @@ struct http_client::impl {
     out.reusable = result.error.empty() && decoder.done() && keep_alive;
   }
 
+  // Not a coroutine itself: it hands back the stream's, one frame fewer per attempt.
   asio::awaitable<exchange_outcome> async_exchange(connection& conn, std::string_view body,
                                                    steady::time_point deadline) {
-    if (conn.tls) co_return co_await async_exchange(*conn.tls, conn, body, deadline);
-    co_return co_await async_exchange(*conn.plain, conn, body, deadline);
+    if (conn.tls) return async_exchange(*conn.tls, conn, body, deadline);
+    return async_exchange(*conn.plain, conn, body, deadline);
   }
 
   asio::awaitable<attempt_result> async_post(const target& to, const header_list& headers,
@@ -433,7 +464,7 @@ struct http_client::impl {
       co_return finish(std::move(bad));
     }
 
-    const std::string origin = to.origin();
+    const std::string& origin = to.origin;
     auto conn = pool_.take(origin, started);
     bool reused = conn != nullptr;
     for (;;) {
@@ -474,7 +505,8 @@ http_client::~http_client() = default;
 boost::asio::awaitable<attempt_result> http_client::async_post(const target& to,
                                                                const header_list& headers,
                                                                std::string body) {
-  co_return co_await impl_->async_post(to, headers, std::move(body));
+  // Not a coroutine itself: one frame fewer per attempt.
+  return impl_->async_post(to, headers, std::move(body));
 }
 
 void http_client::close_idle() {

@@ -45,7 +45,9 @@ class idle_pool {
       // The newest is stale, so every older one is too.
       if (!found) stack.clear();
     }
-    if (stack.empty()) idle_.erase(it);
+    // An emptied origin keeps its entry until the sweep: under load one origin's stack
+    // empties and refills all the time, and erasing it cost three allocations per
+    // attempt to put it back (issue 9).
     return found;
   }
 
@@ -82,7 +84,10 @@ class idle_pool {
     return it == idle_.end() ? 0 : it->second.size();
   }
   /// Origins with at least one idle connection.
-  std::size_t origins() const { return idle_.size(); }
+  std::size_t origins() const {
+    return static_cast<std::size_t>(std::count_if(
+        idle_.begin(), idle_.end(), [](const auto& origin) { return !origin.second.empty(); }));
+  }
 
  private:
   struct entry {

@@ -163,8 +163,7 @@ void scheduler::start(claimed_delivery item, const std::string& token) {
   slots_.start(item.id, {token, item.endpoint_id});
   pace_.started(item.endpoint_id);
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(slots_.in_flight()));
-  asio::co_spawn(executor_, async_attempt(std::move(item), token),
-                 log_exceptions(std::string("delivery attempt")));
+  asio::co_spawn(executor_, async_attempt(std::move(item)), log_exceptions("delivery attempt"));
 }
 
 asio::awaitable<void> scheduler::async_run() {
@@ -282,7 +281,7 @@ asio::awaitable<void> scheduler::async_measure_oldest_due() {
   obs::global_metrics().oldest_due_created_ms.set(oldest);
 }
 
-asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::string token) {
+asio::awaitable<void> scheduler::async_attempt(claimed_delivery item) {
   auto& m = obs::global_metrics();
   const auto started = unix_now_ms();
   const int attempt_number = item.attempts_before + 1;
@@ -315,10 +314,8 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
     }
   }
 
-  redis::completion done;
+  redis::completion done;  // its lease token and endpoint are set by finish()
   done.delivery_id = item.id;
-  done.endpoint_id = item.endpoint_id;
-  done.token = token;
   if (!ep) {
     done.error = "endpoint was deleted";
   } else if (!item.payload) {
@@ -391,21 +388,6 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
           latency_origin_ms(item.entry_ms, item.event_id, item.created_at_ms), now));
     }
   }
-  if (item.attempts_before == 0) {
-    // Nothing stored to keep: the whole record goes in one write, no read first.
-    history::delivery_record r;
-    r.status = done.status;
-    r.attempt_count = done.attempt.empty() ? 0 : 1;
-    r.last_status_code = done.status_code;
-    r.next_attempt_at_ms = done.next_attempt_at_ms;
-    r.created_at_ms = item.created_at_ms;
-    r.updated_at_ms = unix_now_ms();
-    r.event_id = item.event_id;
-    r.endpoint_id = item.endpoint_id;
-    r.last_error = done.error;
-    if (!done.attempt.empty()) r.attempts.push_back(done.attempt);
-    done.record = history::pack(r);
-  }
   const std::string attempt_text = std::to_string(attempt_number);
   if (!done.attempt.empty() && done.status != history::delivery_status::succeeded) {
     const std::string next_attempt_text =
@@ -429,6 +411,21 @@ asio::awaitable<void> scheduler::async_attempt(claimed_delivery item, std::strin
          {"attempts", done.attempt.empty() ? std::to_string(item.attempts_before) : attempt_text},
          {"reason", done.error}});
   }
+  if (item.attempts_before == 0) {
+    // Nothing stored to keep: the whole record goes in one write, no read first.
+    history::delivery_record r;
+    r.status = done.status;
+    r.attempt_count = done.attempt.empty() ? 0 : 1;
+    r.last_status_code = done.status_code;
+    r.next_attempt_at_ms = done.next_attempt_at_ms;
+    r.created_at_ms = item.created_at_ms;
+    r.updated_at_ms = unix_now_ms();
+    // Read for the last time above: moved, not copied.
+    r.event_id = std::move(item.event_id);
+    r.endpoint_id = std::move(item.endpoint_id);
+    r.last_error = done.error;
+    done.record = history::pack(r, done.attempt);
+  }
   finish(item.id, std::move(done));
 }
 
@@ -444,11 +441,8 @@ std::shared_ptr<const std::variant<target, std::string>> scheduler::target_of(
 }
 
 void scheduler::finish(const std::string& delivery_id, std::optional<redis::completion> record) {
-  std::string endpoint_id;
-  if (auto it = slots_.running().find(delivery_id); it != slots_.running().end()) {
-    endpoint_id = it->second.endpoint_id;
-  }
-  auto w = slots_.finish(delivery_id);
+  slots::lease held;
+  auto w = slots_.finish(delivery_id, held);
   obs::global_metrics().attempts_in_flight.set(static_cast<std::int64_t>(slots_.in_flight()));
   if (record && outbox_.closed()) {
     // The drain has handed this attempt's lease back and written the last records: the
@@ -459,10 +453,14 @@ void scheduler::finish(const std::string& delivery_id, std::optional<redis::comp
   }
   // Without a record to write, nothing will lower the endpoint's count in Redis before the
   // lease expires; the reader's pacing need not wait that long.
-  if (!record && pace_.released(endpoint_id, std::chrono::steady_clock::now())) {
+  if (!record && pace_.released(held.endpoint_id, std::chrono::steady_clock::now())) {
     w.room_waiter = true;
   }
-  if (record && outbox_.push(std::move(*record))) record_timer_.cancel();
+  if (record) {
+    record->token = std::move(held.token);
+    record->endpoint_id = std::move(held.endpoint_id);
+    if (outbox_.push(std::move(*record))) record_timer_.cancel();
+  }
   carry_out(w);
 }
 

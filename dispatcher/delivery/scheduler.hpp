@@ -83,7 +83,7 @@ class scheduler {
   std::chrono::milliseconds lease_duration() const;
 
  private:
-  boost::asio::awaitable<void> async_attempt(claimed_delivery item, std::string token);
+  boost::asio::awaitable<void> async_attempt(claimed_delivery item);
   /// Sets the oldest-due gauge from the heads of the due queues.
   boost::asio::awaitable<void> async_measure_oldest_due();
   /// Writes queued attempt records, many per script call, until async_drain() ends.
@@ -105,7 +105,8 @@ class scheduler {
   /// parse per attempt was a Boost.URL pass and a few allocations per delivery. Shared, so
   /// an attempt keeps its target while the cache starts over.
   std::shared_ptr<const std::variant<target, std::string>> target_of(const std::string& url);
-  /// Forgets a finished attempt, queues its record and frees its slot.
+  /// Forgets a finished attempt, queues its record and frees its slot. The record's lease
+  /// token and endpoint are the slot's: the attempt need not carry copies of them.
   void finish(const std::string& delivery_id, std::optional<redis::completion> record);
   /// Ends the waits the accounting says must end.
   void carry_out(wakeups w);

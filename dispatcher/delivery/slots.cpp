@@ -40,7 +40,15 @@ wakeups slots::adopt(std::size_t granted, std::size_t leased) {
 }
 
 wakeups slots::finish(const std::string& delivery_id) {
-  running_.erase(delivery_id);
+  lease ignored;
+  return finish(delivery_id, ignored);
+}
+
+wakeups slots::finish(const std::string& delivery_id, lease& held) {
+  if (auto it = running_.find(delivery_id); it != running_.end()) {
+    held = std::move(it->second);
+    running_.erase(it);
+  }
   wakeups w;
   if (room_limited_) w = wake();  // the claim loop waits for this slot
   w.room_waiter = room_waiter_served();

@@ -71,6 +71,9 @@ class slots {
   wakeups adopt(std::size_t granted, std::size_t leased);
   /// An attempt ended: its slot is free.
   wakeups finish(const std::string& delivery_id);
+  /// The same, and the attempt's lease is moved into `held` (left as it was when the
+  /// delivery was not running): its record names the lease it ran under.
+  wakeups finish(const std::string& delivery_id, lease& held);
 
   /// A claim pass begins: how many deliveries to ask for, at most `cap`, held until it
   /// ends. Zero: no room (the loop then waits for a slot to free: finish() wakes it), or

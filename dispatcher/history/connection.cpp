@@ -34,23 +34,40 @@ bool is_digits(std::string_view s) {
 }  // namespace
 
 std::string stream_order_key(std::string_view stream_id) {
+  std::string out;
+  out.reserve(stream_id.size() + 2);
+  append_stream_order_key(out, stream_id);
+  return out;
+}
+
+void append_stream_order_key(std::string& out, std::string_view stream_id) {
   const auto dash = stream_id.find('-');
   const auto ms = stream_id.substr(0, dash);
   const auto seq =
       dash == std::string_view::npos ? std::string_view("0") : stream_id.substr(dash + 1);
-  std::string out;
-  out.reserve(ms.size() + seq.size() + 2);
   append_number(out, is_digits(ms) ? ms : std::string_view("0"));
   append_number(out, is_digits(seq) ? seq : std::string_view("0"));
-  return out;
 }
 
 std::string pack(const history_member& m) {
-  std::string type(m.type);
+  std::string out;
+  out.reserve(m.order.size() + m.bucket.size() + m.event_id.size() + m.type.size() + 6);
+  append_history_member(out, m.order, m.status, m.bucket, m.event_id, m.type);
+  return out;
+}
+
+void append_history_member(std::string& out, std::string_view order, char status,
+                           std::string_view bucket, std::string_view event_id,
+                           std::string_view type) {
+  out.append(order).append(1, '|').append(1, status).append(1, '|');
+  out.append(bucket).append(1, '|').append(event_id).append(1, '|');
   for (const auto& [code, name] : known_types) {
-    if (m.type == name) type = std::string(1, code);
+    if (type == name) {
+      out += code;
+      return;
+    }
   }
-  return m.order + "|" + m.status + "|" + m.bucket + "|" + m.event_id + "|" + type;
+  out.append(type);
 }
 
 std::optional<history_member> parse_history_member(std::string_view text) {

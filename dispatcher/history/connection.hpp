@@ -19,6 +19,8 @@ namespace dispatcher::history {
 /// letter giving its digit count ('a' + count) and its digits ("1700000000000-3" becomes
 /// "n1700000000000b3"). Short, and general: any 64-bit part sorts right.
 std::string stream_order_key(std::string_view stream_id);
+/// Appends stream_order_key(stream_id) to `out`.
+void append_stream_order_key(std::string& out, std::string_view stream_id);
 
 struct history_member {
   std::string order;   // stream_order_key of the event's stream entry
@@ -31,6 +33,10 @@ struct history_member {
 /// "<order>|<status>|<bucket>|<event id>|<type code>", the three known connection event
 /// types coded as c, u and d. The ingest script writes the same.
 std::string pack(const history_member& m);
+/// Appends what pack() writes for these fields, for callers that hold them as views.
+void append_history_member(std::string& out, std::string_view order, char status,
+                           std::string_view bucket, std::string_view event_id,
+                           std::string_view type);
 /// nullopt when `text` is not a member (written by hand, or damaged).
 std::optional<history_member> parse_history_member(std::string_view text);
 

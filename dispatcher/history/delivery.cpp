@@ -76,9 +76,14 @@ std::string delivery_id(std::string_view event_id, std::string_view endpoint_id,
                         std::string_view bucket) {
   std::string id;
   id.reserve(4 + bucket.size() + 18);
-  id.append("dlv_").append(bucket);
-  signing::append_sha256_hex(id, {event_id, "\n", endpoint_id}, 18);
+  append_delivery_id(id, event_id, endpoint_id, bucket);
   return id;
+}
+
+void append_delivery_id(std::string& out, std::string_view event_id, std::string_view endpoint_id,
+                        std::string_view bucket) {
+  out.append("dlv_").append(bucket);
+  signing::append_sha256_hex(out, {event_id, "\n", endpoint_id}, 18);
 }
 
 std::string_view bucket_of(std::string_view delivery_id) {
@@ -194,11 +199,15 @@ std::optional<delivery_record> parse_delivery_record(std::string_view packed) {
 }
 
 std::string pack(const delivery_record& r) {
+  return pack(r, {});
+}
+
+std::string pack(const delivery_record& r, std::string_view attempt) {
   // Appended in place: once per first attempt on the delivery path, where the list of
   // nine temporary strings this was built from cost six allocations.
   std::string out;
   out.reserve(
-      96 + r.event_id.size() + r.endpoint_id.size() + r.last_error.size() +
+      97 + r.event_id.size() + r.endpoint_id.size() + r.last_error.size() + attempt.size() +
       std::accumulate(r.attempts.begin(), r.attempts.end(), std::size_t{0},
                       [](std::size_t n, const std::string& a) { return n + a.size() + 1; }));
   out.append(to_string(r.status)).append("\t");
@@ -215,6 +224,7 @@ std::string pack(const delivery_record& r) {
   out.append(r.event_id).append("\t").append(r.endpoint_id).append("\t");
   append_record_text(out, r.last_error);
   for (const auto& a : r.attempts) out.append("\n").append(a);
+  if (!attempt.empty()) out.append("\n").append(attempt);
   return out;
 }
 

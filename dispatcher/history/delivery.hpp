@@ -35,6 +35,9 @@ std::optional<delivery_status> parse_status(std::string_view text);
 /// lands on the same record (the event is deduped first), and the id names its bucket.
 std::string delivery_id(std::string_view event_id, std::string_view endpoint_id,
                         std::string_view bucket);
+/// Appends delivery_id(event_id, endpoint_id, bucket) to `out`.
+void append_delivery_id(std::string& out, std::string_view event_id, std::string_view endpoint_id,
+                        std::string_view bucket);
 /// The bucket a delivery id names (its six hex digits after "dlv_").
 std::string_view bucket_of(std::string_view delivery_id);
 
@@ -79,6 +82,9 @@ struct delivery_record {
 std::optional<delivery_record> parse_delivery_record(std::string_view packed);
 /// The packed form the scripts write; here for tests and tools.
 std::string pack(const delivery_record& r);
+/// pack(r) with `attempt` after r's attempts (none when empty): the record after a
+/// delivery's first attempt, written without copying the attempt's line into r first.
+std::string pack(const delivery_record& r, std::string_view attempt);
 
 struct event_record {
   std::string type;

@@ -3,6 +3,9 @@
 // takes over what a dead instance read but never acknowledged.
 #include "dispatcher/ingest/stream_reader.hpp"
 
+#include <algorithm>
+#include <span>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -194,8 +197,19 @@ asio::awaitable<bool> stream_reader::async_process(std::vector<entry> entries) {
 
 asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> events) {
   auto& m = obs::global_metrics();
-  std::unordered_map<std::string_view, valid_event*> bodies;  // event id -> event
-  for (auto& v : events) bodies.emplace(v.ev.id, &v);
+  // Event id -> event, sorted for lookups: one allocation per batch, where a hash map took
+  // one per event. The first of equal ids wins, as the stream order had it.
+  std::vector<std::pair<std::string_view, valid_event*>> bodies;
+  bodies.reserve(events.size());
+  for (auto& v : events) bodies.emplace_back(v.ev.id, &v);
+  std::stable_sort(bodies.begin(), bodies.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const auto event_of = [&bodies](std::string_view id) -> valid_event* {
+    const auto it =
+        std::lower_bound(bodies.begin(), bodies.end(), id,
+                         [](const auto& entry, std::string_view key) { return entry.first < key; });
+    return it != bodies.end() && it->first == id ? it->second : nullptr;
+  };
 
   std::vector<const valid_event*> todo;
   todo.reserve(events.size());
@@ -217,22 +231,30 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
     const auto snapshot = endpoints_.snapshot();
     const auto version = std::to_string(endpoints_.version());
 
-    // Match every event, then cut the batch into calls of bounded size.
-    std::vector<std::vector<const std::string*>> matched(todo.size());
+    // Match every event, then cut the batch into calls of bounded size. The endpoints
+    // matched, all events' in one list (event k's end where matched_end[k] says): one
+    // allocation per batch rather than one per event.
+    std::vector<const std::string*> matched_ids;
+    std::vector<std::size_t> matched_end(todo.size());
+    const auto matched = [&](std::size_t k) {
+      const std::size_t begin = k == 0 ? 0 : matched_end[k - 1];
+      return std::span<const std::string* const>(matched_ids)
+          .subspan(begin, matched_end[k] - begin);
+    };
     std::vector<std::size_t> sizes(todo.size());
-    std::size_t deliveries = 0;
     std::unordered_map<std::string, std::size_t> per_endpoint;  // for the reader's pacing
     for (std::size_t k = 0; k < todo.size(); ++k) {
       const auto& ev = todo[k]->ev;
       for (const auto& [id, ep] : *snapshot) {
         if (ep.enabled && routing::matches(ep, ev.type, ev.consumerid)) {
-          matched[k].push_back(&id);
+          matched_ids.push_back(&id);
           ++per_endpoint[id];
         }
       }
-      sizes[k] = redis::ingest_event_args(matched[k].size());
-      deliveries += matched[k].size();
+      matched_end[k] = matched_ids.size();
+      sizes[k] = redis::ingest_event_args(matched(k).size());
     }
+    const std::size_t deliveries = matched_ids.size();
     fanout_ = std::max<std::size_t>(1, (deliveries + todo.size() - 1) / todo.size());
     const auto ends = split_calls(sizes, max_script_args - redis::ingest_header_args);
 
@@ -240,7 +262,26 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
     std::size_t room = grant.slots;  // shared out in order, so the calls never lease more
     const auto now = unix_now_ms();
     const auto bucket = redis::bucket_name(now);
-    std::vector<std::vector<std::string>> calls;
+    // The order keys and delivery ids of the round, made into one buffer that the calls
+    // view once it is complete (one allocation rather than one per key): for each event its
+    // order key, then its delivery ids.
+    std::string made;
+    made.reserve(todo.size() * 24 + deliveries * (bucket.size() + 22));
+    std::vector<std::size_t> made_end;  // where each key ends in `made`
+    made_end.reserve(todo.size() + deliveries);
+    for (std::size_t k = 0; k < todo.size(); ++k) {
+      history::append_stream_order_key(made, todo[k]->entry_id);
+      made_end.push_back(made.size());
+      for (const auto* endpoint_id : matched(k)) {
+        history::append_delivery_id(made, todo[k]->ev.id, *endpoint_id, bucket);
+        made_end.push_back(made.size());
+      }
+    }
+    const auto made_key = [&](std::size_t i) {
+      const std::size_t from = i == 0 ? 0 : made_end[i - 1];
+      return std::string_view(made).substr(from, made_end[i] - from);
+    };
+    std::vector<redis::command> calls;
     calls.reserve(ends.size());
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
       redis::ingest_request call{settings_.stream,
@@ -256,32 +297,38 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
                                  {}};
       call.head_recheck_ms = retry::head_recheck.count();
       std::size_t call_deliveries = 0;
+      call.events.reserve(ends[c] - begin);
       for (std::size_t k = begin; k < ends[c]; ++k) {
         const auto& ev = todo[k]->ev;
-        call_deliveries += matched[k].size();
-        redis::ingest_event e{ev.id,
-                              ev.body,
-                              ev.type,
-                              ev.consumerid,
-                              ev.connectionid,
-                              ev.status,
-                              ev.created,
-                              history::stream_order_key(todo[k]->entry_id),
-                              todo[k]->entry_id,
-                              {}};
-        for (const auto* endpoint_id : matched[k]) {
-          e.deliveries.push_back({*endpoint_id, history::delivery_id(ev.id, *endpoint_id, bucket)});
+        call_deliveries += matched(k).size();
+        // Views of the event and of `made`, which outlive the encoding: their bytes are
+        // copied once, into the command.
+        auto& e = call.events.emplace_back();
+        e.id = ev.id;
+        e.body = ev.body;
+        e.type = ev.type;
+        e.consumerid = ev.consumerid;
+        e.connectionid = ev.connectionid;
+        e.status = ev.status;
+        e.created = ev.created;
+        const std::size_t key = k + (k == 0 ? 0 : matched_end[k - 1]);  // its order key's
+        e.order = made_key(key);
+        e.entry_id = todo[k]->entry_id;
+        const auto endpoints = matched(k);
+        e.deliveries.reserve(endpoints.size());
+        for (std::size_t j = 0; j < endpoints.size(); ++j) {
+          e.deliveries.push_back({*endpoints[j], made_key(key + 1 + j)});
         }
-        call.events.push_back(std::move(e));
       }
       call.room = std::min(room, call_deliveries);
       room -= call.room;
-      calls.push_back(redis::encode(std::move(call)));
+      calls.push_back(redis::encode(call));
     }
 
     auto replies = co_await redis::async_eval(conn_, redis::ingest_events, std::move(calls));
     std::vector<const valid_event*> stale;
     std::vector<redis::leased_delivery> leased;
+    leased.reserve(grant.slots);  // no call leases more than its share of the grant
     std::size_t created = 0;
     bool queued = false;
     std::vector<std::string> queued_for;
@@ -310,9 +357,9 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       }
       for (auto& d : reply->leased) {
         d.created_at_ms = now;
-        if (auto body = bodies.find(d.event_id); body != bodies.end()) {
-          ++body->second->leases;
-          d.entry_ms = delivery::stream_entry_ms(body->second->entry_id);
+        if (auto* v = event_of(d.event_id)) {
+          ++v->leases;
+          d.entry_ms = delivery::stream_entry_ms(v->entry_id);
         }
         leased.push_back(std::move(d));
       }
@@ -323,12 +370,11 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
     // event is still to take them, the bytes themselves for the last one. The event is done
     // with then: a call that leased is not stale, so its events are not matched again.
     for (auto& d : leased) {
-      if (auto body = bodies.find(d.event_id); body != bodies.end()) {
-        valid_event& v = *body->second;
-        if (--v.leases == 0) {
-          d.payload = std::move(v.ev.body);
+      if (auto* v = event_of(d.event_id)) {
+        if (--v->leases == 0) {
+          d.payload = std::move(v->ev.body);
         } else {
-          d.payload = v.ev.body;
+          d.payload = v->ev.body;
         }
       }
     }

@@ -8,15 +8,11 @@ namespace dispatcher::redis {
 
 namespace {
 
-command eval_command(const char* verb, const std::string& body,
-                     const std::vector<std::string>& args) {
+command eval_command(const char* verb, std::string_view body, const command& args) {
   command c;
-  std::size_t size = body.size() + 32;
-  for (const auto& a : args) size += a.size() + 16;
-  c.reserve(size);  // one allocation, not one per doubling as the arguments go in
+  c.reserve(body.size() + args.bytes() + 48);  // one allocation for the whole call
   // The first argument is KEYS[1], the stream: Redis Cluster routes the call by it.
-  c.arg(verb).arg(body).arg(std::string_view("1"));
-  for (const auto& a : args) c.arg(a);
+  c.arg(verb).arg(body).arg(std::string_view("1")).append(args);
   return c;
 }
 
@@ -26,12 +22,12 @@ bool is_noscript(const result& r) {
 
 }  // namespace
 
-command evalsha_command(const script& s, const std::vector<std::string>& args) {
+command evalsha_command(const script& s, const command& args) {
   return eval_command("EVALSHA", s.sha1, args);
 }
 
-boost::asio::awaitable<std::vector<result>> async_eval(
-    connection& conn, const script& s, std::vector<std::vector<std::string>> calls) {
+boost::asio::awaitable<std::vector<result>> async_eval(connection& conn, const script& s,
+                                                       std::vector<command> calls) {
   std::vector<command> commands;
   commands.reserve(calls.size());
   for (const auto& args : calls) commands.push_back(evalsha_command(s, args));
@@ -48,9 +44,8 @@ boost::asio::awaitable<std::vector<result>> async_eval(
   co_return replies;
 }
 
-boost::asio::awaitable<result> async_eval(connection& conn, const script& s,
-                                          std::vector<std::string> args) {
-  std::vector<std::vector<std::string>> calls;
+boost::asio::awaitable<result> async_eval(connection& conn, const script& s, command args) {
+  std::vector<command> calls;
   calls.push_back(std::move(args));
   auto replies = co_await async_eval(conn, s, std::move(calls));
   co_return std::move(replies.front());

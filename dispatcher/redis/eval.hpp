@@ -2,7 +2,6 @@
 // flushed) the full EVAL once, which also caches the script again.
 #pragma once
 
-#include <string>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -14,13 +13,12 @@ namespace dispatcher::redis {
 
 /// EVALSHA <sha> 1 <stream> <args...>: args as redis/script_io.hpp encodes them, the
 /// stream first; the scripts build every other key under its hash tag.
-command evalsha_command(const script& s, const std::vector<std::string>& args);
+command evalsha_command(const script& s, const command& args);
 
 /// Runs the script once per argument list, pipelined; replies in order.
 boost::asio::awaitable<std::vector<result>> async_eval(connection& conn, const script& s,
-                                                       std::vector<std::vector<std::string>> calls);
+                                                       std::vector<command> calls);
 
-boost::asio::awaitable<result> async_eval(connection& conn, const script& s,
-                                          std::vector<std::string> args);
+boost::asio::awaitable<result> async_eval(connection& conn, const script& s, command args);
 
 }  // namespace dispatcher::redis

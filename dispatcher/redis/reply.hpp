@@ -27,28 +27,46 @@ class command {
 
   command& arg(std::string_view value) {
     body_ += '$';
-    body_ += std::to_string(value.size());
+    append_number(body_, value.size());
     body_ += "\r\n";
     body_ += value;
     body_ += "\r\n";
     ++count_;
     return *this;
   }
-  command& arg(std::int64_t value) { return arg(std::string_view(std::to_string(value))); }
+  command& arg(std::int64_t value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    return arg(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+  /// Appends the arguments of `args`, a command built as an argument list (the scripts'
+  /// arguments, redis/script_io.hpp), after these: one copy of its bytes, no re-encoding.
+  command& append(const command& args) {
+    body_ += args.body_;
+    count_ += args.count_;
+    return *this;
+  }
 
   /// Appends the RESP array to `out`, without a temporary copy: a script call can be
   /// hundreds of kilobytes, and every fresh buffer of that size costs page faults.
   void append_to(std::string& out) const {
     out += '*';
-    out += std::to_string(count_);
+    append_number(out, count_);
     out += "\r\n";
     out += body_;
   }
   /// Sets aside room for `bytes` more of arguments.
   void reserve(std::size_t bytes) { body_.reserve(body_.size() + bytes); }
   std::size_t size() const noexcept { return count_; }
+  /// The encoded arguments' length in bytes.
+  std::size_t bytes() const noexcept { return body_.size(); }
 
  private:
+  static void append_number(std::string& out, std::size_t n) {
+    char digits[24];
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+  }
+
   std::string body_;
   std::size_t count_ = 0;
 };

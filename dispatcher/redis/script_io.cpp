@@ -11,11 +11,8 @@ namespace dispatcher::redis {
 
 namespace {
 
-std::string text(std::int64_t v) {
-  return std::to_string(v);
-}
-std::string text(std::size_t v) {
-  return std::to_string(v);
+std::int64_t number(std::size_t v) {
+  return static_cast<std::int64_t>(v);
 }
 
 bool is_array(const reply& r, std::size_t size) {
@@ -28,6 +25,23 @@ std::optional<std::vector<std::string>> strings_of(reply&& r) {
   out.reserve(r.elements.size());
   for (auto& o : r.elements) out.push_back(std::move(o.str));
   return out;
+}
+
+/// About the bytes encode(ingest_request) writes, so that the command is allocated once
+/// rather than once per doubling: a call can be hundreds of kilobytes.
+std::size_t ingest_bytes(const ingest_request& r, std::size_t now_digits) {
+  constexpr std::size_t per_arg = 8;  // "$<length>\r\n" and "\r\n"
+  std::size_t size = 256;
+  for (const auto& e : r.events) {
+    size += ingest_event_args(e.deliveries.size()) * per_arg + 2 * e.id.size() + e.body.size() +
+            2 * e.type.size() + 2 * e.consumerid.size() + 2 * e.connectionid.size() +
+            3 * e.order.size() + e.entry_id.size() + r.bucket.size() + now_digits + 48;
+    for (const auto& d : e.deliveries) {
+      size +=
+          2 * d.endpoint_id.size() + 3 * d.delivery_id.size() + e.id.size() + 3 * now_digits + 24;
+    }
+  }
+  return size;
 }
 
 }  // namespace
@@ -45,62 +59,71 @@ std::string event_value(const ingest_event& e, std::string_view now) {
   for (const auto& d : e.deliveries) size += d.delivery_id.size() + 1;
   std::string out;
   out.reserve(size);
+  append_event_value(out, e, now);
+  return out;
+}
+
+void append_event_value(std::string& out, const ingest_event& e, std::string_view now) {
   history::append_event_head(out, e.type, e.consumerid, e.connectionid, now, e.order);
   for (std::size_t i = 0; i < e.deliveries.size(); ++i) {
     if (i > 0) out += ',';
     out.append(e.deliveries[i].delivery_id);
   }
   out.append("\n").append(e.body);
-  return out;
 }
 
 std::string pending_value(std::string_view event_id, std::string_view endpoint_id,
                           std::string_view now) {
   std::string out;
   out.reserve(20 + 3 * now.size() + event_id.size() + endpoint_id.size());
-  out.append("pending\t0\t\t").append(now).append("\t").append(now).append("\t").append(now);
-  out.append("\t0\t").append(event_id).append("\t").append(endpoint_id).append("\t");
+  append_pending_value(out, event_id, endpoint_id, now);
   return out;
 }
 
-std::vector<std::string> encode(ingest_request&& r) {
-  std::size_t size = ingest_header_args;
-  for (const auto& e : r.events) size += ingest_event_args(e.deliveries.size());
-  std::vector<std::string> args;
-  args.reserve(size);
-  const auto now = text(r.now_ms);
-  args.push_back(std::move(r.stream));
-  args.push_back(now);
-  args.push_back(text(r.retention_ms));
-  args.push_back(text(r.endpoint_concurrency));
-  args.push_back(text(r.room));
-  args.push_back(std::move(r.token));
-  args.push_back(text(r.lease_ms));
-  args.push_back(std::move(r.group));
-  args.push_back(std::move(r.endpoints_version));
-  args.push_back(r.bucket);
-  args.push_back(text(r.head_recheck_ms));
-  for (auto& e : r.events) {
+void append_pending_value(std::string& out, std::string_view event_id, std::string_view endpoint_id,
+                          std::string_view now) {
+  out.append("pending\t0\t\t").append(now).append("\t").append(now).append("\t").append(now);
+  out.append("\t0\t").append(event_id).append("\t").append(endpoint_id).append("\t");
+}
+
+command encode(const ingest_request& r) {
+  const auto now = std::to_string(r.now_ms);  // short enough not to allocate
+  command args;
+  args.reserve(ingest_bytes(r, now.size()));
+  args.arg(r.stream)
+      .arg(now)
+      .arg(r.retention_ms)
+      .arg(number(r.endpoint_concurrency))
+      .arg(number(r.room))
+      .arg(r.token)
+      .arg(r.lease_ms)
+      .arg(r.group)
+      .arg(r.endpoints_version)
+      .arg(r.bucket)
+      .arg(r.head_recheck_ms);
+  // The composed values are built here, one at a time, and copied into the command: one
+  // buffer for the whole call instead of a string per value.
+  std::string value;
+  for (const auto& e : r.events) {
     const char change = history::status_change(e.type, e.status);
-    args.push_back(e.id);
-    args.push_back(event_value(e, now));
-    args.push_back(e.consumerid);
-    if (e.connectionid.empty()) {
-      args.emplace_back();
-    } else {
-      args.push_back(
-          history::pack(history::history_member{e.order, change, r.bucket, e.id, e.type}));
+    value.clear();
+    append_event_value(value, e, now);
+    args.arg(e.id).arg(value).arg(e.consumerid);
+    value.clear();
+    if (!e.connectionid.empty()) {
+      history::append_history_member(value, e.order, change, r.bucket, e.id, e.type);
     }
-    args.push_back(std::move(e.connectionid));
-    args.push_back(text(e.created));
-    args.push_back(change == '-' ? std::string() : std::string("1"));
-    args.push_back(std::move(e.order));
-    args.push_back(std::move(e.entry_id));
-    args.push_back(text(e.deliveries.size()));
-    for (auto& d : e.deliveries) {
-      args.push_back(pending_value(e.id, d.endpoint_id, now));
-      args.push_back(std::move(d.endpoint_id));
-      args.push_back(std::move(d.delivery_id));
+    args.arg(value)
+        .arg(e.connectionid)
+        .arg(e.created)
+        .arg(change == '-' ? std::string_view() : std::string_view("1"))
+        .arg(e.order)
+        .arg(e.entry_id)
+        .arg(number(e.deliveries.size()));
+    for (const auto& d : e.deliveries) {
+      value.clear();
+      append_pending_value(value, e.id, d.endpoint_id, now);
+      args.arg(value).arg(d.endpoint_id).arg(d.delivery_id);
     }
   }
   return args;
@@ -114,6 +137,7 @@ std::optional<ingest_reply> decode_ingest(reply&& r) {
     return out;
   }
   if (!is_array(r, 3) && !is_array(r, 4)) return std::nullopt;
+  out.counts.reserve(r.elements[0].elements.size());
   for (const auto& count : r.elements[0].elements) {
     auto n = count.as_integer();
     if (!n) return std::nullopt;
@@ -121,6 +145,7 @@ std::optional<ingest_reply> decode_ingest(reply&& r) {
   }
   auto& flat = r.elements[1].elements;
   if (flat.size() % 3 != 0) return std::nullopt;
+  out.leased.reserve(flat.size() / 3);
   for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
     leased_delivery d;
     d.id = std::move(flat[i].str);
@@ -135,15 +160,17 @@ std::optional<ingest_reply> decode_ingest(reply&& r) {
   return out;
 }
 
-std::vector<std::string> encode(const claim_request& r) {
-  return {r.stream,
-          text(r.now_ms),
-          text(r.max),
-          text(r.lease_ms),
-          text(r.endpoint_concurrency),
-          r.token,
-          r.group,
-          text(r.head_recheck_ms)};
+command encode(const claim_request& r) {
+  command args;
+  args.arg(r.stream)
+      .arg(r.now_ms)
+      .arg(number(r.max))
+      .arg(r.lease_ms)
+      .arg(number(r.endpoint_concurrency))
+      .arg(r.token)
+      .arg(r.group)
+      .arg(r.head_recheck_ms);
+  return args;
 }
 
 std::optional<claim_reply> decode_claim(reply&& r) {
@@ -165,26 +192,37 @@ std::optional<claim_reply> decode_claim(reply&& r) {
   return out;
 }
 
-std::vector<std::string> encode(const complete_request& r) {
-  std::vector<std::string> args{r.stream,
-                                text(r.now_ms),
-                                text(r.endpoint_concurrency),
-                                text(r.breaker_failures),
-                                text(r.breaker_probe_ms),
-                                text(r.disable_after_ms)};
-  args.reserve(6 + r.completions.size() * 10);
+command encode(const complete_request& r) {
+  std::size_t size = 128;
   for (const auto& c : r.completions) {
-    args.push_back(c.delivery_id);
-    args.push_back(c.endpoint_id);
-    args.push_back(c.token);
-    args.emplace_back(history::to_string(c.status));
-    args.push_back(c.next_attempt_at_ms ? text(*c.next_attempt_at_ms) : std::string());
-    args.push_back(c.status_code ? std::to_string(*c.status_code) : std::string());
+    size += 10 * 8 + 64 + c.delivery_id.size() + c.endpoint_id.size() + c.token.size() +
+            c.error.size() + c.attempt.size() + c.disable_reason.size() + c.record.size();
+  }
+  command args;
+  args.reserve(size);
+  args.arg(r.stream)
+      .arg(r.now_ms)
+      .arg(number(r.endpoint_concurrency))
+      .arg(number(r.breaker_failures))
+      .arg(r.breaker_probe_ms)
+      .arg(r.disable_after_ms);
+  std::string error;
+  for (const auto& c : r.completions) {
+    args.arg(c.delivery_id).arg(c.endpoint_id).arg(c.token).arg(history::to_string(c.status));
+    if (c.next_attempt_at_ms) {
+      args.arg(*c.next_attempt_at_ms);
+    } else {
+      args.arg(std::string_view());
+    }
+    if (c.status_code) {
+      args.arg(std::int64_t{*c.status_code});
+    } else {
+      args.arg(std::string_view());
+    }
     // The last field of the record's line: no tab or newline may reach it.
-    args.push_back(history::record_text(c.error));
-    args.push_back(c.attempt);
-    args.push_back(c.disable_reason);
-    args.push_back(c.record);
+    error.clear();
+    history::append_record_text(error, c.error);
+    args.arg(error).arg(c.attempt).arg(c.disable_reason).arg(c.record);
   }
   return args;
 }
@@ -201,12 +239,10 @@ std::optional<complete_reply> decode_complete(reply&& r) {
   return out;
 }
 
-std::vector<std::string> encode(const release_request& r) {
-  std::vector<std::string> args{r.stream, text(r.now_ms), r.token, text(r.endpoint_concurrency)};
-  for (const auto& l : r.leases) {
-    args.push_back(l.delivery_id);
-    args.push_back(l.endpoint_id);
-  }
+command encode(const release_request& r) {
+  command args;
+  args.arg(r.stream).arg(r.now_ms).arg(r.token).arg(number(r.endpoint_concurrency));
+  for (const auto& l : r.leases) args.arg(l.delivery_id).arg(l.endpoint_id);
   return args;
 }
 
@@ -214,7 +250,7 @@ std::optional<long long> decode_release(const reply& r) {
   return r.as_integer();
 }
 
-std::vector<std::string> encode(const requeue_request& r) {
+command encode(const requeue_request& r) {
   std::string statuses;
   for (auto s : r.requeueable) {
     if (!statuses.empty()) statuses += ',';
@@ -222,9 +258,9 @@ std::vector<std::string> encode(const requeue_request& r) {
   }
   char pace[32];
   std::snprintf(pace, sizeof pace, "%.17g", r.pace_ms);
-  std::vector<std::string> args{r.stream, text(r.now_ms), text(r.endpoint_concurrency), pace,
-                                std::move(statuses)};
-  args.insert(args.end(), r.delivery_ids.begin(), r.delivery_ids.end());
+  command args;
+  args.arg(r.stream).arg(r.now_ms).arg(number(r.endpoint_concurrency)).arg(pace).arg(statuses);
+  for (const auto& id : r.delivery_ids) args.arg(id);
   return args;
 }
 
@@ -232,23 +268,24 @@ std::optional<std::vector<std::string>> decode_requeue(reply&& r) {
   return strings_of(std::move(r));
 }
 
-std::vector<std::string> encode(const wake_request& r) {
-  return {r.stream, r.endpoint_id, text(r.endpoint_concurrency), text(r.now_ms)};
-}
-
-std::vector<std::string> encode(const retire_request& r) {
-  std::vector<std::string> args{r.stream, r.hour, text(r.end_ms), text(r.endpoints.size())};
-  args.reserve(4 + r.endpoints.size() + 2 * r.events.size());
-  args.insert(args.end(), r.endpoints.begin(), r.endpoints.end());
-  for (const auto& e : r.events) {
-    args.push_back(e.consumerid);
-    args.push_back(e.connectionid);
-  }
+command encode(const wake_request& r) {
+  command args;
+  args.arg(r.stream).arg(r.endpoint_id).arg(number(r.endpoint_concurrency)).arg(r.now_ms);
   return args;
 }
 
-std::vector<std::string> encode(const forget_consumers_request& r) {
-  return {r.stream, r.group, text(r.idle_ms)};
+command encode(const retire_request& r) {
+  command args;
+  args.arg(r.stream).arg(r.hour).arg(r.end_ms).arg(number(r.endpoints.size()));
+  for (const auto& endpoint : r.endpoints) args.arg(endpoint);
+  for (const auto& e : r.events) args.arg(e.consumerid).arg(e.connectionid);
+  return args;
+}
+
+command encode(const forget_consumers_request& r) {
+  command args;
+  args.arg(r.stream).arg(r.group).arg(r.idle_ms);
+  return args;
 }
 
 std::optional<std::vector<std::string>> decode_forgotten(reply&& r) {

@@ -1,8 +1,10 @@
 // The typed boundary to the Lua scripts (redis/scripts.hpp): for each script, one function
 // encodes its arguments and one decodes its reply, so argument positions and reply shapes
-// live here and nowhere else. The first element of every encoded list is KEYS[1], the
-// stream: every key a script touches carries its hash tag (redis/keys.hpp). Pure, so unit
-// tests check each pair without Redis.
+// live here and nowhere else. The first argument of every encoded list is KEYS[1], the
+// stream: every key a script touches carries its hash tag (redis/keys.hpp). Arguments are
+// encoded straight into a redis::command (RESP, as they go on the wire), not as strings
+// copied in later: the ingest and completion calls run for every delivery (issue 9). Pure,
+// so unit tests check each pair without Redis.
 #pragma once
 
 #include <cstdint>
@@ -30,13 +32,15 @@ struct leased_delivery {
 
 // ingest_events -------------------------------------------------------------------------
 
+/// Views of the caller's values, which must outlive encode(): their bytes are copied once,
+/// into the command.
 struct ingest_event {
-  std::string id, body, type, consumerid, connectionid, status;
+  std::string_view id, body, type, consumerid, connectionid, status;
   std::int64_t created = 0;
-  std::string order;     // the stream order key (history::stream_order_key)
-  std::string entry_id;  // the stream entry to acknowledge
+  std::string_view order;     // the stream order key (history::stream_order_key)
+  std::string_view entry_id;  // the stream entry to acknowledge
   struct target {
-    std::string endpoint_id, delivery_id;
+    std::string_view endpoint_id, delivery_id;
   };
   std::vector<target> deliveries;
 };
@@ -68,12 +72,16 @@ inline constexpr std::size_t ingest_header_args = 11;
 std::string event_value(const ingest_event& e, std::string_view now);
 std::string pending_value(std::string_view event_id, std::string_view endpoint_id,
                           std::string_view now);
+/// Append what event_value and pending_value return, to a buffer the caller reuses.
+void append_event_value(std::string& out, const ingest_event& e, std::string_view now);
+void append_pending_value(std::string& out, std::string_view event_id, std::string_view endpoint_id,
+                          std::string_view now);
 
 /// Per event: id, e: value, consumerid, connection history member (history::pack,
 /// empty without a connection), connectionid, created, "1" when it changes the
 /// connection's status, order, stream entry, delivery count; then per delivery its
 /// pending d: value, endpoint id and delivery id.
-std::vector<std::string> encode(ingest_request&& r);
+command encode(const ingest_request& r);
 
 struct ingest_reply {
   bool stale = false;  // endpoints changed since the match: nothing was written
@@ -97,7 +105,7 @@ struct claim_request {
   std::string group;                  // whose pending entries hold ordered heads back
   std::int64_t head_recheck_ms = 50;  // retry::head_recheck
 };
-std::vector<std::string> encode(const claim_request& r);
+command encode(const claim_request& r);
 
 struct claim_reply {
   long long expired_leases = 0;  // taken back from instances that died mid-attempt
@@ -130,7 +138,7 @@ struct complete_request {
   std::int64_t breaker_probe_ms = 30'000;
   std::int64_t disable_after_ms = 432'000'000;
 };
-std::vector<std::string> encode(const complete_request& r);
+command encode(const complete_request& r);
 
 struct complete_reply {
   std::vector<bool> written;  // false: the lease was no longer ours, nothing written
@@ -154,7 +162,7 @@ struct release_request {
   };
   std::vector<lease> leases;
 };
-std::vector<std::string> encode(const release_request& r);
+command encode(const release_request& r);
 std::optional<long long> decode_release(const reply& r);
 
 // requeue_deliveries --------------------------------------------------------------------
@@ -167,7 +175,7 @@ struct requeue_request {
   std::vector<history::delivery_status> requeueable;
   std::vector<std::string> delivery_ids;
 };
-std::vector<std::string> encode(const requeue_request& r);
+command encode(const requeue_request& r);
 /// One outcome per id: "queued", or why not ("not_found", "in_flight", "event_expired",
 /// "endpoint_deleted", "endpoint_disabled", or the delivery's status).
 std::optional<std::vector<std::string>> decode_requeue(reply&& r);
@@ -181,7 +189,7 @@ struct wake_request {
   /// When deliveries released by a change of `ordering` become due.
   std::int64_t now_ms = 0;
 };
-std::vector<std::string> encode(const wake_request& r);
+command encode(const wake_request& r);
 
 // retire_hour ---------------------------------------------------------------------------
 
@@ -196,7 +204,7 @@ struct retire_request {
   /// The endpoints the hour's deliveries went to: their indexes (no TTL) lose the hour.
   std::vector<std::string> endpoints;
 };
-std::vector<std::string> encode(const retire_request& r);
+command encode(const retire_request& r);
 
 // forget_idle_consumers -----------------------------------------------------------------
 
@@ -205,7 +213,7 @@ struct forget_consumers_request {
   std::string group;
   std::int64_t idle_ms = 0;  // longer idle than this, and nothing pending: the consumer goes
 };
-std::vector<std::string> encode(const forget_consumers_request& r);
+command encode(const forget_consumers_request& r);
 /// The names of the consumers the script deleted.
 std::optional<std::vector<std::string>> decode_forgotten(reply&& r);
 

@@ -558,8 +558,8 @@ bool matches(const endpoint& ep, std::string_view event_type, std::string_view c
          });
 }
 
-std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms) {
-  std::vector<std::string> out{ep.secret};
+std::vector<std::string_view> signing_secrets(const endpoint& ep, std::int64_t now_ms) {
+  std::vector<std::string_view> out{ep.secret};
   for (const auto& retired : ep.retired_secrets) {
     if (retired.expires_at_ms > now_ms) out.push_back(retired.secret);
   }

@@ -122,7 +122,9 @@ std::string generate_endpoint_id();
 bool matches(const endpoint& ep, std::string_view event_type, std::string_view consumerid);
 
 /// The secrets that sign right now: the current one first, then unexpired retired ones.
-std::vector<std::string> signing_secrets(const endpoint& ep, std::int64_t now_ms);
+/// Views of ep's (valid while it is): an attempt signs with them, and copies cost an
+/// allocation per secret per delivery.
+std::vector<std::string_view> signing_secrets(const endpoint& ep, std::int64_t now_ms);
 
 /// The secret x-chift-signature is keyed with right now. One value cannot carry two
 /// signatures, so during a rotation's grace period it is the oldest secret still in its

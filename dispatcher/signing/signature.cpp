@@ -249,11 +249,12 @@ std::string standard_signature(std::string_view secret, std::string_view msg_id,
   return out;
 }
 
-std::string standard_signature_header(std::span<const std::string> secrets, std::string_view msg_id,
-                                      std::int64_t timestamp, std::string_view body) {
+std::string standard_signature_header(std::span<const std::string_view> secrets,
+                                      std::string_view msg_id, std::int64_t timestamp,
+                                      std::string_view body) {
   std::string out;
   out.reserve(48 * secrets.size());
-  for (const std::string& secret : secrets) {
+  for (const std::string_view secret : secrets) {
     if (!out.empty()) out += ' ';
     append_standard_signature(out, secret, msg_id, timestamp, body);
   }

@@ -21,8 +21,9 @@ std::string standard_signature(std::string_view secret, std::string_view msg_id,
                                std::int64_t timestamp, std::string_view body);
 
 /// The webhook-signature header value: one "v1,..." per secret, space separated.
-std::string standard_signature_header(std::span<const std::string> secrets, std::string_view msg_id,
-                                      std::int64_t timestamp, std::string_view body);
+std::string standard_signature_header(std::span<const std::string_view> secrets,
+                                      std::string_view msg_id, std::int64_t timestamp,
+                                      std::string_view body);
 
 /// Lowercase hex HMAC-SHA256 of body keyed with the secret string's bytes.
 std::string chift_signature(std::string_view secret, std::string_view body);

@@ -40,7 +40,7 @@ void check_url(std::string_view url) {
              "CR or LF in the request target (header injection)");
   FUZZ_CHECK(t->host.find_first_of("\r\n /@") == std::string::npos,
              "host with a space, slash, @ or line break");
-  const auto origin = t->origin();
+  const auto& origin = t->origin;
   FUZZ_CHECK(origin.starts_with(t->tls ? "https://" : "http://"), "origin with a wrong scheme");
   // An IPv6 literal (or an IPv4 dotted one) must be judged at creation, not left to DNS.
   if (t->host.find(':') != std::string::npos) {

@@ -24,6 +24,7 @@
 #include "dispatcher/redis/scripts.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/replies.hpp"
 #include "tests/support/test_receiver.hpp"
 
 namespace dispatcher::testing {
@@ -94,8 +95,14 @@ class IngestScript : public ::testing::Test {
     redis::ingest_request request{stream,  now,    3'600'000,    16,      room,
                                   "token", 60'000, "dispatcher", version, redis::bucket_name(now),
                                   {}};
-    for (const auto& id : entries) {
-      request.events.push_back({"evt_" + id,
+    // The request views its events' ids and delivery ids: they live here until it is
+    // encoded (reserved: a string moved by a vector's growth would leave its view behind).
+    std::vector<std::string> event_ids, delivery_ids;
+    delivery_ids.reserve(entries.size() * endpoints.size());
+    for (const auto& id : entries) event_ids.push_back("evt_" + id);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& id = entries[i];
+      request.events.push_back({event_ids[i],
                                 "{}",
                                 "account.connection.updated",
                                 consumer_a,
@@ -106,12 +113,12 @@ class IngestScript : public ::testing::Test {
                                 id,
                                 {}});
       for (const auto& ep : endpoints) {
-        request.events.back().deliveries.push_back(
-            {ep, history::delivery_id("evt_" + id, ep, redis::bucket_name(now))});
+        delivery_ids.push_back(history::delivery_id(event_ids[i], ep, redis::bucket_name(now)));
+        request.events.back().deliveries.push_back({ep, delivery_ids.back()});
       }
     }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
-    for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
+    for (auto& a : args_of(redis::encode(request))) args.push_back(std::move(a));
     return args;
   }
 
@@ -149,7 +156,7 @@ long long calls_of(redis_server& redis, const std::string& command) {
 template <typename Request>
 std::vector<std::string> eval_args(const redis::script& s, const Request& request) {
   std::vector<std::string> args{"EVAL", s.source, "1"};
-  for (auto& a : redis::encode(request)) args.push_back(std::move(a));
+  for (auto& a : args_of(redis::encode(request))) args.push_back(std::move(a));
   return args;
 }
 
@@ -514,21 +521,17 @@ class Trimmer : public ::testing::Test {
     redis::ingest_request request{stream, now_ms,       3'600'000, 16,     0, "token",
                                   60'000, "dispatcher", "0",       bucket, {}};
     const auto entry = std::to_string(now_ms) + "-1";
-    request.events.push_back({id,
-                              "{}",
-                              type,
-                              consumer_a,
-                              connection,
-                              "active",
-                              created,
-                              history::stream_order_key(entry),
-                              entry,
-                              {}});
+    const auto order = history::stream_order_key(entry);
+    std::vector<std::string> delivery_ids;  // viewed by the request until it is encoded
+    delivery_ids.reserve(endpoints.size());
+    request.events.push_back(
+        {id, "{}", type, consumer_a, connection, "active", created, order, entry, {}});
     for (const auto& ep : endpoints) {
-      request.events.back().deliveries.push_back({ep, history::delivery_id(id, ep, bucket)});
+      delivery_ids.push_back(history::delivery_id(id, ep, bucket));
+      request.events.back().deliveries.push_back({ep, delivery_ids.back()});
     }
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
-    for (auto& a : redis::encode(std::move(request))) args.push_back(std::move(a));
+    for (auto& a : args_of(redis::encode(request))) args.push_back(std::move(a));
     redis_.cmd(args);
   }
 

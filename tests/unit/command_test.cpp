@@ -49,6 +49,25 @@ TEST(command, a_batch_is_the_commands_one_after_the_other) {
   EXPECT_EQ(out, "*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n*1\r\n$4\r\nEXEC\r\n");
 }
 
+TEST(command, an_appended_argument_list_writes_what_its_arguments_would) {
+  // The scripts' arguments are encoded on their own (redis/script_io.hpp) and put behind
+  // EVALSHA's: the same bytes as writing every argument into one command.
+  command args;
+  args.arg("s").arg(std::int64_t{12}).arg(std::string_view("a\r\nb"));
+  command whole{"EVALSHA", "sha", "1"};
+  whole.append(args);
+  command direct{"EVALSHA", "sha", "1", "s", "12", "a\r\nb"};
+  EXPECT_EQ(encoded(whole), encoded(direct));
+  EXPECT_EQ(whole.size(), 6u);
+  EXPECT_EQ(args.size(), 3u) << "the list appended is left as it was";
+  EXPECT_EQ(testing::args_of(whole),
+            (std::vector<std::string>{"EVALSHA", "sha", "1", "s", "12", "a\r\nb"}));
+  // Appended twice (a NOSCRIPT retry builds EVAL from the same list): the same bytes again.
+  command again{"EVALSHA", "sha", "1"};
+  again.append(args);
+  EXPECT_EQ(encoded(again), encoded(direct));
+}
+
 TEST(command, what_is_written_reads_back_as_the_same_arguments) {
   // A RESP request has the shape of a reply: the reply parser must see the arguments.
   const std::vector<std::string> args{"EVALSHA", std::string(70'000, 'x'), "0", "\r\n", ""};

@@ -664,7 +664,7 @@ TEST(endpoint_sealed_storage, rotation_recovers_an_endpoint_whose_secret_cannot_
   EXPECT_TRUE(ep->secret.starts_with("whsec_"));
   // Neither the unopened current secret nor the unopened retired one can sign in a grace.
   EXPECT_TRUE(ep->retired_secrets.empty());
-  EXPECT_EQ(signing_secrets(*ep, now), std::vector<std::string>{ep->secret});
+  EXPECT_EQ(signing_secrets(*ep, now), std::vector<std::string_view>{ep->secret});
 }
 
 TEST(endpoint_secrets, rotation_retires_the_current_secret_for_the_grace_period) {
@@ -709,8 +709,8 @@ TEST(endpoint_secrets, signing_secrets_are_current_first_then_unexpired_retired)
   endpoint ep = sample();
   ep.secret = "current";
   ep.retired_secrets = {{"expired", now - 1}, {"live", now + 1}, {"at_now", now}};
-  EXPECT_EQ(signing_secrets(ep, now), (std::vector<std::string>{"current", "live"}));
-  EXPECT_EQ(signing_secrets(ep, now + 10), std::vector<std::string>{"current"});
+  EXPECT_EQ(signing_secrets(ep, now), (std::vector<std::string_view>{"current", "live"}));
+  EXPECT_EQ(signing_secrets(ep, now + 10), std::vector<std::string_view>{"current"});
 }
 
 TEST(endpoint_secrets, chift_signs_with_the_oldest_secret_still_in_its_grace) {

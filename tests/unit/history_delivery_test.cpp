@@ -225,6 +225,11 @@ TEST(history_delivery, packed_delivery_records_are_byte_for_byte_the_earlier_for
       r.attempts.emplace_back(texts[random() % std::size(texts)]);
     }
     ASSERT_EQ(pack(r), reference_pack(r)) << round;
+    // The first attempt's record, its line passed alongside: as if it were in r.attempts.
+    const std::string attempt(texts[random() % std::size(texts)]);
+    auto with = r;
+    if (!attempt.empty()) with.attempts.push_back(attempt);
+    ASSERT_EQ(pack(r, attempt), reference_pack(with)) << round;
   }
 }
 

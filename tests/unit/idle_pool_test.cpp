@@ -26,6 +26,22 @@ TEST(idle_pool, the_most_recently_used_connection_is_reused_first) {
   EXPECT_EQ(p.origins(), 0u);
 }
 
+TEST(idle_pool, an_origin_emptied_and_refilled_is_one_origin) {
+  // Taking the last connection keeps the origin's place (no allocations to refill it), yet
+  // it counts as an origin with idle connections only while it has one.
+  pool p(4, 30s);
+  p.put("o", std::make_unique<int>(1), pool_t0);
+  EXPECT_EQ(take(p, "o", pool_t0), 1);
+  EXPECT_EQ(p.origins(), 0u);
+  EXPECT_EQ(p.size("o"), 0u);
+  p.put("o", std::make_unique<int>(2), pool_t0 + 1s);
+  EXPECT_EQ(p.origins(), 1u);
+  EXPECT_EQ(take(p, "o", pool_t0 + 2s), 2);
+  EXPECT_EQ(take(p, "o", pool_t0 + 2s), -1);
+  p.sweep(pool_t0 + 20s);  // the emptied origin goes with the sweep
+  EXPECT_EQ(p.origins(), 0u);
+}
+
 TEST(idle_pool, origins_do_not_share_connections) {
   pool p(4, 30s);
   p.put("https://a:443", std::make_unique<int>(1), pool_t0);

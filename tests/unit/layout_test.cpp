@@ -15,6 +15,7 @@ namespace {
 
 using history::delivery_status;
 
+using testing::args_of;
 using testing::array_reply;
 using testing::integer_reply;
 using testing::string_reply;
@@ -50,6 +51,19 @@ TEST(layout, a_delivery_id_is_deterministic_and_names_its_bucket) {
   EXPECT_NE(id, history::delivery_id("evt_2", "ep_1", "078e7c"));
   EXPECT_EQ(history::bucket_of(id), "078e7c");
   EXPECT_EQ(history::bucket_of("dlv_"), "");
+}
+
+TEST(layout, keys_appended_to_a_buffer_are_the_keys_made_alone) {
+  // The reader makes a batch's order keys and delivery ids into one buffer, one after
+  // another: each must be the key made on its own, whatever precedes it.
+  std::string made = "x";
+  history::append_stream_order_key(made, "1700000000000-12");
+  history::append_delivery_id(made, "evt_1", "ep_1", "078e7c");
+  history::append_stream_order_key(made, "junk");
+  EXPECT_EQ(made, "x" + history::stream_order_key("1700000000000-12") +
+                      history::delivery_id("evt_1", "ep_1", "078e7c") +
+                      history::stream_order_key("junk"));
+  EXPECT_EQ(history::stream_order_key("1700000000000-12"), "n1700000000000c12");
 }
 
 TEST(layout, the_layout_check_refuses_other_versions_and_the_first_layout) {
@@ -209,7 +223,7 @@ TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
                       "1-0",
                       {{"ep_1", "dlv_1"}}});
   r.events.push_back({"evt_2", "{}", "t", "c", "", "", 13, "p", "1-1", {}});
-  const auto args = redis::encode(std::move(r));
+  const auto args = args_of(redis::encode(r));
   const std::vector<std::string> want{
       "s", "1000", "2000", "16", "3", "tok", "4000", "g", "7", "000000", "50",
       // id, e: value (record, newline, body), consumer, history member, connection, created,
@@ -239,7 +253,7 @@ TEST(script_io, the_ingest_records_are_what_the_history_packs_and_reads) {
                                                        1'700'000'000'000,
                                                        "b1b0",
                                                        {"dlv_a", "dlv_b"}}) +
-                       "\n" + e.body);
+                       "\n" + std::string(e.body));
   const auto back = history::parse_event_record(event);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->delivery_ids, (std::vector<std::string>{"dlv_a", "dlv_b"}));
@@ -306,7 +320,7 @@ TEST(script_io, claims_decode_with_payloads_that_may_be_gone) {
   EXPECT_EQ(r->claimed[0].created_at_ms, 1700);
   EXPECT_EQ(r->claimed[1].payload, std::nullopt);
   EXPECT_FALSE(r->claimed[1].manual);
-  EXPECT_EQ(redis::encode(redis::claim_request{"s", 5, 10, 60, 16, "tok", "g", 50}),
+  EXPECT_EQ(args_of(redis::encode(redis::claim_request{"s", 5, 10, 60, 16, "tok", "g", 50})),
             (std::vector<std::string>{"s", "5", "10", "60", "16", "tok", "g", "50"}));
 }
 
@@ -321,7 +335,7 @@ TEST(script_io, completions_carry_typed_status_and_a_clean_error) {
   c.error = "line one\nline two";
   c.attempt = "{}";
   c.record = "packed";
-  const auto args = redis::encode(redis::complete_request{"s", 7, 16, {c}, 3, 1000, 2000});
+  const auto args = args_of(redis::encode(redis::complete_request{"s", 7, 16, {c}, 3, 1000, 2000}));
   const std::vector<std::string> want{"s",
                                       "7",
                                       "16",
@@ -355,22 +369,22 @@ TEST(script_io, completions_carry_typed_status_and_a_clean_error) {
 
 TEST(script_io, release_requeue_and_wake_arguments) {
   redis::release_request release{"s", 1, "tok", 16, {{"dlv_1", "ep_1"}, {"dlv_2", "ep_2"}}};
-  EXPECT_EQ(redis::encode(release),
+  EXPECT_EQ(args_of(redis::encode(release)),
             (std::vector<std::string>{"s", "1", "tok", "16", "dlv_1", "ep_1", "dlv_2", "ep_2"}));
   redis::requeue_request requeue{
       "s", 1, 16, 0.5, {delivery_status::failed, delivery_status::succeeded}, {"dlv_1"}};
-  EXPECT_EQ(redis::encode(requeue),
+  EXPECT_EQ(args_of(redis::encode(requeue)),
             (std::vector<std::string>{"s", "1", "16", "0.5", "failed,succeeded", "dlv_1"}));
   auto outcomes =
       redis::decode_requeue(array_reply({string_reply("queued"), string_reply("in_flight")}));
   ASSERT_TRUE(outcomes);
   EXPECT_EQ(*outcomes, (std::vector<std::string>{"queued", "in_flight"}));
-  EXPECT_EQ(redis::encode(redis::wake_request{"s", "ep_1", 16, 42}),
+  EXPECT_EQ(args_of(redis::encode(redis::wake_request{"s", "ep_1", 16, 42})),
             (std::vector<std::string>{"s", "ep_1", "16", "42"}));
 }
 
 TEST(script_io, forget_consumers_arguments_and_reply) {
-  EXPECT_EQ(redis::encode(redis::forget_consumers_request{"s", "dispatcher", 3'600'000}),
+  EXPECT_EQ(args_of(redis::encode(redis::forget_consumers_request{"s", "dispatcher", 3'600'000})),
             (std::vector<std::string>{"s", "dispatcher", "3600000"}));
   auto gone = redis::decode_forgotten(array_reply({string_reply("host-12")}));
   ASSERT_TRUE(gone);

@@ -42,13 +42,13 @@ TEST(signature, standard_signature_is_keyed_with_the_decoded_secret) {
 }
 
 TEST(signature, header_lists_one_signature_per_secret_space_separated) {
-  const std::vector<std::string> secrets{std::string(spec_secret), std::string(second_secret)};
+  const std::vector<std::string_view> secrets{spec_secret, second_secret};
   EXPECT_EQ(standard_signature_header(secrets, spec_id, spec_timestamp, spec_body),
             std::string(spec_signature) + " " + std::string(second_signature));
 }
 
 TEST(signature, header_with_one_secret_has_no_separator) {
-  const std::vector<std::string> secrets{std::string(spec_secret)};
+  const std::vector<std::string_view> secrets{spec_secret};
   EXPECT_EQ(standard_signature_header(secrets, spec_id, spec_timestamp, spec_body), spec_signature);
 }
 

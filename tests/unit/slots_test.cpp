@@ -18,6 +18,23 @@ void start_n(slots& s, std::size_t n, const std::string& prefix) {
   for (std::size_t i = 0; i < n; ++i) s.start(prefix + std::to_string(i), {"tok", "ep"});
 }
 
+TEST(slots, a_finished_attempt_hands_its_lease_to_its_record) {
+  // The record names the lease the attempt ran under, taken from the slot it frees: the
+  // attempt carries no copy of the token or the endpoint.
+  slots s(4);
+  s.start("dlv_1", {"instance:7", "ep_1"});
+  slots::lease held;
+  s.finish("dlv_1", held);
+  EXPECT_EQ(held.token, "instance:7");
+  EXPECT_EQ(held.endpoint_id, "ep_1");
+  EXPECT_EQ(s.in_flight(), 0u);
+  // Not running (finished twice): nothing to hand over, and the slot count stays right.
+  slots::lease none{"kept", "kept"};
+  s.finish("dlv_1", none);
+  EXPECT_EQ(none.token, "kept");
+  EXPECT_EQ(s.room(), 4u);
+}
+
 TEST(slots, room_counts_running_attempts_and_grants) {
   slots s(10);
   EXPECT_EQ(s.room(), 10u);

@@ -41,14 +41,14 @@ TEST(target, https_url_gets_default_port_443_and_root_path) {
   EXPECT_EQ(t.host, "hooks.example.com");
   EXPECT_EQ(t.port, 443);
   EXPECT_EQ(t.path_and_query, "/");
-  EXPECT_EQ(t.origin(), "https://hooks.example.com:443");
+  EXPECT_EQ(t.origin, "https://hooks.example.com:443");
 }
 
 TEST(target, http_url_gets_default_port_80) {
   const target t = parse_target_ok("http://hooks.example.com/in");
   EXPECT_FALSE(t.tls);
   EXPECT_EQ(t.port, 80);
-  EXPECT_EQ(t.origin(), "http://hooks.example.com:80");
+  EXPECT_EQ(t.origin, "http://hooks.example.com:80");
 }
 
 TEST(target, explicit_port_and_encoded_path_and_query_are_kept) {
@@ -72,7 +72,7 @@ TEST(target, ipv6_host_loses_its_brackets_and_origin_restores_them) {
   const target t = parse_target_ok("http://[2001:4860::8888]:8080/x");
   EXPECT_EQ(t.host, "2001:4860::8888");
   EXPECT_EQ(t.port, 8080);
-  EXPECT_EQ(t.origin(), "http://[2001:4860::8888]:8080");
+  EXPECT_EQ(t.origin, "http://[2001:4860::8888]:8080");
 }
 
 TEST(target, empty_port_means_default_port) {

@@ -24,7 +24,7 @@ TEST(verify, what_we_sign_verifies) {
 }
 
 TEST(verify, one_matching_signature_of_several_is_enough) {
-  const std::vector<std::string> secrets{other, verify_secret};
+  const std::vector<std::string_view> secrets{other, verify_secret};
   const auto header = standard_signature_header(secrets, "evt_1", now, body);
   EXPECT_TRUE(verify_standard(verify_secret, "evt_1", std::to_string(now), header, body, now).ok());
   EXPECT_TRUE(
