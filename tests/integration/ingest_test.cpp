@@ -97,9 +97,12 @@ class IngestScript : public ::testing::Test {
                                   {}};
     // The request views its events' ids and delivery ids: they live here until it is
     // encoded (reserved: a string moved by a vector's growth would leave its view behind).
-    std::vector<std::string> event_ids, delivery_ids;
+    std::vector<std::string> event_ids, order_keys, delivery_ids;
     delivery_ids.reserve(entries.size() * endpoints.size());
-    for (const auto& id : entries) event_ids.push_back("evt_" + id);
+    for (const auto& id : entries) {
+      event_ids.push_back("evt_" + id);
+      order_keys.push_back(history::stream_order_key(id));
+    }
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const auto& id = entries[i];
       request.events.push_back({event_ids[i],
@@ -109,7 +112,7 @@ class IngestScript : public ::testing::Test {
                                 connection_1,
                                 "active",
                                 1,
-                                history::stream_order_key(id),
+                                order_keys[i],
                                 id,
                                 {}});
       for (const auto& ep : endpoints) {
