@@ -53,8 +53,8 @@ struct settings {
   std::size_t batch_size = 100;
   /// DISPATCHER_MAX_IN_FLIGHT: webhook attempts in flight in this process. It also bounds
   /// how many events one read takes at fan-out (each needs a slot per endpoint): at 100
-  /// endpoints 256 made calls of about 2 events, and Redis spent twice the CPU per
-  /// delivery that 512 costs (README, Benchmark).
+  /// endpoints 256 made calls of about 2 events, and Redis spent a third more CPU per
+  /// delivery than with 512 (README, Benchmark).
   std::size_t max_in_flight = 512;
   /// DISPATCHER_ENDPOINT_CONCURRENCY: attempts in flight per endpoint, across all instances.
   std::size_t endpoint_concurrency = 16;
