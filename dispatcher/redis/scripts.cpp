@@ -303,7 +303,16 @@ local function hset_all(key, list)
 end
 )lua";
 
+std::vector<const script*>& registry() {
+  static std::vector<const script*> scripts;
+  return scripts;
+}
+
 }  // namespace
+
+const std::vector<const script*>& all_scripts() {
+  return registry();
+}
 
 script::script(const char* script_name, std::initializer_list<const char*> helpers,
                const char* body)
@@ -322,6 +331,7 @@ script::script(const char* script_name, std::initializer_list<const char*> helpe
     sha1 += hex[digest[i] >> 4];
     sha1 += hex[digest[i] & 0xf];
   }
+  registry().push_back(this);
 }
 
 const script ingest_events{
@@ -1070,9 +1080,5 @@ for _, c in ipairs(consumers) do
 end
 return gone
 )lua"};
-
-const std::array<const script*, 8> all_scripts{
-    &ingest_events,      &claim_due,   &complete_attempts, &release_leases,
-    &requeue_deliveries, &retire_hour, &wake_endpoint,     &forget_idle_consumers};
 
 }  // namespace dispatcher::redis

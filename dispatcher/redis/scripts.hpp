@@ -35,9 +35,9 @@
 //   P consumer:<id>:connections  set of the consumer's connection ids (no TTL, as above)
 #pragma once
 
-#include <array>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace dispatcher::redis {
 
@@ -94,7 +94,8 @@ extern const script wake_endpoint;
 /// delete: XGROUP DELCONSUMER drops a consumer's pending entries with it.
 extern const script forget_idle_consumers;
 
-/// Every script above, for the checks that go through them all (tests/lint).
-extern const std::array<const script*, 8> all_scripts;
+/// Every script above, for the checks that go through them all (tests/lint): each adds
+/// itself when constructed, so a new one cannot be left out.
+const std::vector<const script*>& all_scripts();
 
 }  // namespace dispatcher::redis

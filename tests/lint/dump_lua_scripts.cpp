@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   }
   const std::filesystem::path dir = argv[1];
   std::filesystem::create_directories(dir);
-  for (const auto* script : dispatcher::redis::all_scripts) {
+  for (const auto* script : dispatcher::redis::all_scripts()) {
     const auto path = dir / (std::string(script->name) + ".lua");
     std::ofstream out(path);
     out << script->source;

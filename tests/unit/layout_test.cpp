@@ -1,6 +1,8 @@
 // The Redis layout's pure parts: key names under the stream's hash tag, hour buckets and
 // the delivery ids that name them, the packed records, the layout version check, and the
 // encode/decode pair of every script (argument positions and reply shapes live there only).
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "dispatcher/history/connection.hpp"
@@ -8,6 +10,7 @@
 #include "dispatcher/ingest/retention.hpp"
 #include "dispatcher/redis/keys.hpp"
 #include "dispatcher/redis/script_io.hpp"
+#include "dispatcher/redis/scripts.hpp"
 #include "tests/support/replies.hpp"
 
 namespace dispatcher {
@@ -390,6 +393,18 @@ TEST(script_io, forget_consumers_arguments_and_reply) {
   ASSERT_TRUE(gone);
   EXPECT_EQ(*gone, (std::vector<std::string>{"host-12"}));
   EXPECT_FALSE(redis::decode_forgotten(string_reply("ERR")));
+}
+
+// tests/lint checks what all_scripts lists: every script, each once.
+TEST(scripts, every_script_is_listed_once_for_the_lint) {
+  std::set<std::string> names;
+  for (const auto* s : redis::all_scripts()) {
+    EXPECT_TRUE(names.insert(s->name).second) << s->name;
+    EXPECT_EQ(s->sha1.size(), 40u) << s->name;
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"ingest_events", "claim_due", "complete_attempts",
+                                          "release_leases", "requeue_deliveries", "retire_hour",
+                                          "wake_endpoint", "forget_idle_consumers"}));
 }
 
 }  // namespace
