@@ -8,7 +8,7 @@ RUN TESTS=OFF scripts/setup && TESTS=OFF scripts/build dispatcher && strip build
 # nobody. The health check is the binary itself asking its /healthz.
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libboost-url1.81.0 libboost-program-options1.81.0 libssl3 libhiredis0.14 ca-certificates \
+      libboost-url1.81.0 libboost-program-options1.81.0 libssl3 libhiredis0.14 libjemalloc2 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/release/dispatcher /usr/local/bin/dispatcher
 ENV DISPATCHER_LISTEN=0.0.0.0:8080
