@@ -1,7 +1,9 @@
 // The dispatcher command: parse the command line, load settings, run. Nothing else.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "dispatcher/app/cli.hpp"
@@ -98,11 +100,16 @@ int main(int argc, char** argv) {
   }
   dispatcher::obs::log_fields(dispatcher::obs::level::info, "settings in effect",
                               dispatcher::config::effective_settings(settings));
-  const auto files = dispatcher::app::raise_open_files_limit();
-  const auto before = std::to_string(files.before), now = std::to_string(files.now);
-  dispatcher::obs::log_info("open files limit", {{"started_with", before}, {"limit", now}});
-  if (const auto warning = dispatcher::app::open_files_warning(files.now, settings.max_in_flight)) {
-    dispatcher::obs::log_warn(*warning, {{"setting", "DISPATCHER_MAX_IN_FLIGHT"}});
+  if (const auto files = dispatcher::app::raise_open_files_limit()) {
+    const auto before = std::to_string(files->before), now = std::to_string(files->now);
+    dispatcher::obs::log_info("open files limit", {{"started_with", before}, {"limit", now}});
+    if (const auto warning =
+            dispatcher::app::open_files_warning(files->now, settings.max_in_flight)) {
+      dispatcher::obs::log_warn(*warning, {{"setting", "DISPATCHER_MAX_IN_FLIGHT"}});
+    }
+  } else {
+    dispatcher::obs::log_warn("open files limit unknown: getrlimit failed",
+                              {{"error", std::strerror(errno)}});
   }
   dispatcher::app::service service(std::move(settings));
   return service.run();

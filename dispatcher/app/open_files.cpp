@@ -17,9 +17,9 @@ std::size_t as_size(rlim_t value) {
 
 }  // namespace
 
-open_files_limit raise_open_files_limit() {
+std::optional<open_files_limit> raise_open_files_limit() {
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
   open_files_limit out{as_size(limit.rlim_cur), as_size(limit.rlim_cur)};
   if (limit.rlim_cur == limit.rlim_max) return out;
   rlimit raised = limit;

@@ -16,8 +16,9 @@ struct open_files_limit {
   std::size_t now = 0;     // after raising it to the hard limit (unchanged if refused)
 };
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit.
-open_files_limit raise_open_files_limit();
+/// Raises the soft RLIMIT_NOFILE to the hard limit; nullopt when the limit cannot be read
+/// (getrlimit failed), which says nothing about how many files serve may open.
+std::optional<open_files_limit> raise_open_files_limit();
 
 /// Files serve may need at once with `max_in_flight`: a socket per attempt in flight, the
 /// idle connections one origin may keep, and 64 for the rest (Redis, admin clients, logs).

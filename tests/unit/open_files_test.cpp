@@ -34,10 +34,11 @@ TEST(open_files, the_soft_limit_is_raised_to_the_hard_one) {
   rlimit now{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &now), 0);
   ::setrlimit(RLIMIT_NOFILE, &original);
-  EXPECT_EQ(raised.before, 64u);
+  ASSERT_TRUE(raised);
+  EXPECT_EQ(raised->before, 64u);
   EXPECT_EQ(now.rlim_cur, original.rlim_max);
   if (original.rlim_max != RLIM_INFINITY) {
-    EXPECT_EQ(raised.now, original.rlim_max);
+    EXPECT_EQ(raised->now, original.rlim_max);
   }
 }
 
