@@ -70,12 +70,14 @@ TEST_F(EndpointHardening, rate_limit_below_one_spaces_deliveries_by_its_interval
   ASSERT_TRUE(r.wait_for_requests(3, 10s)) << r.requests().size() << " of 3 arrived";
   const auto reqs = r.requests();
   // 0.5/s is one every 2000 ms and no burst: each gap is the interval, give or take the
-  // scheduler's poll (20 ms in tests) and the attempt itself.
+  // scheduler's poll (20 ms in tests) and the attempt itself. Never shorter; the upper
+  // bound only has to catch a whole interval too many (4000 ms): a bound of 2600 ms failed
+  // now and then under the sanitizers on a loaded machine.
   for (std::size_t i = 1; i < reqs.size(); ++i) {
     const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(
         reqs[i].received_steady - reqs[i - 1].received_steady);
     EXPECT_GE(gap, 1950ms) << "gap " << i;
-    EXPECT_LE(gap, 2600ms) << "gap " << i;
+    EXPECT_LE(gap, 3500ms) << "gap " << i;
   }
 }
 
