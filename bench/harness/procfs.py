@@ -30,6 +30,34 @@ def cpu_seconds_of(stat_text, clk_tck=CLK_TCK):
     return (int(fields[11]) + int(fields[12])) / clk_tck
 
 
+def waited_children_cpu_seconds_of(stat_text, clk_tck=CLK_TCK):
+    """cutime + cstime (fields 16 and 17 of proc(5)): the CPU of the children the process
+    has waited for, in seconds."""
+    fields = _after_comm(stat_text)
+    return (int(fields[13]) + int(fields[14])) / clk_tck
+
+
+def parent_pid_of(stat_text):
+    """ppid (field 4 of proc(5))."""
+    return int(_after_comm(stat_text)[1])
+
+
+def tree_cpu_seconds_of(pid, stats, clk_tck=CLK_TCK):
+    """The CPU of `pid` and of every process it forked, alive or already waited for, in
+    seconds; `stats` maps each live pid to its /proc/PID/stat text. Redis rewrites its AOF
+    in a forked child: with AOF on, that child is part of what the writes cost, and
+    cpu_seconds leaves it out (its time joins the parent's cutime only once reaped, so a
+    child alive at a sample is counted live, and the sum stays monotonic across its exit)."""
+    own = stats.get(pid)
+    if own is None:
+        return 0.0
+    total = cpu_seconds_of(own, clk_tck) + waited_children_cpu_seconds_of(own, clk_tck)
+    for child, text in stats.items():
+        if child != pid and parent_pid_of(text) == pid:
+            total += tree_cpu_seconds_of(child, stats, clk_tck)
+    return total
+
+
 def minor_faults_of(stat_text):
     """minflt (field 10 of proc(5))."""
     return int(_after_comm(stat_text)[7])
@@ -80,6 +108,22 @@ def cpu_seconds(pid):
     return cpu_seconds_of(_read(f"/proc/{pid}/stat"))
 
 
+def _all_stats():
+    """Every live process's /proc/PID/stat text, by pid (those that exit meanwhile skipped)."""
+    stats = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stats[int(name)] = _read(f"/proc/{name}/stat")
+            except OSError:
+                pass
+    return stats
+
+
+def tree_cpu_seconds(pid):
+    return tree_cpu_seconds_of(pid, _all_stats())
+
+
 def minor_faults(pid):
     return minor_faults_of(_read(f"/proc/{pid}/stat"))
 
@@ -94,9 +138,9 @@ def system_busy_seconds():
 
 class OtherLoad:
     """CPU used over a phase by processes that are not the benchmark's. Ours is the
-    long-lived processes' (given by pid) plus this program's and its waited-for children's
-    (publisher, redis-cli, wrk); the rest of the machine's busy time is someone else's
-    (roughly: kernel threads land there too)."""
+    long-lived processes' (given by pid) with what they forked (Redis's AOF rewrite), plus
+    this program's and its waited-for children's (publisher, redis-cli, wrk); the rest of
+    the machine's busy time is someone else's (roughly: kernel threads land there too)."""
 
     def __init__(self, pids):
         self.pids = pids
@@ -106,7 +150,8 @@ class OtherLoad:
     def sample(self):
         t = os.times()
         own = t.user + t.system + t.children_user + t.children_system
-        own += sum(cpu_seconds(p) for p in self.pids)
+        stats = _all_stats()
+        own += sum(tree_cpu_seconds_of(p, stats) for p in self.pids)
         return system_busy_seconds(), own
 
     def cores(self):

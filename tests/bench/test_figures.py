@@ -11,7 +11,7 @@ class Throughput(unittest.TestCase):
     def result(self, requests, **kw):
         sink = {"requests": requests, "first_ns": 1_500_000_000, "last_ns": 3_000_000_000}
         args = dict(endpoints=10, events=1000, publisher=PUB, sink=sink, cpu_s=0.2,
-                    redis_cpu_s=0.1, faults=500, redis_faults=50, peak_rss_mb=12.5,
+                    redis_cpu_s=0.1, redis_tree_cpu_s=0.12, faults=500, redis_faults=50, peak_rss_mb=12.5,
                     other_cores=0.05, commands={"evalsha": 3.0})
         args.update(kw)
         return figures.throughput(**args)
@@ -25,6 +25,7 @@ class Throughput(unittest.TestCase):
         self.assertAlmostEqual(r["deliveries_per_s_first_to_last"], 10_000 / 1.5)
         self.assertAlmostEqual(r["cpu_us_per_delivery"], 20.0)
         self.assertAlmostEqual(r["redis_cpu_us_per_delivery"], 10.0)
+        self.assertAlmostEqual(r["redis_cpu_with_forks_us_per_delivery"], 12.0)
         self.assertEqual(r["page_faults_per_1k"], 50.0)
         self.assertEqual(r["redis_page_faults_per_1k"], 5.0)
         self.assertEqual(r["redis_us_per_delivery"], {"evalsha": 3.0})
@@ -45,12 +46,13 @@ class Peer(unittest.TestCase):
     def test_complete_needs_the_records_too(self):
         sink = {"requests": 1000, "first_ns": 0, "last_ns": 3_000_000_000}
         r = figures.peer(jobs=1000, concurrency=16, producer=PUB, sink=sink, completed=900,
-                         cpu_s=0.5, redis_cpu_s=0.25, memory_grown=1_800_000, peak_rss_mb=80,
+                         cpu_s=0.5, redis_cpu_s=0.25, redis_tree_cpu_s=0.3, memory_grown=1_800_000, peak_rss_mb=80,
                          other_cores=0.0, commands={})
         self.assertFalse(r["complete"])
         self.assertEqual(r["jobs_per_s"], 500.0)
         self.assertEqual(r["worker_cpu_us_per_job"], 500.0)
         self.assertEqual(r["redis_cpu_us_per_job"], 250.0)
+        self.assertEqual(r["redis_cpu_with_forks_us_per_job"], 300.0)
         self.assertEqual(r["redis_bytes_per_job"], 2000.0)
 
 

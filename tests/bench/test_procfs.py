@@ -13,6 +13,28 @@ class Stat(unittest.TestCase):
     def test_cpu_is_utime_plus_stime(self):
         self.assertEqual(procfs.cpu_seconds_of(STAT, clk_tck=100), 3.0)
 
+    def test_waited_children_cpu_is_cutime_plus_cstime(self):
+        self.assertEqual(procfs.waited_children_cpu_seconds_of(STAT, clk_tck=100), 0.0)
+        reaped = STAT.replace(" 250 50 0 0 20 ", " 250 50 70 30 20 ")
+        self.assertEqual(procfs.waited_children_cpu_seconds_of(reaped, clk_tck=100), 1.0)
+
+    def test_parent_pid(self):
+        self.assertEqual(procfs.parent_pid_of(STAT), 1)
+
+    def test_a_tree_counts_live_and_waited_for_children_and_nothing_else(self):
+        def stat(pid, ppid, utime, cutime):
+            return (f"{pid} (redis-server) S {ppid} 1 1 0 -1 0 0 0 0 0 {utime} 0 {cutime} 0 "
+                    "20 0 1 0 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0")
+        # Redis (10) waited for a child worth 2 s; one worth 3 s runs now, with a child of
+        # its own; 30 is a stranger.
+        stats = {10: stat(10, 1, 500, 200), 11: stat(11, 10, 300, 0), 12: stat(12, 11, 100, 0),
+                 30: stat(30, 1, 900, 0)}
+        self.assertEqual(procfs.tree_cpu_seconds_of(10, stats, clk_tck=100), 11.0)
+        # Once reaped, the child's time is the parent's cutime: the total does not jump.
+        reaped = {10: stat(10, 1, 500, 600), 30: stat(30, 1, 900, 0)}
+        self.assertEqual(procfs.tree_cpu_seconds_of(10, reaped, clk_tck=100), 11.0)
+        self.assertEqual(procfs.tree_cpu_seconds_of(99, stats, clk_tck=100), 0.0)
+
     def test_minor_faults(self):
         self.assertEqual(procfs.minor_faults_of(STAT), 1500)
 
