@@ -10,6 +10,17 @@ rounds at least), on a private redis-server (AOF everysec, as the bench) under v
 callgrind, instrumented only during the measured rounds. The arguments are shaped as script_io.cpp encodes them
 (sizes as the bench's: 400-byte payloads, a new connection per event, 1000 consumers).
 
+PLAIN=1: the floor without scripts. The same rounds write the same records (each event's
+e: field, each delivery's pending and then final d: field, one HSET per round into the
+hour's bucket) and acknowledge the entries, as plain commands in one MULTI per step, with
+a lease key per round; no dedupe, index, queue or count. INDEX=1 adds the one write per
+event a script does for each event attribute index (a ZADD of the event's consumer index).
+What a design that keeps Lua for its decisions only could approach.
+
+CALLGRIND_OUT=FILE keeps the profile. Debian's redis-server is stripped, so the Lua
+interpreter shows as addresses: a build of the same version with symbols first on PATH
+names them (`git archive 7.0.15` of github.com/redis/redis, `make MALLOC=libc`).
+
 usage: python3 bench/count/script_cost.py SCRIPTS_CPP EVENTS ENDPOINTS [ROUNDS]
 e.g.   python3 bench/count/script_cost.py dispatcher/redis/scripts.cpp 8 1 40
        git show main:dispatcher/redis/scripts.cpp > /tmp/old.cpp; ... /tmp/old.cpp 8 1 40"""
@@ -121,6 +132,46 @@ try:
         r.cmd("EVALSHA", sha_c, "1", stream, *cargs)
         return len(leased) // 3
 
+    def pipeline(*commands):
+        r.s.sendall(b"".join(encode_command(*c) for c in commands))
+        return [text(read_reply(r.f)) for _ in commands]
+
+    def plain_round():
+        global n_event
+        now = int(time.time() * 1000)
+        bucket = "%06x" % (now // 3_600_000)
+        for _ in range(events):
+            r.cmd("XADD", stream, "*", "payload", payload)
+        got = r.cmd("XREADGROUP", "GROUP", group, "c1", "COUNT", str(events), "STREAMS", stream, ">")
+        entries = [e[0] for e in got[0][1]]
+        written, completed, indexes = [], [], []
+        for entry in entries:
+            n_event += 1
+            eid = "evt_%026d" % n_event
+            consumer = "cus_%012d" % rng.randrange(1000)
+            dids = ["dlv_" + bucket + hashlib.sha256(f"{eid}\n{ep}".encode()).hexdigest()[:18]
+                    for ep in eps]
+            value = "\t".join(["account.connection.updated", consumer, "conn_%020d" % n_event,
+                               str(now), entry, ",".join(dids)]) + "\n" + payload
+            written += ["e:" + eid, value]
+            if os.environ.get("INDEX") == "1":
+                indexes.append(("ZADD", P + "i:consumer:" + consumer, str(now), eid))
+            for ep, did in zip(eps, dids):
+                written += ["d:" + did, "\t".join(["pending", "0", "", str(now), str(now),
+                                                   str(now), "0", eid, ep, ""])]
+                completed += ["d:" + did, "\t".join(["succeeded", "1", "200", "", str(now),
+                                                     str(now), "0", eid, ep, ""])
+                              + "\n" + f"{now}\t200\t12\t"]
+        lease = P + "lease:tok" + str(n_event)
+        pipeline(("MULTI",), ("XACK", stream, group, *entries),
+                 ("HSET", P + "b:" + bucket, *written), ("SET", lease, "1", "PX", "60000"),
+                 *indexes, ("EXEC",))
+        pipeline(("MULTI",), ("HSET", P + "b:" + bucket, *completed), ("DEL", lease), ("EXEC",))
+        return len(completed) // 2
+
+    if os.environ.get("PLAIN") == "1":
+        one_round = plain_round
+
     # Past Redis's listpack limits first (hash-max-listpack-entries 512, zsets 128): a
     # running service's `seen`, i:all and i:ep are hash tables and skip lists, while a
     # small listpack is scanned linearly on every read (it made 8 x 1 read 15% high).
@@ -141,7 +192,9 @@ try:
                 shutil.copy(os.path.join(tmp, name), os.environ["CALLGRIND_OUT"])
             out = subprocess.run(["callgrind_annotate", "--inclusive=yes", os.path.join(tmp, name)],
                                  capture_output=True, text=True).stdout
-            m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\?\?\?:processCommand ", out, re.M)
+            # "???:processCommand" from Debian's stripped build, "<path>:processCommand"
+            # from one with symbols.
+            m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:processCommand ", out, re.M)
             total += int(m.group(1).replace(",", "")) if m else 0
     stats = r.cmd("INFO", "commandstats")
     calls = {m.group(1): int(m.group(2))
