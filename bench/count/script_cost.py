@@ -92,27 +92,35 @@ try:
     payload = "x" * 400
     n_event = 0
 
-    def one_round():
-        global n_event
+    def publish_and_read():
+        """A round's events published and read: the time, its hour bucket, the entry ids."""
         now = int(time.time() * 1000)
-        bucket = "%06x" % (now // 3_600_000)
         for _ in range(events):
             r.cmd("XADD", stream, "*", "payload", payload)
         got = r.cmd("XREADGROUP", "GROUP", group, "c1", "COUNT", str(events), "STREAMS", stream, ">")
-        entries = [e[0] for e in got[0][1]]
+        return now, "%06x" % (now // 3_600_000), [e[0] for e in got[0][1]]
+
+    def next_event(bucket, now, order):
+        """A new event's id, consumer, connection, delivery ids and e: value."""
+        global n_event
+        n_event += 1
+        eid = "evt_%026d" % n_event
+        consumer = "cus_%012d" % rng.randrange(1000)
+        conn = "conn_%020d" % n_event
+        dids = ["dlv_" + bucket + hashlib.sha256(f"{eid}\n{ep}".encode()).hexdigest()[:18]
+                for ep in eps]
+        value = "\t".join(["account.connection.updated", consumer, conn, str(now), order,
+                           ",".join(dids)]) + "\n" + payload
+        return eid, consumer, conn, dids, value
+
+    def one_round():
+        now, bucket, entries = publish_and_read()
         args = [str(now), "3600000", "16", str(events * endpoints), "tok" + str(now), "60000",
                 group, "0", bucket, "50"]
         for entry in entries:
-            n_event += 1
-            eid = "evt_%026d" % n_event
-            consumer = "cus_%012d" % rng.randrange(1000)
-            conn = "conn_%020d" % n_event
             ms, seq = entry.split("-")
             order = chr(97 + len(ms)) + ms + chr(97 + len(seq)) + seq
-            dids = ["dlv_" + bucket + hashlib.sha256(f"{eid}\n{ep}".encode()).hexdigest()[:18]
-                    for ep in eps]
-            value = "\t".join(["account.connection.updated", consumer, conn, str(now), order,
-                               ",".join(dids)]) + "\n" + payload
+            eid, consumer, conn, dids, value = next_event(bucket, now, order)
             member = "|".join([order, "a", bucket, eid, "u"])
             args += [eid, value, consumer, member, conn, str(now), "1", order, entry,
                      str(len(eps))]
@@ -137,22 +145,10 @@ try:
         return [text(read_reply(r.f)) for _ in commands]
 
     def plain_round():
-        global n_event
-        now = int(time.time() * 1000)
-        bucket = "%06x" % (now // 3_600_000)
-        for _ in range(events):
-            r.cmd("XADD", stream, "*", "payload", payload)
-        got = r.cmd("XREADGROUP", "GROUP", group, "c1", "COUNT", str(events), "STREAMS", stream, ">")
-        entries = [e[0] for e in got[0][1]]
+        now, bucket, entries = publish_and_read()
         written, completed, indexes = [], [], []
         for entry in entries:
-            n_event += 1
-            eid = "evt_%026d" % n_event
-            consumer = "cus_%012d" % rng.randrange(1000)
-            dids = ["dlv_" + bucket + hashlib.sha256(f"{eid}\n{ep}".encode()).hexdigest()[:18]
-                    for ep in eps]
-            value = "\t".join(["account.connection.updated", consumer, "conn_%020d" % n_event,
-                               str(now), entry, ",".join(dids)]) + "\n" + payload
+            eid, consumer, _, dids, value = next_event(bucket, now, entry)
             written += ["e:" + eid, value]
             if os.environ.get("INDEX") == "1":
                 indexes.append(("ZADD", P + "i:consumer:" + consumer, str(now), eid))
