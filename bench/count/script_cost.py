@@ -17,6 +17,14 @@ a lease key per round; no dedupe, index, queue or count. INDEX=1 adds the one wr
 event a script does for each event attribute index (a ZADD of the event's consumer index).
 What a design that keeps Lua for its decisions only could approach.
 
+PLAIN=2: such a design, sketched: two small scripts decide (ingest: acknowledge, dedupe
+through `seen`, lease what an enabled endpoint with a free slot can take, count it in
+q:busy; completion: check and drop the lease members, count down, read each endpoint's
+breaker) and get only ids; the records and every index of today's layout (i:all, i:ep,
+the consumer's index, the connection's history, the consumer's set) are plain commands in
+the same MULTI. No queueing, ordering, rate limit or breaker writes: what it measures is
+the scripts' share once they no longer carry the records.
+
 CALLGRIND_OUT=FILE keeps the profile. Debian's redis-server is stripped, so the Lua
 interpreter shows as addresses: a build of the same version with symbols first on PATH
 names them (`git archive 7.0.15` of github.com/redis/redis, `make MALLOC=libc`).
@@ -45,6 +53,83 @@ def body(name):
 
 
 ingest, complete = body("ingest_events"), body("complete_attempts")
+
+# PLAIN=2's deciding scripts.
+DECIDE_INGEST = r"""
+local P = '{' .. KEYS[1] .. '}:'
+local ARGV = ARGV
+local group, token, until_ms, hour, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local ids, acks, n_at, eps, seen_ep = {}, {}, {}, {}, {}
+local i, nargv = 6, #ARGV
+while i <= nargv do
+  ids[#ids + 1] = ARGV[i]; acks[#acks + 1] = ARGV[i + 1]
+  local n = tonumber(ARGV[i + 2]); n_at[#n_at + 1] = n
+  for j = i + 3, i + 2 + 2 * n, 2 do
+    local ep = ARGV[j]
+    if not seen_ep[ep] then seen_ep[ep] = true; eps[#eps + 1] = ep end
+  end
+  i = i + 3 + 2 * n
+end
+redis.call('XACK', KEYS[1], group, unpack(acks))
+local got = redis.call('HMGET', P .. 'seen', unpack(ids))
+local busy, ok = {}, {}
+local b = redis.call('HMGET', P .. 'q:busy', unpack(eps))
+for k, ep in ipairs(eps) do
+  busy[ep] = tonumber(b[k] or '0') or 0
+  local info = redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'rate_limit', 'ordering', 'cb_open', 'cb_probe')
+  ok[ep] = info[1] ~= '0' and not info[2] and not info[4]
+end
+local fresh, granted = {}, {}
+i = 6
+for e = 1, #ids do
+  local n = n_at[e]
+  if not got[e] then
+    fresh[#fresh + 1] = ids[e]; fresh[#fresh + 1] = hour
+    for j = i + 3, i + 2 + 2 * n, 2 do
+      local ep, did = ARGV[j], ARGV[j + 1]
+      if ok[ep] and busy[ep] < limit then
+        busy[ep] = busy[ep] + 1
+        granted[#granted + 1] = did .. '|' .. ep
+      end
+    end
+  end
+  i = i + 3 + 2 * n
+end
+if #fresh > 0 then redis.call('HSET', P .. 'seen', unpack(fresh)) end
+if #granted > 0 then
+  redis.call('SADD', P .. 'lease:' .. token, unpack(granted))
+  redis.call('ZADD', P .. 'q:leases', until_ms, token)
+end
+local set = {}
+for _, ep in ipairs(eps) do set[#set + 1] = ep; set[#set + 1] = tostring(busy[ep]) end
+redis.call('HSET', P .. 'q:busy', unpack(set))
+return #granted
+"""
+DECIDE_COMPLETE = r"""
+local P = '{' .. KEYS[1] .. '}:'
+local ARGV = ARGV
+local token = ARGV[1]
+local members, eps, cnt = {}, {}, {}
+for i = 2, #ARGV, 2 do
+  local did, ep = ARGV[i], ARGV[i + 1]
+  members[#members + 1] = did .. '|' .. ep
+  if not cnt[ep] then cnt[ep] = 0; eps[#eps + 1] = ep end
+  cnt[ep] = cnt[ep] + 1
+end
+local held = redis.call('SMISMEMBER', P .. 'lease:' .. token, unpack(members))
+local gone = {}
+for k, f in ipairs(held) do if f == 1 then gone[#gone + 1] = members[k] end end
+if #gone > 0 then redis.call('SREM', P .. 'lease:' .. token, unpack(gone)) end
+local b = redis.call('HMGET', P .. 'q:busy', unpack(eps))
+local set = {}
+for k, ep in ipairs(eps) do
+  redis.call('HMGET', P .. 'ep:' .. ep, 'enabled', 'cb_fails', 'cb_open', 'cb_probe', 'fail_since', 'ordering')
+  set[#set + 1] = ep; set[#set + 1] = tostring(math.max((tonumber(b[k] or '0') or 0) - cnt[ep], 0))
+end
+redis.call('HSET', P .. 'q:busy', unpack(set))
+return #gone
+"""
+
 stream, group, P = "lifecycle:events", "dispatcher", "{lifecycle:events}:"
 tmp = tempfile.mkdtemp(prefix="dispatcher-scost-")
 with socket.socket() as s:
@@ -167,6 +252,45 @@ try:
 
     if os.environ.get("PLAIN") == "1":
         one_round = plain_round
+
+    sha_di, sha_dc = r.cmd("SCRIPT", "LOAD", DECIDE_INGEST), r.cmd("SCRIPT", "LOAD", DECIDE_COMPLETE)
+
+    def hybrid_round():
+        now, bucket, entries = publish_and_read()
+        token = "tok%d" % n_event
+        dargs = [group, token, str(now + 60000), bucket, "16"]
+        written, completed, plain, ep_index, cargs = [], [], [], {}, [token]
+        all_index = ["ZADD", P + "i:all", "NX"]
+        for entry in entries:
+            ms, seq = entry.split("-")
+            order = chr(97 + len(ms)) + ms + chr(97 + len(seq)) + seq
+            eid, consumer, conn, dids, value = next_event(bucket, now, order)
+            dargs += [eid, entry, str(len(eps))]
+            written += ["e:" + eid, value]
+            all_index += [str(now), eid]
+            plain.append(("ZADD", P + "i:consumer:" + consumer, "NX", str(now), eid))
+            plain.append(("ZADD", P + "conn:" + conn + ":history", str(now),
+                          "|".join([order, "a", bucket, eid, "u"])))
+            plain.append(("SADD", P + "consumer:" + consumer + ":connections", conn))
+            for ep, did in zip(eps, dids):
+                dargs += [ep, did]
+                cargs += [did, ep]
+                ep_index.setdefault(ep, []).extend([str(now), did])
+                written += ["d:" + did, "\t".join(["pending", "0", "", str(now), str(now),
+                                                   str(now), "0", eid, ep, ""])]
+                completed += ["d:" + did, "\t".join(["succeeded", "1", "200", "", str(now),
+                                                     str(now), "0", eid, ep, ""])
+                              + "\n" + f"{now}\t200\t12\t"]
+        plain += [("ZADD", P + "i:ep:" + ep, *m) for ep, m in ep_index.items()]
+        out = pipeline(("MULTI",), ("EVALSHA", sha_di, "1", stream, *dargs),
+                       ("HSET", P + "b:" + bucket, *written), tuple(all_index), *plain, ("EXEC",))
+        assert isinstance(out[-1], list), out
+        out = pipeline(("MULTI",), ("EVALSHA", sha_dc, "1", stream, *cargs),
+                       ("HSET", P + "b:" + bucket, *completed), ("EXEC",))
+        return len(completed) // 2
+
+    if os.environ.get("PLAIN") == "2":
+        one_round = hybrid_round
 
     # Past Redis's listpack limits first (hash-max-listpack-entries 512, zsets 128): a
     # running service's `seen`, i:all and i:ep are hash tables and skip lists, while a
