@@ -4,9 +4,13 @@ runtime (CI has none): compose.yaml parses, Redis keeps an append-only file and 
 health-checked, the dispatcher waits for Redis to be healthy, the demo receiver is
 `dispatcher listen` with the secret the demo's endpoint is created with, and the demo
 waits for a healthy dispatcher; the Dockerfile's runtime stage is slim, runs as a
-non-root user and has a HEALTHCHECK that the binary answers. Prints each problem, exits 1
-if there is one. Usage: check_packaging.py SOURCE_DIR"""
+non-root user and has a HEALTHCHECK that the binary answers. Given the built binary, also
+that the runtime stage installs the Debian package of every shared library it links (ldd,
+dpkg -S), as no image is built in CI. Prints each problem, exits 1 if there is one.
+Usage: check_packaging.py SOURCE_DIR [BINARY]"""
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,6 +68,33 @@ user = re.findall(r"^USER\s+(\S+)", runtime, re.M)
 check(bool(user) and user[-1] not in ("root", "0"), "Dockerfile: the runtime runs as root")
 check(re.search(r'^HEALTHCHECK .*\n?.*CMD \["dispatcher", "healthcheck"\]', runtime, re.M),
       "Dockerfile: no HEALTHCHECK running `dispatcher healthcheck`")
+
+# debian:bookworm-slim has these (apt needs them); the sanitizers' runtimes are a test
+# build's, never the image's.
+IN_BASE_IMAGE = {"libc6", "libgcc-s1", "libstdc++6"}
+SANITIZER_RUNTIME = re.compile(r"lib(asan|ubsan|lsan|tsan)\.so")
+
+
+def package_of(path):
+    """The Debian package owning a library, by its path or the file it resolves to."""
+    for candidate in (path, os.path.realpath(path)):
+        out = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        if out.returncode == 0:
+            return out.stdout.split(":", 1)[0]
+    return None
+
+
+if len(sys.argv) > 2:
+    ldd = subprocess.run(["ldd", sys.argv[2]], capture_output=True, text=True, check=True).stdout
+    installed = set(re.findall(r"[a-z0-9][a-z0-9.+-]+", " ".join(
+        re.findall(r"apt-get install[^&]*", runtime.replace("\\\n", " ")))))
+    for path in re.findall(r"=> (/\S+)", ldd):
+        if SANITIZER_RUNTIME.search(path):
+            continue
+        package = package_of(path)
+        check(package is not None, f"{path}: no Debian package owns it")
+        check(package is None or package in IN_BASE_IMAGE or package in installed,
+              f"Dockerfile: the runtime stage does not install {package} ({path})")
 
 for p in problems:
     print(p)
