@@ -281,7 +281,7 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       const std::size_t from = i == 0 ? 0 : made_end[i - 1];
       return std::string_view(made).substr(from, made_end[i] - from);
     };
-    std::vector<redis::command> calls;
+    std::vector<redis::command> calls, indexes;
     calls.reserve(ends.size());
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
       redis::ingest_request call{settings_.stream,
@@ -322,10 +322,26 @@ asio::awaitable<bool> stream_reader::async_record(std::vector<valid_event> event
       }
       call.room = std::min(room, call_deliveries);
       room -= call.room;
+      for (auto& index : redis::encode_event_indexes(call)) indexes.push_back(std::move(index));
       calls.push_back(redis::encode(call));
     }
 
-    auto replies = co_await redis::async_eval(conn_, redis::ingest_events, std::move(calls));
+    auto written = co_await redis::async_eval(conn_, redis::ingest_events, std::move(calls),
+                                              std::move(indexes));
+    // Refused by Redis (a lost connection fails the calls too, and the batch is read again):
+    // the calls still recorded the events, and only a list by consumer, or a consumer's
+    // connections, can miss them.
+    std::size_t refused = 0;
+    const redis::result* first_refused = nullptr;
+    for (const auto& r : written.ahead) {
+      if (!r.ec && r.value.is_error() && refused++ == 0) first_refused = &r;
+    }
+    if (first_refused) {
+      obs::log_error(
+          "could not write events' consumer indexes or connection sets",
+          {{"commands", std::to_string(refused)}, {"error", first_refused->error_message()}});
+    }
+    auto& replies = written.calls;
     std::vector<const valid_event*> stale;
     std::vector<redis::leased_delivery> leased;
     leased.reserve(grant.slots);  // no call leases more than its share of the grant

@@ -2,6 +2,8 @@
 // script cache, and sending every body every time would cost bandwidth on each call.
 #include "dispatcher/redis/eval.hpp"
 
+#include <iterator>
+
 #include <boost/asio/use_awaitable.hpp>
 
 namespace dispatcher::redis {
@@ -28,20 +30,33 @@ command evalsha_command(const script& s, const command& args) {
 
 boost::asio::awaitable<std::vector<result>> async_eval(connection& conn, const script& s,
                                                        std::vector<command> calls) {
-  std::vector<command> commands;
-  commands.reserve(calls.size());
+  std::vector<command> nothing_ahead;
+  auto replies = co_await async_eval(conn, s, std::move(calls), std::move(nothing_ahead));
+  co_return std::move(replies.calls);
+}
+
+boost::asio::awaitable<eval_replies> async_eval(connection& conn, const script& s,
+                                                std::vector<command> calls,
+                                                std::vector<command> ahead) {
+  const std::size_t first_call = ahead.size();
+  std::vector<command> commands = std::move(ahead);
+  commands.reserve(first_call + calls.size());
   for (const auto& args : calls) commands.push_back(evalsha_command(s, args));
   auto replies = co_await conn.async_exec(std::move(commands));
+  eval_replies out;
+  const auto split = replies.begin() + static_cast<std::ptrdiff_t>(first_call);
+  out.ahead.assign(std::make_move_iterator(replies.begin()), std::make_move_iterator(split));
+  out.calls.assign(std::make_move_iterator(split), std::make_move_iterator(replies.end()));
   std::vector<std::size_t> retry;
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (is_noscript(replies[i])) retry.push_back(i);
+  for (std::size_t i = 0; i < out.calls.size(); ++i) {
+    if (is_noscript(out.calls[i])) retry.push_back(i);
   }
-  if (retry.empty()) co_return replies;
+  if (retry.empty()) co_return out;
   std::vector<command> again;
   for (auto i : retry) again.push_back(eval_command("EVAL", s.source, calls[i]));
   auto second = co_await conn.async_exec(std::move(again));
-  for (std::size_t k = 0; k < retry.size(); ++k) replies[retry[k]] = std::move(second[k]);
-  co_return replies;
+  for (std::size_t k = 0; k < retry.size(); ++k) out.calls[retry[k]] = std::move(second[k]);
+  co_return out;
 }
 
 boost::asio::awaitable<result> async_eval(connection& conn, const script& s, command args) {

@@ -19,6 +19,16 @@ command evalsha_command(const script& s, const command& args);
 boost::asio::awaitable<std::vector<result>> async_eval(connection& conn, const script& s,
                                                        std::vector<command> calls);
 
+struct eval_replies {
+  std::vector<result> ahead;  // of the plain commands sent first
+  std::vector<result> calls;  // of the script's calls, in order
+};
+/// As async_eval, with plain commands sent ahead of the calls in the same pipeline: what
+/// the script's calls need written before them, and no round trip of its own.
+boost::asio::awaitable<eval_replies> async_eval(connection& conn, const script& s,
+                                                std::vector<command> calls,
+                                                std::vector<command> ahead);
+
 boost::asio::awaitable<result> async_eval(connection& conn, const script& s, command args);
 
 }  // namespace dispatcher::redis

@@ -6,6 +6,7 @@
 
 #include "dispatcher/history/connection.hpp"
 #include "dispatcher/history/delivery.hpp"
+#include "dispatcher/redis/keys.hpp"
 
 namespace dispatcher::redis {
 
@@ -127,6 +128,22 @@ command encode(const ingest_request& r) {
     }
   }
   return args;
+}
+
+std::vector<command> encode_event_indexes(const ingest_request& r) {
+  const keyspace keys(r.stream);
+  const auto now = std::to_string(r.now_ms);
+  std::vector<command> out;
+  out.reserve(r.events.size() * 2);
+  for (const auto& e : r.events) {
+    if (!e.deliveries.empty()) {
+      out.push_back(command{"ZADD", keys.index_consumer(e.consumerid), "NX", now, e.id});
+    }
+    if (!e.connectionid.empty() && history::status_change(e.type, e.status) != '-') {
+      out.push_back(command{"SADD", keys.consumer_connections(e.consumerid), e.connectionid});
+    }
+  }
+  return out;
 }
 
 std::optional<ingest_reply> decode_ingest(reply&& r) {

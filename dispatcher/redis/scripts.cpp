@@ -352,9 +352,7 @@ if (redis.call('GET', P .. 'endpoints:version') or '0') ~= ARGV[8] then return '
 -- Numbers handed to redis.call are formatted with printf each time; the strings are free.
 local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
-local indexes, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
-local swept_index = {}  -- index keys the sweep trims, not a TTL
-local all_key, consumer_keys = P .. 'i:all', {}
+local all_members, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
 local queued, fields, fresh, due = 0, {}, {}, {}
 -- Appends a pair to a flat list, or makes the list with it: a table grown from empty is
 -- resized at 1, 2, 4 ... entries, and at 100 endpoints most of a call's lists hold one
@@ -365,7 +363,6 @@ local function push_pair(list, a, b)
   list[#list + 1] = b
   return list
 end
-local function index(key, did) indexes[key] = push_pair(indexes[key], now_s, did) end
 
 -- The call's event ids (for the dedupe) and stream entries, and its endpoints' attempts
 -- in flight, read in one HMGET of q:busy instead of one HGET per endpoint.
@@ -402,7 +399,9 @@ end
 local i, event_at = 11, 0
 while i <= nargv do
   event_at = event_at + 1
-  local id, event_value, consumer, member = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  -- ARGV[i + 2], the consumer, and ARGV[i + 6], whether the event changes its connection's
+  -- status, are for the caller's own writes (script_io.hpp: encode_event_indexes).
+  local id, event_value, member = ARGV[i], ARGV[i + 1], ARGV[i + 3]
   local conn, order, n = ARGV[i + 4], ARGV[i + 7], event_counts[event_at]
   local first, last = i + 10, i + 9 + 3 * n
   if known[id] then
@@ -496,36 +495,30 @@ while i <= nargv do
     end
     counts[#counts + 1] = n
     if n > 0 then
-      -- All deliveries and a consumer's filter only on the event: one member per event,
-      -- however many endpoints it went to; the list expands it through its e: record.
-      index(all_key, id)
-      local ckey = consumer_keys[consumer]
-      if not ckey then
-        ckey = P .. 'i:consumer:' .. consumer
-        consumer_keys[consumer] = ckey
-        swept_index[ckey] = true
-      end
-      index(ckey, id)
+      -- All deliveries only on the event: one member per event, however many endpoints it
+      -- went to; the list expands it through its e: record. The consumer's index, a
+      -- separate key per event at 1,000 consumers, is the caller's plain ZADD NX, sent
+      -- ahead of this call (script_io.hpp: encode_event_indexes).
+      all_members[#all_members + 1] = now_s
+      all_members[#all_members + 1] = id
     end
 
     -- The connection's history (history/connection.hpp): every event naming it, ordered
     -- by (created, stream position), so a late older event never overwrites the current
     -- status; status changes are marked, other events are there for the delivery list.
-    -- No TTL on these two (about one new key per event): the retention sweep takes the
-    -- hour's members out of them (retire_hour), which saves a PEXPIRE each per event.
+    -- No TTL on it, nor on its consumer's set of connections, which the caller writes
+    -- (about one new key per event): the retention sweep takes the hour's members out of
+    -- them (retire_hour), which saves a PEXPIRE each per event.
     if conn ~= '' then
       redis.call('ZADD', P .. 'conn:' .. conn .. ':history', ARGV[i + 5], member)
-      if ARGV[i + 6] ~= '' then redis.call('SADD', P .. 'consumer:' .. consumer .. ':connections', conn) end
     end
   end
   i = last + 1
 end
 
 -- One write per index for the whole batch (the events of a call share the index of all
--- deliveries, and often their consumers' and endpoints' indexes).
-for key, members in pairs(indexes) do
-  index_add_all(key, members, now, ttl, not swept_index[key] and ttl_s)
-end
+-- deliveries, and often their endpoints' indexes).
+if #all_members > 0 then index_add_all(P .. 'i:all', all_members, now, ttl, ttl_s) end
 -- The endpoints' indexes: swept by retire_hour, not given a TTL.
 for ep, e in pairs(endpoints) do index_add_all(P .. 'i:ep:' .. ep, e.index, now, ttl, false) end
 -- Every record of the call in one write per hash.

@@ -178,9 +178,9 @@ TEST_F(IngestScript, a_fanned_out_call_reads_in_flight_counts_once_and_makes_rea
   EXPECT_EQ(calls_of(redis_, "hmget"), 2 + static_cast<long long>(endpoints.size()));
   // Each due queue's head read once: make_ready knows it from that and what the call queued.
   EXPECT_EQ(calls_of(redis_, "zrange"), static_cast<long long>(endpoints.size()));
-  // Per endpoint its due queue and index; i:all, i:consumer, the connection's history per
-  // event, the buckets; and q:ready once for all the endpoints.
-  EXPECT_EQ(calls_of(redis_, "zadd"), 2 * static_cast<long long>(endpoints.size()) + 5 + 1);
+  // Per endpoint its due queue and index; i:all, the connection's history per event, the
+  // buckets; and q:ready once for all the endpoints. (The consumer's index is the caller's.)
+  EXPECT_EQ(calls_of(redis_, "zadd"), 2 * static_cast<long long>(endpoints.size()) + 4 + 1);
   EXPECT_EQ(lines(redis_.cmd({"ZRANGE", P + "q:ready", "0", "-1"})),
             (std::vector<std::string>{"ep_1", "ep_3", "ep_4", "ep_5"}));
   EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:due:ep_2"}), "2");
@@ -236,7 +236,10 @@ TEST_F(IngestScript, an_event_is_one_field_holding_its_record_and_payload) {
   ASSERT_TRUE(member) << members[0];
   EXPECT_EQ(member->status, 'a');
   EXPECT_EQ(member->event_id, "evt_" + entries[0]);
-  EXPECT_EQ(redis_.cmd({"SISMEMBER", keys.consumer_connections(consumer_a), connection_1}), "1");
+  // The consumer's index and set of connections are the caller's plain writes, sent ahead
+  // of the call (script_io.hpp: encode_event_indexes).
+  EXPECT_EQ(redis_.cmd({"EXISTS", keys.index_consumer(consumer_a)}), "0");
+  EXPECT_EQ(redis_.cmd({"EXISTS", keys.consumer_connections(consumer_a)}), "0");
 }
 
 // At 100 endpoints a call completes about one delivery per endpoint: the in-flight counts
@@ -533,6 +536,8 @@ class Trimmer : public ::testing::Test {
       delivery_ids.push_back(history::delivery_id(id, ep, bucket));
       request.events.back().deliveries.push_back({ep, delivery_ids.back()});
     }
+    // As stream_reader records a batch: the caller's index writes, then the call.
+    for (const auto& index : redis::encode_event_indexes(request)) redis_.cmd(args_of(index));
     std::vector<std::string> args{"EVAL", redis::ingest_events.source, "1"};
     for (auto& a : args_of(redis::encode(request))) args.push_back(std::move(a));
     redis_.cmd(args);

@@ -242,6 +242,40 @@ TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
             redis::ingest_header_args + redis::ingest_event_args(1) + redis::ingest_event_args(0));
 }
 
+// The consumer's index and set of connections, written by the caller ahead of the ingest
+// call: an index entry only for an event with deliveries, a set member only for a
+// connection event that says its status; both idempotent (NX, SADD).
+TEST(script_io, the_event_indexes_written_ahead_of_the_ingest_call) {
+  redis::ingest_request r{"s", 1000, 2000, 16, 3, "tok", 4000, "g", "7", "000000", {}};
+  r.events.push_back({"evt_1",
+                      "{}",
+                      "account.connection.updated",
+                      "c1",
+                      "n1",
+                      "active",
+                      12,
+                      "o",
+                      "1-0",
+                      {{"ep_1", "dlv_1"}}});
+  // Delivered nowhere, and not a status change: neither.
+  r.events.push_back(
+      {"evt_2", "{}", "account.connection.updated", "c2", "n2", "", 13, "p", "1-1", {}});
+  // A status change without deliveries: only the connection; an event without one: only
+  // the index.
+  r.events.push_back(
+      {"evt_3", "{}", "account.connection.deleted", "c3", "n3", "", 14, "q", "1-2", {}});
+  r.events.push_back(
+      {"evt_4", "{}", "billing.invoice.paid", "c4", "", "", 15, "r", "1-3", {{"ep_1", "dlv_4"}}});
+  std::vector<std::vector<std::string>> got;
+  for (const auto& c : redis::encode_event_indexes(r)) got.push_back(args_of(c));
+  const std::vector<std::vector<std::string>> want{
+      {"ZADD", "{s}:i:consumer:c1", "NX", "1000", "evt_1"},
+      {"SADD", "{s}:consumer:c1:connections", "n1"},
+      {"SADD", "{s}:consumer:c3:connections", "n3"},
+      {"ZADD", "{s}:i:consumer:c4", "NX", "1000", "evt_4"}};
+  EXPECT_EQ(got, want);
+}
+
 TEST(script_io, the_ingest_records_are_what_the_history_packs_and_reads) {
   // The caller builds what the script stores: the same bytes as history::pack, so the
   // history reads them back (a record the parser refuses would vanish from every list).
