@@ -6,7 +6,7 @@ and CPU (/proc, which load does move). Reuses bench/harness: a private Redis (AO
 bench), the sink, a fresh `dispatcher serve` with ENDPOINTS endpoints; a warm-up burst, then
 EVENTS events (deliveries = EVENTS x ENDPOINTS) counted from publish to the sink's last
 receipt plus 0.5 s for the last records. Needs root (perf) and
-`cc -O2 -shared -fPIC -o bench/count/alloc_counter.so bench/count/alloc_counter.c`.
+`cc -O2 -shared -fPIC -o bench/count/alloc_counter.so bench/count/alloc_counter.c -ldl`.
 
 usage: python3 bench/count/counts.py BUILD_DIR EVENTS ENDPOINTS [perf.data for perf record]
 e.g.   python3 bench/count/counts.py build-bench 20000 1"""
