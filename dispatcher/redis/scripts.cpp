@@ -399,8 +399,9 @@ end
 local i, event_at = 11, 0
 while i <= nargv do
   event_at = event_at + 1
-  -- ARGV[i + 2], the consumer, and ARGV[i + 6], whether the event changes its connection's
-  -- status, are for the caller's own writes (script_io.hpp: encode_event_indexes).
+  -- ARGV[i + 2] (the consumer) and ARGV[i + 6] (whether the event changes its connection's
+  -- status) are no longer read here: they were for the consumer's index and set, which the
+  -- caller now writes itself (script_io.hpp: encode_event_indexes).
   local id, event_value, member = ARGV[i], ARGV[i + 1], ARGV[i + 3]
   local conn, order, n = ARGV[i + 4], ARGV[i + 7], event_counts[event_at]
   local first, last = i + 10, i + 9 + 3 * n
