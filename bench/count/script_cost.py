@@ -201,29 +201,45 @@ try:
                            ",".join(dids)]) + "\n" + payload
         return eid, consumer, conn, dids, value
 
+    def order_key(entry):
+        """history::stream_order_key of a stream entry id."""
+        ms, seq = entry.split("-")
+        return chr(97 + len(ms)) + ms + chr(97 + len(seq)) + seq
+
+    def pending_record(now, eid, ep):
+        return "\t".join(["pending", "0", "", str(now), str(now), str(now), "0", eid, ep, ""])
+
+    def attempt_line(now):
+        return f"{now}\t200\t12\t"
+
+    def final_record(now, eid, ep):
+        return ("\t".join(["succeeded", "1", "200", "", str(now), str(now), "0", eid, ep, ""])
+                + "\n" + attempt_line(now))
+
+    def consumer_writes(now, eid, consumer, conn):
+        """The consumer's index entry and connection, as stream_reader sends them ahead of
+        the ingest call (script_io.hpp: encode_event_indexes)."""
+        return [("ZADD", P + "i:consumer:" + consumer, "NX", str(now), eid),
+                ("SADD", P + "consumer:" + consumer + ":connections", conn)]
+
     def one_round():
         now, bucket, entries = publish_and_read()
         round_events = []
         args = [str(now), "3600000", "16", str(events * endpoints), "tok" + str(now), "60000",
                 group, "0", bucket, "50"]
         for entry in entries:
-            ms, seq = entry.split("-")
-            order = chr(97 + len(ms)) + ms + chr(97 + len(seq)) + seq
+            order = order_key(entry)
             eid, consumer, conn, dids, value = next_event(bucket, now, order)
             round_events.append((eid, consumer, conn))
             member = "|".join([order, "a", bucket, eid, "u"])
             args += [eid, value, consumer, member, conn, str(now), "1", order, entry,
                      str(len(eps))]
             for ep, did in zip(eps, dids):
-                pending = "\t".join(["pending", "0", "", str(now), str(now), str(now), "0", eid,
-                                     ep, ""])
-                args += [pending, ep, did]
+                args += [pending_record(now, eid, ep), ep, did]
         if indexes_ahead:
             # As stream_reader sends them (script_io.hpp: encode_event_indexes), ahead of the
             # call in the same pipeline.
-            ahead = [c for eid, consumer, conn in round_events
-                     for c in (("ZADD", P + "i:consumer:" + consumer, "NX", str(now), eid),
-                               ("SADD", P + "consumer:" + consumer + ":connections", conn))]
+            ahead = [c for e in round_events for c in consumer_writes(now, *e)]
             reply = pipeline(*ahead, ("EVALSHA", sha_i, "1", stream, *args))[-1]
         else:
             reply = r.cmd("EVALSHA", sha_i, "1", stream, *args)
@@ -231,10 +247,8 @@ try:
         cargs = [str(now), "16", "20", "30000", "432000000"]
         for k in range(0, len(leased), 3):
             did, ep = leased[k], leased[k + 1]
-            record = "\t".join(["succeeded", "1", "200", "", str(now), str(now), "0", leased[k + 2],
-                                ep, ""]) + "\n" + f"{now}\t200\t12\t"
-            cargs += [did, ep, "tok" + str(now), "succeeded", "", "200", "", f"{now}\t200\t12\t",
-                      "", record]
+            cargs += [did, ep, "tok" + str(now), "succeeded", "", "200", "", attempt_line(now),
+                      "", final_record(now, leased[k + 2], ep)]
         r.cmd("EVALSHA", sha_c, "1", stream, *cargs)
         return len(leased) // 3
 
@@ -251,11 +265,8 @@ try:
             if os.environ.get("INDEX") == "1":
                 indexes.append(("ZADD", P + "i:consumer:" + consumer, str(now), eid))
             for ep, did in zip(eps, dids):
-                written += ["d:" + did, "\t".join(["pending", "0", "", str(now), str(now),
-                                                   str(now), "0", eid, ep, ""])]
-                completed += ["d:" + did, "\t".join(["succeeded", "1", "200", "", str(now),
-                                                     str(now), "0", eid, ep, ""])
-                              + "\n" + f"{now}\t200\t12\t"]
+                written += ["d:" + did, pending_record(now, eid, ep)]
+                completed += ["d:" + did, final_record(now, eid, ep)]
         lease = P + "lease:tok" + str(n_event)
         pipeline(("MULTI",), ("XACK", stream, group, *entries),
                  ("HSET", P + "b:" + bucket, *written), ("SET", lease, "1", "PX", "60000"),
@@ -275,31 +286,27 @@ try:
         written, completed, plain, ep_index, cargs = [], [], [], {}, [token]
         all_index = ["ZADD", P + "i:all", "NX"]
         for entry in entries:
-            ms, seq = entry.split("-")
-            order = chr(97 + len(ms)) + ms + chr(97 + len(seq)) + seq
+            order = order_key(entry)
             eid, consumer, conn, dids, value = next_event(bucket, now, order)
             dargs += [eid, entry, str(len(eps))]
             written += ["e:" + eid, value]
             all_index += [str(now), eid]
-            plain.append(("ZADD", P + "i:consumer:" + consumer, "NX", str(now), eid))
+            plain += consumer_writes(now, eid, consumer, conn)
             plain.append(("ZADD", P + "conn:" + conn + ":history", str(now),
                           "|".join([order, "a", bucket, eid, "u"])))
-            plain.append(("SADD", P + "consumer:" + consumer + ":connections", conn))
             for ep, did in zip(eps, dids):
                 dargs += [ep, did]
                 cargs += [did, ep]
                 ep_index.setdefault(ep, []).extend([str(now), did])
-                written += ["d:" + did, "\t".join(["pending", "0", "", str(now), str(now),
-                                                   str(now), "0", eid, ep, ""])]
-                completed += ["d:" + did, "\t".join(["succeeded", "1", "200", "", str(now),
-                                                     str(now), "0", eid, ep, ""])
-                              + "\n" + f"{now}\t200\t12\t"]
+                written += ["d:" + did, pending_record(now, eid, ep)]
+                completed += ["d:" + did, final_record(now, eid, ep)]
         plain += [("ZADD", P + "i:ep:" + ep, *m) for ep, m in ep_index.items()]
         out = pipeline(("MULTI",), ("EVALSHA", sha_di, "1", stream, *dargs),
                        ("HSET", P + "b:" + bucket, *written), tuple(all_index), *plain, ("EXEC",))
         assert isinstance(out[-1], list), out
         out = pipeline(("MULTI",), ("EVALSHA", sha_dc, "1", stream, *cargs),
                        ("HSET", P + "b:" + bucket, *completed), ("EXEC",))
+        assert isinstance(out[-1], list), out
         return len(completed) // 2
 
     if os.environ.get("PLAIN") == "2":
