@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -30,6 +31,30 @@ std::vector<json> json_lines(const std::string& text) {
     auto j = json::parse(line, nullptr, false);
     if (j.is_object()) out.push_back(std::move(j));
   }
+  return out;
+}
+
+struct served {
+  std::string proc;  // /proc/PID/<file> of the running service
+  std::string log;   // its whole log, once it stopped
+};
+
+/// Starts `serve` against `redis` with an admin token (and `env`), reads /proc/PID/<file>
+/// while it runs, stops it and returns that with its log.
+served serve_and_read(redis_server& redis, const std::string& file,
+                      std::map<std::string, std::string> env = {}) {
+  const std::string log_path =
+      "/tmp/dispatcher-startup-" + file + "-" + std::to_string(::getpid()) + ".jsonl";
+  env["DISPATCHER_REDIS_URL"] = redis.url();
+  env["DISPATCHER_ADMIN_TOKEN"] = "admin-token-4b1e8d2c6a";
+  served out;
+  {
+    dispatcher_process service(env, log_path);
+    out.proc = read_file("/proc/" + std::to_string(service.pid()) + "/" + file);
+    EXPECT_EQ(service.terminate(), 0);
+  }
+  out.log = read_file(log_path);
+  ::unlink(log_path.c_str());
   return out;
 }
 
@@ -103,23 +128,11 @@ TEST(StartupLog, serve_raises_its_open_files_limit_to_the_hard_one) {
   // Linux bounds the hard limit (fs.nr_open); it is never unlimited there.
   if (original.rlim_max == RLIM_INFINITY || original.rlim_max <= 256) GTEST_SKIP() << "hard limit";
   redis_server redis;
-  const std::string log_path =
-      "/tmp/dispatcher-open-files-" + std::to_string(::getpid()) + ".jsonl";
-  std::string limits, log;
-  {
-    rlimit lowered = original;
-    lowered.rlim_cur = 256;  // what the child inherits
-    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
-    dispatcher_process service({{"DISPATCHER_REDIS_URL", redis.url()},
-                                {"DISPATCHER_ADMIN_TOKEN", "admin-token-4b1e8d2c6a"},
-                                {"DISPATCHER_LOG_LEVEL", "info"}},
-                               log_path);
-    ::setrlimit(RLIMIT_NOFILE, &original);
-    limits = read_file("/proc/" + std::to_string(service.pid()) + "/limits");
-    EXPECT_EQ(service.terminate(), 0);
-    log = read_file(log_path);
-    ::unlink(log_path.c_str());
-  }
+  rlimit lowered = original;
+  lowered.rlim_cur = 256;  // what the child inherits
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  const auto [limits, log] = serve_and_read(redis, "limits", {{"DISPATCHER_LOG_LEVEL", "info"}});
+  ::setrlimit(RLIMIT_NOFILE, &original);
   const auto hard = std::to_string(original.rlim_max);
   std::istringstream in(limits);
   std::string soft_now;
@@ -166,16 +179,7 @@ TEST(StartupLog, the_warning_comes_even_when_the_misspelling_stops_startup) {
 TEST(StartupLog, serve_allocates_with_jemalloc) {
   if (!DISPATCHER_LINKS_JEMALLOC) GTEST_SKIP() << "built without jemalloc (sanitizers)";
   redis_server redis;
-  const std::string log_path = "/tmp/dispatcher-jemalloc-" + std::to_string(::getpid()) + ".jsonl";
-  std::string maps;
-  {
-    dispatcher_process service({{"DISPATCHER_REDIS_URL", redis.url()},
-                                {"DISPATCHER_ADMIN_TOKEN", "admin-token-4b1e8d2c6a"}},
-                               log_path);
-    maps = read_file("/proc/" + std::to_string(service.pid()) + "/maps");
-    EXPECT_EQ(service.terminate(), 0);
-    ::unlink(log_path.c_str());
-  }
+  const auto maps = serve_and_read(redis, "maps").proc;
   EXPECT_NE(maps.find("libjemalloc"), std::string::npos) << maps;
 }
 

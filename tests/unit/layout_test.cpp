@@ -213,7 +213,9 @@ TEST(connection_history, entries_show_a_time_or_the_stored_number) {
             9'223'372'036'854'775'807LL);
 }
 
-TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
+// An ingest call at 1000 ms on stream "s", with its first event: an update (active) of
+// connection "n" of consumer "c", delivered to ep_1 as dlv_1.
+redis::ingest_request sample_ingest_request() {
   redis::ingest_request r{"s", 1000, 2000, 16, 3, "tok", 4000, "g", "7", "000000", {}};
   r.events.push_back({"evt_1",
                       "{}",
@@ -225,6 +227,11 @@ TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
                       "o",
                       "1-0",
                       {{"ep_1", "dlv_1"}}});
+  return r;
+}
+
+TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
+  auto r = sample_ingest_request();
   r.events.push_back({"evt_2", "{}", "t", "c", "", "", 13, "p", "1-1", {}});
   const auto args = args_of(redis::encode(r));
   const std::vector<std::string> want{
@@ -246,17 +253,7 @@ TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
 // call: an index entry only for an event with deliveries, a set member only for a
 // connection event that says its status; both idempotent (NX, SADD).
 TEST(script_io, the_event_indexes_written_ahead_of_the_ingest_call) {
-  redis::ingest_request r{"s", 1000, 2000, 16, 3, "tok", 4000, "g", "7", "000000", {}};
-  r.events.push_back({"evt_1",
-                      "{}",
-                      "account.connection.updated",
-                      "c1",
-                      "n1",
-                      "active",
-                      12,
-                      "o",
-                      "1-0",
-                      {{"ep_1", "dlv_1"}}});
+  auto r = sample_ingest_request();
   // Delivered nowhere, and not a status change: neither.
   r.events.push_back(
       {"evt_2", "{}", "account.connection.updated", "c2", "n2", "", 13, "p", "1-1", {}});
@@ -269,8 +266,8 @@ TEST(script_io, the_event_indexes_written_ahead_of_the_ingest_call) {
   std::vector<std::vector<std::string>> got;
   for (const auto& c : redis::encode_event_indexes(r)) got.push_back(args_of(c));
   const std::vector<std::vector<std::string>> want{
-      {"ZADD", "{s}:i:consumer:c1", "NX", "1000", "evt_1"},
-      {"SADD", "{s}:consumer:c1:connections", "n1"},
+      {"ZADD", "{s}:i:consumer:c", "NX", "1000", "evt_1"},
+      {"SADD", "{s}:consumer:c:connections", "n"},
       {"SADD", "{s}:consumer:c3:connections", "n3"},
       {"ZADD", "{s}:i:consumer:c4", "NX", "1000", "evt_4"}};
   EXPECT_EQ(got, want);
