@@ -56,6 +56,10 @@ ingest, complete = body("ingest_events"), body("complete_attempts")
 # Since issue 9's seventh pass the caller writes the consumer's index and set itself, ahead
 # of the script; an older scripts.cpp writes them inside it.
 indexes_ahead = "i:consumer:" not in ingest
+# Issue 9's eighth pass dropped the ingest's consumer and status arguments and packed a
+# completion into `delivery, endpoint, kind, record` under runs of one token.
+ingest_args_v2 = "i = i + 8 + 3 * n" in ingest
+complete_args_v2 = "kind_of" in complete
 
 # PLAIN=2's deciding scripts.
 DECIDE_INGEST = r"""
@@ -232,8 +236,11 @@ try:
             eid, consumer, conn, dids, value = next_event(bucket, now, order)
             round_events.append((eid, consumer, conn))
             member = "|".join([order, "a", bucket, eid, "u"])
-            args += [eid, value, consumer, member, conn, str(now), "1", order, entry,
-                     str(len(eps))]
+            if ingest_args_v2:
+                args += [eid, value, member, conn, str(now), order, entry, str(len(eps))]
+            else:
+                args += [eid, value, consumer, member, conn, str(now), "1", order, entry,
+                         str(len(eps))]
             for ep, did in zip(eps, dids):
                 args += [pending_record(now, eid, ep), ep, did]
         if indexes_ahead:
@@ -245,11 +252,17 @@ try:
             reply = r.cmd("EVALSHA", sha_i, "1", stream, *args)
         leased = reply[1]
         cargs = [str(now), "16", "20", "30000", "432000000"]
+        if complete_args_v2:
+            cargs += ["tok" + str(now), str(len(leased) // 3)]
         for k in range(0, len(leased), 3):
             did, ep = leased[k], leased[k + 1]
-            cargs += [did, ep, "tok" + str(now), "succeeded", "", "200", "", attempt_line(now),
-                      "", final_record(now, leased[k + 2], ep)]
-        r.cmd("EVALSHA", sha_c, "1", stream, *cargs)
+            if complete_args_v2:
+                cargs += [did, ep, "s1r-", final_record(now, leased[k + 2], ep)]
+            else:
+                cargs += [did, ep, "tok" + str(now), "succeeded", "", "200", "",
+                          attempt_line(now), "", final_record(now, leased[k + 2], ep)]
+        out = r.cmd("EVALSHA", sha_c, "1", stream, *cargs)
+        assert isinstance(out, list) and all(w == 1 for w in out[0]), out
         return len(leased) // 3
 
     def pipeline(*commands):

@@ -36,7 +36,7 @@ std::size_t ingest_bytes(const ingest_request& r, std::size_t now_digits) {
   std::size_t size = 256;
   for (const auto& e : r.events) {
     size += ingest_event_args(e.deliveries.size()) * per_arg + 2 * e.id.size() + e.body.size() +
-            2 * e.type.size() + 2 * e.consumerid.size() + 2 * e.connectionid.size() +
+            2 * e.type.size() + e.consumerid.size() + 2 * e.connectionid.size() +
             3 * e.order.size() + e.entry_id.size() + r.bucket.size() + now_digits + 48;
     for (const auto& d : e.deliveries) {
       size +=
@@ -46,10 +46,26 @@ std::size_t ingest_bytes(const ingest_request& r, std::size_t now_digits) {
   return size;
 }
 
+// A completion's status in its kind (encode(complete_request)), one letter the script maps
+// back to the name.
+char completion_status_code(history::delivery_status s) {
+  switch (s) {
+    case history::delivery_status::pending:
+      return 'p';
+    case history::delivery_status::retrying:
+      return 'r';
+    case history::delivery_status::succeeded:
+      return 's';
+    case history::delivery_status::failed:
+      return 'f';
+  }
+  return 'f';
+}
+
 }  // namespace
 
 std::size_t ingest_event_args(std::size_t deliveries) {
-  return 10 + 3 * deliveries;
+  return 8 + 3 * deliveries;
 }
 
 // The records the script stores, built here rather than concatenated in Lua: about a
@@ -110,7 +126,7 @@ command encode(const ingest_request& r) {
     const char change = history::status_change(e.type, e.status);
     value.clear();
     append_event_value(value, e, now);
-    args.arg(e.id).arg(value).arg(e.consumerid);
+    args.arg(e.id).arg(value);
     value.clear();
     if (!e.connectionid.empty()) {
       history::append_history_member(value, e.order, change, r.bucket, e.id, e.type);
@@ -118,7 +134,6 @@ command encode(const ingest_request& r) {
     args.arg(value)
         .arg(e.connectionid)
         .arg(e.created)
-        .arg(change == '-' ? std::string_view() : std::string_view("1"))
         .arg(e.order)
         .arg(e.entry_id)
         .arg(number(e.deliveries.size()));
@@ -220,7 +235,7 @@ std::optional<claim_reply> decode_claim(reply&& r) {
 command encode(const complete_request& r) {
   std::size_t size = 128;
   for (const auto& c : r.completions) {
-    size += 10 * 8 + 64 + c.delivery_id.size() + c.endpoint_id.size() + c.token.size() +
+    size += 8 * 8 + 48 + c.delivery_id.size() + c.endpoint_id.size() + c.token.size() +
             c.error.size() + c.attempt.size() + c.disable_reason.size() + c.record.size();
   }
   command args;
@@ -232,22 +247,42 @@ command encode(const complete_request& r) {
       .arg(r.breaker_probe_ms)
       .arg(r.disable_after_ms);
   std::string error;
-  for (const auto& c : r.completions) {
-    args.arg(c.delivery_id).arg(c.endpoint_id).arg(c.token).arg(history::to_string(c.status));
-    if (c.next_attempt_at_ms) {
-      args.arg(*c.next_attempt_at_ms);
-    } else {
-      args.arg(std::string_view());
+  const auto& all = r.completions;
+  for (std::size_t run = 0; run < all.size();) {
+    std::size_t run_end = run + 1;
+    while (run_end < all.size() && all[run_end].token == all[run].token) ++run_end;
+    args.arg(all[run].token).arg(number(run_end - run));
+    for (; run < run_end; ++run) {
+      const auto& c = all[run];
+      const bool whole = !c.record.empty();
+      const bool disable = !c.disable_reason.empty();
+      const char kind[4] = {completion_status_code(c.status), c.attempt.empty() ? '0' : '1',
+                            whole ? 'r' : 'a', disable ? 'd' : '-'};
+      args.arg(c.delivery_id).arg(c.endpoint_id).arg(std::string_view(kind, sizeof kind));
+      const auto next_attempt = [&] {
+        if (c.next_attempt_at_ms) {
+          args.arg(*c.next_attempt_at_ms);
+        } else {
+          args.arg(std::string_view());
+        }
+      };
+      if (whole) {
+        if (c.status == history::delivery_status::retrying) next_attempt();
+        args.arg(c.record);
+      } else {
+        next_attempt();
+        if (c.status_code) {
+          args.arg(std::int64_t{*c.status_code});
+        } else {
+          args.arg(std::string_view());
+        }
+        // The last field of the record's line: no tab or newline may reach it.
+        error.clear();
+        history::append_record_text(error, c.error);
+        args.arg(error).arg(c.attempt);
+      }
+      if (disable) args.arg(c.disable_reason);
     }
-    if (c.status_code) {
-      args.arg(std::int64_t{*c.status_code});
-    } else {
-      args.arg(std::string_view());
-    }
-    // The last field of the record's line: no tab or newline may reach it.
-    error.clear();
-    history::append_record_text(error, c.error);
-    args.arg(error).arg(c.attempt).arg(c.disable_reason).arg(c.record);
   }
   return args;
 }

@@ -77,10 +77,10 @@ void append_event_value(std::string& out, const ingest_event& e, std::string_vie
 void append_pending_value(std::string& out, std::string_view event_id, std::string_view endpoint_id,
                           std::string_view now);
 
-/// Per event: id, e: value, consumerid, connection history member (history::pack,
-/// empty without a connection), connectionid, created, "1" when it changes the
-/// connection's status, order, stream entry, delivery count; then per delivery its
-/// pending d: value, endpoint id and delivery id.
+/// Per event: id, e: value, connection history member (history::pack, empty without a
+/// connection), connectionid, created, order, stream entry, delivery count; then per
+/// delivery its pending d: value, endpoint id and delivery id. The consumer travels in the
+/// e: value only: its index and set are encode_event_indexes' plain commands.
 command encode(const ingest_request& r);
 
 /// The event indexes written beside the script rather than by it, as plain commands sent
@@ -148,6 +148,12 @@ struct complete_request {
   std::int64_t breaker_probe_ms = 30'000;
   std::int64_t disable_after_ms = 432'000'000;
 };
+/// After the call's settings, runs of completions under one token (`token, count`), each
+/// `delivery, endpoint, kind` and the fields its kind names: the status, whether an attempt
+/// was made, and whether the whole record follows (after the next attempt's time when
+/// retrying) or the attempt is appended to the stored record (next attempt, code, error,
+/// attempt line), then the reason to disable, if any. A first attempt that succeeded is
+/// four arguments, not ten.
 command encode(const complete_request& r);
 
 struct complete_reply {

@@ -354,6 +354,9 @@ local now_s, ttl_s, lease_until = ARGV[1], ARGV[2], tostring(now + lease_ms)
 local B, seen = P .. 'b:' .. hour, P .. 'seen'
 local all_members, endpoints, counts, leased, granted = {}, {}, {}, {}, {}
 local queued, fields, fresh, due = 0, {}, {}, {}
+-- Lengths kept by hand for the lists that grow per delivery: `#t` is a binary search
+-- each time, about 2% of the instructions at 100 endpoints.
+local nfields, ngranted, nleased = 0, 0, 0
 -- Appends a pair to a flat list, or makes the list with it: a table grown from empty is
 -- resized at 1, 2, 4 ... entries, and at 100 endpoints most of a call's lists hold one
 -- delivery. Returns the list.
@@ -372,13 +375,13 @@ do
   local i, eps = 11, {}
   while i <= nargv do
     ids_in_call[#ids_in_call + 1] = ARGV[i]
-    acks[#acks + 1] = ARGV[i + 8]
-    local n = tonumber(ARGV[i + 9])
+    acks[#acks + 1] = ARGV[i + 6]
+    local n = tonumber(ARGV[i + 7])
     event_counts[#event_counts + 1] = n
-    for j = i + 11, i + 9 + 3 * n, 3 do
+    for j = i + 9, i + 7 + 3 * n, 3 do
       if busy_now[ARGV[j]] == nil then busy_now[ARGV[j]] = 0; eps[#eps + 1] = ARGV[j] end
     end
-    i = i + 10 + 3 * n
+    i = i + 8 + 3 * n
   end
   busy_fetch(eps)
 end
@@ -399,12 +402,9 @@ end
 local i, event_at = 11, 0
 while i <= nargv do
   event_at = event_at + 1
-  -- ARGV[i + 2] (the consumer) and ARGV[i + 6] (whether the event changes its connection's
-  -- status) are no longer read here: they were for the consumer's index and set, which the
-  -- caller now writes itself (script_io.hpp: encode_event_indexes).
-  local id, event_value, member = ARGV[i], ARGV[i + 1], ARGV[i + 3]
-  local conn, order, n = ARGV[i + 4], ARGV[i + 7], event_counts[event_at]
-  local first, last = i + 10, i + 9 + 3 * n
+  local id, event_value, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local conn, order, n = ARGV[i + 3], ARGV[i + 5], event_counts[event_at]
+  local first, last = i + 8, i + 7 + 3 * n
   if known[id] then
     counts[#counts + 1] = -1
   else
@@ -413,8 +413,9 @@ while i <= nargv do
     fresh[#fresh + 1] = id
     fresh[#fresh + 1] = hour
     -- One field per event: its record line, a newline, its bytes (history/delivery.hpp).
-    fields[#fields + 1] = 'e:' .. id
-    fields[#fields + 1] = event_value
+    fields[nfields + 1] = 'e:' .. id
+    fields[nfields + 2] = event_value
+    nfields = nfields + 2
     for j = first, last, 3 do
       local ep, did = ARGV[j + 1], ARGV[j + 2]
       local e = endpoints[ep]
@@ -431,8 +432,9 @@ while i <= nargv do
              info = info, head = head[2] or false}
         endpoints[ep] = e
       end
-      fields[#fields + 1] = 'd:' .. did
-      fields[#fields + 1] = ARGV[j]
+      fields[nfields + 1] = 'd:' .. did
+      fields[nfields + 2] = ARGV[j]
+      nfields = nfields + 2
       local held, later = false, false
       if e.ordered and conn ~= '' then
         -- retry/ordering.hpp: place_on_ingest. Only endpoints that ask for ordering pay this.
@@ -470,13 +472,15 @@ while i <= nargv do
         e.queued = true
         queued = queued + 1
       elseif e.direct and room > 0 and e.busy < limit then
-        granted[#granted + 1] = did .. '|' .. ep
+        ngranted = ngranted + 1
+        granted[ngranted] = did .. '|' .. ep
         e.busy = e.busy + 1
         e.taken = e.taken + 1
         room = room - 1
-        leased[#leased + 1] = did
-        leased[#leased + 1] = ep
-        leased[#leased + 1] = id
+        leased[nleased + 1] = did
+        leased[nleased + 2] = ep
+        leased[nleased + 3] = id
+        nleased = nleased + 3
       else
         due[ep] = push_pair(due[ep], now_s, did)
         if not e.head or tonumber(e.head) > now then e.head = now_s end
@@ -488,10 +492,12 @@ while i <= nargv do
       -- the script's instructions at 100 endpoints (bench/count/script_cost.py 8 100).
       local members = e.index
       if members then
-        members[#members + 1] = now_s
-        members[#members + 1] = did
+        local size = e.nindex
+        members[size + 1] = now_s
+        members[size + 2] = did
+        e.nindex = size + 2
       else
-        e.index = {now_s, did}
+        e.index, e.nindex = {now_s, did}, 2
       end
     end
     counts[#counts + 1] = n
@@ -511,7 +517,7 @@ while i <= nargv do
     -- (about one new key per event): the retention sweep takes the hour's members out of
     -- them (retire_hour), which saves a PEXPIRE each per event.
     if conn ~= '' then
-      redis.call('ZADD', P .. 'conn:' .. conn .. ':history', ARGV[i + 5], member)
+      redis.call('ZADD', P .. 'conn:' .. conn .. ':history', ARGV[i + 4], member)
     end
   end
   i = last + 1
@@ -733,25 +739,60 @@ const script complete_attempts{
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local threshold, probe_ms, disable_after = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now_s = ARGV[1]
--- Which leases are still ours: one question per token.
--- Completions are numbered from 1 (ARGV 6, 16, ...): `ours` is a list, not a hash.
-local by_token = {}
-for i = 6, #ARGV, 10 do
-  local t = by_token[ARGV[i + 2]]
-  if not t then t = {members = {}, at = {}}; by_token[ARGV[i + 2]] = t end
-  t.members[#t.members + 1] = ARGV[i] .. '|' .. ARGV[i + 1]
-  t.at[#t.at + 1] = (i - 6) / 10 + 1
+-- From ARGV[6]: runs of `token, count` and that many completions, each `delivery,
+-- endpoint, kind` and the fields its kind names (script_io.hpp: encode(complete_request)).
+-- The kind, four letters: the status (s, r, f, p); '1' when an attempt was made; 'r' when
+-- the whole record follows (after the next attempt's time, when retrying), 'a' when the
+-- attempt is appended to the stored one (next attempt, code, error, attempt line follow);
+-- 'd' when a reason to disable the endpoint comes last. A first attempt that succeeded is
+-- four strings, not ten: each ARGV string is about 1,000 instructions (issue 9).
+local status_names = {s = 'succeeded', r = 'retrying', f = 'failed', p = 'pending'}
+local kinds = {}
+local function kind_of(text)
+  local k = kinds[text]
+  if not k then
+    k = {status = status_names[string.sub(text, 1, 1)] or 'failed', attempted = string.sub(text, 2, 2) == '1',
+         whole = string.sub(text, 3, 3) == 'r', disable = string.sub(text, 4, 4) == 'd'}
+    local fields = k.whole and 1 or 4
+    if k.whole and k.status == 'retrying' then fields = 2 end
+    k.width = 3 + fields + (k.disable and 1 or 0)
+    kinds[text] = k
+  end
+  return k
+end
+-- Which leases are still ours: one question per token. `starts` holds where each
+-- completion's arguments begin; `ours` is a list in the same order.
+local by_token, starts, nstarts = {}, {}, 0
+do
+  local i, nargv = 6, #ARGV
+  while i <= nargv do
+    local token, n = ARGV[i], tonumber(ARGV[i + 1])
+    local t = by_token[token]
+    if not t then t = {members = {}, at = {}, n = 0}; by_token[token] = t end
+    i = i + 2
+    local members, at, tn = t.members, t.at, t.n
+    for _ = 1, n do
+      nstarts = nstarts + 1
+      starts[nstarts] = i
+      tn = tn + 1
+      members[tn] = ARGV[i] .. '|' .. ARGV[i + 1]
+      at[tn] = nstarts
+      i = i + kind_of(ARGV[i + 2]).width
+    end
+    t.n = tn
+  end
 end
 local ours = {}
-for k = 1, (#ARGV - 5) / 10 do ours[k] = false end
+for k = 1, nstarts do ours[k] = false end
 for token, t in pairs(by_token) do
   local set = lease_set(token)
   local held = redis.call('SMISMEMBER', set, unpack(t.members))
-  local gone = {}
+  local gone, ngone = {}, 0
   for k, flag in ipairs(held) do
     if flag == 1 then
       ours[t.at[k]] = true
-      gone[#gone + 1] = t.members[k]
+      ngone = ngone + 1
+      gone[ngone] = t.members[k]
     end
   end
   if #gone > 0 then redis.call('SREM', set, unpack(gone)) end
@@ -778,17 +819,26 @@ local function breaker(ep)
   return b
 end
 
-local results, writes = {}, {}
+local results, writes, bucket_keys = {}, {}, {}
 local disabled = {}  -- endpoint, reason: the endpoints this call disabled
-for i = 6, #ARGV, 10 do
-  local did, ep, status, next_at = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
-  local code, err, attempt, disable_reason, record = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
-  if not ours[(i - 6) / 10 + 1] then
-    results[#results + 1] = 0  -- the lease is no longer ours: write nothing
+for at, i in ipairs(starts) do
+  local did, ep, kind = ARGV[i], ARGV[i + 1], kind_of(ARGV[i + 2])
+  local status, attempted = kind.status, kind.attempted
+  local next_at, code, err, attempt, record = '', '', '', '', ''
+  if not kind.whole then
+    next_at, code, err, attempt = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  elseif status == 'retrying' then
+    next_at, record = ARGV[i + 3], ARGV[i + 4]
+  else
+    record = ARGV[i + 3]
+  end
+  local disable_reason = kind.disable and ARGV[i + kind.width - 1] or ''
+  if not ours[at] then
+    results[at] = 0  -- the lease is no longer ours: write nothing
   else
     local b = breaker(ep)
     b.completed = b.completed + 1
-    if attempt ~= '' and b.exists and not b.disabled then
+    if attempted and b.exists and not b.disabled then
       -- retry/circuit.hpp: after_attempt.
       if status == 'succeeded' then
         if b.fails > 0 or b.open or b.probe or b.since then
@@ -821,7 +871,10 @@ for i = 6, #ARGV, 10 do
     local fail_now = b.disabled and status == 'retrying'
     if fail_now then status, next_at = 'failed', '' end
 
-    local B = bucket(did)
+    -- bucket(did), with the key made once per hour rather than once per delivery.
+    local hour = string.sub(did, 5, 10)
+    local B = bucket_keys[hour]
+    if not B then B = P .. 'b:' .. hour; bucket_keys[hour] = B end
     if record ~= '' and fail_now then
       local f, rest = record_parse(record)
       f[1], f[4] = status, next_at
@@ -831,7 +884,7 @@ for i = 6, #ARGV, 10 do
       local v = redis.call('HGET', B, 'd:' .. did)
       if v then
         local f, rest = record_parse(v)
-        if attempt ~= '' then
+        if attempted then
           f[2] = tostring((tonumber(f[2]) or 0) + 1)
           rest = rest .. '\n' .. attempt
         end
@@ -842,9 +895,11 @@ for i = 6, #ARGV, 10 do
     if record ~= '' then
       -- Written together per bucket: one HSET for the batch's records of each hour.
       local w = writes[B]
-      if not w then w = {}; writes[B] = w end
-      w[#w + 1] = 'd:' .. did
-      w[#w + 1] = record
+      if not w then w = {n = 0}; writes[B] = w end
+      local n = w.n
+      w[n + 1] = 'd:' .. did
+      w[n + 2] = record
+      w.n = n + 2
       if status == 'retrying' then redis.call('ZADD', P .. 'q:due:' .. ep, next_at, did) end
     end
 
@@ -864,7 +919,7 @@ for i = 6, #ARGV, 10 do
         end
       end
     end
-    results[#results + 1] = 1
+    results[at] = 1
   end
 end
 for key, w in pairs(writes) do hset_all(key, w) end

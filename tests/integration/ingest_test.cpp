@@ -90,10 +90,10 @@ class IngestScript : public ::testing::Test {
   /// at `version`.
   std::vector<std::string> call(const std::vector<std::string>& entries, const std::string& version,
                                 const std::vector<std::string>& endpoints = {},
-                                std::size_t room = 0) {
+                                std::size_t room = 0, const std::string& token = "token") {
     const auto now = unix_now_ms();
-    redis::ingest_request request{stream,  now,    3'600'000,    16,      room,
-                                  "token", 60'000, "dispatcher", version, redis::bucket_name(now),
+    redis::ingest_request request{stream, now,    3'600'000,    16,      room,
+                                  token,  60'000, "dispatcher", version, redis::bucket_name(now),
                                   {}};
     // The request views its events' ids and delivery ids: they live here until it is
     // encoded (reserved: a string moved by a vector's growth would leave its view behind).
@@ -295,6 +295,85 @@ TEST_F(IngestScript, completions_count_in_flight_and_make_ready_in_one_write_per
     EXPECT_EQ(redis_.cmd({"HGET", P + "q:busy", ep}), "1") << ep;
     EXPECT_EQ(redis_.cmd({"ZCARD", P + "q:due:" + ep}), "0") << ep;
   }
+}
+
+// A completion call carries runs of one token each (script_io.hpp: encode): leases of two
+// ingest calls, completed interleaved, each in the form its kind names: a whole record, a
+// first attempt to retry (its next attempt's time before the record), an attempt appended
+// to the stored record; and one under a token that holds no such lease writes nothing.
+TEST_F(IngestScript, one_completion_call_records_the_leases_of_several_tokens_interleaved) {
+  const std::vector<std::string> endpoints{"ep_1", "ep_2"};
+  ASSERT_FALSE(redis_.cmd(call(read_entries(1), "0", endpoints, 100, "tok_a")).starts_with("ERR"));
+  ASSERT_FALSE(redis_.cmd(call(read_entries(1), "0", endpoints, 100, "tok_b")).starts_with("ERR"));
+  const auto leases_a = lines(redis_.cmd({"SMEMBERS", P + "lease:tok_a"}));
+  const auto leases_b = lines(redis_.cmd({"SMEMBERS", P + "lease:tok_b"}));
+  ASSERT_EQ(leases_a.size(), 2u);
+  ASSERT_EQ(leases_b.size(), 2u);
+
+  const auto now = unix_now_ms();
+  const auto completion_of = [](const std::string& lease, const std::string& token,
+                                history::delivery_status status) {
+    redis::completion c;
+    c.delivery_id = lease.substr(0, lease.find('|'));
+    c.endpoint_id = lease.substr(lease.find('|') + 1);
+    c.token = token;
+    c.status = status;
+    c.status_code = status == history::delivery_status::succeeded ? 200 : 500;
+    c.attempt = "1\t" + std::to_string(*c.status_code);
+    return c;
+  };
+  const auto whole = [&](redis::completion c) {
+    history::delivery_record r;
+    r.status = c.status;
+    r.attempt_count = 1;
+    r.last_status_code = c.status_code;
+    r.next_attempt_at_ms = c.next_attempt_at_ms;
+    r.created_at_ms = r.updated_at_ms = now;
+    r.endpoint_id = c.endpoint_id;
+    r.event_id = "evt";
+    c.record = history::pack(r, c.attempt);
+    return c;
+  };
+  auto succeeded = whole(completion_of(leases_a[0], "tok_a", history::delivery_status::succeeded));
+  auto retrying = completion_of(leases_b[0], "tok_b", history::delivery_status::retrying);
+  retrying.next_attempt_at_ms = now + 60'000;
+  retrying = whole(retrying);
+  auto appended = completion_of(leases_a[1], "tok_a", history::delivery_status::failed);
+  appended.error = "answered 500";
+  auto stranger = completion_of(leases_b[1], "tok_c", history::delivery_status::succeeded);
+  auto last = whole(completion_of(leases_b[1], "tok_b", history::delivery_status::succeeded));
+  redis::complete_request done{stream, now, 16, {succeeded, retrying, appended, stranger, last}};
+  const auto reply = lines(redis_.cmd(eval_args(redis::complete_attempts, done)));
+  ASSERT_GE(reply.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(reply.begin(), reply.begin() + 5),
+            (std::vector<std::string>{"1", "1", "1", "0", "1"}));
+
+  const auto record_of = [&](const redis::completion& c) {
+    const auto bucket = std::string(history::bucket_of(c.delivery_id));
+    return history::parse_delivery_record(
+        redis_.cmd({"HGET", keys.bucket(bucket), "d:" + c.delivery_id}));
+  };
+  const auto first = record_of(succeeded);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, history::delivery_status::succeeded);
+  const auto retry = record_of(retrying);
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->status, history::delivery_status::retrying);
+  EXPECT_EQ(redis_.cmd({"ZSCORE", P + "q:due:" + retrying.endpoint_id, retrying.delivery_id}),
+            std::to_string(now + 60'000));
+  // Appended to the pending record ingest wrote: its first attempt, with the clean error.
+  const auto failed = record_of(appended);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, history::delivery_status::failed);
+  EXPECT_EQ(failed->attempt_count, 1);
+  EXPECT_EQ(failed->last_status_code, 500);
+  EXPECT_EQ(failed->last_error, "answered 500");
+  EXPECT_EQ(failed->attempts, (std::vector<std::string>{"1\t500"}));
+  const auto later = record_of(last);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, history::delivery_status::succeeded);
+  EXPECT_EQ(redis_.cmd({"EXISTS", P + "lease:tok_a"}), "0");
+  EXPECT_EQ(redis_.cmd({"EXISTS", P + "lease:tok_b"}), "0");
 }
 
 // The claim reads one more than it may take: the first one left is the due queue's next

@@ -236,14 +236,12 @@ TEST(script_io, ingest_arguments_are_in_the_scripts_order) {
   const auto args = args_of(redis::encode(r));
   const std::vector<std::string> want{
       "s", "1000", "2000", "16", "3", "tok", "4000", "g", "7", "000000", "50",
-      // id, e: value (record, newline, body), consumer, history member, connection, created,
-      // status change, order, stream entry, deliveries; then per delivery d: value,
-      // endpoint, delivery id.
-      "evt_1", "account.connection.updated\tc\tn\t1000\to\tdlv_1\n{}", "c", "o|a|000000|evt_1|u",
-      "n", "12", "1", "o", "1-0", "1", "pending\t0\t\t1000\t1000\t1000\t0\tevt_1\tep_1\t", "ep_1",
-      "dlv_1",
-      // No connection: no member; not a status change.
-      "evt_2", "t\tc\t\t1000\tp\t\n{}", "c", "", "", "13", "", "p", "1-1", "0"};
+      // id, e: value (record, newline, body), history member, connection, created, order,
+      // stream entry, deliveries; then per delivery d: value, endpoint, delivery id.
+      "evt_1", "account.connection.updated\tc\tn\t1000\to\tdlv_1\n{}", "o|a|000000|evt_1|u", "n",
+      "12", "o", "1-0", "1", "pending\t0\t\t1000\t1000\t1000\t0\tevt_1\tep_1\t", "ep_1", "dlv_1",
+      // No connection: no member.
+      "evt_2", "t\tc\t\t1000\tp\t\n{}", "", "", "13", "p", "1-1", "0"};
   EXPECT_EQ(args, want);
   EXPECT_EQ(args.size(),
             redis::ingest_header_args + redis::ingest_event_args(1) + redis::ingest_event_args(0));
@@ -359,33 +357,53 @@ TEST(script_io, claims_decode_with_payloads_that_may_be_gone) {
 }
 
 TEST(script_io, completions_carry_typed_status_and_a_clean_error) {
-  redis::completion c;
-  c.delivery_id = "dlv_1";
-  c.endpoint_id = "ep_1";
-  c.token = "tok";
-  c.status = delivery_status::retrying;
-  c.next_attempt_at_ms = 99;
-  c.status_code = 500;
-  c.error = "line one\nline two";
-  c.attempt = "{}";
-  c.record = "packed";
-  const auto args = args_of(redis::encode(redis::complete_request{"s", 7, 16, {c}, 3, 1000, 2000}));
-  const std::vector<std::string> want{"s",
-                                      "7",
-                                      "16",
-                                      "3",
-                                      "1000",
-                                      "2000",
-                                      "dlv_1",
-                                      "ep_1",
-                                      "tok",
-                                      "retrying",
-                                      "99",
-                                      "500",
-                                      "line one line two",
-                                      "{}",
-                                      "",
-                                      "packed"};
+  // A first attempt that will be retried: the whole record, after the next attempt's time.
+  redis::completion first;
+  first.delivery_id = "dlv_1";
+  first.endpoint_id = "ep_1";
+  first.token = "tok";
+  first.status = delivery_status::retrying;
+  first.next_attempt_at_ms = 99;
+  first.status_code = 500;
+  first.error = "line one";
+  first.attempt = "{}";
+  first.record = "packed";
+  // Under the same token, a later attempt that failed: appended to the stored record,
+  // with a clean error, and a reason to disable the endpoint.
+  redis::completion later = first;
+  later.delivery_id = "dlv_2";
+  later.status = delivery_status::failed;
+  later.next_attempt_at_ms.reset();
+  later.error = "line one\nline two";
+  later.record.clear();
+  later.disable_reason = "answered 410";
+  // Under another token, a success with its whole record: four strings; and one that made
+  // no attempt.
+  redis::completion fast = first;
+  fast.delivery_id = "dlv_3";
+  fast.token = "tok2";
+  fast.status = delivery_status::succeeded;
+  redis::completion unattempted = fast;
+  unattempted.delivery_id = "dlv_4";
+  unattempted.status = delivery_status::failed;
+  unattempted.attempt.clear();
+  unattempted.record.clear();
+  unattempted.status_code.reset();
+  unattempted.next_attempt_at_ms.reset();
+  const auto args = args_of(redis::encode(
+      redis::complete_request{"s", 7, 16, {first, later, fast, unattempted}, 3, 1000, 2000}));
+  // clang-format off
+  const std::vector<std::string> want{
+      "s", "7", "16", "3", "1000", "2000",
+      // A run of one token: the token, its count, then each completion.
+      "tok", "2",
+      // delivery, endpoint, kind (status, attempted, whole record or appended, disable).
+      "dlv_1", "ep_1", "r1r-", "99", "packed",
+      "dlv_2", "ep_1", "f1ad", "", "500", "line one line two", "{}", "answered 410",
+      "tok2", "2",
+      "dlv_3", "ep_1", "s1r-", "packed",
+      "dlv_4", "ep_1", "f0a-", "", "", "line one", ""};
+  // clang-format on
   EXPECT_EQ(args, want);
   auto reply = redis::decode_complete(
       array_reply({array_reply({integer_reply(1), integer_reply(0)}), integer_reply(1),
