@@ -745,7 +745,8 @@ local now_s = ARGV[1]
 -- the whole record follows (after the next attempt's time, when retrying), 'a' when the
 -- attempt is appended to the stored one (next attempt, code, error, attempt line follow);
 -- 'd' when a reason to disable the endpoint comes last. A first attempt that succeeded is
--- four strings, not ten: each ARGV string is about 1,000 instructions (issue 9).
+-- four strings, not ten: Redis parses each argument into an object, and Lua interns it
+-- (issue 9).
 local status_names = {s = 'succeeded', r = 'retrying', f = 'failed', p = 'pending'}
 local kinds = {}
 local function kind_of(text)
@@ -795,7 +796,7 @@ for token, t in pairs(by_token) do
       gone[ngone] = t.members[k]
     end
   end
-  if #gone > 0 then redis.call('SREM', set, unpack(gone)) end
+  if ngone > 0 then redis.call('SREM', set, unpack(gone)) end
 end
 
 -- Each endpoint's breaker, read once per call and written back once at the end, and
