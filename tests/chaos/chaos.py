@@ -629,6 +629,12 @@ class Chaos:
             # would turn a few stalls a second into a backlog that never drains in the run.
             "DISPATCHER_ENDPOINT_CONCURRENCY": str(a.endpoint_concurrency),
             "DISPATCHER_SHUTDOWN_TIMEOUT": "5s",
+            # "flaky" fails 70% of attempts, so 20 failures in a row (the breaker's default)
+            # come a few times a run. With the default 30 s between probes, a circuit that
+            # opens near the end holds its deliveries past the drain (probes fail 70% of the
+            # time too): they are waiting, not lost, but the run cannot tell. Probing every
+            # second keeps the breaker in play and lets the drain see them through.
+            "DISPATCHER_BREAKER_PROBE": "1s",
         }
         self.instances = [Instance(self, "a", f"chaos-a-{self.run_id}"),
                           Instance(self, "b", None), Instance(self, "c", None)]
