@@ -125,6 +125,20 @@ class IngestScript : public ::testing::Test {
     return args;
   }
 
+  /// An attempt on a lease ("<delivery>|<endpoint>", as the lease set holds it): 200 when
+  /// it succeeded, 500 otherwise.
+  static redis::completion completion_of(const std::string& lease, const std::string& token,
+                                         history::delivery_status status) {
+    redis::completion c;
+    c.delivery_id = lease.substr(0, lease.find('|'));
+    c.endpoint_id = lease.substr(lease.find('|') + 1);
+    c.token = token;
+    c.status = status;
+    c.status_code = status == history::delivery_status::succeeded ? 200 : 500;
+    c.attempt = "1\t" + std::to_string(*c.status_code);
+    return c;
+  }
+
   redis_server redis_;
 };
 
@@ -258,14 +272,7 @@ TEST_F(IngestScript, completions_count_in_flight_and_make_ready_in_one_write_per
   const auto now = unix_now_ms();
   redis::complete_request done{stream, now, 16, {}};
   for (const auto& lease : leases) {
-    redis::completion c;
-    c.delivery_id = lease.substr(0, lease.find('|'));
-    c.endpoint_id = lease.substr(lease.find('|') + 1);
-    c.token = "token";
-    c.status = history::delivery_status::succeeded;
-    c.status_code = 200;
-    c.attempt = "1\t200";
-    done.completions.push_back(std::move(c));
+    done.completions.push_back(completion_of(lease, "token", history::delivery_status::succeeded));
   }
   redis_.cmd({"CONFIG", "RESETSTAT"});
   reply = redis_.cmd(eval_args(redis::complete_attempts, done));
@@ -311,17 +318,6 @@ TEST_F(IngestScript, one_completion_call_records_the_leases_of_several_tokens_in
   ASSERT_EQ(leases_b.size(), 2u);
 
   const auto now = unix_now_ms();
-  const auto completion_of = [](const std::string& lease, const std::string& token,
-                                history::delivery_status status) {
-    redis::completion c;
-    c.delivery_id = lease.substr(0, lease.find('|'));
-    c.endpoint_id = lease.substr(lease.find('|') + 1);
-    c.token = token;
-    c.status = status;
-    c.status_code = status == history::delivery_status::succeeded ? 200 : 500;
-    c.attempt = "1\t" + std::to_string(*c.status_code);
-    return c;
-  };
   const auto whole = [&](redis::completion c) {
     history::delivery_record r;
     r.status = c.status;
