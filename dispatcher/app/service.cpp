@@ -26,6 +26,7 @@
 #include "dispatcher/obs/log.hpp"
 #include "dispatcher/redis/connection.hpp"
 #include "dispatcher/redis/keys.hpp"
+#include "dispatcher/redis/scripts.hpp"
 #include "dispatcher/replay/requeuer.hpp"
 #include "dispatcher/routing/endpoint_store.hpp"
 #include "dispatcher/signing/secret_box.hpp"
@@ -99,7 +100,8 @@ int service::run(bool handle_signals) {
   const auto executor = s.io.get_executor();
   const auto address = config::parse_redis_url(settings.redis_url);
 
-  auto connection_for = [&](std::string role, std::chrono::milliseconds timeout) {
+  auto connection_for = [&](std::string role, std::chrono::milliseconds timeout,
+                            std::vector<redis::command> on_connect = {}) {
     redis::connection_options o;
     o.host = address.host;
     o.port = address.port;
@@ -107,9 +109,16 @@ int service::run(bool handle_signals) {
     o.db = address.db;
     o.client_name = "dispatcher:" + settings.consumer + ":" + role;
     o.command_timeout = timeout;
+    o.on_connect = std::move(on_connect);
     return std::make_shared<redis::connection>(executor, o);
   };
-  auto conn = connection_for("main", 5s);
+  // The scripts' calls go on the main connection, loaded on every connect: the reader counts
+  // on their running in the order sent (redis/connection.hpp: on_connect).
+  std::vector<redis::command> load_scripts;
+  for (const auto* script : redis::all_scripts()) {
+    load_scripts.push_back(redis::command{"SCRIPT", "LOAD", script->source});
+  }
+  auto conn = connection_for("main", 5s, std::move(load_scripts));
   // Only XREADGROUP BLOCK runs here; its deadline is set per command.
   auto blocking = connection_for("reader", 10s);
 

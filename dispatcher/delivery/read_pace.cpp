@@ -80,10 +80,16 @@ std::size_t read_pace::readable(time_point now) const {
   return most;
 }
 
+std::size_t read_pace::readable_when_idle() const {
+  if (share_.empty()) return batch_;
+  std::size_t most = 0;
+  for (const auto& [endpoint, share] : share_) most = std::max(most, events_for(share, limit_));
+  return most;
+}
+
 bool read_pace::must_wait(time_point now) {
-  std::size_t idle = 0;  // what the endpoints could take with every slot free
-  for (const auto& [endpoint, share] : share_) idle = std::max(idle, events_for(share, limit_));
-  const std::size_t wanted = share_.empty() ? 1 : std::max<std::size_t>(1, idle / 2);
+  const std::size_t wanted =
+      share_.empty() ? 1 : std::max<std::size_t>(1, readable_when_idle() / 2);
   wanted_ = 0;
   if (readable(now) >= wanted) return false;
   if (others_ && now >= next_probe_) {

@@ -1,26 +1,33 @@
-// How far the stream reader may read ahead of delivery, endpoint by endpoint, without I/O.
-// An event read while the endpoints it matches have no free slot cannot be leased at
-// ingest: it goes to a due queue, and costs a claim script call and a second read of its
-// record and payload later. The process bound (delivery/slots) does not prevent that when
-// an endpoint's own concurrency is the bound (one endpoint, DISPATCHER_ENDPOINT_CONCURRENCY
-// 16, against 256 process slots), so the reader also asks this class: it reads only as many
-// events as the endpoint with the most free slots can take, at the share of events each
-// endpoint matched lately. One slow or full endpoint never stops the reader while another
-// has room (its events are then queued, as before); when every endpoint the events go to
-// is full, the backlog waits in the stream instead of in the due queues.
+// How far the stream reader may run ahead of delivery, endpoint by endpoint, without I/O.
+// An event ingested while the endpoints it matches have no free slot cannot be leased: it
+// goes to a due queue, and costs a claim script call and a second read of its record and
+// payload later. The process bound (delivery/slots) does not prevent that when an
+// endpoint's own concurrency is the bound (one endpoint, DISPATCHER_ENDPOINT_CONCURRENCY
+// 16, against 512 process slots), so the reader also asks this class: it ingests only as
+// many events as the endpoint with the most free slots can take, at the share of events
+// each endpoint matched lately. One slow or full endpoint never stops the reader while
+// another has room (its events are then queued, as before); when every endpoint the events
+// go to is full, the backlog waits in the stream instead of in the due queues.
 //
-// A slot counts from the attempt's start until its record is written, not until its
-// request ends: the Redis count the ingest script checks (q:busy) drops only then, and a
-// read sized on the earlier moment would find the endpoint still full. Endpoints the
-// ingest script queued for anyway (full through other instances, rate-limited, an open
-// circuit, work due before) count as full until `until`, so the reader reads for them at
-// most once per poll interval.
+// The reader reads the next events while the slots are busy, as many as the endpoint with
+// the most room takes with every slot free (readable_when_idle), and ingests them when
+// slots free: a slot's cycle then holds no read. What it holds is pending under its name
+// for about one cycle of that endpoint.
+//
+// A slot counts from the attempt's start until its record is sent, not until its request
+// ends: the Redis count the ingest script checks (q:busy) drops only with the record, and
+// an ingest sized on the earlier moment would find the endpoint still full. The record's
+// call goes out on the connection the ingest calls use, so any ingest the reader sends
+// after it runs after it; waiting for its reply as well put a round trip in every cycle.
+// Endpoints the ingest script queued for anyway (full through other instances,
+// rate-limited, an open circuit, work due before) count as full until `until`, so the
+// reader ingests for them at most once per poll interval.
 //
 // The stream is one queue: a run of events for a full endpoint hides whatever follows it.
-// When other endpoints exist that the recent events did not go to, the reader may read one
-// whole batch per poll interval anyway (a probe), so their events behind such a run are
-// reached: a full endpoint's due queue then grows at most by a batch per poll interval,
-// where it grew as fast as the stream could be read before.
+// When other endpoints exist that the recent events did not go to, the reader may ingest
+// one whole batch per poll interval anyway (a probe), so their events behind such a run
+// are reached: a full endpoint's due queue then grows at most by a batch per poll
+// interval, where it grew as fast as the stream could be read before.
 #pragma once
 
 #include <chrono>
@@ -43,8 +50,8 @@ class read_pace {
 
   /// An attempt to `endpoint` started in this process.
   void started(const std::string& endpoint);
-  /// Its record is written (or never will be): the slot is free in Redis too. True when the
-  /// reader waits and may now read enough.
+  /// Its record is sent (or never will be): the slot is free in Redis for every ingest call
+  /// sent from now on. True when the reader waits and may now read enough.
   bool released(const std::string& endpoint, time_point now);
 
   /// A batch of `events` was read; `matched` counts each endpoint's deliveries in it and
@@ -53,9 +60,12 @@ class read_pace {
   void observe(std::size_t events, const std::unordered_map<std::string, std::size_t>& matched,
                const std::vector<std::string>& queued, time_point until, std::size_t endpoints);
 
-  /// Events the reader may read now (at most batch_max; 0: wait).
+  /// Events the reader may ingest now (at most batch_max; 0: wait).
   std::size_t readable(time_point now) const;
-  /// Whether the reader must wait before its next read: fewer events readable than a
+  /// Events the endpoint with the most room could take with every slot free, at its share
+  /// (batch_max when nothing matched lately): what the reader may read ahead.
+  std::size_t readable_when_idle() const;
+  /// Whether the reader must wait before it ingests: fewer events readable than a
   /// half of what the endpoints could take when idle, so that reads stay batches (each read
   /// and ingest call has a fixed cost: with a quarter, one endpoint at concurrency 16 cost
   /// Redis 7.3 commands per delivery against 6.1 with half).
@@ -63,7 +73,7 @@ class read_pace {
   bool must_wait(time_point now);
   void end_wait() noexcept { wanted_ = 0; }
 
-  /// This process's attempts to `endpoint` whose records are not written yet.
+  /// This process's attempts to `endpoint` whose records are not sent yet.
   std::size_t in_flight(const std::string& endpoint) const;
 
  private:

@@ -491,6 +491,11 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
   asio::steady_timer timer(executor_);
   retry::backoff backoff(100ms, 2s);
   const auto give_up = std::chrono::steady_clock::now() + lease_duration() / 2;
+  // The reader may read for these endpoints at once: its ingest call goes out on this
+  // connection after this call, so Redis runs it after the counts dropped. Waiting for the
+  // reply put a round trip in every slot's cycle. (Should this call fail, the ingest finds
+  // the endpoint full and queues; the pace then counts it full for a poll interval.)
+  release_recorded(request.completions);
   for (;;) {
     request.now_ms = unix_now_ms();
     auto r = co_await redis::async_eval(conn_, redis::complete_attempts, redis::encode(request));
@@ -509,7 +514,6 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
         obs::log_warn("endpoint disabled", {{"endpoint", d.endpoint_id}, {"reason", d.reason}});
       }
       if (reply->due_now) wake();
-      release_recorded(request.completions);
       co_return;
     }
     obs::global_metrics().redis_errors.inc();
@@ -517,7 +521,6 @@ asio::awaitable<void> scheduler::async_record(std::vector<redis::completion> bat
       obs::log_error("could not record attempts; those deliveries will run again",
                      {{"count", std::to_string(request.completions.size())},
                       {"error", r.ok() ? "unexpected reply" : r.error_message()}});
-      release_recorded(request.completions);
       co_return;
     }
     timer.expires_after(backoff.next());

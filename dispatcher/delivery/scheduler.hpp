@@ -67,6 +67,8 @@ class scheduler {
   /// Events the reader may read now without running ahead of the endpoints they go to
   /// (delivery/read_pace); ask after async_wait_for_room.
   std::size_t readable() const;
+  /// Events the reader may read ahead of room (delivery/read_pace).
+  std::size_t readable_when_idle() const { return pace_.readable_when_idle(); }
   /// A batch of `events` was ingested: each endpoint's deliveries in it, and the endpoints
   /// the ingest script queued deliveries for (they count as full for a poll interval),
   /// and how many endpoints are enabled.
@@ -110,8 +112,8 @@ class scheduler {
   void finish(const std::string& delivery_id, std::optional<redis::completion> record);
   /// Ends the waits the accounting says must end.
   void carry_out(wakeups w);
-  /// These attempts' records are written (or given up on): their endpoints' slots are free
-  /// in Redis too.
+  /// These attempts' records are going out on the connection: their endpoints' slots are
+  /// free in Redis for every ingest call sent after them.
   void release_recorded(const std::vector<redis::completion>& records);
 
   boost::asio::any_io_executor executor_;

@@ -1,6 +1,6 @@
-// The ingest loop: XREADGROUP in batches no larger than the scheduler has room for,
-// validation, dead letters, and the ingest script that dedupes and fans out. XAUTOCLAIM
-// takes over what a dead instance read but never acknowledged.
+// The ingest loop: XREADGROUP one cycle of the endpoints ahead, ingest calls no larger than
+// the scheduler has room for, validation, dead letters, and the ingest script that dedupes
+// and fans out. XAUTOCLAIM takes over what a dead instance read but never acknowledged.
 #include "dispatcher/ingest/stream_reader.hpp"
 
 #include <algorithm>
@@ -477,15 +477,14 @@ asio::awaitable<void> stream_reader::async_run() {
       ec = co_await async_autoclaim();
       next_autoclaim = std::chrono::steady_clock::now() + autoclaim_interval;
     }
-    if (!ec) {
-      // Read only what can start soon: a quarter of the in-flight bound is free, and no
-      // more events than fill the free room at the last batch's fan-out, nor more than
-      // the endpoint with the most free slots takes (delivery/read_pace): so that what is
-      // read is leased at ingest, not queued and claimed again.
-      const auto room = co_await scheduler_.async_wait_for_room(
-          std::min(settings_.batch_size * fanout_, settings_.max_in_flight / 4));
-      const auto count = std::clamp<std::size_t>(std::min(room / fanout_, scheduler_.readable()), 1,
-                                                 settings_.batch_size);
+    if (!ec && ahead_.empty()) {
+      // Read ahead while the slots are busy, so that a slot's cycle holds no read: no more
+      // events than the endpoints take with every slot free, nor than this process's bound
+      // takes at the last fan-out. What waits here is pending under our name for at most
+      // that cycle, well below the idle time XAUTOCLAIM takes entries over at.
+      const auto count = std::clamp<std::size_t>(
+          std::min(settings_.max_in_flight / fanout_, scheduler_.readable_when_idle()), 1,
+          settings_.batch_size);
       auto r = co_await blocking_.async_exec(
           redis::command{"XREADGROUP", "GROUP", settings_.group, settings_.consumer, "COUNT",
                          std::to_string(count), "BLOCK", block_ms, "STREAMS", settings_.stream,
@@ -501,8 +500,27 @@ asio::awaitable<void> stream_reader::async_run() {
           obs::log_warn("XREADGROUP failed", {{"error", r.error_message()}});
         }
       } else if (auto* list = stream_entries(r.value)) {
-        co_await async_process(take_entries(*list));
+        ahead_ = take_entries(*list);
       }
+    }
+    if (!ec && !ahead_.empty()) {
+      // Ingest only what can start soon: a quarter of the in-flight bound is free, and no
+      // more events than fill the free room at the last batch's fan-out, nor more than
+      // the endpoint with the most free slots takes (delivery/read_pace): so that what is
+      // ingested is leased at once, not queued and claimed again.
+      const auto room = co_await scheduler_.async_wait_for_room(
+          std::min(settings_.batch_size * fanout_, settings_.max_in_flight / 4));
+      const auto count = std::clamp<std::size_t>(std::min(room / fanout_, scheduler_.readable()), 1,
+                                                 ahead_.size());
+      std::vector<entry> batch;
+      if (count == ahead_.size()) {
+        batch.swap(ahead_);
+      } else {
+        const auto end = ahead_.begin() + static_cast<std::ptrdiff_t>(count);
+        batch.assign(std::make_move_iterator(ahead_.begin()), std::make_move_iterator(end));
+        ahead_.erase(ahead_.begin(), end);
+      }
+      co_await async_process(std::move(batch));
     }
     if (ec && !stopped_) {
       obs::global_metrics().redis_errors.inc();
@@ -512,6 +530,9 @@ asio::awaitable<void> stream_reader::async_run() {
       backoff.reset();
     }
   }
+  // What was read ahead is recorded now, queued (a stopping scheduler leases nothing), so
+  // that other instances deliver it at once rather than after XAUTOCLAIM's idle time.
+  if (!ahead_.empty()) co_await async_process(std::move(ahead_));
 }
 
 }  // namespace dispatcher::ingest

@@ -61,7 +61,8 @@ class stream_reader {
   routing::registry& endpoints_;
   delivery::scheduler& scheduler_;
   std::string autoclaim_cursor_ = "0-0";
-  std::size_t fanout_ = 1;  // deliveries per event in the last batch, at least 1
+  std::size_t fanout_ = 1;    // deliveries per event in the last batch, at least 1
+  std::vector<entry> ahead_;  // read, not yet ingested: the oldest first
   bool stopped_ = false;
 };
 

@@ -214,7 +214,8 @@ struct connection::impl {
     co_return std::get<0>(greeted);
   }
 
-  // AUTH, SELECT and CLIENT SETNAME go out before any user command can.
+  // AUTH, SELECT, CLIENT SETNAME and the options' on_connect commands go out before any
+  // user command can.
   asio::awaitable<std::error_code> handshake() {
     using step = connect_failure::step;
     std::vector<command> hello;
@@ -231,6 +232,8 @@ struct connection::impl {
       hello.push_back(command{"CLIENT", "SETNAME", options.client_name});
       names.push_back("CLIENT");
     }
+    const std::size_t required = hello.size();  // the rest is on_connect's
+    for (const auto& c : options.on_connect) hello.push_back(c);
     if (hello.empty()) co_return std::error_code{};
     std::string bytes;
     for (const auto& c : hello) c.append_to(bytes);
@@ -247,7 +250,14 @@ struct connection::impl {
         auto [next_ec, answer] = reader.next();
         if (next_ec) co_return failed(step::handshake, next_ec);
         if (!answer) break;
-        if (answer->is_error()) {
+        if (answer->is_error() && answered >= required) {
+          // A restarted Redis still loading its data refuses them for now: connect again
+          // (the reconnect loop logs it) rather than go on without them.
+          if (answer->str.starts_with("LOADING")) {
+            co_return failed(step::handshake, errc::redis_error_reply, "on connect", answer->str);
+          }
+          obs::log_warn("redis refused a command sent on connect", {{"error", answer->str}});
+        } else if (answer->is_error()) {
           // A one-shot owner reports the refusal in its own words.
           if (options.reconnect) {
             obs::log_error("redis refused the connection handshake", {{"error", answer->str}});
@@ -329,9 +339,11 @@ asio::awaitable<void> connection::async_run() {
                      {"backoff_ms", std::to_string(backoff.peek().count())}});
     } else {
       ++failed_tries;
+      // A refusal says more than "error reply" (LOADING while a restart loads its data).
+      const bool refused = s.last_failure && !s.last_failure->refusal.empty();
       obs::log_warn("redis reconnect failed, trying again",
                     {{"name", s.options.client_name},
-                     {"error", ec.message()},
+                     {"error", refused ? s.last_failure->refusal : ec.message()},
                      {"attempt", std::to_string(failed_tries)},
                      {"backoff_ms", std::to_string(backoff.peek().count())}});
     }

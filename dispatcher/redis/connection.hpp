@@ -42,6 +42,13 @@ struct connection_options {
   std::size_t max_pending = 100'000;
   std::chrono::milliseconds min_backoff = 50ms;
   std::chrono::milliseconds max_backoff = 2s;
+  /// Sent on every (re)connect after the handshake, before any user command. The main
+  /// connection loads the pipeline's scripts so (SCRIPT LOAD): a call EVALSHA cannot find is
+  /// sent again as EVAL, and then runs after the calls sent behind it, which the reader's
+  /// pacing counts on not to happen (delivery/read_pace.hpp). A refusal is logged, not fatal
+  /// (the calls still work through EVAL), except LOADING: a restarted Redis still loading
+  /// its data is connected to again until it takes them.
+  std::vector<command> on_connect;
   /// false: one connection attempt, and async_run ends when it fails or the connection
   /// drops, without logging; the owner reads last_failure(). For one-shot commands.
   bool reconnect = true;

@@ -406,6 +406,64 @@ TEST_F(Pipeline, a_full_endpoints_backlog_waits_in_the_stream_and_others_still_f
   }));
 }
 
+// A slot is free for the reader once its record is sent (delivery/scheduler.cpp:
+// async_record): the next ingest call goes out behind that record on the same connection,
+// so Redis counts the slot free before the ingest looks. Had the ingest gone first, it
+// would find the endpoint full, queue the event and mark the endpoint full for a poll
+// interval, and the reader would stop for that long.
+TEST_F(Pipeline, a_slot_freed_by_a_record_takes_the_next_event_without_a_poll_wait) {
+  auto s = test_settings(redis_.url());
+  s.endpoint_concurrency = 1;
+  s.poll_interval = 10s;
+  start(s);
+  test_receiver r;
+  create_endpoint({{"url", r.url()}});
+  // One event first, so that the reader knows every event goes to this endpoint: a first
+  // read with nothing matched yet takes a whole batch, and queues what one slot cannot take.
+  publish(event_json("account.connection.updated", consumer_a, connection_1, "active", 0));
+  ASSERT_TRUE(r.wait_for_requests(1, 5s));
+  for (int i = 1; i < 30; ++i) {
+    publish(event_json("account.connection.updated", consumer_a, connection_1, "active", i));
+  }
+  // One at a time, each a round of its own: a single poll wait would take 10 s.
+  EXPECT_TRUE(r.wait_for_requests(30, 5s)) << r.requests().size() << " of 30 in 5 s";
+}
+
+// The reader reads ahead of room, so that a slot's cycle holds no read; a graceful stop
+// records what it read ahead (queued, since a stopping scheduler leases nothing) rather
+// than leaving it pending under this consumer until another instance's XAUTOCLAIM.
+TEST_F(Pipeline, a_graceful_stop_records_the_events_read_ahead) {
+  auto s = test_settings(redis_.url());
+  s.endpoint_concurrency = 2;
+  s.request_timeout = 10s;
+  s.shutdown_timeout = 200ms;
+  start(s);
+  test_receiver slow;
+  slow.always(reply{.status = 204, .delay = 3s});
+  const auto id = create_endpoint({{"url", slow.url()}})["id"].get<std::string>();
+  for (int i = 0; i < 2; ++i) {
+    publish(event_json("account.connection.updated", consumer_a, connection_1, "active", i));
+  }
+  ASSERT_TRUE(slow.wait_for_requests(2, 10s));
+  // Four at once: a blocked read would wake at the first of four XADDs and take only it.
+  const auto payload = event_json("account.connection.updated", consumer_a, connection_1, "active",
+                                  2, "evt_987654321");
+  const auto at = payload.find("987654321");
+  redis_.cmd({"EVAL",
+              "for i = 1, 4 do redis.call('XADD', KEYS[1], '*', 'payload', ARGV[1] .. i .. "
+              "ARGV[2]) end",
+              "1", "lifecycle:events", payload.substr(0, at), payload.substr(at + 9)});
+  // Both slots busy: the endpoint's two slots' worth is read ahead and waits.
+  ASSERT_TRUE(eventually([&] {
+    return redis_.cmd({"XPENDING", "lifecycle:events", "dispatcher"}).starts_with("2\n");
+  }));
+  service_->stop();
+  EXPECT_TRUE(redis_.cmd({"XPENDING", "lifecycle:events", "dispatcher"}).starts_with("0"));
+  // The two in flight were handed back and the two read ahead queued; two stay unread.
+  EXPECT_EQ(redis_.cmd({"ZCARD", "{lifecycle:events}:q:due:" + id}), "4");
+  EXPECT_EQ(redis_.cmd({"ZCARD", "{lifecycle:events}:i:ep:" + id}), "4");
+}
+
 TEST_F(Pipeline, rate_limit_is_enforced) {
   start();
   test_receiver r;

@@ -1,6 +1,6 @@
 // The reader's pacing per endpoint, step by step with no sockets and no clocks: one full
 // endpoint stops the reader only when it is the only one the events go to; a slot counts
-// until its record is written; endpoints the ingest script queued for count as full for a
+// until its record is sent; endpoints the ingest script queued for count as full for a
 // while; reads stay batches.
 #include "dispatcher/delivery/read_pace.hpp"
 
@@ -31,12 +31,27 @@ TEST(read_pace, one_endpoint_reads_only_what_its_free_slots_take) {
   start_n(p, "a", 16);
   EXPECT_EQ(p.readable(t0), 0u);
   EXPECT_TRUE(p.must_wait(t0));
-  // A slot frees only when its record is written; the wait ends once half are free.
+  // A slot frees only when its record is sent; the wait ends once half are free.
   for (int i = 0; i < 7; ++i) EXPECT_FALSE(p.released("a", t0));
   EXPECT_TRUE(p.released("a", t0));
   EXPECT_EQ(p.in_flight("a"), 8u);
   EXPECT_FALSE(p.must_wait(t0));
   EXPECT_EQ(p.readable(t0), 8u);
+}
+
+// The reader reads ahead while every slot is busy: as many events as the endpoint with the
+// most room would take were all its slots free, so what it holds starts in one cycle.
+TEST(read_pace, what_may_be_read_ahead_fills_the_roomiest_endpoints_slots_once) {
+  read_pace p(16, 100, 100ms);
+  EXPECT_EQ(p.readable_when_idle(), 100u) << "nothing matched yet: a whole batch";
+  p.observe(10, {{"a", 10}, {"b", 5}}, {}, t0, 2);  // a takes every event, b one in two
+  start_n(p, "a", 16);
+  start_n(p, "b", 16);
+  EXPECT_EQ(p.readable(t0), 0u);
+  EXPECT_EQ(p.readable_when_idle(), 32u) << "b's 16 slots at one event in two";
+  read_pace small(4, 10, 100ms);
+  small.observe(10, {{"b", 1}}, {}, t0, 1);  // one event in ten
+  EXPECT_EQ(small.readable_when_idle(), 10u) << "at most a batch";
 }
 
 TEST(read_pace, a_full_endpoint_does_not_stop_reading_for_one_with_room) {
