@@ -41,6 +41,7 @@
 
 #include "dispatcher/admin/error_body.hpp"
 #include "dispatcher/admin/request_parser.hpp"
+#include "dispatcher/common/linger_close.hpp"
 #include "dispatcher/config/settings.hpp"
 #include "dispatcher/obs/log.hpp"
 
@@ -215,26 +216,15 @@ asio::awaitable<void> async_write_error(connection& conn, unsigned version, http
   co_await http::async_write(conn.stream, res, use_tuple);
 }
 
-// Half-closes and drains what the client is still sending, so that closing a socket with
-// unread data does not reset the connection and destroy the answer we just wrote. What is
-// drained is discarded through a fixed buffer: lingering costs no memory.
+// Closes after an answer without resetting the connection (common/linger_close.hpp).
 asio::awaitable<void> async_linger_close(server_state& self, connection& conn) {
-  beast::error_code ec;
-  conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   // A lingering connection is on its way out: the first to go at the cap.
   if (!self.begin_waiting(conn, clock::time_point::min())) {
+    beast::error_code ec;
     conn.stream.socket().close(ec);
     co_return;
   }
-  conn.stream.expires_after(linger_timeout);
-  std::array<char, 16 * 1024> sink;
-  std::size_t drained = 0;
-  while (drained < max_linger_bytes) {
-    auto [read_ec, n] = co_await conn.stream.async_read_some(asio::buffer(sink), use_tuple);
-    if (read_ec) break;
-    drained += n;
-  }
-  conn.stream.socket().close(ec);
+  co_await dispatcher::async_linger_close(conn.stream, linger_timeout, max_linger_bytes);
 }
 
 asio::awaitable<response> async_call_handler(impl_ptr self, request req) {

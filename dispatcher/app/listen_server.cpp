@@ -3,7 +3,6 @@
 // read bounded in time and size.
 #include "dispatcher/app/listen.hpp"
 
-#include <array>
 #include <iostream>
 #include <tuple>
 
@@ -18,6 +17,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "dispatcher/common/linger_close.hpp"
 #include "dispatcher/common/time.hpp"
 
 namespace dispatcher::app {
@@ -42,9 +42,7 @@ struct receiver {
   unsigned answered = 0;
 };
 
-// Answers 411 and closes. The socket is half-closed and what the client still sends is
-// read and dropped (bounded in bytes and time) before closing: closing with unread bytes
-// would reset the connection and could destroy the answer on its way.
+// Answers 411 and closes without resetting the connection (common/linger_close.hpp).
 asio::awaitable<void> async_refuse_chunked(beast::tcp_stream& stream, unsigned version) {
   http::response<http::string_body> res{http::status::length_required, version};
   res.set(http::field::content_type, "text/plain");
@@ -53,13 +51,11 @@ asio::awaitable<void> async_refuse_chunked(beast::tcp_stream& stream, unsigned v
   res.prepare_payload();
   stream.expires_after(read_timeout);
   auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
-  if (!ec) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.expires_after(std::chrono::seconds(1));
-  std::array<char, 4096> sink;
-  for (std::size_t drained = 0; !ec && drained < 64 * 1024; drained += n) {
-    std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+  if (ec) {
+    stream.socket().close(ec);
+    co_return;
   }
-  stream.socket().close(ec);
+  co_await async_linger_close(stream, std::chrono::seconds(1), 64 * 1024);
 }
 
 asio::awaitable<void> serve_connection(tcp::socket socket, receiver& r) {
