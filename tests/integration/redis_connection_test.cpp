@@ -47,12 +47,18 @@ asio::awaitable<std::string> async_get_when_up(redis::connection& conn, std::str
   co_return std::string();
 }
 
+/// A connection to 127.0.0.1:port that connects again soon after a failure.
+redis::connection_options quick_to_reconnect(std::uint16_t port) {
+  redis::connection_options o;
+  o.port = port;
+  o.min_backoff = 10ms;
+  return o;
+}
+
 TEST(RedisConnection, commands_on_connect_run_first_on_every_connect_and_a_refusal_is_not_fatal) {
   redis_server redis;
   asio::io_context io;
-  redis::connection_options o;
-  o.port = redis.port();
-  o.min_backoff = 10ms;
+  auto o = quick_to_reconnect(redis.port());
   o.on_connect.push_back(redis::command{"INCR", "connects"});
   o.on_connect.push_back(redis::command{"NO-SUCH-COMMAND"});
   o.on_connect.push_back(redis::command{"INCR", "after_the_refusal"});
@@ -152,9 +158,7 @@ class loading_then_ready {
 TEST(RedisConnection, a_redis_still_loading_its_data_is_connected_to_again) {
   loading_then_ready redis;
   asio::io_context io;
-  redis::connection_options o;
-  o.port = redis.port();
-  o.min_backoff = 10ms;
+  auto o = quick_to_reconnect(redis.port());
   // Longer than async_get_when_up waits: a GET sent on the loading connection, which is
   // never answered, is not rescued by its timeout dropping that connection.
   o.command_timeout = 10s;
