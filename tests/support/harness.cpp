@@ -155,10 +155,16 @@ dispatcher_process::dispatcher_process(std::map<std::string, std::string> env,
     ::execl(DISPATCHER_BINARY, DISPATCHER_BINARY, "serve", static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  // 30 s: a sanitizer build beside another test on two loaded cores has needed more than 10.
   const bool up =
       eventually([&] { return http_request(port_, "GET", "/readyz", {}, {}).status == 200; },
-                 std::chrono::seconds(10));
-  if (!up) throw std::runtime_error("dispatcher process did not start");
+                 std::chrono::seconds(30));
+  if (!up) {
+    // No destructor runs for a constructor that throws: a child left running would keep
+    // the test's output pipe open, and ctest would wait for it until its own timeout.
+    kill9();
+    throw std::runtime_error("dispatcher process did not start");
+  }
 }
 
 dispatcher_process::~dispatcher_process() {
