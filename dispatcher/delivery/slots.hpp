@@ -8,12 +8,13 @@
 #pragma once
 
 #include <cstddef>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "dispatcher/common/take_front.hpp"
 
 namespace dispatcher::delivery {
 
@@ -132,16 +133,8 @@ class record_outbox {
   /// The next write: the oldest records, at most `max` of them, in the order they came.
   /// The write is in flight until written().
   std::vector<Record> take(std::size_t max) {
-    std::vector<Record> batch;
-    if (waiting_.size() <= max) {
-      batch.swap(waiting_);
-    } else {
-      const auto end = waiting_.begin() + static_cast<std::ptrdiff_t>(max);
-      batch.assign(std::make_move_iterator(waiting_.begin()), std::make_move_iterator(end));
-      waiting_.erase(waiting_.begin(), end);
-    }
     writing_ = true;
-    return batch;
+    return take_front(waiting_, max);
   }
   void written() noexcept { writing_ = false; }
 

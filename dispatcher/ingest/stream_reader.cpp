@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatcher/common/error.hpp"
+#include "dispatcher/common/take_front.hpp"
 #include "dispatcher/common/time.hpp"
 #include "dispatcher/common/utf8.hpp"
 #include "dispatcher/delivery/latency.hpp"
@@ -512,15 +513,7 @@ asio::awaitable<void> stream_reader::async_run() {
           std::min(settings_.batch_size * fanout_, settings_.max_in_flight / 4));
       const auto count = std::clamp<std::size_t>(std::min(room / fanout_, scheduler_.readable()), 1,
                                                  ahead_.size());
-      std::vector<entry> batch;
-      if (count == ahead_.size()) {
-        batch.swap(ahead_);
-      } else {
-        const auto end = ahead_.begin() + static_cast<std::ptrdiff_t>(count);
-        batch.assign(std::make_move_iterator(ahead_.begin()), std::make_move_iterator(end));
-        ahead_.erase(ahead_.begin(), end);
-      }
-      co_await async_process(std::move(batch));
+      co_await async_process(take_front(ahead_, count));
     }
     if (ec && !stopped_) {
       obs::global_metrics().redis_errors.inc();
