@@ -29,6 +29,14 @@ the consumer's index, the connection's history, the consumer's set) are plain co
 the same MULTI. No queueing, ordering, rate limit or breaker writes: what it measures is
 the scripts' share once they no longer carry the records.
 
+CPU=1: no valgrind; a plain redis-server (Debian's, with jemalloc, as the bench runs),
+and per delivery over the measured rounds: the CPU time (user + system) of its main
+thread in µs, what the instructions cost at a bench's scale (e.g. 3,000 rounds of 16
+events, or 150 of 8 events to 100 endpoints); and the data bytes it retained, counted as
+the bench's memory phase counts them, less the input stream. The same machine noise as
+the bench: compare modes in one sitting, e.g.
+  for m in 0 1 2; do PLAIN=$m CPU=1 python3 bench/count/script_cost.py S 16 1 3000; done
+
 CALLGRIND_OUT=FILE keeps the profile. Debian's redis-server is stripped, so the Lua
 interpreter shows as addresses: a build of the same version with symbols first on PATH
 names them (`git archive 7.0.15` of github.com/redis/redis, `make MALLOC=libc`).
@@ -38,7 +46,7 @@ e.g.   python3 bench/count/script_cost.py dispatcher/redis/scripts.cpp 8 1 40
        git show main:dispatcher/redis/scripts.cpp > /tmp/old.cpp; ... /tmp/old.cpp 8 1 40"""
 import hashlib, os, random, re, shutil, socket, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from harness.redis_replies import encode_command, read_reply
+from harness.redis_replies import data_bytes, encode_command, parse_info, read_reply
 
 src = open(sys.argv[1]).read()
 events, endpoints = int(sys.argv[2]), int(sys.argv[3])
@@ -146,9 +154,11 @@ tmp = tempfile.mkdtemp(prefix="dispatcher-scost-")
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
+cpu_mode = os.environ.get("CPU") == "1"
+under = [] if cpu_mode else ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                             f"--callgrind-out-file={tmp}/callgrind.out"]
 redis = subprocess.Popen(
-    ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-     f"--callgrind-out-file={tmp}/callgrind.out", "redis-server", "--port", str(port),
+    under + ["redis-server", "--port", str(port),
      "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
      # Each command's latency histogram is allocated again after CONFIG RESETSTAT.
      "--latency-tracking", "no",
@@ -188,12 +198,18 @@ try:
     payload = "x" * 400
     n_event = 0
 
+    def pipeline(*commands):
+        r.s.sendall(b"".join(encode_command(*c) for c in commands))
+        return [text(read_reply(r.f)) for _ in commands]
+
     def publish_and_read():
         """A round's events published and read: the time, its hour bucket, the entry ids."""
         now = int(time.time() * 1000)
-        for _ in range(events):
-            r.cmd("XADD", stream, "*", "payload", payload)
-        got = r.cmd("XREADGROUP", "GROUP", group, "c1", "COUNT", str(events), "STREAMS", stream, ">")
+        # In one write, as a publisher pipelines them: a round trip per command would
+        # cost Redis a read, a write and an epoll_wait each (CPU=1 counts those).
+        got = pipeline(*[("XADD", stream, "*", "payload", payload)] * events,
+                       ("XREADGROUP", "GROUP", group, "c1", "COUNT", str(events), "STREAMS",
+                        stream, ">"))[-1]
         return now, "%06x" % (now // 3_600_000), [e[0] for e in got[0][1]]
 
     def next_event(bucket, now, order):
@@ -269,10 +285,6 @@ try:
         assert isinstance(out, list) and all(w == 1 for w in out[0]), out
         return len(leased) // 3
 
-    def pipeline(*commands):
-        r.s.sendall(b"".join(encode_command(*c) for c in commands))
-        return [text(read_reply(r.f)) for _ in commands]
-
     def plain_round():
         now, bucket, entries = publish_and_read()
         written, completed, indexes = [], [], []
@@ -344,6 +356,29 @@ try:
     for _ in range(max(2, -(-700 // events))):
         one_round()
     r.cmd("CONFIG", "RESETSTAT")
+
+    def main_thread_seconds():
+        """User + system time of Redis's main thread (the fleet's ceiling; its background
+        threads and forked rewrites left out, as the bench's first Redis figure)."""
+        with open(f"/proc/{redis.pid}/task/{redis.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def data_without_stream():
+        """Redis's data bytes (as the bench's memory phase counts them) less the input
+        stream's, which every mode grows alike and a trimmed stream gives back."""
+        stream_bytes = r.cmd("MEMORY", "USAGE", stream, "SAMPLES", "0") or 0
+        return data_bytes(parse_info(r.cmd("INFO", "memory"))) - stream_bytes
+
+    if cpu_mode:
+        before, memory_before = main_thread_seconds(), data_without_stream()
+        delivered = sum(one_round() for _ in range(rounds))
+        spent = main_thread_seconds() - before
+        grown = data_without_stream() - memory_before
+        print(f"{events} events x {endpoints} endpoints, {rounds} rounds: {delivered} deliveries; "
+              f"redis-server main thread {spent * 1e6 / max(delivered, 1):.1f} µs per delivery; "
+              f"{grown / max(delivered, 1):,.0f} bytes retained per delivery")
+        sys.exit(0)
     subprocess.run(["callgrind_control", "-i", "on", str(redis.pid)], check=True,
                    stdout=subprocess.DEVNULL)
     delivered = sum(one_round() for _ in range(rounds))
