@@ -232,21 +232,24 @@ struct connection::impl {
       hello.push_back(command{"CLIENT", "SETNAME", options.client_name});
       names.push_back("CLIENT");
     }
-    const std::size_t required = hello.size();  // the rest is on_connect's
-    for (const auto& c : options.on_connect) hello.push_back(c);
-    if (hello.empty()) co_return std::error_code{};
+    // The answers come in this order: the handshake's, then on_connect's (the scripts'
+    // text, encoded from the options without a copy).
+    const std::size_t required = hello.size();
+    const std::size_t expected = required + options.on_connect.size();
+    if (expected == 0) co_return std::error_code{};
     std::string bytes;
     for (const auto& c : hello) c.append_to(bytes);
+    for (const auto& c : options.on_connect) c.append_to(bytes);
     auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(bytes), use_tuple);
     if (wec) co_return failed(step::handshake, wec);
     std::size_t answered = 0;
-    while (answered < hello.size()) {
+    while (answered < expected) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(read_buffer), use_tuple);
       if (ec) co_return failed(step::handshake, ec);
       if (auto feed_ec = reader.feed({read_buffer.data(), n})) {
         co_return failed(step::handshake, feed_ec);
       }
-      while (answered < hello.size()) {
+      while (answered < expected) {
         auto [next_ec, answer] = reader.next();
         if (next_ec) co_return failed(step::handshake, next_ec);
         if (!answer) break;
